@@ -1,0 +1,79 @@
+"""slack-batcher: channel-aware batching of Slack notifications.
+
+The public API is what this module exports; everything else may change.
+"""
+
+import logging
+
+from .batch import BatchGroup
+from .batcher import AddResult, MessageBatcher
+from .clock import Clock, ManualClock, SystemClock
+from .config import BatchConfig
+from .error_handler import BatchErrorHandler
+from .errors import (
+    BatchNotFoundError,
+    ConfigError,
+    DeliveryError,
+    FormatterError,
+    InvalidMessageError,
+    MessageTooLargeError,
+    PermanentDeliveryError,
+    SchemaVersionError,
+    SlackBatcherError,
+    StoreCorruptError,
+    StoreError,
+    TransientDeliveryError,
+)
+from .formatting import (
+    BatchFormatterContext,
+    MessageType,
+    SlackMessage,
+    SlackMessageFormatterFactory,
+    escape_mrkdwn,
+)
+from .models import BatchableMessage, BatchStrategy, BatchType, ContentType, Priority
+from .stats import ChannelStats
+from .store import BatchStore, DeadLetter, MemoryStore, OutboxEntry
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AddResult",
+    "BatchConfig",
+    "BatchErrorHandler",
+    "BatchFormatterContext",
+    "BatchGroup",
+    "BatchNotFoundError",
+    "BatchStore",
+    "BatchStrategy",
+    "BatchType",
+    "BatchableMessage",
+    "ChannelStats",
+    "Clock",
+    "ConfigError",
+    "ContentType",
+    "DeadLetter",
+    "DeliveryError",
+    "FormatterError",
+    "InvalidMessageError",
+    "ManualClock",
+    "MemoryStore",
+    "MessageBatcher",
+    "MessageTooLargeError",
+    "MessageType",
+    "OutboxEntry",
+    "PermanentDeliveryError",
+    "Priority",
+    "SchemaVersionError",
+    "SlackBatcherError",
+    "SlackMessage",
+    "SlackMessageFormatterFactory",
+    "StoreCorruptError",
+    "StoreError",
+    "SystemClock",
+    "TransientDeliveryError",
+    "__version__",
+    "escape_mrkdwn",
+]

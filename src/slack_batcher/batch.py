@@ -1,0 +1,111 @@
+"""BatchGroup: the messages waiting together to become one Slack post."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from .models import BatchableMessage, BatchType, ContentType
+
+__all__ = ["BatchGroup"]
+
+
+@dataclass(eq=False, slots=True)
+class BatchGroup:
+    """An open batch in one channel.
+
+    ``created_at`` is when its first message arrived (the window opens then) and
+    ``expires_at`` when it is due: ``created_at + max_batch_age``, fixed when the batch opens
+    and never moved by later messages. ``messages`` keeps arrival order; use
+    :meth:`ordered_messages` for display order.
+    """
+
+    id: str
+    channel_id: str
+    batch_type: BatchType
+    created_at: datetime
+    expires_at: datetime
+    messages: list[BatchableMessage] = field(default_factory=list)
+    last_activity: datetime | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    #: Grouping partition this batch belongs to (see grouping.py); not shown to users.
+    partition: tuple[str, ...] = ()
+    #: Distinct (scope, author, content type) profiles of its messages, for scoring.
+    profiles: set[tuple[str, str, ContentType]] = field(default_factory=set)
+    size_bytes: int = 0
+
+    def __post_init__(self) -> None:
+        if self.last_activity is None:
+            self.last_activity = self.created_at
+
+    def __len__(self) -> int:
+        return len(self.messages)
+
+    @property
+    def due_at(self) -> datetime:
+        """When the batch's window closes (an alias of ``expires_at``)."""
+        return self.expires_at
+
+    def add_message(self, message: BatchableMessage, now: datetime | None = None) -> None:
+        """Append *message*; the due time does not move."""
+        self.messages.append(message)
+        self.size_bytes += message.size_bytes
+        self.last_activity = now or self.last_activity
+        if message.content_type.value != self.metadata.get("primary_content_type"):
+            self.batch_type = _batch_type_of(self.messages)
+
+    def ordered_messages(self, priority_ordering: bool = True) -> list[BatchableMessage]:
+        """Return the messages by priority (highest first), then event time, then arrival."""
+        if not priority_ordering:
+            return sorted(self.messages, key=lambda m: m.timestamp)
+        return sorted(self.messages, key=lambda m: (-m.get_priority_score(), m.timestamp))
+
+    def should_flush(
+        self, max_age_minutes: float = 5, max_size: int = 5, now: datetime | None = None
+    ) -> bool:
+        """Return True when the batch is full, or *now* is at or past its due time."""
+        if len(self.messages) >= max_size:
+            return True
+        if now is None:
+            return False
+        return now >= min(self.expires_at, self.created_at + timedelta(minutes=max_age_minutes))
+
+    def get_summary_stats(self) -> dict[str, Any]:
+        """Return counts by content type and priority, the authors and the event time range."""
+        messages = self.messages
+        authors: list[str] = []
+        for message in messages:
+            if message.author and message.author not in authors:
+                authors.append(message.author)
+        return {
+            "total_count": len(messages),
+            "content_types": dict(Counter(m.content_type.value for m in messages)),
+            "authors": authors,
+            "priority_counts": dict(Counter(m.priority for m in messages)),
+            "time_range": {
+                "start": min((m.timestamp for m in messages), default=None),
+                "end": max((m.timestamp for m in messages), default=None),
+            },
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready description (messages included) for stores and inspection."""
+        return {
+            "id": self.id,
+            "channel_id": self.channel_id,
+            "batch_type": self.batch_type.value,
+            "created_at": self.created_at.isoformat(),
+            "expires_at": self.expires_at.isoformat(),
+            "last_activity": (self.last_activity or self.created_at).isoformat(),
+            "metadata": self.metadata,
+            "messages": [m.to_dict() for m in self.messages],
+        }
+
+
+def _batch_type_of(messages: list[BatchableMessage]) -> BatchType:
+    types = {BatchType.for_content_type(m.content_type) for m in messages}
+    if len(types) == 1:
+        return types.pop()
+    return BatchType.TEAM_ACTIVITY

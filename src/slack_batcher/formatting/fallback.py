@@ -1,0 +1,133 @@
+"""The fallback formatter: a plain, always-valid list of items.
+
+It is used when no formatter factory is configured, when formatter integration is off, and
+when a formatter fails. It builds within Slack's limits by construction: every piece of
+user text is escaped and truncated, items are packed into sections of at most
+``MAX_SECTION_TEXT`` characters, and a batch too long for one post is paged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..models import BatchableMessage
+from .context import BatchFormatterContext
+from .escape import escape_mrkdwn, link, truncate
+from .limits import MAX_BLOCKS, MAX_FALLBACK_TEXT, MAX_HEADER_TEXT, MAX_SECTION_TEXT
+from .message import SlackMessage
+
+__all__ = ["format_fallback", "item_title"]
+
+_ITEM_LINE_LIMIT = 600
+#: Items per page when pagination is off: still below Slack's block limit.
+_MAX_ITEMS_PER_PAGE = 40
+_PRIORITY_MARKS = {"critical": "🔴", "high": "🟠", "medium": "", "low": "", "lowest": ""}
+_TITLE_KEYS = ("title", "summary", "name", "alertname", "alert_name", "message", "text", "status")
+
+
+def item_title(message: BatchableMessage) -> str:
+    """Return the raw (unescaped) title of an item: its data's title, or its id."""
+    data = message.data
+    for key in _TITLE_KEYS:
+        value = data.get(key)
+        if isinstance(value, str | int | float) and str(value).strip():
+            return str(value)
+    return message.id
+
+
+def _item_line(message: BatchableMessage) -> str:
+    mark = _PRIORITY_MARKS.get(message.priority, "")
+    title = truncate(item_title(message), 300)
+    line = link(message.data.get("url"), title)
+    who = f" — {escape_mrkdwn(truncate(message.author, 80))}" if message.author else ""
+    kind = message.content_type.value.replace("_", " ")
+    prefix = f"{mark} " if mark else ""
+    return truncate(f"• {prefix}[{kind}] {line}{who}", _ITEM_LINE_LIMIT)
+
+
+def _sections(lines: list[str]) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = []
+    current: list[str] = []
+    size = 0
+    for line in lines:
+        if current and size + len(line) + 1 > MAX_SECTION_TEXT:
+            blocks.append(_section("\n".join(current)))
+            current, size = [], 0
+        current.append(line)
+        size += len(line) + 1
+    if current:
+        blocks.append(_section("\n".join(current)))
+    return blocks
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def _header_text(context: BatchFormatterContext) -> str:
+    count = context.message_count
+    scopes = {m.get_scope() for m in context.batch_group.messages} - {""}
+    noun = "update" if count == 1 else "updates"
+    where = f" in {scopes.pop()}" if len(scopes) == 1 else ""
+    return truncate(f"{count} {noun}{where}", MAX_HEADER_TEXT)
+
+
+def format_fallback(context: BatchFormatterContext, *, reason: str | None = None) -> SlackMessage:
+    """Render *context*'s batch as a plain list of items, paged within Slack's limits."""
+    batch = context.batch_group
+    ordered = batch.ordered_messages(context.priority_ordering)
+    per_page = context.items_per_page if context.enable_pagination else _MAX_ITEMS_PER_PAGE
+    per_page = max(1, min(per_page, _MAX_ITEMS_PER_PAGE))
+    chunks = [ordered[i : i + per_page] for i in range(0, len(ordered), per_page)] or [[]]
+    header = _header_text(context)
+    authors = ", ".join(escape_mrkdwn(truncate(a, 60)) for a in context.authors[:5])
+    summary = f"{context.message_count} items" + (f" from {authors}" if authors else "")
+    pages: list[SlackMessage] = []
+    for number, chunk in enumerate(chunks, start=1):
+        lines = [_item_line(m) for m in chunk]
+        blocks: list[dict[str, Any]] = []
+        if number == 1:
+            blocks.append(
+                {"type": "header", "text": {"type": "plain_text", "text": header, "emoji": True}}
+            )
+            blocks.append(
+                {
+                    "type": "context",
+                    "elements": [{"type": "mrkdwn", "text": truncate(summary, 2000)}],
+                }
+            )
+        else:
+            label = f"({number}/{len(chunks)}) {escape_mrkdwn(header)}, continued"
+            blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": label}]})
+        blocks.extend(_sections(lines)[: MAX_BLOCKS - len(blocks)])
+        plain_items = "\n".join(
+            f"• {escape_mrkdwn(truncate(item_title(m), 200))}" for m in chunk[:5]
+        )
+        more = len(chunk) - 5
+        page_label = f" ({number}/{len(chunks)})" if len(chunks) > 1 else ""
+        text = f"{escape_mrkdwn(header)}{page_label}\n{plain_items}"
+        if more > 0:
+            text += f"\n…and {more} more"
+        pages.append(
+            SlackMessage(
+                blocks=blocks,
+                text=truncate(text, MAX_FALLBACK_TEXT),
+                channel=context.channel_id,
+                metadata={"page": number, "pages": len(chunks)},
+            )
+        )
+    first = pages[0]
+    first.continuations = pages[1:]
+    first.metadata.update(
+        {
+            "batch_id": batch.id,
+            "channel": context.channel_id,
+            "batch_type": batch.batch_type.value,
+            "message_count": context.message_count,
+            "message_ids": [m.id for m in ordered],
+            "formatter": "fallback",
+        }
+    )
+    if reason:
+        first.metadata["fallback_reason"] = reason
+    return first

@@ -1,0 +1,249 @@
+"""The message model and the enums every part shares.
+
+A :class:`BatchableMessage` is validated when it is built: a bad field raises
+:class:`~slack_batcher.errors.InvalidMessageError` naming the field, so nothing half-valid can
+reach a batch. Timestamps are timezone-aware UTC; a naive datetime is taken to be UTC.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from .clock import utc_now
+from .errors import InvalidMessageError
+
+__all__ = [
+    "PRIORITY_SCORES",
+    "BatchStrategy",
+    "BatchType",
+    "BatchableMessage",
+    "ContentType",
+    "Priority",
+]
+
+MAX_ID_LENGTH = 255
+
+
+class ContentType(StrEnum):
+    """What kind of event a message reports."""
+
+    PR_UPDATE = "pr_update"
+    JIRA_UPDATE = "jira_update"
+    ALERT = "alert"
+    STANDUP = "standup"
+    DEPLOYMENT = "deployment"
+    BLOCKER = "blocker"
+    CI_BUILD = "ci_build"
+    GENERIC = "generic"
+
+
+class BatchType(StrEnum):
+    """What a batch is about, derived from the content types it holds."""
+
+    DAILY_SUMMARY = "daily_summary"
+    SPRINT_UPDATE = "sprint_update"
+    PR_ACTIVITY = "pr_activity"
+    JIRA_ACTIVITY = "jira_activity"
+    ALERT_DIGEST = "alert_digest"
+    DEPLOYMENT_ACTIVITY = "deployment_activity"
+    CI_ACTIVITY = "ci_activity"
+    WEEKLY_CHANGELOG = "weekly_changelog"
+    TEAM_ACTIVITY = "team_activity"
+    CUSTOM = "custom"
+
+    @classmethod
+    def for_content_type(cls, content_type: ContentType) -> BatchType:
+        """Return the batch type of a batch holding only *content_type* messages."""
+        return _BATCH_TYPE_BY_CONTENT[content_type]
+
+
+_BATCH_TYPE_BY_CONTENT = {
+    ContentType.PR_UPDATE: BatchType.PR_ACTIVITY,
+    ContentType.JIRA_UPDATE: BatchType.JIRA_ACTIVITY,
+    ContentType.ALERT: BatchType.ALERT_DIGEST,
+    ContentType.BLOCKER: BatchType.ALERT_DIGEST,
+    ContentType.STANDUP: BatchType.DAILY_SUMMARY,
+    ContentType.DEPLOYMENT: BatchType.DEPLOYMENT_ACTIVITY,
+    ContentType.CI_BUILD: BatchType.CI_ACTIVITY,
+    ContentType.GENERIC: BatchType.CUSTOM,
+}
+
+
+class BatchStrategy(StrEnum):
+    """How messages are grouped into batches; see ``docs/grouping.md``."""
+
+    TIME_BASED = "time_based"
+    CONTENT_SIMILARITY = "content_similarity"
+    AUTHOR_BASED = "author_based"
+    PRIORITY_BASED = "priority_based"
+    MIXED = "mixed"
+
+
+class Priority(StrEnum):
+    """How urgent a message is; ``score`` orders items inside a batch."""
+
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    LOWEST = "lowest"
+
+    @property
+    def score(self) -> int:
+        """The numeric score: critical 100, high 75, medium 50, low 25, lowest 10."""
+        return PRIORITY_SCORES[self.value]
+
+
+PRIORITY_SCORES: dict[str, int] = {
+    "critical": 100,
+    "high": 75,
+    "medium": 50,
+    "low": 25,
+    "lowest": 10,
+}
+
+_CONTENT_TYPES = {member.value: member for member in ContentType}
+
+
+def _coerce_content_type(value: object) -> ContentType:
+    if isinstance(value, ContentType):
+        return value
+    if isinstance(value, str):
+        found = _CONTENT_TYPES.get(value.strip().lower())
+        if found is not None:
+            return found
+    known = ", ".join(sorted(_CONTENT_TYPES))
+    raise InvalidMessageError("content_type", f"unknown content type {value!r} (known: {known})")
+
+
+def _coerce_priority(value: object) -> str:
+    if isinstance(value, Priority):
+        return value.value
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in PRIORITY_SCORES:
+            return lowered
+    known = ", ".join(PRIORITY_SCORES)
+    raise InvalidMessageError("priority", f"unknown priority {value!r} (known: {known})")
+
+
+def _coerce_timestamp(value: object) -> datetime:
+    if not isinstance(value, datetime):
+        raise InvalidMessageError(
+            "timestamp", f"expected a datetime, got {type(value).__name__} {value!r}"
+        )
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _encoded_size(name: str, value: object) -> int:
+    if not isinstance(value, dict):
+        raise InvalidMessageError(
+            name, f"expected a JSON object (dict), got {type(value).__name__}"
+        )
+    try:
+        encoded = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        raise InvalidMessageError(name, f"must be JSON-serialisable: {exc}") from None
+    return len(encoded.encode("utf-8"))
+
+
+@dataclass(frozen=True, slots=True)
+class BatchableMessage:
+    """One notification to batch: an event from GitHub, JIRA, CI, a deploy or an alert.
+
+    ``id`` identifies the event (a message id already pending in a channel is not batched
+    twice). ``content_type`` and ``priority`` accept the enum or its string value.
+    ``timestamp`` is when the event happened (default: now); it is shown to users but
+    batching windows run on arrival time. ``data`` carries the event's fields (see
+    ``docs/formatting.md`` for the keys each content type reads) and ``metadata`` anything
+    the caller wants carried along; both must be JSON objects.
+    """
+
+    id: str
+    content_type: ContentType
+    timestamp: datetime = field(default_factory=utc_now)
+    author: str | None = None
+    priority: str = "medium"
+    data: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    size_bytes: int = field(default=0, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.id, str) or not self.id.strip():
+            raise InvalidMessageError("id", "must be a non-empty string")
+        if len(self.id) > MAX_ID_LENGTH:
+            raise InvalidMessageError(
+                "id", f"is {len(self.id)} characters; at most {MAX_ID_LENGTH}"
+            )
+        if self.author is not None and not isinstance(self.author, str):
+            raise InvalidMessageError("author", f"expected a string or None, got {self.author!r}")
+        setattr_ = object.__setattr__
+        setattr_(self, "content_type", _coerce_content_type(self.content_type))
+        setattr_(self, "priority", _coerce_priority(self.priority))
+        setattr_(self, "timestamp", _coerce_timestamp(self.timestamp))
+        size = _encoded_size("data", self.data) + _encoded_size("metadata", self.metadata)
+        setattr_(self, "size_bytes", size + len(self.id) + len(self.author or ""))
+
+    def get_similarity_key(self) -> str:
+        """Return the key of messages that are "the same kind of thing".
+
+        Content type, author, repository, project and team, lower-cased and joined by ``:``.
+        """
+        data = self.data
+        parts = (
+            self.content_type.value,
+            self.author or "unknown",
+            data.get("repository", ""),
+            data.get("project", ""),
+            data.get("team", ""),
+        )
+        return ":".join(str(part).lower() for part in parts)
+
+    def get_priority_score(self) -> int:
+        """Return the numeric priority (critical 100 … lowest 10)."""
+        return PRIORITY_SCORES[self.priority]
+
+    def get_scope(self) -> str:
+        """Return what the message is about at project level: repository, project or team."""
+        data = self.data
+        scope = data.get("repository") or data.get("project") or data.get("team") or ""
+        return str(scope).lower()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict; :meth:`from_dict` reverses it."""
+        return {
+            "id": self.id,
+            "content_type": self.content_type.value,
+            "timestamp": self.timestamp.isoformat(),
+            "author": self.author,
+            "priority": self.priority,
+            "data": self.data,
+            "metadata": self.metadata,
+        }
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> BatchableMessage:
+        """Build a message from :meth:`to_dict` output (timestamps as ISO 8601 strings)."""
+        timestamp = raw.get("timestamp")
+        if isinstance(timestamp, str):
+            try:
+                timestamp = datetime.fromisoformat(timestamp)
+            except ValueError:
+                raise InvalidMessageError(
+                    "timestamp", f"not an ISO 8601 datetime: {timestamp!r}"
+                ) from None
+        return cls(
+            id=raw.get("id", ""),
+            content_type=raw.get("content_type", ""),
+            timestamp=timestamp if timestamp is not None else utc_now(),
+            author=raw.get("author"),
+            priority=raw.get("priority", "medium"),
+            data=raw.get("data") or {},
+            metadata=raw.get("metadata") or {},
+        )

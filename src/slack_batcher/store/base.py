@@ -1,0 +1,143 @@
+"""The BatchStore protocol: where the batcher's state lives between and across processes.
+
+The batcher keeps its own in-memory indexes for speed and tells the store about every state
+change *before* it applies it, so a store error leaves the batcher unchanged. A durable
+store must make each ``record_*`` call atomic: after a crash at any instruction, each
+accepted message is in exactly one place: a pending batch, the outbox, or a dead letter.
+
+Times are timezone-aware UTC datetimes; sizes are bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+from ..batch import BatchGroup
+from ..formatting.message import SlackMessage
+from ..models import BatchableMessage
+
+__all__ = ["BatchStore", "DeadLetter", "OutboxEntry", "StoredState"]
+
+
+@dataclass(slots=True)
+class OutboxEntry:
+    """A flushed batch's rendered message, waiting for delivery to be acknowledged.
+
+    ``id`` equals the batch id (one flush per batch). ``due_at`` is when the batch was due,
+    for deadline-to-post latency. ``state`` is the sender's progress (e.g. the ``ts`` of page 1
+    once posted), saved with :meth:`BatchStore.update_outbox` so a retry resumes, not repeats.
+    """
+
+    id: str
+    channel_id: str
+    batch_id: str
+    message: SlackMessage
+    messages: list[BatchableMessage]
+    flushed_at: datetime
+    due_at: datetime
+    reason: str
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    last_error: str | None = None
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class DeadLetter:
+    """Messages that could not be delivered, kept with the reason until replayed.
+
+    ``reason`` says why in words ("stale: pending 25.0 h, limit 24 h", "channel_not_found:
+    …"); ``error_code`` is Slack's error code when delivery failed. ``message`` is the
+    rendered post when there was one. Replaying re-queues ``messages`` for batching.
+    """
+
+    id: str
+    channel_id: str
+    reason: str
+    created_at: datetime
+    messages: list[BatchableMessage]
+    batch_id: str | None = None
+    error_code: str | None = None
+    message: SlackMessage | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready summary, messages included."""
+        return {
+            "id": self.id,
+            "channel_id": self.channel_id,
+            "reason": self.reason,
+            "error_code": self.error_code,
+            "created_at": self.created_at.isoformat(),
+            "batch_id": self.batch_id,
+            "message_count": len(self.messages),
+            "messages": [m.to_dict() for m in self.messages],
+        }
+
+
+@dataclass(slots=True)
+class StoredState:
+    """What a store hands back on start: pending batches and undelivered outbox entries."""
+
+    batches: list[BatchGroup] = field(default_factory=list)
+    outbox: list[OutboxEntry] = field(default_factory=list)
+
+
+@runtime_checkable
+class BatchStore(Protocol):
+    """Persistence for batches, the outbox and dead letters. Every method is atomic."""
+
+    #: True when state survives the process (a crash or restart loses nothing accepted).
+    durable: bool
+
+    def load(self) -> StoredState:
+        """Return the pending batches (messages in arrival order) and the outbox, oldest first."""
+        ...
+
+    def record_open(self, batch: BatchGroup, message: BatchableMessage) -> None:
+        """Persist a new batch together with its first message, atomically."""
+        ...
+
+    def record_add(self, batch: BatchGroup, message: BatchableMessage) -> None:
+        """Persist *message* joining the existing *batch*."""
+        ...
+
+    def record_flush(self, batch: BatchGroup, entry: OutboxEntry | None) -> None:
+        """Remove *batch* and, in the same transaction, add *entry* to the outbox.
+
+        ``entry`` is None when the caller took the message and needs no delivery tracking.
+        """
+        ...
+
+    def record_dead_batch(self, batch: BatchGroup, letter: DeadLetter) -> None:
+        """Remove *batch* and add *letter* to the dead letters, atomically."""
+        ...
+
+    def outbox_entries(self, limit: int | None = None) -> list[OutboxEntry]:
+        """Return undelivered outbox entries, oldest first (at most *limit*)."""
+        ...
+
+    def update_outbox(self, entry: OutboxEntry) -> None:
+        """Save an entry's attempts, next attempt time, last error and sender state."""
+        ...
+
+    def ack(self, outbox_id: str) -> bool:
+        """Remove a delivered entry from the outbox; False if it was not there."""
+        ...
+
+    def dead_letter_outbox(self, outbox_id: str, letter: DeadLetter) -> bool:
+        """Move an outbox entry to the dead letters, atomically; False if it was not there."""
+        ...
+
+    def dead_letters(self, channel_id: str | None = None) -> list[DeadLetter]:
+        """Return dead letters, oldest first, optionally for one channel."""
+        ...
+
+    def remove_dead_letter(self, letter_id: str) -> DeadLetter | None:
+        """Remove and return a dead letter (for replay); None if unknown."""
+        ...
+
+    def close(self) -> None:
+        """Release files and connections; the store is unusable afterwards."""
+        ...

@@ -1,0 +1,75 @@
+"""MemoryStore: the library default. Fast, and gone when the process ends."""
+
+from __future__ import annotations
+
+from ..batch import BatchGroup
+from ..models import BatchableMessage
+from .base import DeadLetter, OutboxEntry, StoredState
+
+__all__ = ["MemoryStore"]
+
+
+class MemoryStore:
+    """Keeps the outbox and dead letters in dicts; batches live in the batcher itself.
+
+    Not durable: use :class:`~slack_batcher.store.sqlite.SQLiteStore` when a restart must
+    not lose pending notifications.
+    """
+
+    durable = False
+
+    def __init__(self) -> None:
+        self._outbox: dict[str, OutboxEntry] = {}
+        self._dead: dict[str, DeadLetter] = {}
+
+    def load(self) -> StoredState:
+        """Return the outbox (batches are not kept here)."""
+        return StoredState(outbox=list(self._outbox.values()))
+
+    def record_open(self, batch: BatchGroup, message: BatchableMessage) -> None:
+        """Do nothing: the batcher's own indexes hold the batch."""
+
+    def record_add(self, batch: BatchGroup, message: BatchableMessage) -> None:
+        """Do nothing: the batcher's own indexes hold the batch."""
+
+    def record_flush(self, batch: BatchGroup, entry: OutboxEntry | None) -> None:
+        """Queue *entry* for delivery, if any."""
+        if entry is not None:
+            self._outbox[entry.id] = entry
+
+    def record_dead_batch(self, batch: BatchGroup, letter: DeadLetter) -> None:
+        """Keep *letter*."""
+        self._dead[letter.id] = letter
+
+    def outbox_entries(self, limit: int | None = None) -> list[OutboxEntry]:
+        """Return undelivered entries, oldest first."""
+        entries = list(self._outbox.values())
+        return entries if limit is None else entries[:limit]
+
+    def update_outbox(self, entry: OutboxEntry) -> None:
+        """Replace the stored entry (it is the same object in memory)."""
+        if entry.id in self._outbox:
+            self._outbox[entry.id] = entry
+
+    def ack(self, outbox_id: str) -> bool:
+        """Drop a delivered entry."""
+        return self._outbox.pop(outbox_id, None) is not None
+
+    def dead_letter_outbox(self, outbox_id: str, letter: DeadLetter) -> bool:
+        """Move an entry to the dead letters."""
+        if self._outbox.pop(outbox_id, None) is None:
+            return False
+        self._dead[letter.id] = letter
+        return True
+
+    def dead_letters(self, channel_id: str | None = None) -> list[DeadLetter]:
+        """Return dead letters, oldest first."""
+        letters = self._dead.values()
+        return [d for d in letters if channel_id is None or d.channel_id == channel_id]
+
+    def remove_dead_letter(self, letter_id: str) -> DeadLetter | None:
+        """Remove and return a dead letter."""
+        return self._dead.pop(letter_id, None)
+
+    def close(self) -> None:
+        """Nothing to release."""
