@@ -138,6 +138,14 @@ class BatchStore(Protocol):
         """Remove and return a dead letter (for replay); None if unknown."""
         ...
 
+    def get_thread(self, thread_key: str, now: datetime) -> str | None:
+        """Return the Slack ``ts`` of the first post about *thread_key*, unless expired."""
+        ...
+
+    def set_thread(self, thread_key: str, ts: str, expires_at: datetime) -> None:
+        """Remember that posts about *thread_key* thread under *ts* until *expires_at*."""
+        ...
+
     def close(self) -> None:
         """Release files and connections; the store is unusable afterwards."""
         ...

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from ..batch import BatchGroup
 from ..models import BatchableMessage
 from .base import DeadLetter, OutboxEntry, StoredState
@@ -21,6 +23,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self._outbox: dict[str, OutboxEntry] = {}
         self._dead: dict[str, DeadLetter] = {}
+        self._threads: dict[str, tuple[str, datetime]] = {}
 
     def load(self) -> StoredState:
         """Return the outbox (batches are not kept here)."""
@@ -70,6 +73,20 @@ class MemoryStore:
     def remove_dead_letter(self, letter_id: str) -> DeadLetter | None:
         """Remove and return a dead letter."""
         return self._dead.pop(letter_id, None)
+
+    def get_thread(self, thread_key: str, now: datetime) -> str | None:
+        """Return the thread ``ts`` for *thread_key* unless it has expired."""
+        found = self._threads.get(thread_key)
+        if found is None:
+            return None
+        if found[1] <= now:
+            del self._threads[thread_key]
+            return None
+        return found[0]
+
+    def set_thread(self, thread_key: str, ts: str, expires_at: datetime) -> None:
+        """Remember the thread ``ts`` of *thread_key* until *expires_at*."""
+        self._threads[thread_key] = (ts, expires_at)
 
     def close(self) -> None:
         """Nothing to release."""
