@@ -1,0 +1,66 @@
+"""Shared fixtures: a manual clock, and batchers over every store kind.
+
+``STORE_KINDS`` maps a store name to a factory taking a directory; every test that uses
+``make_batcher`` or ``store_factory`` runs once per kind. A kind that needs a service
+(Redis) starts it in its fixture; nothing is skipped for a missing service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from slack_batcher import BatchConfig, ManualClock, MemoryStore, MessageBatcher
+from slack_batcher.store import BatchStore
+
+StoreFactory = Callable[[], BatchStore]
+
+STORE_KINDS: dict[str, Callable[[Path], BatchStore]] = {
+    "memory": lambda directory: MemoryStore(),
+}
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC))
+
+
+@pytest.fixture(params=sorted(STORE_KINDS))
+def store_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def store_factory(store_kind: str, tmp_path: Path) -> Iterator[StoreFactory]:
+    """Open the store of this kind; calling it again reopens the same state (a restart)."""
+    opened: list[BatchStore] = []
+
+    def open_store() -> BatchStore:
+        if store_kind == "memory" and opened:
+            return opened[0]  # a memory store "survives" only within the process
+        store = STORE_KINDS[store_kind](tmp_path)
+        opened.append(store)
+        return store
+
+    yield open_store
+    for store in opened:
+        try:
+            store.close()
+        except Exception:
+            pass
+
+
+@pytest.fixture
+def make_batcher(
+    store_factory: StoreFactory, clock: ManualClock
+) -> Callable[..., MessageBatcher]:
+    def make(config: BatchConfig | None = None, **kwargs: Any) -> MessageBatcher:
+        kwargs.setdefault("clock", clock)
+        kwargs.setdefault("store", store_factory())
+        return MessageBatcher(config, **kwargs)
+
+    return make
