@@ -40,7 +40,7 @@ from .formatting.message import SlackMessage
 from .grouping import ChannelQueue, GroupingPolicy, profile_of
 from .health import evaluate_health
 from .models import BatchableMessage, BatchType
-from .stats import ChannelStats, GlobalBatchStats
+from .stats import ChannelStats, GlobalBatchStats, StatsContributor
 from .store.base import BatchStore, DeadLetter, OutboxEntry
 from .store.memory import MemoryStore
 
@@ -112,6 +112,7 @@ class MessageBatcher:
         self._stats = GlobalBatchStats(started_at=self.clock.now())
         self._recent_errors: deque[bool] = deque(maxlen=_ERROR_WINDOW)
         self._outbox_count = 0
+        self._contributors: list[StatsContributor] = []
         self._recover()
 
     # ------------------------------------------------------------------ adding
@@ -678,14 +679,18 @@ class MessageBatcher:
                     "formatter_errors": stats.formatter_errors,
                 },
                 "by_channel": by_channel,
+                **{c.name: c.stats() for c in self._contributors},
             }
 
     def get_health_status(self) -> dict[str, Any]:
         """Return the overall status (healthy / degraded / unhealthy), named checks and insights."""
         with self._lock:
+            now = self.clock.now()
+            extra = [check for c in self._contributors for check in c.health_checks(now)]
             return evaluate_health(
                 config=self.config,
-                now=self.clock.now(),
+                now=now,
+                extra_checks=extra,
                 stats=self._stats,
                 due_times=[b.expires_at for b in self._batches.values()],
                 channel_count=len(self._channels),
@@ -695,6 +700,11 @@ class MessageBatcher:
                 outbox_size=self._outbox_count,
                 channel_stats=list(self._channel_stats.values()),
             )
+
+    def add_stats_contributor(self, contributor: StatsContributor) -> None:
+        """Include *contributor*'s figures in the stats and its checks in the health status."""
+        with self._lock:
+            self._contributors.append(contributor)
 
     # ---------------------------------------------------------------- helpers
 

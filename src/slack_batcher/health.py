@@ -32,6 +32,7 @@ def evaluate_health(
     memory_estimate: int,
     outbox_size: int,
     channel_stats: list[ChannelStats],
+    extra_checks: list[HealthCheck] | None = None,
 ) -> dict[str, Any]:
     """Return ``{"status", "checks", "insights", "checked_at"}`` for the batcher's state."""
     grace = timedelta(seconds=config.stuck_batch_grace_seconds)
@@ -87,6 +88,7 @@ def evaluate_health(
             + (f" (budget {budget / 1024:.0f} KiB)" if budget else " (no budget set)"),
         )
     )
+    checks.extend(extra_checks or [])
     busiest = sorted(channel_stats, key=lambda c: c.messages_batched, reverse=True)[:5]
     sent = stats.messages_sent
     insights = {

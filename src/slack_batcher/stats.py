@@ -5,9 +5,15 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["ChannelStats", "GlobalBatchStats", "HealthCheck", "overall_status"]
+__all__ = [
+    "ChannelStats",
+    "GlobalBatchStats",
+    "HealthCheck",
+    "StatsContributor",
+    "overall_status",
+]
 
 HEALTHY = "healthy"
 DEGRADED = "degraded"
@@ -157,3 +163,22 @@ def overall_status(checks: list[HealthCheck]) -> str:
     if DEGRADED in statuses:
         return DEGRADED
     return HEALTHY
+
+
+@runtime_checkable
+class StatsContributor(Protocol):
+    """A part outside the core (the delivery runtime, say) that adds to stats and health.
+
+    Attach with :meth:`MessageBatcher.add_stats_contributor`; its ``name`` keys its section
+    in ``get_batch_stats()`` and its checks join ``get_health_status()``.
+    """
+
+    name: str
+
+    def stats(self) -> dict[str, Any]:
+        """Return this part's figures (JSON-ready)."""
+        ...
+
+    def health_checks(self, now: datetime) -> list[HealthCheck]:
+        """Return this part's named health checks."""
+        ...
