@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,16 +49,12 @@ def store_factory(store_kind: str, tmp_path: Path) -> Iterator[StoreFactory]:
 
     yield open_store
     for store in opened:
-        try:
+        with contextlib.suppress(Exception):  # a test may have closed it already
             store.close()
-        except Exception:
-            pass
 
 
 @pytest.fixture
-def make_batcher(
-    store_factory: StoreFactory, clock: ManualClock
-) -> Callable[..., MessageBatcher]:
+def make_batcher(store_factory: StoreFactory, clock: ManualClock) -> Callable[..., MessageBatcher]:
     def make(config: BatchConfig | None = None, **kwargs: Any) -> MessageBatcher:
         kwargs.setdefault("clock", clock)
         kwargs.setdefault("store", store_factory())
