@@ -1,0 +1,276 @@
+"""Service configuration: one TOML file plus environment variables.
+
+The file has one table per concern; every key is optional::
+
+    [batching]          # BatchConfig's fields (see docs/grouping.md)
+    max_batch_size = 5
+    [store]
+    url = "sqlite:///slack-batcher.db"
+    [sender]            # kind = "auto" picks slack (bot token), webhook (URL) or jsonl
+    kind = "auto"
+    [pacing]
+    per_channel_interval_seconds = 1.0
+    [server]
+    host = "127.0.0.1"
+    port = 8787
+    [logging]
+    level = "INFO"
+
+Environment variables override the file: ``SLACK_BATCHER_<TABLE>__<KEY>`` (for example
+``SLACK_BATCHER_SERVER__PORT=9000``), plus the usual names for secrets:
+``SLACK_BATCHER_API_TOKEN``, ``SLACK_BOT_TOKEN`` and ``SLACK_WEBHOOK_URL``. Secrets are
+:class:`~pydantic.SecretStr`: they never show in ``repr``, logs or error messages.
+
+:func:`load_settings` returns valid settings or raises :class:`ConfigError` listing every
+problem with its dotted key (``server.port: …``); :func:`check_settings` returns that list.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    SecretStr,
+    ValidationError,
+)
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from .config import BatchConfig
+from .errors import ConfigError
+
+__all__ = [
+    "ENV_ALIASES",
+    "LoggingSettings",
+    "PacingSettings",
+    "SenderSettings",
+    "ServerSettings",
+    "ServiceSettings",
+    "StoreSettings",
+    "check_settings",
+    "load_settings",
+]
+
+#: Environment variables read under their customary names, and the key each one sets.
+ENV_ALIASES: dict[str, tuple[str, str]] = {
+    "SLACK_BATCHER_API_TOKEN": ("server", "api_token"),
+    "SLACK_BOT_TOKEN": ("sender", "slack_bot_token"),
+    "SLACK_WEBHOOK_URL": ("sender", "webhook_url"),
+}
+
+_STRICT = ConfigDict(extra="forbid")
+_BATCH_FIELDS = {f.name for f in dataclasses.fields(BatchConfig)}
+
+
+def _parse_batching(value: object) -> BatchConfig:
+    """Build a BatchConfig from a TOML table or env values; raise ConfigError naming each key."""
+    if isinstance(value, BatchConfig):
+        value.ensure_valid()
+        return value
+    if not isinstance(value, dict):
+        raise ConfigError([f"expected a table of settings, got {type(value).__name__}"])
+    coerced: dict[str, Any] = {}
+    for key, item in value.items():
+        # Values from the environment arrive as strings: "10", "true", '["time_based"]'.
+        if isinstance(item, str) and key in _BATCH_FIELDS:
+            with contextlib.suppress(ValueError):
+                item = json.loads(item)
+        coerced[key] = item
+    return BatchConfig.from_dict(coerced)
+
+
+BatchingTable = Annotated[
+    BatchConfig,
+    PlainValidator(_parse_batching),
+    PlainSerializer(lambda config: config.to_dict(), return_type=dict),
+]
+
+
+class StoreSettings(BaseModel):
+    """Where batches, the outbox and dead letters live: ``sqlite:///path`` or ``memory://``."""
+
+    model_config = _STRICT
+
+    url: str = Field(default="sqlite:///slack-batcher.db", pattern=r"^(sqlite:///.+|memory://)$")
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite file of a ``sqlite:///`` URL, else None."""
+        prefix = "sqlite:///"
+        return Path(self.url[len(prefix) :]) if self.url.startswith(prefix) else None
+
+
+class SenderSettings(BaseModel):
+    """Where posts go. ``auto``: Slack with a bot token, else a webhook URL, else JSONL."""
+
+    model_config = _STRICT
+
+    kind: Literal["auto", "slack", "webhook", "jsonl", "console"] = "auto"
+    slack_bot_token: SecretStr | None = None
+    webhook_url: SecretStr | None = None
+    #: Slack Web API base URL; change it only to talk to a Slack-compatible test server.
+    slack_api_url: str = Field(default="https://slack.com/api/", pattern=r"^https?://")
+    #: The dry-run file of the ``jsonl`` sender: one JSON payload per line.
+    jsonl_path: Path = Path("slack-batcher-posts.jsonl")
+    timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+
+    def resolved_kind(self) -> str:
+        """Return the sender this configuration selects (``auto`` resolved)."""
+        if self.kind != "auto":
+            return self.kind
+        if self.slack_bot_token is not None:
+            return "slack"
+        if self.webhook_url is not None:
+            return "webhook"
+        return "jsonl"
+
+
+class PacingSettings(BaseModel):
+    """Delivery pacing and retries (Slack allows about one post per second per channel)."""
+
+    model_config = _STRICT
+
+    per_channel_interval_seconds: float = Field(default=1.0, ge=0, le=60)
+    max_attempts: int = Field(default=5, ge=1, le=100)
+    max_backoff_seconds: float = Field(default=300.0, gt=0, le=86_400)
+
+
+class ServerSettings(BaseModel):
+    """The HTTP service: listen address, API token, request limits, dashboard refresh."""
+
+    model_config = _STRICT
+
+    host: str = Field(default="127.0.0.1", min_length=1)
+    port: int = Field(default=8787, ge=0, le=65_535)
+    #: Bearer token required on every /v1 route. Without one, only loopback binds are allowed.
+    api_token: SecretStr | None = Field(default=None)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    max_messages_per_request: int = Field(default=1000, ge=1, le=100_000)
+    dashboard_refresh_seconds: int = Field(default=5, ge=0, le=3600)
+
+
+class LoggingSettings(BaseModel):
+    """Log level and format of the service (the library itself only logs to its logger)."""
+
+    model_config = _STRICT
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    format: Literal["text", "json"] = "text"
+
+
+class _AliasEnvSource(PydanticBaseSettingsSource):
+    """Reads the secrets' customary variable names (``SLACK_BOT_TOKEN`` …) into their keys."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for variable, (table, key) in ENV_ALIASES.items():
+            value = os.environ.get(variable)
+            if value:
+                values.setdefault(table, {})[key] = value
+        return values
+
+
+class ServiceSettings(BaseSettings):
+    """Everything ``slack-batcher serve`` needs; see the module docstring for the file format.
+
+    Precedence: keyword arguments, then ``SLACK_BATCHER_*`` variables (nested keys with
+    ``__``), then the customary secret variables, then the TOML file, then defaults.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="SLACK_BATCHER_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        nested_model_default_partial_update=True,
+    )
+
+    batching: BatchingTable = Field(default_factory=BatchConfig)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    sender: SenderSettings = Field(default_factory=SenderSettings)
+    pacing: PacingSettings = Field(default_factory=PacingSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Order the sources: the file's table (passed as init values) comes last."""
+        return (env_settings, _AliasEnvSource(settings_cls), init_settings)
+
+    @property
+    def batch_config(self) -> BatchConfig:
+        """The validated batching configuration."""
+        return self.batching
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: no such file"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path}: not valid TOML: {exc}"]) from None
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from None
+
+
+def _describe(error: Mapping[str, Any]) -> list[str]:
+    """Turn one pydantic error into lines naming the dotted key; secrets are never echoed."""
+    key = ".".join(str(part) for part in error["loc"]) or "config"
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, ConfigError):
+        return [f"{key}.{problem}" for problem in cause.problems]
+    if error["type"] == "extra_forbidden":
+        return [f"{key}: unknown setting"]
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return [f"{key}: {message}"]
+
+
+def load_settings(path: str | Path | None = None, **overrides: Any) -> ServiceSettings:
+    """Read *path* (TOML, optional) and the environment; raise ConfigError listing every problem.
+
+    *overrides* are top-level tables that win over the file (not over the environment).
+    """
+    values = _read_toml(Path(path)) if path is not None else {}
+    for table, settings in overrides.items():
+        merged = dict(values.get(table) or {})
+        merged.update(settings)
+        values[table] = merged
+    try:
+        return ServiceSettings(**values)
+    except ValidationError as exc:
+        problems: list[str] = []
+        for error in exc.errors(include_input=False, include_url=False):
+            problems.extend(_describe(error))
+        raise ConfigError(problems) from None
+
+
+def check_settings(path: str | Path | None = None) -> list[str]:
+    """Return every problem with the configuration at *path* plus the environment (empty: OK)."""
+    try:
+        load_settings(path)
+    except ConfigError as exc:
+        return exc.problems
+    return []
