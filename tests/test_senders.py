@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import io
+import json
 import logging
+import re
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -13,8 +17,15 @@ from slack_batcher import (
     SlackMessage,
     TransientDeliveryError,
 )
-from slack_batcher.delivery import SlackSender
+from slack_batcher.delivery import (
+    ConsoleSender,
+    JsonlSender,
+    Sender,
+    SlackSender,
+    WebhookSender,
+)
 from slack_batcher.delivery.classify import is_auth_error, may_have_posted
+from slack_batcher.delivery.jsonl import FakeTimestamps
 from slack_batcher.testing import FakeSlack
 
 TOKEN = "xoxb-fake-token"
@@ -245,3 +256,217 @@ async def test_a_closed_slack_sender_refuses_to_post(slack: FakeSlack) -> None:
 def test_slack_sender_needs_a_token() -> None:
     with pytest.raises(ValueError, match="token"):
         SlackSender("")
+
+
+# -- WebhookSender -------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def webhook(slack: FakeSlack) -> AsyncIterator[WebhookSender]:
+    sender = WebhookSender(slack.webhook_url(channel="C_HOOK"), timeout=0.5, connection_retries=0)
+    yield sender
+    await sender.close()
+
+
+async def test_webhook_sender_posts_and_returns_no_ts(
+    slack: FakeSlack, webhook: WebhookSender
+) -> None:
+    result = await webhook.post(page(), channel="C_HOOK")
+
+    assert (result.ts, result.channel) == (None, "C_HOOK")
+    assert not webhook.supports_threads
+    [post] = slack.posts
+    assert (post.channel, post.text, post.blocks, post.via) == (
+        "C_HOOK",
+        page().text,
+        page().blocks,
+        "webhook",
+    )
+
+
+@pytest.mark.parametrize(
+    ("error", "auth"),
+    [
+        ("invalid_payload", False),
+        ("action_prohibited", False),
+        ("channel_is_archived", False),
+        ("channel_not_found", False),
+        ("no_service", True),
+        ("invalid_token", True),
+    ],
+)
+async def test_webhook_sender_raises_permanent_errors_for_refusals(
+    slack: FakeSlack, webhook: WebhookSender, error: str, auth: bool
+) -> None:
+    slack.fail(error, times=1)
+    with pytest.raises(PermanentDeliveryError) as caught:
+        await webhook.post(page(), channel="C_HOOK")
+    assert caught.value.code == error
+    assert is_auth_error(error) == auth
+
+
+async def test_a_removed_webhook_is_an_auth_error(slack: FakeSlack) -> None:
+    sender = WebhookSender(slack.url + "services/T0/B0/removed")
+    try:
+        with pytest.raises(PermanentDeliveryError) as caught:
+            await sender.post(page(), channel="C_HOOK")
+    finally:
+        await sender.close()
+    assert caught.value.code == "no_service" and is_auth_error("no_service")
+
+
+async def test_webhook_sender_reads_retry_after_when_rate_limited(
+    slack: FakeSlack, webhook: WebhookSender
+) -> None:
+    slack.fail("ratelimited", retry_after=12, times=1)
+    with pytest.raises(TransientDeliveryError) as caught:
+        await webhook.post(page(), channel="C_HOOK")
+    assert (caught.value.code, caught.value.retry_after) == ("ratelimited", 12.0)
+
+
+@pytest.mark.parametrize(
+    ("fault", "code"),
+    [
+        ({"status": 502}, "http_502"),
+        ({"delay": 5.0}, "timeout"),
+        ({"drop": True}, "connection_error"),
+    ],
+)
+async def test_webhook_sender_raises_transient_errors_for_outages(
+    slack: FakeSlack, webhook: WebhookSender, fault: dict[str, object], code: str
+) -> None:
+    slack.fail(times=1, **fault)  # type: ignore[arg-type]
+    with pytest.raises(TransientDeliveryError) as caught:
+        await webhook.post(page(), channel="C_HOOK")
+    assert caught.value.code == code
+
+
+async def test_webhook_sender_never_logs_its_url(
+    slack: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = slack.webhook_url()
+    sender = WebhookSender(url)
+    with caplog.at_level(logging.DEBUG):
+        await sender.post(page(), channel="C_HOOK")
+        slack.fail("action_prohibited", times=1)
+        with pytest.raises(PermanentDeliveryError):
+            await sender.post(page(), channel="C_HOOK")
+        await sender.close()
+    secret = url.rsplit("/", 1)[1]
+    assert caplog.records
+    assert secret not in caplog.text
+    assert secret not in repr(sender)
+
+
+def test_webhook_sender_needs_a_url() -> None:
+    with pytest.raises(ValueError, match="url"):
+        WebhookSender("not a url")
+
+
+# -- dry-run sinks -------------------------------------------------------------------------
+
+
+async def test_jsonl_sender_writes_one_payload_per_line_with_channel_and_ts(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    path = tmp_path / "out" / "posts.jsonl"
+    sender = JsonlSender(path, clock=clock)
+    first = await sender.post(page("page 1"), channel="C1")
+    second = await sender.post(page("page 2"), channel="C1", thread_ts=first.ts)
+    await sender.close()
+
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert [line["text"] for line in lines] == ["page 1", "page 2"]
+    assert lines[0]["channel"] == "C1" and lines[0]["blocks"] == page("page 1").blocks
+    assert lines[0]["ts"] == first.ts and "thread_ts" not in lines[0]
+    assert lines[1]["thread_ts"] == first.ts
+    assert float(str(second.ts)) > float(str(first.ts))
+    assert lines[0]["posted_at"] == "2026-03-02T09:00:00+00:00"
+    assert sender.supports_threads
+
+
+async def test_jsonl_sender_appends_to_an_existing_file_and_leaves_streams_open(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "posts.jsonl"
+    for _ in range(2):
+        sender = JsonlSender(str(path))
+        await sender.post(page(), channel="C1")
+        await sender.close()
+    assert len(path.read_text(encoding="utf-8").splitlines()) == 2
+
+    stream = io.StringIO()
+    sender = JsonlSender(stream)
+    await sender.post(page("ünïcode stays readable"), channel="C1")
+    await sender.close()
+    assert not stream.closed
+    assert "ünïcode" in stream.getvalue()
+
+
+async def test_console_sender_prints_a_readable_post(clock: ManualClock) -> None:
+    stream = io.StringIO()
+    sender = ConsoleSender(stream, clock=clock)
+    message = SlackMessage(
+        blocks=[
+            {"type": "header", "text": {"type": "plain_text", "text": "acme/api: 2 updates"}},
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": "• <https://github.com/acme/api/pull/42|Add auth &amp; tests> — alice",
+                },
+            },
+            {"type": "divider"},
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": "via GitHub"}]},
+        ],
+        text="acme/api: 2 updates",
+    )
+    result = await sender.post(message, channel="C1")
+
+    out = stream.getvalue()
+    assert f"#C1 · {result.ts}" in out
+    assert "ACME/API: 2 UPDATES" in out
+    assert "• Add auth & tests (https://github.com/acme/api/pull/42) — alice" in out
+    assert "via GitHub" in out
+    assert "&amp;" not in out and "<https" not in out
+
+
+async def test_console_sender_indents_thread_replies(clock: ManualClock) -> None:
+    stream = io.StringIO()
+    sender = ConsoleSender(stream, clock=clock)
+    first = await sender.post(page("page 1"), channel="C1")
+    stream.seek(0)
+    stream.truncate()
+    await sender.post(page("page 2"), channel="C1", thread_ts=first.ts)
+
+    out = stream.getvalue()
+    assert f"reply in thread {first.ts}" in out
+    assert all(line.startswith("    ") for line in out.splitlines())
+
+
+async def test_console_sender_falls_back_to_the_text_for_unknown_blocks(
+    clock: ManualClock,
+) -> None:
+    stream = io.StringIO()
+    message = SlackMessage(blocks=[{"type": "rich_text", "elements": []}], text="plain &lt;b&gt;")
+    await ConsoleSender(stream, clock=clock).post(message, channel="C1")
+    assert "plain <b>" in stream.getvalue()
+
+
+async def test_every_sender_satisfies_the_sender_protocol(slack: FakeSlack, tmp_path: Path) -> None:
+    senders = [
+        SlackSender(TOKEN, base_url=slack.base_url),
+        WebhookSender(slack.webhook_url()),
+        ConsoleSender(io.StringIO()),
+        JsonlSender(tmp_path / "x.jsonl"),
+    ]
+    for sender in senders:
+        assert isinstance(sender, Sender)
+        await sender.close()
+
+
+def test_invented_timestamps_look_like_slacks_and_increase(clock: ManualClock) -> None:
+    stamps = FakeTimestamps(clock)
+    first, second = stamps.next(), stamps.next()
+    assert re.match(r"^\d{10}\.\d{6}$", first)
+    assert float(second) > float(first)

@@ -150,8 +150,8 @@ def classify(
     *code* is Slack's error code (None when the answer had none: then ``http_<status>``
     names it); *status* the HTTP status; *retry_after* the ``Retry-After`` seconds.
     """
-    if status == 429:
-        code = code or "ratelimited"
+    if status == 429 or code == "rate_limited":  # webhooks spell it with an underscore
+        code = "ratelimited"
         if retry_after is None:
             retry_after = 1.0
     elif code is None or (status >= 500 and code not in TRANSIENT_CODES):
