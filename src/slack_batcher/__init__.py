@@ -32,6 +32,7 @@ from .formatting import (
     escape_mrkdwn,
 )
 from .models import BatchableMessage, BatchStrategy, BatchType, ContentType, Priority
+from .runtime import BatchingService, ServiceConfig
 from .stats import ChannelStats
 from .store import BatchStore, DeadLetter, MemoryStore, OutboxEntry
 
@@ -50,6 +51,7 @@ __all__ = [
     "BatchStrategy",
     "BatchType",
     "BatchableMessage",
+    "BatchingService",
     "ChannelStats",
     "Clock",
     "ConfigError",
@@ -67,6 +69,7 @@ __all__ = [
     "PermanentDeliveryError",
     "Priority",
     "SchemaVersionError",
+    "ServiceConfig",
     "SlackBatcherError",
     "SlackMessage",
     "SlackMessageFormatterFactory",

@@ -1,0 +1,463 @@
+"""BatchingService: the asyncio runtime that drives a MessageBatcher and delivers its posts.
+
+::
+
+    async with BatchingService(batcher, sender) as service:
+        await service.submit(message, "C0DEV")
+
+A deadline task sleeps until the batcher's next due time, flushes due batches into the
+outbox and goes back to sleep; a submit that opens an earlier deadline wakes it. Every flush
+— window, size, urgent, overflow, memory pressure, shutdown — lands in the batcher's outbox
+(the service sets ``auto_ack=False``); one worker per channel with work drains it in order,
+so a slow or rate-limited channel never holds up the others. Delivery itself (pacing,
+pages, threads, retries, the auth pause) is :mod:`.delivery`'s.
+
+The batcher is synchronous and thread-safe; the service calls it directly from the event
+loop (its calls are in-memory work or one SQLite transaction).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import signal
+from collections import deque
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from ..clock import Clock, ManualClock
+from ..delivery.base import Sender
+from ..errors import SlackBatcherError
+from ..models import BatchableMessage
+from ..store.base import OutboxEntry
+from .config import ServiceConfig
+from .delivery import Deliverer
+from .metrics import DeliveryMetrics
+from .timers import ClockTimers, Signal
+
+if TYPE_CHECKING:
+    from ..batcher import AddResult, MessageBatcher
+
+__all__ = ["BatchingService", "ServiceClosedError"]
+
+logger = logging.getLogger(__name__)
+
+#: Seconds to wait before retrying after the store or the batcher raised.
+_INTERNAL_RETRY_SECONDS = 5.0
+
+
+class ServiceClosedError(SlackBatcherError, RuntimeError):
+    """The service is not accepting messages: not started, shutting down, or closed."""
+
+
+class BatchingService:
+    """Runs a :class:`MessageBatcher` on asyncio and delivers its posts through a Sender.
+
+    ``clock`` defaults to the batcher's (they must agree: the batcher sets due times, the
+    service sleeps until them). With a :class:`~slack_batcher.clock.ManualClock` nothing
+    happens by itself: tests move time with :meth:`advance` (see :meth:`settle`). ``rng``
+    drives retry jitter. The sender is closed with the service (``close_sender``); the
+    batcher and its store are not — a durable store keeps what was not delivered.
+    """
+
+    def __init__(
+        self,
+        batcher: MessageBatcher,
+        sender: Sender,
+        *,
+        clock: Clock | None = None,
+        config: ServiceConfig | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.config = config if config is not None else ServiceConfig()
+        self.config.ensure_valid()
+        if clock is not None and clock is not batcher.clock:
+            raise ValueError("clock: must be the batcher's clock (MessageBatcher(clock=...))")
+        self.batcher = batcher
+        self.sender = sender
+        self.clock: Clock = batcher.clock
+        if batcher.auto_ack:
+            logger.debug("BatchingService tracks delivery: setting the batcher's auto_ack off")
+            batcher.auto_ack = False
+        self.metrics = DeliveryMetrics(
+            stuck_after=self.config.stuck_outbox_seconds,
+            error_rate_threshold=self.config.error_rate_threshold,
+        )
+        batcher.add_stats_contributor(self.metrics)
+        self._rng = rng if rng is not None else random.Random()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._timers: ClockTimers | None = None
+        self._deliverer: Deliverer | None = None
+        self._deadline_signal: Signal | None = None
+        self._deadline_task: asyncio.Task[None] | None = None
+        self._timer_target: datetime | None = None
+        self._jobs: dict[str, OutboxEntry] = {}
+        self._queues: dict[str, deque[OutboxEntry]] = {}
+        self._workers: dict[str, asyncio.Task[None]] = {}
+        self._collect_scheduled = False
+        self._accepting = False
+        self._closed = False
+        self._drained = asyncio.Event()
+        self._stop_requested = asyncio.Event()
+        self._signals: tuple[int, ...] = ()
+
+    # -------------------------------------------------------------- lifecycle
+
+    async def start(self) -> None:
+        """Pick up the outbox left by an earlier run and start the deadline timer."""
+        if self._loop is not None:
+            raise RuntimeError("BatchingService.start() was already called")
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        timers = self._timers = ClockTimers(self.clock, loop)
+        self._deliverer = Deliverer(
+            batcher=self.batcher,
+            sender=self.sender,
+            config=self.config,
+            timers=timers,
+            metrics=self.metrics,
+            rng=self._rng,
+        )
+        self._deadline_signal = Signal(timers)
+        recovered = self._collect(recovered=True)
+        if recovered:
+            logger.info("picked up %d undelivered posts from the store", recovered)
+        self._deadline_task = timers.spawn(self._deadline_loop(), "slack-batcher-deadlines")
+        self._accepting = True
+
+    async def __aenter__(self) -> BatchingService:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Shut down gracefully: stop accepting, flush everything, drain until the deadline.
+
+        Whatever is not delivered by ``shutdown_timeout_seconds`` stays in the store's
+        outbox (with a durable store, the next start delivers it). With a ManualClock the
+        drain runs in simulated time: the clock is moved to each wake-up up to the deadline.
+        """
+        if self._closed or self._loop is None:
+            self._closed = True
+            return
+        self._closed = True
+        self._accepting = False
+        timers, _ = self._require_started()
+        if self._deadline_task is not None:
+            self._deadline_task.cancel()
+            await asyncio.gather(self._deadline_task, return_exceptions=True)
+        pending = self.batcher.get_batch_stats()["batches_pending"]
+        try:
+            self.batcher.shutdown()
+        except SlackBatcherError:
+            logger.exception("could not flush every pending batch at shutdown")
+        self._collect()
+        owned = len(self._jobs)
+        delivered, dead = self.metrics.delivered, self.metrics.dead_letters
+        deadline = self.clock.now() + timedelta(seconds=self.config.shutdown_timeout_seconds)
+        await self._drain(deadline)
+        tasks = list(self._workers.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        left = self.batcher.outbox_size()
+        summary = {
+            "flushed_batches": pending,
+            "posts_to_deliver": owned,
+            "delivered": self.metrics.delivered - delivered,
+            "dead_lettered": self.metrics.dead_letters - dead,
+            "left_in_outbox": left,
+            "durable": bool(getattr(self.batcher.store, "durable", False)),
+        }
+        self.metrics.last_shutdown = summary
+        log = logger.info
+        if left and not summary["durable"]:
+            log = logger.error
+        log(
+            "shutdown: flushed %d pending batches; delivered %d of %d posts, dead-lettered %d; "
+            "%d left in the outbox (%s)",
+            pending,
+            summary["delivered"],
+            owned,
+            summary["dead_lettered"],
+            left,
+            "kept in the store for the next start"
+            if summary["durable"]
+            else "LOST when this process exits: the store is not durable",
+        )
+        self._remove_signal_handlers()
+        timers.close()
+        if self.config.close_sender:
+            await self.sender.close()
+
+    async def _drain(self, deadline: datetime) -> None:
+        timers, _ = self._require_started()
+        while self._jobs:
+            if isinstance(self.clock, ManualClock):
+                await timers.settle()
+                now = self.clock.now()
+                if not self._jobs or now >= deadline:
+                    return
+                wake = timers.next_deadline()
+                self.clock.set(deadline if wake is None or wake > deadline else max(wake, now))
+                timers.wake_due()
+                continue
+            remaining = (deadline - self.clock.now()).total_seconds()
+            if remaining <= 0:
+                return
+            self._drained.clear()
+            try:
+                await asyncio.wait_for(self._drained.wait(), timeout=remaining)
+            except TimeoutError:
+                return
+
+    # ---------------------------------------------------------------- signals
+
+    def install_signal_handlers(
+        self, signals: Iterable[int] = (signal.SIGTERM, signal.SIGINT)
+    ) -> None:
+        """Make SIGTERM and SIGINT request a graceful shutdown (see :meth:`serve_forever`)."""
+        loop = self._require_loop()
+        self._signals = tuple(signals)
+        for sig in self._signals:
+            loop.add_signal_handler(sig, self.request_shutdown, sig)
+
+    def _remove_signal_handlers(self) -> None:
+        if self._loop is not None:
+            for sig in self._signals:
+                self._loop.remove_signal_handler(sig)
+        self._signals = ()
+
+    def request_shutdown(self, signum: int | None = None) -> None:
+        """Stop accepting messages and let :meth:`serve_forever` return."""
+        if signum is not None:
+            logger.info("received %s: shutting down", signal.Signals(signum).name)
+        self._accepting = False
+        self._stop_requested.set()
+
+    async def serve_forever(self) -> None:
+        """Return once a shutdown is requested (a signal or :meth:`request_shutdown`)."""
+        await self._stop_requested.wait()
+
+    # -------------------------------------------------------------- accepting
+
+    async def submit(self, message: BatchableMessage, channel_id: str = "default") -> AddResult:
+        """Add *message* to *channel_id*'s batches; anything it flushes is delivered.
+
+        Raises :class:`ServiceClosedError` once shutdown began, and the batcher's
+        :class:`~slack_batcher.errors.InvalidMessageError` for bad input.
+        """
+        if not self._accepting:
+            raise ServiceClosedError(
+                "the service is not accepting messages (not started or closed)"
+            )
+        result = self.batcher.add(message, channel_id)
+        self.notify()
+        return result
+
+    def submit_threadsafe(
+        self,
+        message: BatchableMessage,
+        channel_id: str = "default",
+        *,
+        timeout: float | None = None,
+    ) -> AddResult:
+        """Like :meth:`submit`, from a thread outside the service's event loop (blocks)."""
+        loop = self._require_loop()
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            raise RuntimeError(
+                "submit_threadsafe() was called on the service's own event loop; "
+                "use `await service.submit(...)` there"
+            )
+        future = asyncio.run_coroutine_threadsafe(self.submit(message, channel_id), loop)
+        return future.result(timeout)
+
+    def notify(self) -> None:
+        """Tell the service the batcher changed outside :meth:`submit` (a manual flush, …).
+
+        Picks up new outbox entries and re-reads the next deadline. Call it from the loop.
+        """
+        if self._timers is None:
+            return
+        if self.batcher.outbox_size() != len(self._jobs):
+            self._request_collect()
+        due = self.batcher.next_due_at()
+        target = self._timer_target
+        if due is not None and (target is None or due < target) and self._deadline_signal:
+            self._deadline_signal.fire()
+
+    # ------------------------------------------------------------- scheduling
+
+    async def _deadline_loop(self) -> None:
+        timers, _ = self._require_started()
+        assert self._deadline_signal is not None
+        while True:
+            try:
+                self.batcher.flush_expired_batches()
+            except Exception:
+                logger.exception("flushing due batches failed")
+            if self.batcher.outbox_size() != len(self._jobs):
+                self._collect()
+            due = self.batcher.next_due_at()
+            now = self.clock.now()
+            if due is not None and due <= now:  # a batch failed to flush: try again later
+                due = now + timedelta(seconds=_INTERNAL_RETRY_SECONDS)
+            self._timer_target = due
+            await timers.wait(due, self._deadline_signal)
+
+    def _request_collect(self) -> None:
+        if self._collect_scheduled:
+            return
+        timers, _ = self._require_started()
+        self._collect_scheduled = True
+        timers.enter()
+        self._require_loop().call_soon(self._scheduled_collect)
+
+    def _scheduled_collect(self) -> None:
+        self._collect_scheduled = False
+        try:
+            self._collect()
+        except Exception:
+            logger.exception("reading the outbox failed")
+        finally:
+            assert self._timers is not None
+            self._timers.leave()
+
+    def _collect(self, *, recovered: bool = False) -> int:
+        """Queue outbox entries the service does not own yet; return how many."""
+        timers, _ = self._require_started()
+        new = 0
+        for entry in self.batcher.pending_outbox():
+            if entry.id in self._jobs:
+                continue
+            new += 1
+            self._jobs[entry.id] = entry
+            self.metrics.track(entry.id, entry.due_at)
+            if recovered:
+                self.metrics.count("recovered")
+                if entry.state.get("attempting") is not None:
+                    self.metrics.count("possible_duplicates")
+                    logger.warning(
+                        "post %s to %s was being sent when the last run stopped: it is "
+                        "sent again and may appear twice",
+                        entry.id,
+                        entry.channel_id,
+                    )
+            channel = entry.channel_id
+            queue = self._queues.get(channel)
+            if queue is None:
+                queue = self._queues[channel] = deque()
+            queue.append(entry)
+            if channel not in self._workers:
+                self._workers[channel] = timers.spawn(
+                    self._channel_worker(channel), f"slack-batcher-deliver-{channel}"
+                )
+        return new
+
+    async def _channel_worker(self, channel: str) -> None:
+        timers, deliverer = self._require_started()
+        queue = self._queues[channel]
+        try:
+            while queue:
+                entry = queue[0]
+                try:
+                    await deliverer.deliver(entry)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    logger.exception("delivering %s to %s failed; trying again", entry.id, channel)
+                    retry_at = self.clock.now() + timedelta(seconds=_INTERNAL_RETRY_SECONDS)
+                    await timers.wait(retry_at)
+                    continue
+                queue.popleft()
+                self._jobs.pop(entry.id, None)
+        finally:
+            self._workers.pop(channel, None)
+            if not queue:
+                self._queues.pop(channel, None)
+            if not self._jobs:
+                self._drained.set()
+
+    # ---------------------------------------------------------- control, tests
+
+    def resume(self) -> None:
+        """Resume delivery paused by an auth error (after fixing the credential)."""
+        _, deliverer = self._require_started()
+        deliverer.resume()
+
+    @property
+    def paused(self) -> bool:
+        """True while delivery is paused by an auth error."""
+        return self._deliverer is not None and self._deliverer.paused
+
+    @property
+    def accepting(self) -> bool:
+        """True while :meth:`submit` accepts messages."""
+        return self._accepting
+
+    def stats(self) -> dict[str, Any]:
+        """Return the delivery figures (also under ``"delivery"`` in ``get_batch_stats()``)."""
+        return self.metrics.stats()
+
+    async def settle(self) -> None:
+        """Wait until the service has done all it can at the current time.
+
+        Every task then waits for the clock (a deadline, pacing, a retry) or a signal; posts
+        in flight are awaited. Useful with a ManualClock; harmless with the system clock.
+        """
+        timers, _ = self._require_started()
+        await timers.settle()
+
+    async def run_due(self) -> None:
+        """Wake whatever is due by the clock now, and :meth:`settle`."""
+        timers, _ = self._require_started()
+        timers.wake_due()
+        await timers.settle()
+
+    async def advance(self, seconds: float | timedelta) -> None:
+        """Move a ManualClock forward by *seconds*, stopping at every wake-up on the way.
+
+        At each stop the service flushes, posts and retries what is due, then settles, so
+        pacing and Retry-After are honoured exactly as with a real clock.
+        """
+        clock = self.clock
+        if not isinstance(clock, ManualClock):
+            raise TypeError("advance() needs the batcher to run on a ManualClock")
+        timers, _ = self._require_started()
+        step = seconds if isinstance(seconds, timedelta) else timedelta(seconds=seconds)
+        target = clock.now() + step
+        await timers.settle()
+        while True:
+            wake = timers.next_deadline()
+            if wake is None or wake > target:
+                clock.set(target)
+                timers.wake_due()
+                await timers.settle()
+                return
+            clock.set(max(wake, clock.now()))
+            timers.wake_due()
+            await timers.settle()
+
+    def _require_loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            raise ServiceClosedError("the service is not started (use `async with` or start())")
+        return self._loop
+
+    def _require_started(self) -> tuple[ClockTimers, Deliverer]:
+        if self._timers is None or self._deliverer is None:
+            raise ServiceClosedError("the service is not started (use `async with` or start())")
+        return self._timers, self._deliverer
