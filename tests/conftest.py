@@ -15,13 +15,14 @@ from typing import Any
 
 import pytest
 
-from slack_batcher import BatchConfig, ManualClock, MemoryStore, MessageBatcher
+from slack_batcher import BatchConfig, ManualClock, MemoryStore, MessageBatcher, SQLiteStore
 from slack_batcher.store import BatchStore
 
 StoreFactory = Callable[[], BatchStore]
 
 STORE_KINDS: dict[str, Callable[[Path], BatchStore]] = {
     "memory": lambda directory: MemoryStore(),
+    "sqlite": lambda directory: SQLiteStore(directory / "store.db"),
 }
 
 

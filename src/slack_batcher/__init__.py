@@ -26,15 +26,18 @@ from .errors import (
 )
 from .formatting import (
     BatchFormatterContext,
+    FormatOptions,
+    ItemView,
     MessageType,
     SlackMessage,
     SlackMessageFormatterFactory,
     escape_mrkdwn,
+    validate_message,
 )
 from .models import BatchableMessage, BatchStrategy, BatchType, ContentType, Priority
 from .runtime import BatchingService, ServiceConfig
 from .stats import ChannelStats
-from .store import BatchStore, DeadLetter, MemoryStore, OutboxEntry
+from .store import BatchStore, DeadLetter, MemoryStore, OutboxEntry, SQLiteStore
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
@@ -58,8 +61,10 @@ __all__ = [
     "ContentType",
     "DeadLetter",
     "DeliveryError",
+    "FormatOptions",
     "FormatterError",
     "InvalidMessageError",
+    "ItemView",
     "ManualClock",
     "MemoryStore",
     "MessageBatcher",
@@ -68,6 +73,7 @@ __all__ = [
     "OutboxEntry",
     "PermanentDeliveryError",
     "Priority",
+    "SQLiteStore",
     "SchemaVersionError",
     "ServiceConfig",
     "SlackBatcherError",
@@ -79,4 +85,5 @@ __all__ = [
     "TransientDeliveryError",
     "__version__",
     "escape_mrkdwn",
+    "validate_message",
 ]

@@ -2,5 +2,6 @@
 
 from .base import BatchStore, DeadLetter, OutboxEntry, StoredState
 from .memory import MemoryStore
+from .sqlite import SQLiteStore
 
-__all__ = ["BatchStore", "DeadLetter", "MemoryStore", "OutboxEntry", "StoredState"]
+__all__ = ["BatchStore", "DeadLetter", "MemoryStore", "OutboxEntry", "SQLiteStore", "StoredState"]
