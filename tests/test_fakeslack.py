@@ -188,6 +188,17 @@ async def test_a_reply_to_an_unknown_or_foreign_ts_is_thread_not_found(
     assert unknown.response["error"] == foreign.response["error"] == "thread_not_found"
 
 
+async def test_a_reply_to_a_reply_joins_the_parents_thread(
+    slack: FakeSlack, client: AsyncWebClient
+) -> None:
+    parent = await client.chat_postMessage(channel="C1", text="parent")
+    reply = await client.chat_postMessage(channel="C1", text="r1", thread_ts=parent["ts"])
+    nested = await client.chat_postMessage(channel="C1", text="r2", thread_ts=reply["ts"])
+
+    assert nested["message"]["thread_ts"] == parent["ts"]
+    assert [p.text for p in slack.replies("C1", parent["ts"])] == ["r1", "r2"]
+
+
 # -- rate limits ---------------------------------------------------------------------------
 
 
@@ -354,6 +365,17 @@ async def test_a_slow_answer_times_the_client_out(slack: FakeSlack) -> None:
     client = AsyncWebClient(token=TOKEN, base_url=slack.base_url, timeout=0.2)  # type: ignore[arg-type]
     with pytest.raises(TimeoutError):
         await client.chat_postMessage(channel="C1", text="x")
+
+
+async def test_a_slow_post_is_still_carried_out_after_the_client_gave_up(
+    slack: FakeSlack,
+) -> None:
+    slack.fail(delay=0.3, times=1)
+    client = AsyncWebClient(token=TOKEN, base_url=slack.base_url, timeout=0.05)  # type: ignore[arg-type]
+    with pytest.raises(TimeoutError):
+        await client.chat_postMessage(channel="C1", text="late")
+    [post] = await slack.wait_for_posts_async(1)
+    assert post.text == "late"
 
 
 async def test_cleared_faults_no_longer_apply(slack: FakeSlack, client: AsyncWebClient) -> None:
