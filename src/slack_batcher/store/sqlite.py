@@ -49,6 +49,7 @@ _SQLITE_HEADER = b"SQLite format 3\x00"
 _CHECKPOINT_PAGES = 10_000
 #: Truncate the WAL file back to this size (bytes) after a checkpoint.
 _WAL_SIZE_LIMIT = 64 * 1024 * 1024
+_LEFT = "; left untouched: restore it from a backup, or move it aside to start empty"
 _INSERT_MESSAGE = (
     "INSERT INTO messages (batch_seq, message_id, body) SELECT seq, ?, ? FROM batches WHERE id = ?"
 )
@@ -139,14 +140,16 @@ class SQLiteStore:
             conn.execute(f"PRAGMA journal_size_limit = {_WAL_SIZE_LIMIT}")
             problems = [r[0] for r in conn.execute("PRAGMA quick_check(5)")]
             if problems != ["ok"]:
-                raise StoreCorruptError(f"{path}: damaged store file: {'; '.join(problems)}")
+                raise StoreCorruptError(
+                    f"{path}: damaged store file ({'; '.join(problems)}){_LEFT}"
+                )
             found = prepare(conn, path)
         except BaseException as exc:
             conn.close()
             if isinstance(exc, sqlite3.OperationalError):
                 raise StoreError(f"{path}: cannot open the store: {exc}") from exc
             if isinstance(exc, sqlite3.DatabaseError):
-                raise StoreCorruptError(f"{path}: unreadable store file: {exc}") from exc
+                raise StoreCorruptError(f"{path}: unreadable store file ({exc}){_LEFT}") from exc
             raise
         if found < SCHEMA_VERSION:
             logger.info("store %s: schema version %d → %d", path, found, SCHEMA_VERSION)

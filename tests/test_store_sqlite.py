@@ -1,0 +1,263 @@
+"""SQLiteStore specifics: bad files, schema versions, the process lock, group commit, threads."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from slack_batcher import SchemaVersionError, SQLiteStore, StoreCorruptError, StoreError
+from slack_batcher.store import _sqlite_schema
+from tests.factories import pr
+from tests.test_store_contract import new_batch, open_with
+
+
+def filled_store(path: Path, batches: int = 30) -> None:
+    with SQLiteStore(path) as store:
+        for n in range(batches):
+            open_with(store, new_batch(f"b{n}"), pr(f"gh-{n}", title="x" * 500))
+
+
+@contextmanager
+def unwritable(path: Path) -> Iterator[None]:
+    """Take write permission away from *path*; root ignores modes, so make it immutable."""
+    if os.geteuid() != 0:
+        mode = path.stat().st_mode
+        path.chmod(0o555 if path.is_dir() else 0o444)
+        try:
+            yield
+        finally:
+            path.chmod(mode)
+        return
+    subprocess.run(["chattr", "+i", str(path)], check=True)
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", str(path)], check=True)
+
+
+def test_a_new_file_is_created_in_wal_mode_with_the_current_schema(tmp_path: Path) -> None:
+    path = tmp_path / "data" / "store.db"
+    SQLiteStore(path).close()
+
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == _sqlite_schema.SCHEMA_VERSION
+        assert conn.execute("PRAGMA application_id").fetchone()[0] == 0x534C4B42
+    finally:
+        conn.close()
+
+
+def test_a_file_from_a_newer_schema_is_refused_naming_the_path(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    filled_store(path)
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA user_version = 99")
+    conn.close()
+
+    with pytest.raises(SchemaVersionError, match=r"store\.db.*schema version 99"):
+        SQLiteStore(path)
+
+
+def test_a_truncated_file_is_reported_as_corrupt_and_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    filled_store(path)
+    size = path.stat().st_size
+    with path.open("r+b") as file:
+        file.truncate(size // 2)
+
+    with pytest.raises(StoreCorruptError, match=str(path)):
+        SQLiteStore(path)
+    assert path.stat().st_size == size // 2
+
+
+def test_a_file_that_is_not_sqlite_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    path.write_text("batches: []\n" * 100)
+
+    with pytest.raises(StoreCorruptError, match=r"store\.db: not a SQLite database"):
+        SQLiteStore(path)
+    assert path.read_text().startswith("batches: []")
+
+
+def test_another_applications_sqlite_file_is_not_touched(tmp_path: Path) -> None:
+    path = tmp_path / "app.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE users (id INTEGER PRIMARY KEY)")
+    conn.commit()
+    conn.close()
+
+    with pytest.raises(StoreCorruptError, match=r"app\.db: .*not a slack-batcher store.*users"):
+        SQLiteStore(path)
+
+
+def test_a_directory_path_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match=f"{tmp_path}: is a directory"):
+        SQLiteStore(tmp_path)
+
+
+def test_a_file_without_write_permission_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    filled_store(path)
+
+    with unwritable(path), pytest.raises(StoreError, match=r"store\.db: no read and write"):
+        SQLiteStore(path)
+
+
+def test_a_directory_without_write_permission_is_a_clear_error(tmp_path: Path) -> None:
+    directory = tmp_path / "ro"
+    directory.mkdir()
+
+    with unwritable(directory), pytest.raises(StoreError, match=r"ro/store\.db: no write"):
+        SQLiteStore(directory / "store.db")
+
+
+def test_an_older_file_is_migrated_in_place_keeping_its_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "store.db"
+    filled_store(path, batches=3)
+
+    def add_priority_index(conn: sqlite3.Connection) -> None:
+        conn.execute("CREATE INDEX outbox_by_channel ON outbox (channel_id)")
+
+    monkeypatch.setitem(_sqlite_schema.MIGRATIONS, 2, add_priority_index)
+    monkeypatch.setattr(_sqlite_schema, "SCHEMA_VERSION", 2)
+
+    with SQLiteStore(path) as store:
+        assert [b.id for b in store.load().batches] == ["b0", "b1", "b2"]
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    finally:
+        conn.close()
+
+
+def test_a_failing_migration_leaves_the_file_at_its_old_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "store.db"
+    filled_store(path, batches=2)
+
+    def broken(conn: sqlite3.Connection) -> None:
+        conn.execute("CREATE TABLE extra (x)")
+        raise RuntimeError("migration bug")
+
+    monkeypatch.setitem(_sqlite_schema.MIGRATIONS, 2, broken)
+    monkeypatch.setattr(_sqlite_schema, "SCHEMA_VERSION", 2)
+
+    with pytest.raises(RuntimeError, match="migration bug"):
+        SQLiteStore(path)
+    monkeypatch.undo()
+    with SQLiteStore(path) as store:
+        assert len(store.load().batches) == 2
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_schema")}
+        assert "extra" not in tables
+    finally:
+        conn.close()
+
+
+def test_a_second_process_cannot_open_a_store_in_use(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from slack_batcher import SQLiteStore; s = SQLiteStore(sys.argv[1]);"
+            " print('ready', flush=True); sys.stdin.read()",
+            str(path),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdin is not None and holder.stdout is not None
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        with pytest.raises(StoreError, match=r"store\.db: in use by another process"):
+            SQLiteStore(path)
+    finally:
+        holder.kill()
+        holder.wait()
+        holder.stdin.close()
+        holder.stdout.close()
+    SQLiteStore(path).close()  # the lock died with the process
+
+
+def test_reopening_in_the_same_process_shares_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    first = SQLiteStore(path)
+    open_with(first, new_batch("b1"), pr("gh-1"))
+    second = SQLiteStore(path)
+    first.close()
+
+    assert [b.id for b in second.load().batches] == ["b1"]
+    second.close()
+    SQLiteStore(path).close()
+
+
+def test_a_closed_store_says_so(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "store.db")
+    store.close()
+    store.close()
+
+    with pytest.raises(StoreError, match="the store is closed"):
+        store.load()
+
+
+def test_adding_to_a_batch_the_store_never_saw_fails_loudly(tmp_path: Path) -> None:
+    with SQLiteStore(tmp_path / "store.db") as store, pytest.raises(StoreError, match="b9"):
+        store.record_add(new_batch("b9"), pr("gh-1"))
+
+
+def test_a_failed_change_leaves_the_store_as_it_was(tmp_path: Path) -> None:
+    with SQLiteStore(tmp_path / "store.db") as store:
+        batch = new_batch("b1")
+        open_with(store, batch, pr("gh-1"))
+        with pytest.raises(StoreError, match="UNIQUE"):
+            store.record_open(new_batch("b1"), pr("gh-2"))  # same batch id twice
+
+        assert [[m.id for m in b.messages] for b in store.load().batches] == [["gh-1"]]
+
+
+def test_a_group_commits_every_change_made_inside_even_when_one_fails(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    with SQLiteStore(path) as store, pytest.raises(ZeroDivisionError), store.transaction():
+        open_with(store, new_batch("b1"), pr("gh-1"), pr("gh-2"))
+        with pytest.raises(StoreError):
+            store.record_add(new_batch("b9"), pr("gh-3"))
+        open_with(store, new_batch("b2"), pr("gh-4"))
+        assert [b.id for b in store.load().batches] == ["b1", "b2"]
+        1 / 0  # noqa: B018 - the block raising must not undo what was done inside
+    with SQLiteStore(path) as store:
+        loaded = store.load().batches
+        assert [[m.id for m in b.messages] for b in loaded] == [["gh-1", "gh-2"], ["gh-4"]]
+
+
+def test_calls_from_several_threads_are_serialised(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "store.db")
+
+    def work(worker: int) -> None:
+        for n in range(50):
+            open_with(store, new_batch(f"b{worker}-{n}"), pr(f"gh-{worker}-{n}"), pr("x"))
+            store.set_thread(f"t{worker}-{n}", "1.0", new_batch("x").expires_at)
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(store.load().batches) == 200
+    store.close()
