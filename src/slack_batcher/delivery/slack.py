@@ -7,6 +7,7 @@ from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 from slack_sdk.web.async_client import AsyncWebClient
@@ -66,7 +67,7 @@ class SlackSender:
         self._token = token
         self._base_url = base_url
         self._timeout = timeout
-        self._retry_handlers = [
+        self._retry_handlers: list[AsyncRetryHandler] = [
             AsyncConnectionErrorRetryHandler(
                 max_retry_count=connection_retries,
                 interval_calculator=FixedValueRetryIntervalCalculator(connection_retry_interval),
