@@ -36,8 +36,8 @@ strategies = ["author_based"]
 url = "sqlite:///var/batches.db"
 [sender]
 webhook_url = "https://hooks.slack.com/services/T/B/x"
-[pacing]
-per_channel_interval_seconds = 0.5
+[delivery]
+channel_posts_per_second = 0.5
 [server]
 host = "0.0.0.0"
 port = 9000
@@ -51,7 +51,7 @@ level = "DEBUG"
     assert [s.value for s in settings.batch_config.strategies] == ["author_based"]
     assert settings.store.sqlite_path == Path("var/batches.db")
     assert settings.sender.resolved_kind() == "webhook"
-    assert settings.pacing.per_channel_interval_seconds == 0.5
+    assert settings.delivery.channel_posts_per_second == 0.5
     assert settings.server.port == 9000
     assert settings.logging.level == "DEBUG"
 
@@ -96,6 +96,8 @@ hots = "0.0.0.0"
 url = "postgres://x"
 [sender]
 kind = "pigeon"
+[delivery]
+channel_burst = 0
 """,
     )
     problems = check_settings(path)
@@ -108,6 +110,7 @@ kind = "pigeon"
         "server.hots",
         "store.url",
         "sender.kind",
+        "delivery.channel_burst",
     }
     assert any("by_mood" in p for p in problems)
     assert any("unknown setting" in p for p in problems if p.startswith("server.hots"))

@@ -19,7 +19,7 @@ from typing import Any
 
 from .formatting.message import SlackMessage
 
-__all__ = ["PREVIEW_CSS", "mrkdwn_to_html", "render_message", "render_page"]
+__all__ = ["EMOJI", "PREVIEW_CSS", "mrkdwn_to_html", "render_message", "render_page", "safe_url"]
 
 _FENCE = re.compile(r"```(.*?)```", re.S)
 _INLINE_CODE = re.compile(r"`([^`\n]+)`")
@@ -30,6 +30,34 @@ _EMPHASIS = (
     (re.compile(r"(?<![\w~])~(?=\S)([^~\n]*?\S)~(?![\w~])"), "s"),
 )
 _SAFE_SCHEMES = ("http://", "https://", "mailto:")
+_STASH_OPEN, _STASH_CLOSE = "\ue000", "\ue001"
+_STASHED = re.compile("\ue000(\\d+)\ue001")
+_EMOJI_CODE = re.compile(r":([a-z0-9_+\-]+):")
+#: Shortcodes the built-in formatters use, and a few common ones; others stay as text.
+EMOJI = {
+    "bell": "🔔",
+    "construction": "🚧",
+    "gear": "⚙️",
+    "large_orange_circle": "🟠",
+    "large_yellow_circle": "🟡",
+    "large_green_circle": "🟢",
+    "red_circle": "🔴",
+    "rocket": "🚀",
+    "rotating_light": "🚨",
+    "spiral_note_pad": "🗒️",
+    "ticket": "🎫",
+    "twisted_rightwards_arrows": "🔀",
+    "white_check_mark": "✅",
+    "x": "❌",
+    "warning": "⚠️",
+    "tada": "🎉",
+    "eyes": "👀",
+    "memo": "📝",
+    "bug": "🐛",
+    "fire": "🔥",
+    "speech_balloon": "💬",
+    "hourglass_flowing_sand": "⏳",
+}
 _SPECIAL_MENTIONS = {"here": "@here", "channel": "@channel", "everyone": "@everyone"}
 
 
@@ -39,8 +67,9 @@ def _slack_unescape(text: str) -> str:
 
 
 def _text(raw: str) -> str:
-    """HTML for a run of plain mrkdwn text: escaped, then emphasis tags added."""
+    """HTML for a run of plain mrkdwn text: escaped, emoji shortcodes, emphasis tags."""
     escaped = html.escape(_slack_unescape(raw), quote=False)
+    escaped = _EMOJI_CODE.sub(lambda m: EMOJI.get(m.group(1), m.group(0)), escaped)
     for pattern, tag in _EMPHASIS:
         escaped = pattern.sub(rf"<{tag}>\1</{tag}>", escaped)
     return escaped
@@ -74,26 +103,24 @@ def _angle(inner: str) -> str:
 
 
 def _inline(raw: str) -> str:
-    parts: list[str] = []
-    position = 0
-    for match in _INLINE_CODE.finditer(raw):
-        parts.append(_links(raw[position : match.start()]))
-        code = html.escape(_slack_unescape(match.group(1)), quote=False)
-        parts.append(f"<code>{code}</code>")
-        position = match.end()
-    parts.append(_links(raw[position:]))
-    return "".join(parts)
+    """HTML for one line: code spans and ``<…>`` tokens are set aside, then emphasis applies.
 
+    Setting them aside lets ``*<url|label>*`` (a bold link) render, and keeps mrkdwn inside
+    code literal. The placeholders use private-use characters removed from the input first.
+    """
+    raw = raw.replace(_STASH_OPEN, "\ufffd").replace(_STASH_CLOSE, "\ufffd")
+    stashed: list[str] = []
 
-def _links(raw: str) -> str:
-    parts: list[str] = []
-    position = 0
-    for match in _ANGLE.finditer(raw):
-        parts.append(_text(raw[position : match.start()]))
-        parts.append(_angle(match.group(1)))
-        position = match.end()
-    parts.append(_text(raw[position:]))
-    return "".join(parts)
+    def stash(fragment: str) -> str:
+        stashed.append(fragment)
+        return f"{_STASH_OPEN}{len(stashed) - 1}{_STASH_CLOSE}"
+
+    raw = _INLINE_CODE.sub(
+        lambda m: stash(f"<code>{html.escape(_slack_unescape(m.group(1)), quote=False)}</code>"),
+        raw,
+    )
+    raw = _ANGLE.sub(lambda m: stash(_angle(m.group(1))), raw)
+    return _STASHED.sub(lambda m: stashed[int(m.group(1))], _text(raw))
 
 
 def _quotes_and_breaks(raw: str) -> str:

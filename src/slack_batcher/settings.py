@@ -8,8 +8,8 @@ The file has one table per concern; every key is optional::
     url = "sqlite:///slack-batcher.db"
     [sender]            # kind = "auto" picks slack (bot token), webhook (URL) or jsonl
     kind = "auto"
-    [pacing]
-    per_channel_interval_seconds = 1.0
+    [delivery]          # the runtime's ServiceConfig: pacing, retries, threads, shutdown
+    channel_posts_per_second = 1.0
     [server]
     host = "127.0.0.1"
     port = 8787
@@ -50,11 +50,11 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from .config import BatchConfig
 from .errors import ConfigError
+from .runtime.config import ServiceConfig
 
 __all__ = [
     "ENV_ALIASES",
     "LoggingSettings",
-    "PacingSettings",
     "SenderSettings",
     "ServerSettings",
     "ServiceSettings",
@@ -72,6 +72,18 @@ ENV_ALIASES: dict[str, tuple[str, str]] = {
 
 _STRICT = ConfigDict(extra="forbid")
 _BATCH_FIELDS = {f.name for f in dataclasses.fields(BatchConfig)}
+_DELIVERY_FIELDS = {f.name for f in dataclasses.fields(ServiceConfig)}
+
+
+def _coerce_env_strings(value: dict[str, Any], known: set[str]) -> dict[str, Any]:
+    """Decode values that came from the environment as strings: "10", "true", '["a"]'."""
+    coerced: dict[str, Any] = {}
+    for key, item in value.items():
+        if isinstance(item, str) and key in known:
+            with contextlib.suppress(ValueError):
+                item = json.loads(item)
+        coerced[key] = item
+    return coerced
 
 
 def _parse_batching(value: object) -> BatchConfig:
@@ -81,19 +93,27 @@ def _parse_batching(value: object) -> BatchConfig:
         return value
     if not isinstance(value, dict):
         raise ConfigError([f"expected a table of settings, got {type(value).__name__}"])
-    coerced: dict[str, Any] = {}
-    for key, item in value.items():
-        # Values from the environment arrive as strings: "10", "true", '["time_based"]'.
-        if isinstance(item, str) and key in _BATCH_FIELDS:
-            with contextlib.suppress(ValueError):
-                item = json.loads(item)
-        coerced[key] = item
-    return BatchConfig.from_dict(coerced)
+    return BatchConfig.from_dict(_coerce_env_strings(value, _BATCH_FIELDS))
+
+
+def _parse_delivery(value: object) -> ServiceConfig:
+    """Build the runtime's ServiceConfig (pacing, retries, threads, shutdown) from a table."""
+    if isinstance(value, ServiceConfig):
+        value.ensure_valid()
+        return value
+    if not isinstance(value, dict):
+        raise ConfigError([f"expected a table of settings, got {type(value).__name__}"])
+    return ServiceConfig.from_dict(_coerce_env_strings(value, _DELIVERY_FIELDS))
 
 
 BatchingTable = Annotated[
     BatchConfig,
     PlainValidator(_parse_batching),
+    PlainSerializer(lambda config: config.to_dict(), return_type=dict),
+]
+DeliveryTable = Annotated[
+    ServiceConfig,
+    PlainValidator(_parse_delivery),
     PlainSerializer(lambda config: config.to_dict(), return_type=dict),
 ]
 
@@ -135,16 +155,6 @@ class SenderSettings(BaseModel):
         if self.webhook_url is not None:
             return "webhook"
         return "jsonl"
-
-
-class PacingSettings(BaseModel):
-    """Delivery pacing and retries (Slack allows about one post per second per channel)."""
-
-    model_config = _STRICT
-
-    per_channel_interval_seconds: float = Field(default=1.0, ge=0, le=60)
-    max_attempts: int = Field(default=5, ge=1, le=100)
-    max_backoff_seconds: float = Field(default=300.0, gt=0, le=86_400)
 
 
 class ServerSettings(BaseModel):
@@ -202,7 +212,7 @@ class ServiceSettings(BaseSettings):
     batching: BatchingTable = Field(default_factory=BatchConfig)
     store: StoreSettings = Field(default_factory=StoreSettings)
     sender: SenderSettings = Field(default_factory=SenderSettings)
-    pacing: PacingSettings = Field(default_factory=PacingSettings)
+    delivery: DeliveryTable = Field(default_factory=ServiceConfig)
     server: ServerSettings = Field(default_factory=ServerSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
 

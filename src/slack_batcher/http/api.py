@@ -1,0 +1,201 @@
+"""The /v1 API: ingest, control, inspection, stats, health and dead letters."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Query, Response
+from fastapi.responses import JSONResponse
+
+from ..errors import BatchNotFoundError, InvalidMessageError
+from ..formatting.message import SlackMessage
+from ..models import BatchableMessage
+from ..runtime.service import ServiceClosedError
+from .problems import problem_response
+from .schemas import (
+    DeadLetterList,
+    FlushResult,
+    IngestResponse,
+    IngestResult,
+    MessageIn,
+    PendingBatches,
+    Problem,
+    ReplayResult,
+)
+from .state import AppState, get_state, require_token
+
+__all__ = ["api_router"]
+
+logger = logging.getLogger(__name__)
+
+_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    status: {"model": Problem, "description": description}
+    for status, description in (
+        (401, "Missing or invalid bearer token"),
+        (422, "Invalid request: the body names every bad field"),
+    )
+}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": Problem, "description": "Unknown id"}}
+StateDep = Annotated[AppState, Depends(get_state)]
+ChannelFilter = Annotated[
+    str | None, Query(min_length=1, max_length=255, description="Only this channel")
+]
+
+
+def _flush_result(flushed: dict[str, list[SlackMessage]]) -> FlushResult:
+    ids: list[str] = []
+    messages = 0
+    for posts in flushed.values():
+        for post in posts:
+            ids.append(str(post.metadata.get("batch_id", "")))
+            messages += int(post.metadata.get("message_count", 0))
+    return FlushResult(flushed_batches=len(ids), flushed_messages=messages, batch_ids=ids)
+
+
+api_router = APIRouter(prefix="/v1", dependencies=[Depends(require_token)], responses=_PROBLEMS)
+"""The /v1 routes; every one requires the bearer token when the server has one."""
+
+
+@api_router.post(
+    "/messages",
+    status_code=202,
+    response_model=IngestResponse,
+    responses={413: {"model": Problem}, 503: {"model": Problem}},
+    summary="Submit one event or a list of events for batching",
+)
+async def submit(
+    body: Annotated[MessageIn | list[MessageIn], Body()], state: StateDep
+) -> IngestResponse | JSONResponse:
+    batcher = state.service.batcher
+    items = body if isinstance(body, list) else [body]
+    many = isinstance(body, list)
+    if not items:
+        return problem_response(422, "body: send at least one event")
+    limit = state.settings.max_messages_per_request
+    if len(items) > limit:
+        return problem_response(
+            413, f"body: {len(items)} events in one request; the limit is {limit}"
+        )
+    prepared: list[tuple[BatchableMessage, str]] = []
+    max_bytes = batcher.config.max_message_bytes
+    for index, item in enumerate(items):
+        prefix = f"[{index}]." if many else ""
+        try:
+            message = item.to_message()
+        except InvalidMessageError as exc:
+            raise InvalidMessageError(prefix + exc.field, exc.problem) from None
+        if message.size_bytes > max_bytes:
+            raise InvalidMessageError(
+                prefix + "data",
+                f"event {item.id!r} is {message.size_bytes} bytes; the limit is {max_bytes}",
+            )
+        prepared.append((message, item.channel))
+    results: list[IngestResult] = []
+    try:
+        for message, channel in prepared:
+            added = await state.service.submit(message, channel)
+            results.append(
+                IngestResult(
+                    id=message.id,
+                    channel=channel,
+                    batch_id=added.batch_id,
+                    duplicate=added.duplicate,
+                    flushed=added.flushed is not None,
+                    flush_reason=added.flush_reason,
+                )
+            )
+    except ServiceClosedError:
+        if results:  # those already accepted are safe in the store; say which
+            logger.warning("service closed after accepting %d of %d", len(results), len(items))
+        return problem_response(
+            503,
+            f"the service is shutting down; {len(results)} of {len(items)} events were "
+            "accepted (listed first in the request); resend the rest",
+            headers={"Retry-After": "5"},
+        )
+    duplicates = sum(r.duplicate for r in results)
+    return IngestResponse(
+        accepted=len(results) - duplicates, duplicates=duplicates, results=results
+    )
+
+
+@api_router.post("/flush", response_model=FlushResult, summary="Flush pending batches now")
+async def flush(state: StateDep, channel: ChannelFilter = None) -> FlushResult:
+    batcher = state.service.batcher
+    if channel is None:
+        flushed = batcher.flush_all_batches()
+    else:
+        flushed = {channel: batcher.flush_channel_batches(channel)}
+    state.service.notify()
+    return _flush_result(flushed)
+
+
+@api_router.post(
+    "/batches/{batch_id}/flush",
+    response_model=FlushResult,
+    responses=_NOT_FOUND,
+    summary="Flush one pending batch now",
+)
+async def flush_batch(state: StateDep, batch_id: str) -> FlushResult:
+    batcher = state.service.batcher
+    message = batcher.force_flush_batch(batch_id)
+    if message is None:
+        raise BatchNotFoundError(f"no pending batch with id {batch_id!r}")
+    state.service.notify()
+    return _flush_result({message.channel or "": [message]})
+
+
+@api_router.get("/batches", response_model=PendingBatches, summary="Inspect pending batches")
+async def batches(state: StateDep, channel: ChannelFilter = None) -> dict[str, Any]:
+    batcher = state.service.batcher
+    return batcher.inspect_pending_batches(channel)
+
+
+@api_router.get("/stats", summary="Global statistics (the batcher's get_batch_stats())")
+async def stats(state: StateDep) -> dict[str, Any]:
+    batcher = state.service.batcher
+    return batcher.get_batch_stats()
+
+
+@api_router.get(
+    "/channels/{channel_id}/stats", responses=_NOT_FOUND, summary="One channel's statistics"
+)
+async def channel_stats(state: StateDep, channel_id: str) -> dict[str, Any]:
+    batcher = state.service.batcher
+    found = batcher.get_channel_stats(channel_id)
+    if found is None:
+        raise BatchNotFoundError(f"no statistics for channel {channel_id!r}")
+    return found.to_dict()
+
+
+@api_router.get(
+    "/health",
+    responses={503: {"description": "Unhealthy: the same body, with the failing checks"}},
+    summary="Health status with named checks (503 when unhealthy)",
+)
+async def health(state: StateDep, response: Response) -> dict[str, Any]:
+    batcher = state.service.batcher
+    status = batcher.get_health_status()
+    if status["status"] == "unhealthy":
+        response.status_code = 503
+    return status
+
+
+@api_router.get("/dead-letters", response_model=DeadLetterList, summary="List dead letters")
+async def dead_letters(state: StateDep, channel: ChannelFilter = None) -> dict[str, Any]:
+    batcher = state.service.batcher
+    return {"dead_letters": [d.to_dict() for d in batcher.dead_letters(channel)]}
+
+
+@api_router.post(
+    "/dead-letters/{letter_id}/replay",
+    response_model=ReplayResult,
+    responses=_NOT_FOUND,
+    summary="Re-queue a dead letter's messages for batching",
+)
+async def replay(state: StateDep, letter_id: str) -> ReplayResult:
+    batcher = state.service.batcher
+    requeued = batcher.replay_dead_letter(letter_id)
+    state.service.notify()
+    return ReplayResult(id=letter_id, requeued=requeued)

@@ -1,0 +1,101 @@
+"""create_app: the FastAPI application over a running :class:`BatchingService`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from .. import __version__
+from ..runtime.service import BatchingService
+from ..settings import ServerSettings
+from .api import api_router
+from .auth import TokenAuth
+from .dashboard import dashboard_router
+from .metrics import metrics_registry
+from .problems import BodyLimitMiddleware, install_problem_handlers
+from .state import AppState
+
+__all__ = ["create_app"]
+
+logger = logging.getLogger(__name__)
+
+DESCRIPTION = """Channel-aware batching of Slack notifications.
+
+`POST /v1/messages` takes one event or a list; related events per channel become one Block
+Kit post when their batch is full, urgent, or its window closes. Every `/v1` route needs
+`Authorization: Bearer <SLACK_BATCHER_API_TOKEN>` when the server has a token; `/healthz`,
+`/readyz` and `/metrics` are open. Errors are `application/problem+json` bodies that name
+each bad field."""
+
+
+def create_app(
+    service: BatchingService,
+    *,
+    settings: ServerSettings | None = None,
+    manage_service: bool = False,
+) -> FastAPI:
+    """Build the app over *service*.
+
+    *settings* supplies the API token, body limits and dashboard refresh (defaults: no
+    token, 1 MiB). With *manage_service* the app starts the service on startup and closes it
+    (draining the outbox) on shutdown; otherwise the caller runs it.
+    """
+    server = settings if settings is not None else ServerSettings()
+    token = server.api_token.get_secret_value() if server.api_token is not None else None
+    state = AppState(service=service, auth=TokenAuth(token), settings=server)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if manage_service:
+            await service.start()
+        try:
+            yield
+        finally:
+            if manage_service:
+                await service.aclose()
+
+    app = FastAPI(
+        title="slack-batcher",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.slack_batcher = state
+    install_problem_handlers(app)
+    app.include_router(api_router)
+    app.include_router(dashboard_router)
+    registry = metrics_registry(service.batcher)
+
+    @app.get("/healthz", summary="Liveness: the process answers", tags=["probes"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get(
+        "/readyz",
+        summary="Readiness: the service accepts events (503 while starting or shutting down)",
+        tags=["probes"],
+        responses={503: {"description": "Not accepting events"}},
+    )
+    async def readyz() -> Any:
+        if service.accepting:
+            return {"status": "ready"}
+        return JSONResponse({"status": "not ready"}, status_code=503)
+
+    @app.get(
+        "/metrics",
+        summary="Prometheus metrics",
+        tags=["probes"],
+        response_class=Response,
+        responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}}},
+    )
+    async def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    app.add_middleware(BodyLimitMiddleware, max_bytes=server.max_body_bytes)
+    return app

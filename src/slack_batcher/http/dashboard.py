@@ -1,0 +1,338 @@
+"""The dashboard at ``/``: server-rendered HTML, no build step, no script.
+
+It shows health checks, channels with pending counts and next due time, each pending
+batch with a preview of the Slack message it would become, recent posts and dead letters,
+with flush and replay buttons (plain HTML forms that POST and redirect back). The page
+reloads itself every ``dashboard_refresh_seconds`` (``?refresh=N`` overrides, 0 stops).
+
+With an API token configured the dashboard asks for it once and keeps a session cookie
+(HttpOnly, SameSite=Strict) holding a digest of the token, never the token. Actions are
+refused when the browser says the request came from another site (CSRF).
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import parse_qs, urlsplit
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from ..errors import BatchNotFoundError
+from ..preview import PREVIEW_CSS, render_message
+from .auth import SESSION_COOKIE
+from .dashboard_css import DASHBOARD_CSS
+from .previews import preview_batch
+from .state import AppState, get_state
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+__all__ = ["dashboard_router", "render_dashboard"]
+
+MAX_BATCHES_SHOWN = 50
+MAX_POSTS_SHOWN = 20
+MAX_LETTERS_SHOWN = 50
+_NOTICES = {
+    "flushed": "Flushed {n} batch(es); delivery is under way.",
+    "replayed": "Re-queued {n} message(s) for batching.",
+    "missing": "That batch or dead letter is gone already (flushed or replayed elsewhere).",
+}
+
+
+def e(value: object) -> str:
+    """HTML-escape any value for text or a quoted attribute."""
+    return html.escape(str(value), quote=True)
+
+
+def _when(iso: str | None, now: datetime) -> str:
+    if not iso:
+        return "—"
+    seconds = (datetime.fromisoformat(iso) - now).total_seconds()
+    span = _span(abs(seconds))
+    text = f"in {span}" if seconds >= 0 else f"{span} ago"
+    return f'<time datetime="{e(iso)}" title="{e(iso)}">{text}</time>'
+
+
+def _span(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m {seconds % 60:02d}s"
+    return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
+
+
+def _button(action: str, label: str, test_id: str, css: str = "") -> str:
+    return (
+        f'<form method="post" action="{e(action)}" class="inline">'
+        f'<button type="submit" class="{css}" data-testid="{e(test_id)}">{e(label)}</button>'
+        "</form>"
+    )
+
+
+def _badge(status: str) -> str:
+    return f'<span class="badge {e(status)}">{e(status)}</span>'
+
+
+def _health_section(health: dict[str, Any]) -> str:
+    rows = "".join(
+        f"<tr><td>{e(name)}</td><td>{_badge(check['status'])}</td>"
+        f"<td>{e(check['value'])} / {e(check['threshold'])}</td><td>{e(check['message'])}</td></tr>"
+        for name, check in health["checks"].items()
+    )
+    return (
+        '<section id="health"><h2>Health checks</h2><table><thead><tr><th>check</th>'
+        f"<th>status</th><th>value / threshold</th><th></th></tr></thead><tbody>{rows}"
+        "</tbody></table></section>"
+    )
+
+
+def _channels_section(state: AppState, pending: dict[str, Any], now: datetime) -> str:
+    stats = state.service.batcher.get_batch_stats()["by_channel"]
+    names = sorted(set(stats) | set(pending["channels"]))
+    rows = []
+    for name in names:
+        waiting = pending["channels"].get(name, {})
+        figures = stats.get(name, {})
+        flush = ""
+        if waiting:
+            flush = _button(
+                f"/dashboard/channels/{_path(name)}/flush", "Flush channel", f"flush-{name}"
+            )
+        rows.append(
+            f'<tr data-channel="{e(name)}"><td>{e(name)}</td>'
+            f"<td>{waiting.get('batch_count', 0)}</td><td>{waiting.get('message_count', 0)}</td>"
+            f"<td>{_when(waiting.get('next_due_at'), now)}</td>"
+            f"<td>{figures.get('messages_batched', 0)}</td>"
+            f"<td>{figures.get('batches_sent', 0)}</td>"
+            f"<td>{flush}</td></tr>"
+        )
+    body = "".join(rows) or '<tr><td colspan="7" class="muted">No channel yet.</td></tr>'
+    return (
+        '<section id="channels"><h2>Channels</h2><table><thead><tr><th>channel</th>'
+        "<th>pending batches</th><th>pending messages</th><th>next due</th>"
+        "<th>messages in</th><th>posts out</th><th></th></tr></thead>"
+        f"<tbody>{body}</tbody></table></section>"
+    )
+
+
+def _path(value: str) -> str:
+    from urllib.parse import quote
+
+    return quote(value, safe="")
+
+
+def _batches_section(state: AppState, pending: dict[str, Any], now: datetime) -> str:
+    batches = [b for channel in pending["channels"].values() for b in channel["batches"]]
+    batches.sort(key=lambda b: b["due_at"])
+    cards = []
+    for batch in batches[:MAX_BATCHES_SHOWN]:
+        preview = preview_batch(state.service.batcher, batch["id"])
+        shown = render_message(preview) if preview else '<p class="muted">Flushed already.</p>'
+        flush = _button(
+            f"/dashboard/batches/{_path(batch['id'])}/flush", "Flush now", "flush-batch"
+        )
+        cards.append(
+            f'<article class="batch" data-batch-id="{e(batch["id"])}">'
+            f"<header><b>{e(batch['channel_id'])}</b> · {e(batch['batch_type'])} · "
+            f"{batch['message_count']} message(s) · due {_when(batch['due_at'], now)}"
+            f"{flush}"
+            f'</header><div class="preview">{shown}</div></article>'
+        )
+    more = len(batches) - MAX_BATCHES_SHOWN
+    if more > 0:
+        cards.append(f'<p class="muted">…and {more} more pending batches.</p>')
+    body = "".join(cards) or '<p class="muted">Nothing pending.</p>'
+    return f'<section id="pending"><h2>Pending batches</h2>{body}</section>'
+
+
+def _posts_section(state: AppState) -> str:
+    posts = state.recent_posts()[:MAX_POSTS_SHOWN]
+    cards = "".join(
+        f'<article class="post"><header><b>{e(p.channel)}</b> · posted '
+        f'<time datetime="{e(p.posted_at.isoformat())}">{e(p.posted_at.strftime("%H:%M:%S"))}'
+        f"</time>{' · thread reply' if p.thread_ts else ''}</header>"
+        f'<div class="preview">{render_message(p.message)}</div></article>'
+        for p in posts
+    )
+    body = cards or '<p class="muted">No post yet.</p>'
+    return f'<section id="recent"><h2>Recent posts</h2>{body}</section>'
+
+
+def _letters_section(state: AppState, now: datetime) -> str:
+    letters = state.service.batcher.dead_letters(None)
+    rows = []
+    for letter in letters[:MAX_LETTERS_SHOWN]:
+        ids = ", ".join(m.id for m in letter.messages[:5])
+        if len(letter.messages) > 5:
+            ids += f", …{len(letter.messages) - 5} more"
+        replay = _button(
+            f"/dashboard/dead-letters/{_path(letter.id)}/replay", "Replay", "replay-letter"
+        )
+        rows.append(
+            f'<tr data-letter-id="{e(letter.id)}"><td>{e(letter.channel_id)}</td>'
+            f"<td>{e(letter.reason)}</td><td>{len(letter.messages)}: {e(ids)}</td>"
+            f"<td>{_when(letter.created_at.isoformat(), now)}</td><td>{replay}</td></tr>"
+        )
+    body = "".join(rows) or '<tr><td colspan="5" class="muted">No dead letter.</td></tr>'
+    return (
+        '<section id="dead-letters"><h2>Dead letters</h2><table><thead><tr><th>channel</th>'
+        "<th>reason</th><th>messages</th><th>created</th><th></th></tr></thead>"
+        f"<tbody>{body}</tbody></table></section>"
+    )
+
+
+def _summary(stats: dict[str, Any], health: dict[str, Any]) -> str:
+    delivery = stats.get("delivery") or {}
+    figures = [
+        ("messages in", stats["messages_batched"]),
+        ("pending", stats["messages_pending"]),
+        ("batches flushed", stats["batches_sent"]),
+        ("Slack posts", delivery.get("posts", "—")),
+        ("posts saved", stats["api_posts_saved"]),
+        ("outbox", stats["outbox_pending"]),
+        ("dead letters", stats["dead_letters_created"]),
+    ]
+    cells = "".join(
+        f'<div class="figure"><b>{e(v)}</b><span>{e(k)}</span></div>' for k, v in figures
+    )
+    return f'<section id="summary">{_badge(health["status"])}{cells}</section>'
+
+
+def render_dashboard(state: AppState, *, refresh: int, notice: str | None) -> str:
+    """Return the dashboard page."""
+    batcher = state.service.batcher
+    now = batcher.clock.now()
+    pending = batcher.inspect_pending_batches()
+    stats = batcher.get_batch_stats()
+    health = batcher.get_health_status()
+    meta = f'<meta http-equiv="refresh" content="{refresh};url=/?refresh={refresh}">'
+    flash = f'<p class="notice" role="status">{e(notice)}</p>' if notice else ""
+    flush_all = _button("/dashboard/flush", "Flush all", "flush-all", "primary")
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"{meta if refresh > 0 else ''}<title>slack-batcher</title>"
+        f"<style>{PREVIEW_CSS}{DASHBOARD_CSS}</style></head><body>"
+        f"<header class='top'><h1>slack-batcher</h1><span class='muted'>at "
+        f"{e(now.strftime('%Y-%m-%d %H:%M:%S UTC'))}</span>{flush_all}</header><main>{flash}"
+        f"{_summary(stats, health)}{_health_section(health)}"
+        f"{_channels_section(state, pending, now)}{_batches_section(state, pending, now)}"
+        f"{_posts_section(state)}{_letters_section(state, now)}</main></body></html>"
+    )
+
+
+_LOGIN_PAGE = (
+    "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>slack-batcher</title>"
+    "<style>{css}</style></head><body><main class='login'><h1>slack-batcher</h1>"
+    "<form method='post' action='/dashboard/login'><label>API token "
+    "<input type='password' name='token' autocomplete='current-password' autofocus></label>"
+    "<button type='submit' class='primary'>Open dashboard</button></form>{error}"
+    "</main></body></html>"
+)
+
+
+def _check_same_site(request: Request) -> None:
+    """Refuse a state-changing request that a browser marks as coming from another site."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site not in ("same-origin", "none"):
+        raise HTTPException(403, "cross-site request refused")
+    origin = request.headers.get("origin")
+    if origin not in (None, "null") and urlsplit(origin).netloc != request.headers.get("host"):
+        raise HTTPException(403, "cross-site request refused")
+
+
+dashboard_router = APIRouter(include_in_schema=False)
+"""The dashboard's routes (not part of the OpenAPI schema)."""
+
+
+def _guard(request: Request, state: AppState) -> None:
+    _check_same_site(request)
+    if not state.auth.session_valid(request):
+        raise HTTPException(401, "open the dashboard and enter the API token first")
+
+
+def _back(notice: str, count: int = 0) -> RedirectResponse:
+    return RedirectResponse(f"/?done={notice}&n={count}", status_code=303)
+
+
+def _notice(request: Request) -> str | None:
+    done = request.query_params.get("done", "")
+    count = request.query_params.get("n", "0")
+    if done not in _NOTICES:
+        return None
+    return _NOTICES[done].format(n=int(count) if count.isdigit() else 0)
+
+
+def _login_page(error: str = "") -> HTMLResponse:
+    return HTMLResponse(_LOGIN_PAGE.format(css=DASHBOARD_CSS, error=error), status_code=401)
+
+
+@dashboard_router.get("/", response_class=HTMLResponse)
+async def page(request: Request, state: StateDep, refresh: int | None = None) -> Response:
+    """Show the dashboard (or the token form when a token is set and not yet given)."""
+    if not state.auth.session_valid(request):
+        return _login_page()
+    seconds = state.settings.dashboard_refresh_seconds if refresh is None else refresh
+    body = render_dashboard(state, refresh=max(0, min(seconds, 3600)), notice=_notice(request))
+    return HTMLResponse(body, headers={"Cache-Control": "no-store"})
+
+
+@dashboard_router.post("/dashboard/login")
+async def login(request: Request, state: StateDep) -> Response:
+    """Check the API token from the form and open a session."""
+    _check_same_site(request)
+    form = parse_qs((await request.body()).decode("utf-8", "replace"))
+    token = (form.get("token") or [""])[0]
+    if not state.auth.token_matches(token):
+        return _login_page("<p class='notice error'>That token is not the API token.</p>")
+    response = RedirectResponse("/", status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        state.auth.session_value(),
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@dashboard_router.post("/dashboard/flush")
+async def flush_all(request: Request, state: StateDep) -> Response:
+    """Flush every pending batch."""
+    _guard(request, state)
+    flushed = state.service.batcher.flush_all_batches()
+    state.service.notify()
+    return _back("flushed", sum(len(v) for v in flushed.values()))
+
+
+@dashboard_router.post("/dashboard/channels/{channel_id}/flush")
+async def flush_channel(request: Request, state: StateDep, channel_id: str) -> Response:
+    """Flush one channel's pending batches."""
+    _guard(request, state)
+    flushed = state.service.batcher.flush_channel_batches(channel_id)
+    state.service.notify()
+    return _back("flushed", len(flushed))
+
+
+@dashboard_router.post("/dashboard/batches/{batch_id}/flush")
+async def flush_batch(request: Request, state: StateDep, batch_id: str) -> Response:
+    """Flush one pending batch."""
+    _guard(request, state)
+    if state.service.batcher.force_flush_batch(batch_id) is None:
+        return _back("missing")
+    state.service.notify()
+    return _back("flushed", 1)
+
+
+@dashboard_router.post("/dashboard/dead-letters/{letter_id}/replay")
+async def replay(request: Request, state: StateDep, letter_id: str) -> Response:
+    """Re-queue a dead letter's messages."""
+    _guard(request, state)
+    try:
+        requeued = state.service.batcher.replay_dead_letter(letter_id)
+    except BatchNotFoundError:
+        return _back("missing")
+    state.service.notify()
+    return _back("replayed", requeued)

@@ -1,0 +1,181 @@
+"""Running the service: build it from settings, check the bind address, serve with uvicorn."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import socket
+import sys
+from datetime import UTC, datetime
+
+import uvicorn
+
+from ..batcher import MessageBatcher
+from ..clock import Clock
+from ..delivery.base import Sender
+from ..errors import ConfigError
+from ..formatting.factory import SlackMessageFormatterFactory
+from ..runtime.service import BatchingService
+from ..settings import LoggingSettings, SenderSettings, ServiceSettings
+from ..store.base import BatchStore
+from .app import create_app
+from .recent import RecordingSender
+
+__all__ = [
+    "build_sender",
+    "build_service",
+    "build_store",
+    "check_bind",
+    "configure_logging",
+    "is_loopback",
+    "serve",
+]
+
+logger = logging.getLogger(__name__)
+
+
+def is_loopback(host: str) -> bool:
+    """Return True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1)."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(settings: ServiceSettings) -> str:
+    """Refuse a non-loopback bind without an API token; return what to tell the operator."""
+    host = settings.server.host
+    if settings.server.api_token is not None:
+        return f"API token required on /v1 routes; listening on {host}"
+    if not is_loopback(host):
+        raise ConfigError(
+            [
+                f"server.host: {host!r} is reachable from other machines, and no API token is "
+                "set; set SLACK_BATCHER_API_TOKEN (or server.api_token), or bind 127.0.0.1"
+            ]
+        )
+    return (
+        f"no API token set (SLACK_BATCHER_API_TOKEN): the API is open, so the server "
+        f"listens on loopback ({host}) only"
+    )
+
+
+def build_store(url: str) -> BatchStore:
+    """Open the store named by *url*: ``sqlite:///path`` or ``memory://``."""
+    if url == "memory://":
+        from ..store.memory import MemoryStore
+
+        return MemoryStore()
+    if url.startswith("sqlite:///"):
+        from ..store.sqlite import SQLiteStore
+
+        return SQLiteStore(url.removeprefix("sqlite:///"))
+    raise ConfigError([f"store.url: unsupported store {url!r} (use sqlite:///path or memory://)"])
+
+
+def build_sender(settings: SenderSettings, *, clock: Clock | None = None) -> Sender:
+    """Build the sender the settings select (see :meth:`SenderSettings.resolved_kind`)."""
+    kind = settings.resolved_kind()
+    if kind == "slack":
+        from ..delivery.slack import SlackSender
+
+        if settings.slack_bot_token is None:
+            raise ConfigError(["sender.slack_bot_token: required for kind = 'slack'"])
+        return SlackSender(
+            settings.slack_bot_token.get_secret_value(),
+            base_url=settings.slack_api_url,
+            timeout=settings.timeout_seconds,
+        )
+    if kind == "webhook":
+        from ..delivery.webhook import WebhookSender
+
+        if settings.webhook_url is None:
+            raise ConfigError(["sender.webhook_url: required for kind = 'webhook'"])
+        return WebhookSender(
+            settings.webhook_url.get_secret_value(), timeout=settings.timeout_seconds
+        )
+    if kind == "console":
+        from ..delivery.console import ConsoleSender
+
+        return ConsoleSender()
+    from ..delivery.jsonl import JsonlSender
+
+    return JsonlSender(settings.jsonl_path, clock=clock)
+
+
+def build_service(
+    settings: ServiceSettings,
+    *,
+    clock: Clock | None = None,
+    store: BatchStore | None = None,
+    sender: Sender | None = None,
+) -> BatchingService:
+    """Build the batcher (with the default formatters), its store and the runtime.
+
+    The sender is wrapped in a :class:`RecordingSender` so the dashboard can show recent
+    posts. Nothing is started: run it with ``async with`` or ``create_app(manage_service=)``.
+    """
+    batcher = MessageBatcher(
+        settings.batch_config,
+        SlackMessageFormatterFactory(),
+        clock=clock,
+        store=store if store is not None else build_store(settings.store.url),
+        auto_ack=False,
+    )
+    inner = sender if sender is not None else build_sender(settings.sender, clock=batcher.clock)
+    recording = RecordingSender(inner, clock=batcher.clock)
+    return BatchingService(batcher, recording, config=settings.delivery)
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
+def configure_logging(settings: LoggingSettings) -> None:
+    """Send the service's logs to standard error, as text or JSON lines."""
+    handler = logging.StreamHandler(sys.stderr)
+    if settings.format == "json":
+        handler.setFormatter(_JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(settings.level)
+
+
+async def serve(settings: ServiceSettings, *, sock: socket.socket | None = None) -> None:
+    """Serve until SIGINT/SIGTERM; the service drains its outbox before the process exits.
+
+    *sock* is an already bound socket (tests pass one on a free port); otherwise the server
+    binds ``server.host:server.port`` after :func:`check_bind` allowed it.
+    """
+    note = check_bind(settings)
+    service = build_service(settings)
+    app = create_app(service, settings=settings.server, manage_service=True)
+    config = uvicorn.Config(
+        app,
+        host=settings.server.host,
+        port=settings.server.port,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    logger.info("slack-batcher %s; sender: %s", note, settings.sender.resolved_kind())
+    try:
+        await server.serve(sockets=[sock] if sock is not None else None)
+    finally:
+        service.batcher.close()
