@@ -22,7 +22,6 @@ import asyncio
 import logging
 import random
 import signal
-from collections import deque
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -32,9 +31,9 @@ from ..clock import Clock, ManualClock
 from ..delivery.base import Sender
 from ..errors import SlackBatcherError
 from ..models import BatchableMessage
-from ..store.base import OutboxEntry
 from .config import ServiceConfig
 from .delivery import Deliverer
+from .dispatch import INTERNAL_RETRY_SECONDS, Dispatcher
 from .metrics import DeliveryMetrics
 from .timers import ClockTimers, Signal
 
@@ -44,9 +43,6 @@ if TYPE_CHECKING:
 __all__ = ["BatchingService", "ServiceClosedError"]
 
 logger = logging.getLogger(__name__)
-
-#: Seconds to wait before retrying after the store or the batcher raised.
-_INTERNAL_RETRY_SECONDS = 5.0
 
 
 class ServiceClosedError(SlackBatcherError, RuntimeError):
@@ -91,16 +87,12 @@ class BatchingService:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timers: ClockTimers | None = None
         self._deliverer: Deliverer | None = None
+        self._dispatcher: Dispatcher | None = None
         self._deadline_signal: Signal | None = None
         self._deadline_task: asyncio.Task[None] | None = None
         self._timer_target: datetime | None = None
-        self._jobs: dict[str, OutboxEntry] = {}
-        self._queues: dict[str, deque[OutboxEntry]] = {}
-        self._workers: dict[str, asyncio.Task[None]] = {}
-        self._collect_scheduled = False
         self._accepting = False
         self._closed = False
-        self._drained = asyncio.Event()
         self._stop_requested = asyncio.Event()
         self._signals: tuple[int, ...] = ()
 
@@ -113,7 +105,7 @@ class BatchingService:
         loop = asyncio.get_running_loop()
         self._loop = loop
         timers = self._timers = ClockTimers(self.clock, loop)
-        self._deliverer = Deliverer(
+        deliverer = self._deliverer = Deliverer(
             batcher=self.batcher,
             sender=self.sender,
             config=self.config,
@@ -121,8 +113,11 @@ class BatchingService:
             metrics=self.metrics,
             rng=self._rng,
         )
+        dispatcher = self._dispatcher = Dispatcher(
+            batcher=self.batcher, timers=timers, deliverer=deliverer, metrics=self.metrics
+        )
         self._deadline_signal = Signal(timers)
-        recovered = self._collect(recovered=True)
+        recovered = dispatcher.collect(recovered=True)
         if recovered:
             logger.info("picked up %d undelivered posts from the store", recovered)
         self._deadline_task = timers.spawn(self._deadline_loop(), "slack-batcher-deadlines")
@@ -153,6 +148,7 @@ class BatchingService:
         self._closed = True
         self._accepting = False
         timers, _ = self._require_started()
+        dispatcher = self._require_dispatcher()
         if self._deadline_task is not None:
             self._deadline_task.cancel()
             await asyncio.gather(self._deadline_task, return_exceptions=True)
@@ -161,15 +157,12 @@ class BatchingService:
             self.batcher.shutdown()
         except SlackBatcherError:
             logger.exception("could not flush every pending batch at shutdown")
-        self._collect()
-        owned = len(self._jobs)
+        dispatcher.collect()
+        owned = dispatcher.owned
         delivered, dead = self.metrics.delivered, self.metrics.dead_letters
         deadline = self.clock.now() + timedelta(seconds=self.config.shutdown_timeout_seconds)
-        await self._drain(deadline)
-        tasks = list(self._workers.values())
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await dispatcher.drain(deadline)
+        await dispatcher.stop()
         left = self.batcher.outbox_size()
         summary = {
             "flushed_batches": pending,
@@ -199,27 +192,6 @@ class BatchingService:
         timers.close()
         if self.config.close_sender:
             await self.sender.close()
-
-    async def _drain(self, deadline: datetime) -> None:
-        timers, _ = self._require_started()
-        while self._jobs:
-            if isinstance(self.clock, ManualClock):
-                await timers.settle()
-                now = self.clock.now()
-                if not self._jobs or now >= deadline:
-                    return
-                wake = timers.next_deadline()
-                self.clock.set(deadline if wake is None or wake > deadline else max(wake, now))
-                timers.wake_due()
-                continue
-            remaining = (deadline - self.clock.now()).total_seconds()
-            if remaining <= 0:
-                return
-            self._drained.clear()
-            try:
-                await asyncio.wait_for(self._drained.wait(), timeout=remaining)
-            except TimeoutError:
-                return
 
     # ---------------------------------------------------------------- signals
 
@@ -291,10 +263,11 @@ class BatchingService:
 
         Picks up new outbox entries and re-reads the next deadline. Call it from the loop.
         """
-        if self._timers is None:
+        dispatcher = self._dispatcher
+        if dispatcher is None:
             return
-        if self.batcher.outbox_size() != len(self._jobs):
-            self._request_collect()
+        if not dispatcher.in_sync():
+            dispatcher.request_collect()
         due = self.batcher.next_due_at()
         target = self._timer_target
         if due is not None and (target is None or due < target) and self._deadline_signal:
@@ -304,93 +277,21 @@ class BatchingService:
 
     async def _deadline_loop(self) -> None:
         timers, _ = self._require_started()
+        dispatcher = self._require_dispatcher()
         assert self._deadline_signal is not None
         while True:
             try:
                 self.batcher.flush_expired_batches()
             except Exception:
                 logger.exception("flushing due batches failed")
-            if self.batcher.outbox_size() != len(self._jobs):
-                self._collect()
+            if not dispatcher.in_sync():
+                dispatcher.collect()
             due = self.batcher.next_due_at()
             now = self.clock.now()
             if due is not None and due <= now:  # a batch failed to flush: try again later
-                due = now + timedelta(seconds=_INTERNAL_RETRY_SECONDS)
+                due = now + timedelta(seconds=INTERNAL_RETRY_SECONDS)
             self._timer_target = due
             await timers.wait(due, self._deadline_signal)
-
-    def _request_collect(self) -> None:
-        if self._collect_scheduled:
-            return
-        timers, _ = self._require_started()
-        self._collect_scheduled = True
-        timers.enter()
-        self._require_loop().call_soon(self._scheduled_collect)
-
-    def _scheduled_collect(self) -> None:
-        self._collect_scheduled = False
-        try:
-            self._collect()
-        except Exception:
-            logger.exception("reading the outbox failed")
-        finally:
-            assert self._timers is not None
-            self._timers.leave()
-
-    def _collect(self, *, recovered: bool = False) -> int:
-        """Queue outbox entries the service does not own yet; return how many."""
-        timers, _ = self._require_started()
-        new = 0
-        for entry in self.batcher.pending_outbox():
-            if entry.id in self._jobs:
-                continue
-            new += 1
-            self._jobs[entry.id] = entry
-            self.metrics.track(entry.id, entry.due_at)
-            if recovered:
-                self.metrics.count("recovered")
-                if entry.state.get("attempting") is not None:
-                    self.metrics.count("possible_duplicates")
-                    logger.warning(
-                        "post %s to %s was being sent when the last run stopped: it is "
-                        "sent again and may appear twice",
-                        entry.id,
-                        entry.channel_id,
-                    )
-            channel = entry.channel_id
-            queue = self._queues.get(channel)
-            if queue is None:
-                queue = self._queues[channel] = deque()
-            queue.append(entry)
-            if channel not in self._workers:
-                self._workers[channel] = timers.spawn(
-                    self._channel_worker(channel), f"slack-batcher-deliver-{channel}"
-                )
-        return new
-
-    async def _channel_worker(self, channel: str) -> None:
-        timers, deliverer = self._require_started()
-        queue = self._queues[channel]
-        try:
-            while queue:
-                entry = queue[0]
-                try:
-                    await deliverer.deliver(entry)
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    logger.exception("delivering %s to %s failed; trying again", entry.id, channel)
-                    retry_at = self.clock.now() + timedelta(seconds=_INTERNAL_RETRY_SECONDS)
-                    await timers.wait(retry_at)
-                    continue
-                queue.popleft()
-                self._jobs.pop(entry.id, None)
-        finally:
-            self._workers.pop(channel, None)
-            if not queue:
-                self._queues.pop(channel, None)
-            if not self._jobs:
-                self._drained.set()
 
     # ---------------------------------------------------------- control, tests
 
@@ -439,18 +340,7 @@ class BatchingService:
             raise TypeError("advance() needs the batcher to run on a ManualClock")
         timers, _ = self._require_started()
         step = seconds if isinstance(seconds, timedelta) else timedelta(seconds=seconds)
-        target = clock.now() + step
-        await timers.settle()
-        while True:
-            wake = timers.next_deadline()
-            if wake is None or wake > target:
-                clock.set(target)
-                timers.wake_due()
-                await timers.settle()
-                return
-            clock.set(max(wake, clock.now()))
-            timers.wake_due()
-            await timers.settle()
+        await timers.run_until(clock.now() + step)
 
     def _require_loop(self) -> asyncio.AbstractEventLoop:
         if self._loop is None:
@@ -461,3 +351,8 @@ class BatchingService:
         if self._timers is None or self._deliverer is None:
             raise ServiceClosedError("the service is not started (use `async with` or start())")
         return self._timers, self._deliverer
+
+    def _require_dispatcher(self) -> Dispatcher:
+        if self._dispatcher is None:
+            raise ServiceClosedError("the service is not started (use `async with` or start())")
+        return self._dispatcher

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -176,6 +176,35 @@ class ClockTimers:
             self._handle.cancel()
             self._handle = None
         self._armed_at = None
+
+    async def run_until(
+        self,
+        target: datetime,
+        *,
+        done: Callable[[], bool] | None = None,
+        wake_at_end: bool = True,
+    ) -> None:
+        """Move a ManualClock to *target*, stopping at every wake-up on the way.
+
+        At each stop the due sleepers are woken and the timers settle, so everything happens
+        at the time it would with a real clock. Stops early once ``done()`` is true; with
+        ``wake_at_end=False`` nothing due exactly at *target* is woken.
+        """
+        clock = self.clock
+        if not isinstance(clock, ManualClock):
+            raise TypeError("stepping the clock needs a ManualClock")
+        await self.settle()
+        while not (done is not None and done()):
+            wake = self.next_deadline()
+            if wake is None or wake >= target:
+                clock.set(max(target, clock.now()))
+                if wake_at_end:
+                    self.wake_due()
+                    await self.settle()
+                return
+            clock.set(max(wake, clock.now()))
+            self.wake_due()
+            await self.settle()
 
     @property
     def tasks(self) -> set[asyncio.Task[Any]]:

@@ -1,0 +1,168 @@
+"""Dispatch: from the batcher's outbox to one delivery worker per channel.
+
+The dispatcher owns the outbox entries the service is delivering. :meth:`Dispatcher.collect`
+reads the outbox and queues entries it does not own yet, in flush order, per channel; a
+channel with work has exactly one worker task, which delivers its queue head first and
+ends when the queue is empty (so idle channels cost nothing). Channels never wait for each
+other: a rate-limited or failing channel holds up only its own queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from ..clock import ManualClock
+from ..store.base import OutboxEntry
+from .delivery import Deliverer
+from .metrics import DeliveryMetrics
+from .timers import ClockTimers
+
+if TYPE_CHECKING:
+    from ..batcher import MessageBatcher
+
+__all__ = ["Dispatcher"]
+
+logger = logging.getLogger(__name__)
+
+#: Seconds to wait before retrying after the store or the batcher raised.
+INTERNAL_RETRY_SECONDS = 5.0
+
+
+class Dispatcher:
+    """Per-channel queues and workers over the batcher's outbox."""
+
+    def __init__(
+        self,
+        *,
+        batcher: MessageBatcher,
+        timers: ClockTimers,
+        deliverer: Deliverer,
+        metrics: DeliveryMetrics,
+    ) -> None:
+        self.batcher = batcher
+        self.timers = timers
+        self.deliverer = deliverer
+        self.metrics = metrics
+        self._jobs: dict[str, OutboxEntry] = {}
+        self._queues: dict[str, deque[OutboxEntry]] = {}
+        self._workers: dict[str, asyncio.Task[None]] = {}
+        self._collect_scheduled = False
+        self._drained = asyncio.Event()
+
+    @property
+    def owned(self) -> int:
+        """How many outbox entries are being delivered."""
+        return len(self._jobs)
+
+    def in_sync(self) -> bool:
+        """Return True when every outbox entry is owned (nothing new to collect)."""
+        return self.batcher.outbox_size() == len(self._jobs)
+
+    def request_collect(self) -> None:
+        """Collect soon, once, however many times this is called before it runs."""
+        if self._collect_scheduled:
+            return
+        self._collect_scheduled = True
+        self.timers.enter()
+        asyncio.get_running_loop().call_soon(self._scheduled_collect)
+
+    def _scheduled_collect(self) -> None:
+        self._collect_scheduled = False
+        try:
+            self.collect()
+        except Exception:
+            logger.exception("reading the outbox failed")
+        finally:
+            self.timers.leave()
+
+    def collect(self, *, recovered: bool = False) -> int:
+        """Queue outbox entries not owned yet; return how many.
+
+        *recovered* marks the first read after a start: entries left by an earlier run,
+        counted, and those caught mid-post counted as possible duplicates.
+        """
+        new = 0
+        for entry in self.batcher.pending_outbox():
+            if entry.id in self._jobs:
+                continue
+            new += 1
+            self._jobs[entry.id] = entry
+            self.metrics.track(entry.id, entry.due_at)
+            if recovered:
+                self._count_recovered(entry)
+            channel = entry.channel_id
+            queue = self._queues.get(channel)
+            if queue is None:
+                queue = self._queues[channel] = deque()
+            queue.append(entry)
+            if channel not in self._workers:
+                self._workers[channel] = self.timers.spawn(
+                    self._channel_worker(channel), f"slack-batcher-deliver-{channel}"
+                )
+        return new
+
+    def _count_recovered(self, entry: OutboxEntry) -> None:
+        self.metrics.count("recovered")
+        if entry.state.get("attempting") is not None:
+            self.metrics.count("possible_duplicates")
+            logger.warning(
+                "post %s to %s was being sent when the last run stopped: it is sent again "
+                "and may appear twice",
+                entry.id,
+                entry.channel_id,
+            )
+
+    async def _channel_worker(self, channel: str) -> None:
+        queue = self._queues[channel]
+        clock = self.timers.clock
+        try:
+            while queue:
+                entry = queue[0]
+                try:
+                    await self.deliverer.deliver(entry)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    logger.exception("delivering %s to %s failed; trying again", entry.id, channel)
+                    retry_at = clock.now() + timedelta(seconds=INTERNAL_RETRY_SECONDS)
+                    await self.timers.wait(retry_at)
+                    continue
+                queue.popleft()
+                self._jobs.pop(entry.id, None)
+        finally:
+            self._workers.pop(channel, None)
+            if not queue:
+                self._queues.pop(channel, None)
+            if not self._jobs:
+                self._drained.set()
+
+    async def drain(self, deadline: datetime) -> None:
+        """Deliver until nothing is owned or the clock reaches *deadline*.
+
+        With a ManualClock the clock is moved wake-up by wake-up (simulated time).
+        """
+        timers = self.timers
+        clock = timers.clock
+        if isinstance(clock, ManualClock):
+            await timers.run_until(deadline, done=lambda: not self._jobs, wake_at_end=False)
+            return
+        while self._jobs:
+            remaining = (deadline - clock.now()).total_seconds()
+            if remaining <= 0:
+                return
+            self._drained.clear()
+            try:
+                await asyncio.wait_for(self._drained.wait(), timeout=remaining)
+            except TimeoutError:
+                return
+
+    async def stop(self) -> None:
+        """Cancel every worker (their entries stay in the outbox) and wait for them."""
+        tasks = list(self._workers.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
