@@ -2,29 +2,88 @@
 
 from __future__ import annotations
 
-__all__ = ["escape_mrkdwn", "is_http_url", "link", "truncate"]
+import functools
+import re
 
-_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+__all__ = ["clean", "clean_short", "escape_mrkdwn", "is_http_url", "link", "one_line", "truncate"]
+
 _CONTROL = {code: None for code in range(32) if code not in (9, 10)} | {127: None}
+_WHITESPACE = {9: " ", 10: " ", 11: " ", 12: " ", 13: " ", 0x85: " ", 0x2028: " ", 0x2029: " "}
+_ONE_LINE = _CONTROL | _WHITESPACE
+#: Bare broadcast words: Slack ignores them in our payloads (verbatim text, no link_names),
+#: but a word joiner after the "@" keeps them inert even if a client parses them.
+_BROADCAST = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
+_HTTP_URL = re.compile(r"https?://[^\s<>|]+\Z", re.IGNORECASE)
+#: Longest URL we turn into a link; longer ones are shown as text (real links are far shorter).
+MAX_LINK_URL = 1000
+
+
+def _escape(text: str) -> str:
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    if "@" in text:
+        text = _BROADCAST.sub("@\u2060\\1", text)
+    return text
 
 
 def escape_mrkdwn(value: object) -> str:
     """Escape ``&``, ``<`` and ``>`` (Slack's three control characters) and drop control codes.
 
     After escaping, ``<!channel>``, ``<@U123>`` or ``<https://x|y>`` in user text shows as
-    text and does nothing.
+    text and does nothing. A bare ``@channel``/``@here``/``@everyone`` gets an invisible
+    word joiner after the ``@`` so it can never broadcast.
     """
-    return str(value).translate(_CONTROL).translate(_ESCAPES)
+    text = value if type(value) is str else str(value)
+    if not text.isprintable():
+        text = text.translate(_CONTROL)
+    return _escape(text)
 
 
-def is_http_url(value: object) -> bool:
+def one_line(value: object) -> str:
+    """Return *value* as text on one line: newlines and tabs become spaces, controls go."""
+    text = value if type(value) is str else str(value)
+    if not text.isprintable():
+        text = text.translate(_ONE_LINE)
+    return text
+
+
+def clean(value: object, limit: int) -> str:
+    """Return *value* as escaped mrkdwn on one line, at most *limit* characters.
+
+    The raw text is cut before escaping, so a 100k-character title costs no more than a
+    short one; the escaped result is cut again without splitting an entity.
+    """
+    text = value if type(value) is str else str(value)
+    if len(text) > limit:
+        text = text[: limit + 1]
+    if not text.isprintable():
+        text = text.translate(_ONE_LINE)
+    if "&" in text or "<" in text or ">" in text or "@" in text:
+        text = _escape(text)
+    return text if len(text) <= limit else truncate(text, limit)
+
+
+@functools.lru_cache(maxsize=4096)
+def _clean_cached(value: str, limit: int) -> str:
+    return clean(value, limit)
+
+
+def clean_short(value: str, limit: int) -> str:
+    """Like :func:`clean`, cached for short strings that repeat (authors, statuses, scopes)."""
+    if len(value) <= 64:
+        return _clean_cached(value, limit)
+    return clean(value, limit)
+
+
+def is_http_url(value: object, max_length: int = 3000) -> bool:
     """Return True for an http(s) URL with no characters that could break out of a link."""
-    if not isinstance(value, str) or len(value) > 3000:
+    if type(value) is not str or len(value) > max_length:
         return False
-    lowered = value.lower()
-    if not (lowered.startswith("https://") or lowered.startswith("http://")):
-        return False
-    return not any(ch in value for ch in "<>| \n\t\r")
+    return _HTTP_URL.match(value) is not None and value.isprintable()
 
 
 def link(url: object, label: str) -> str:
@@ -46,7 +105,7 @@ def truncate(text: str, limit: int, marker: str = "…") -> str:
     if len(text) <= limit:
         return text
     cut = text[: max(limit - len(marker), 0)]
-    amp = cut.rfind("&")
+    amp = cut.rfind("&", max(len(cut) - 5, 0))
     if amp != -1 and ";" not in cut[amp:]:
         cut = cut[:amp]
     return cut + marker

@@ -12,13 +12,12 @@ from typing import Any
 
 from ..models import BatchableMessage
 from .context import BatchFormatterContext
-from .escape import escape_mrkdwn, link, truncate
+from .escape import MAX_LINK_URL, clean, escape_mrkdwn, is_http_url, truncate
 from .limits import MAX_BLOCKS, MAX_FALLBACK_TEXT, MAX_HEADER_TEXT, MAX_SECTION_TEXT
 from .message import SlackMessage
 
 __all__ = ["format_fallback", "item_title"]
 
-_ITEM_LINE_LIMIT = 600
 #: Items per page when pagination is off: still below Slack's block limit.
 _MAX_ITEMS_PER_PAGE = 40
 _PRIORITY_MARKS = {"critical": "🔴", "high": "🟠", "medium": "", "low": "", "lowest": ""}
@@ -37,12 +36,13 @@ def item_title(message: BatchableMessage) -> str:
 
 def _item_line(message: BatchableMessage) -> str:
     mark = _PRIORITY_MARKS.get(message.priority, "")
-    title = truncate(item_title(message), 300)
-    line = link(message.data.get("url"), title)
-    who = f" — {escape_mrkdwn(truncate(message.author, 80))}" if message.author else ""
+    title = clean(item_title(message), 300)
+    url = message.data.get("url")
+    line = f"<{url}|{title}>" if is_http_url(url, MAX_LINK_URL) else title
+    who = f" — {clean(message.author, 80)}" if message.author else ""
     kind = message.content_type.value.replace("_", " ")
     prefix = f"{mark} " if mark else ""
-    return truncate(f"• {prefix}[{kind}] {line}{who}", _ITEM_LINE_LIMIT)
+    return f"• {prefix}[{kind}] {line}{who}"
 
 
 def _sections(lines: list[str]) -> list[dict[str, Any]]:
@@ -69,7 +69,7 @@ def _header_text(context: BatchFormatterContext) -> str:
     scopes = {m.get_scope() for m in context.batch_group.messages} - {""}
     noun = "update" if count == 1 else "updates"
     where = f" in {scopes.pop()}" if len(scopes) == 1 else ""
-    return truncate(f"{count} {noun}{where}", MAX_HEADER_TEXT)
+    return truncate(escape_mrkdwn(f"{count} {noun}{where}"), MAX_HEADER_TEXT)
 
 
 def format_fallback(context: BatchFormatterContext, *, reason: str | None = None) -> SlackMessage:
@@ -80,7 +80,7 @@ def format_fallback(context: BatchFormatterContext, *, reason: str | None = None
     per_page = max(1, min(per_page, _MAX_ITEMS_PER_PAGE))
     chunks = [ordered[i : i + per_page] for i in range(0, len(ordered), per_page)] or [[]]
     header = _header_text(context)
-    authors = ", ".join(escape_mrkdwn(truncate(a, 60)) for a in context.authors[:5])
+    authors = ", ".join(clean(a, 60) for a in context.authors[:5])
     summary = f"{context.message_count} items" + (f" from {authors}" if authors else "")
     pages: list[SlackMessage] = []
     for number, chunk in enumerate(chunks, start=1):
@@ -97,17 +97,19 @@ def format_fallback(context: BatchFormatterContext, *, reason: str | None = None
                 }
             )
         else:
-            label = f"({number}/{len(chunks)}) {escape_mrkdwn(header)}, continued"
+            label = f"({number}/{len(chunks)}) {header}, continued"
             blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": label}]})
-        blocks.extend(_sections(lines)[: MAX_BLOCKS - len(blocks)])
-        plain_items = "\n".join(
-            f"• {escape_mrkdwn(truncate(item_title(m), 200))}" for m in chunk[:5]
-        )
-        more = len(chunk) - 5
+        blocks.extend(_sections(lines)[: MAX_BLOCKS - len(blocks) - 1])
+        later = sum(len(c) for c in chunks[number:])
+        if later:
+            more = f"…and {later} more, continued below"
+            blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": more}]})
+        plain_items = "\n".join(f"• {clean(item_title(m), 200)}" for m in chunk[:5])
+        unlisted = len(chunk) - min(len(chunk), 5) + later
         page_label = f" ({number}/{len(chunks)})" if len(chunks) > 1 else ""
-        text = f"{escape_mrkdwn(header)}{page_label}\n{plain_items}"
-        if more > 0:
-            text += f"\n…and {more} more"
+        text = f"{header}{page_label}\n{plain_items}"
+        if unlisted > 0:
+            text += f"\n…and {unlisted} more"
         pages.append(
             SlackMessage(
                 blocks=blocks,

@@ -1,0 +1,219 @@
+"""The digest layout: one message for a batch of several events, paged within Slack's limits.
+
+Page 1 opens with a header ("5 updates in acme/api") and a context line (authors, time
+span, counts by type). Items follow, one line each, grouped by content type in a mixed
+batch (a group's place is that of its most urgent, earliest item) and ordered by priority
+then time. Each item is rendered by its own content type's item formatter. Items beyond
+``items_per_page`` (with pagination on) or beyond what fits in 50 blocks go to continuation
+pages; every page but the last ends with "…and N more, continued below".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+from ..models import BatchableMessage, ContentType
+from . import blocks as bk
+from .context import BatchFormatterContext
+from .escape import clean, truncate
+from .items import KINDS, ItemFormatter, ItemView
+from .limits import MAX_BLOCKS, MAX_FALLBACK_TEXT, MAX_HEADER_TEXT, MAX_SECTION_TEXT
+from .message import SlackMessage
+from .options import FormatOptions
+from .render import authors_text, counts_text, item_line, item_plain, time_span
+
+__all__ = ["format_digest", "header_text"]
+
+#: Items per page when pagination is off: as many as fit, up to this many.
+_UNPAGED_ITEMS = 500
+#: Blocks a page keeps free besides item sections: header, context, "…and N more".
+_RESERVED_BLOCKS = 3
+_NOUN_KINDS = frozenset(
+    {
+        ContentType.ALERT,
+        ContentType.DEPLOYMENT,
+        ContentType.CI_BUILD,
+        ContentType.STANDUP,
+        ContentType.BLOCKER,
+    }
+)
+
+
+class _Item(NamedTuple):
+    message: BatchableMessage
+    view: ItemView
+    group: ContentType | None
+    line: str
+
+
+def _scope(message: BatchableMessage) -> str:
+    data = message.data
+    value = data.get("repository") or data.get("project") or data.get("team") or ""
+    return value if isinstance(value, str) else str(value)
+
+
+def header_text(
+    messages: list[BatchableMessage], kinds: set[ContentType], views: list[ItemView] | None = None
+) -> str:
+    """Return the raw header: "5 updates in acme/api", "3 alerts in api", "4 updates from alice".
+
+    The scope is the batch's shared repository/project/team (what grouping matched on),
+    else the scope every item's view shares (an alert's service, say).
+    """
+    count = len(messages)
+    kind = next(iter(kinds)) if len(kinds) == 1 else None
+    if kind in _NOUN_KINDS:
+        noun = KINDS[kind].noun if count == 1 else KINDS[kind].plural
+    else:
+        noun = "update" if count == 1 else "updates"
+    scopes = {_scope(m) for m in messages} - {""}
+    if not scopes and views:
+        scopes = {v.scope for v in views}
+        scopes = scopes if "" not in scopes else set()
+    if len({s.lower() for s in scopes}) == 1:
+        return f"{count} {noun} in {min(scopes)}"
+    authors = {m.author for m in messages}
+    if len(authors) == 1 and None not in authors:
+        return f"{count} {noun} from {authors.pop()}"
+    return f"{count} {noun}"
+
+
+def _items(
+    ordered: list[BatchableMessage],
+    options: FormatOptions,
+    item_formatters: Mapping[ContentType, ItemFormatter],
+    grouped: bool,
+) -> list[_Item]:
+    items: list[_Item] = []
+    for message in ordered:
+        view = item_formatters[message.content_type](message, options)
+        group = message.content_type if grouped else None
+        items.append(_Item(message, view, group, item_line(message, view, options)))
+    if grouped:
+        rank: dict[ContentType | None, int] = {}
+        for item in items:
+            rank.setdefault(item.group, len(rank))
+        items.sort(key=lambda item: rank[item.group])  # stable: order within a group is kept
+    return items
+
+
+def _group_title(group: ContentType, options: FormatOptions) -> str:
+    kind = KINDS[group]
+    return f"*{kind.emoji} {kind.group}*" if options.emoji else f"*{kind.group}*"
+
+
+def _paginate(
+    items: list[_Item], per_page: int, options: FormatOptions
+) -> list[tuple[int, list[str]]]:
+    """Split item lines into pages of (item count, section texts) within Slack's limits."""
+    budget = MAX_BLOCKS - _RESERVED_BLOCKS
+    pages: list[tuple[int, list[str]]] = []
+    sections: list[str] = []
+    current: list[str] = []
+    size = count = 0
+    group: ContentType | None = None
+    for item in items:
+        new_group = item.group is not None and (item.group != group or not current)
+        fits = size + len(item.line) + 1 <= MAX_SECTION_TEXT
+        if current and (new_group or not fits):
+            sections.append("\n".join(current))
+            current, size = [], 0
+        if count == per_page or (not current and len(sections) == budget):
+            if current:
+                sections.append("\n".join(current))
+            pages.append((count, sections))
+            sections, current, size, count = [], [], 0, 0
+        if item.group is not None and not current:
+            title = _group_title(item.group, options)
+            current.append(title)
+            size += len(title) + 1
+        group = item.group
+        current.append(item.line)
+        size += len(item.line) + 1
+        count += 1
+    if current:
+        sections.append("\n".join(current))
+    pages.append((count, sections))
+    return pages
+
+
+def _fallback_text(first_line: str, page_items: list[_Item], shown: int, remaining: int) -> str:
+    lines = [first_line]
+    lines.extend(f"• {item_plain(i.message, i.view)}" for i in page_items[:shown])
+    left = remaining - min(shown, len(page_items))
+    if left > 0:
+        lines.append(f"…and {left} more")
+    return truncate("\n".join(lines), MAX_FALLBACK_TEXT)
+
+
+def format_digest(
+    context: BatchFormatterContext,
+    options: FormatOptions,
+    item_formatters: Mapping[ContentType, ItemFormatter],
+) -> SlackMessage:
+    """Render *context*'s batch as a digest, with continuation pages when it does not fit."""
+    batch = context.batch_group
+    ordered = batch.ordered_messages(context.priority_ordering)
+    kinds = {m.content_type for m in ordered}
+    items = _items(ordered, options, item_formatters, grouped=len(kinds) > 1)
+    per_page = context.items_per_page if context.enable_pagination else _UNPAGED_ITEMS
+    pages = _paginate(items, max(1, per_page), options)
+    total, page_count = len(items), len(pages)
+
+    header = clean(header_text(ordered, kinds, [i.view for i in items]), MAX_HEADER_TEXT)
+    type_counts: dict[ContentType, int] = {}
+    for item in items:
+        type_counts[item.message.content_type] = type_counts.get(item.message.content_type, 0) + 1
+    counts = counts_text((KINDS[k].noun, KINDS[k].plural, n) for k, n in type_counts.items())
+    critical = sum(1 for m in ordered if m.priority == "critical")
+    if critical:
+        counts += f", {critical} critical"
+    headline = header
+    if len(kinds) > 1:
+        headline += f" — {counts}"
+    elif critical:
+        headline += f" — {critical} critical"
+    summary = [authors_text(context.authors, options)]
+    summary.append(time_span(context.time_range.get("start"), context.time_range.get("end")))
+    summary.append(counts)
+    summary_text = truncate(" · ".join(s for s in summary if s), 2000)
+
+    messages: list[SlackMessage] = []
+    done = 0
+    for number, (size, sections) in enumerate(pages, start=1):
+        page_items = items[done : done + size]
+        done += size
+        blocks: list[dict[str, Any]]
+        if number == 1:
+            blocks = [bk.header(header), bk.context(summary_text)]
+            first_line = headline
+        else:
+            first_line = f"({number}/{page_count}) {header}, continued"
+            blocks = [bk.context(first_line)]
+        blocks.extend(bk.section(text) for text in sections)
+        if done < total:
+            blocks.append(bk.context(f"…and {total - done} more, continued below"))
+        text = _fallback_text(
+            first_line, page_items, options.max_items_in_text, total - done + size
+        )
+        messages.append(
+            SlackMessage(
+                blocks=blocks,
+                text=text,
+                channel=context.channel_id,
+                metadata={"page": number, "pages": page_count},
+            )
+        )
+    first = messages[0]
+    first.continuations = messages[1:]
+    first.metadata.update(
+        {
+            "batch_id": batch.id,
+            "channel": context.channel_id,
+            "batch_type": batch.batch_type.value,
+            "message_count": total,
+            "message_ids": [i.message.id for i in items],
+        }
+    )
+    return first

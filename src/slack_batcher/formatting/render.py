@@ -1,0 +1,127 @@
+"""Shared pieces of every layout: item lines, priority markers, authors and times.
+
+Everything returned here is safe mrkdwn: user strings go through :func:`clean` (escaped,
+one line, cut with "…"), links are built only from http(s) URLs, and the only mention is
+an author found in ``FormatOptions.user_ids``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from ..models import BatchableMessage
+from .escape import clean, clean_short
+from .items import ItemView
+from .options import FormatOptions
+
+__all__ = [
+    "author_text",
+    "authors_text",
+    "item_line",
+    "item_link",
+    "item_plain",
+    "marker",
+    "stamp",
+    "time_span",
+]
+
+TITLE_LIMIT = 150
+STATUS_LIMIT = 60
+NAME_LIMIT = 60
+PLAIN_TITLE_LIMIT = 120
+
+_EMOJI_MARKS = {"critical": ":red_circle: ", "high": ":large_orange_circle: "}
+_TEXT_MARKS = {"critical": "[CRITICAL] ", "high": "[HIGH] "}
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def marker(priority: str, options: FormatOptions) -> str:
+    """Return the priority marker (critical and high only, so they stand out), or ``""``."""
+    return (_EMOJI_MARKS if options.emoji else _TEXT_MARKS).get(priority, "")
+
+
+def author_text(author: str, options: FormatOptions) -> str:
+    """Return the author as a mention when mapped in ``user_ids``, else as escaped text."""
+    user_id = options.user_ids.get(author) if options.user_ids else None
+    return f"<@{user_id}>" if user_id else clean_short(author, NAME_LIMIT)
+
+
+def authors_text(authors: Sequence[str], options: FormatOptions, shown: int = 3) -> str:
+    """Return up to *shown* authors, then "+N more"."""
+    text = ", ".join(author_text(a, options) for a in authors[:shown])
+    extra = len(authors) - shown
+    return f"{text} +{extra} more" if extra > 0 else text
+
+
+_TWO_DIGITS = tuple(f"{n:02d}" for n in range(60))
+
+
+def _hhmm(moment: datetime) -> str:
+    return _TWO_DIGITS[moment.hour] + ":" + _TWO_DIGITS[moment.minute]
+
+
+def _day(moment: datetime) -> str:
+    return f"{_MONTHS[moment.month - 1]} {moment.day}"
+
+
+def stamp(moment: datetime) -> str:
+    """Return ``Mar 2, 09:05 UTC`` (locale-independent, so output is deterministic)."""
+    return f"{_day(moment)}, {_hhmm(moment)} UTC"
+
+
+def time_span(start: datetime | None, end: datetime | None) -> str:
+    """Return ``Mar 2, 09:00–09:12 UTC``, or one time, or two dated times across days."""
+    if start is None or end is None:
+        return ""
+    if start.date() != end.date():
+        return f"{_day(start)}, {_hhmm(start)} – {_day(end)}, {_hhmm(end)} UTC"
+    first, last = _hhmm(start), _hhmm(end)
+    if first == last:
+        return f"{_day(start)}, {first} UTC"
+    return f"{_day(start)}, {first}–{last} UTC"
+
+
+def _title(view: ItemView) -> str:
+    if view.label:
+        return f"{view.label} {view.title}"
+    return view.title
+
+
+def item_link(view: ItemView) -> str:
+    """Return the item's label and title, linked when it has a URL."""
+    text = clean(_title(view), TITLE_LIMIT)
+    return f"<{view.url}|{text}>" if view.url else text
+
+
+def item_line(
+    message: BatchableMessage, view: ItemView, options: FormatOptions, *, link: str | None = None
+) -> str:
+    """Return one digest line: marker, link, status and (unless compact) author and time."""
+    mark = (_EMOJI_MARKS if options.emoji else _TEXT_MARKS).get(message.priority, "")
+    line = "• " + mark + (link or item_link(view))
+    if view.status:
+        line += " — *" + clean_short(view.status, STATUS_LIMIT) + "*"
+    if not options.compact:
+        author = message.author
+        if author:
+            user_id = options.user_ids.get(author) if options.user_ids else None
+            line += f" · <@{user_id}>" if user_id else " · " + clean_short(author, NAME_LIMIT)
+        moment = message.timestamp
+        line += " · " + _TWO_DIGITS[moment.hour] + ":" + _TWO_DIGITS[moment.minute]
+    return line
+
+
+def item_plain(message: BatchableMessage, view: ItemView) -> str:
+    """Return the item as one line of fallback text (escaped, no links, no mentions)."""
+    line = _TEXT_MARKS.get(message.priority, "") + clean(_title(view), PLAIN_TITLE_LIMIT)
+    if view.status:
+        line += " — " + clean_short(view.status, STATUS_LIMIT)
+    if message.author:
+        line += " (" + clean_short(message.author, NAME_LIMIT) + ")"
+    return line
+
+
+def counts_text(counts: Iterable[tuple[str, str, int]]) -> str:
+    """Return ``3 PR updates, 1 alert`` from (singular, plural, count) triples."""
+    return ", ".join(f"{n} {one if n == 1 else many}" for one, many, n in counts)
