@@ -21,7 +21,7 @@ from .items import KINDS, ItemFormatter, ItemView
 from .limits import MAX_BLOCKS, MAX_FALLBACK_TEXT, MAX_HEADER_TEXT, MAX_SECTION_TEXT
 from .message import SlackMessage
 from .options import FormatOptions
-from .render import authors_text, counts_text, item_line, item_plain, time_span
+from .render import authors_text, counts_text, item_lines, time_span
 
 __all__ = ["format_digest", "header_text"]
 
@@ -42,9 +42,9 @@ _NOUN_KINDS = frozenset(
 
 class _Item(NamedTuple):
     message: BatchableMessage
-    view: ItemView
-    group: ContentType | None
+    group: ContentType
     line: str
+    plain: str
 
 
 def _scope(message: BatchableMessage) -> str:
@@ -79,23 +79,38 @@ def header_text(
     return f"{count} {noun}"
 
 
+class _Facts:
+    """What the header and context line need, collected in the same pass as the items."""
+
+    __slots__ = ("counts", "critical", "views")
+
+    def __init__(self) -> None:
+        self.counts: dict[ContentType, int] = {}
+        self.critical = 0
+        self.views: list[ItemView] = []
+
+
 def _items(
     ordered: list[BatchableMessage],
     options: FormatOptions,
     item_formatters: Mapping[ContentType, ItemFormatter],
-    grouped: bool,
-) -> list[_Item]:
+) -> tuple[list[_Item], _Facts]:
     items: list[_Item] = []
+    facts = _Facts()
+    counts, views = facts.counts, facts.views
     for message in ordered:
-        view = item_formatters[message.content_type](message, options)
-        group = message.content_type if grouped else None
-        items.append(_Item(message, view, group, item_line(message, view, options)))
-    if grouped:
-        rank: dict[ContentType | None, int] = {}
-        for item in items:
-            rank.setdefault(item.group, len(rank))
-        items.sort(key=lambda item: rank[item.group])  # stable: order within a group is kept
-    return items
+        kind = message.content_type
+        view = item_formatters[kind](message, options)
+        views.append(view)
+        counts[kind] = counts.get(kind, 0) + 1
+        if message.priority == "critical":
+            facts.critical += 1
+        line, plain = item_lines(message, view, options)
+        items.append(_Item(message, kind, line, plain))
+    if len(counts) > 1:  # a mixed batch: group by type, in order of each group's first item
+        rank = {kind: place for place, kind in enumerate(counts)}
+        items.sort(key=lambda item: rank[item.group])  # stable: keeps order inside a group
+    return items, facts
 
 
 def _group_title(group: ContentType, options: FormatOptions) -> str:
@@ -104,7 +119,7 @@ def _group_title(group: ContentType, options: FormatOptions) -> str:
 
 
 def _paginate(
-    items: list[_Item], per_page: int, options: FormatOptions
+    items: list[_Item], per_page: int, options: FormatOptions, grouped: bool
 ) -> list[tuple[int, list[str]]]:
     """Split item lines into pages of (item count, section texts) within Slack's limits."""
     budget = MAX_BLOCKS - _RESERVED_BLOCKS
@@ -114,7 +129,7 @@ def _paginate(
     size = count = 0
     group: ContentType | None = None
     for item in items:
-        new_group = item.group is not None and (item.group != group or not current)
+        new_group = grouped and (item.group != group or not current)
         fits = size + len(item.line) + 1 <= MAX_SECTION_TEXT
         if current and (new_group or not fits):
             sections.append("\n".join(current))
@@ -124,7 +139,7 @@ def _paginate(
                 sections.append("\n".join(current))
             pages.append((count, sections))
             sections, current, size, count = [], [], 0, 0
-        if item.group is not None and not current:
+        if grouped and not current:
             title = _group_title(item.group, options)
             current.append(title)
             size += len(title) + 1
@@ -140,7 +155,7 @@ def _paginate(
 
 def _fallback_text(first_line: str, page_items: list[_Item], shown: int, remaining: int) -> str:
     lines = [first_line]
-    lines.extend(f"• {item_plain(i.message, i.view)}" for i in page_items[:shown])
+    lines.extend(f"• {i.plain}" for i in page_items[:shown])
     left = remaining - min(shown, len(page_items))
     if left > 0:
         lines.append(f"…and {left} more")
@@ -155,18 +170,15 @@ def format_digest(
     """Render *context*'s batch as a digest, with continuation pages when it does not fit."""
     batch = context.batch_group
     ordered = batch.ordered_messages(context.priority_ordering)
-    kinds = {m.content_type for m in ordered}
-    items = _items(ordered, options, item_formatters, grouped=len(kinds) > 1)
+    items, facts = _items(ordered, options, item_formatters)
+    kinds = set(facts.counts)
     per_page = context.items_per_page if context.enable_pagination else _UNPAGED_ITEMS
-    pages = _paginate(items, max(1, per_page), options)
+    pages = _paginate(items, max(1, per_page), options, len(kinds) > 1)
     total, page_count = len(items), len(pages)
 
-    header = clean(header_text(ordered, kinds, [i.view for i in items]), MAX_HEADER_TEXT)
-    type_counts: dict[ContentType, int] = {}
-    for item in items:
-        type_counts[item.message.content_type] = type_counts.get(item.message.content_type, 0) + 1
-    counts = counts_text((KINDS[k].noun, KINDS[k].plural, n) for k, n in type_counts.items())
-    critical = sum(1 for m in ordered if m.priority == "critical")
+    header = clean(header_text(ordered, kinds, facts.views), MAX_HEADER_TEXT)
+    counts = counts_text((KINDS[k].noun, KINDS[k].plural, n) for k, n in facts.counts.items())
+    critical = facts.critical
     if critical:
         counts += f", {critical} critical"
     headline = header

@@ -13,7 +13,7 @@ _ONE_LINE = _CONTROL | _WHITESPACE
 #: Bare broadcast words: Slack ignores them in our payloads (verbatim text, no link_names),
 #: but a word joiner after the "@" keeps them inert even if a client parses them.
 _BROADCAST = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
-_HTTP_URL = re.compile(r"https?://[^\s<>|]+\Z", re.IGNORECASE)
+_SCHEMES = ("https://", "http://")
 #: Longest URL we turn into a link; longer ones are shown as text (real links are far shorter).
 MAX_LINK_URL = 1000
 
@@ -83,7 +83,15 @@ def is_http_url(value: object, max_length: int = 3000) -> bool:
     """Return True for an http(s) URL with no characters that could break out of a link."""
     if type(value) is not str or len(value) > max_length:
         return False
-    return _HTTP_URL.match(value) is not None and value.isprintable()
+    if not value.startswith(_SCHEMES) and not value[:8].lower().startswith(_SCHEMES):
+        return False
+    return (
+        value.isprintable()
+        and " " not in value
+        and "<" not in value
+        and ">" not in value
+        and "|" not in value
+    )
 
 
 def link(url: object, label: str) -> str:

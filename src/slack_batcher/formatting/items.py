@@ -98,10 +98,21 @@ def _get(data: Mapping[str, Any], *keys: str) -> str:
         value = data.get(key)
         if value is None:
             continue
-        text = value[:_RAW_LIMIT].strip() if type(value) is str else text_of(value)
+        kind = type(value)
+        if kind is str:
+            text: str = value.strip() if len(value) <= _RAW_LIMIT else value[:_RAW_LIMIT].strip()
+        elif kind is int:
+            text = str(value)
+        else:
+            text = text_of(value)
         if text:
             return text
     return ""
+
+
+def _words(text: str) -> str:
+    """Return ``review_requested`` as ``review requested``."""
+    return text.replace("_", " ") if "_" in text else text
 
 
 def _url(
@@ -159,7 +170,7 @@ class PullRequestFormatter(ContentFormatter):
             title=_get(data, "title") or message.id,
             url=_url(data, options, "github", built),
             label=f"#{number}" if number else "",
-            status=_get(data, "action", "state", "status").replace("_", " "),
+            status=_words(_get(data, "action", "state", "status")),
             scope=repo,
         )
 
@@ -170,7 +181,7 @@ class PullRequestFormatter(ContentFormatter):
         branch = f"{head} → {base}" if head and base else head or base
         return _get(data, "description", "body"), _fields(
             ("Repository", _get(data, "repository", "repo")),
-            ("Action", _get(data, "action", "state", "status").replace("_", " ")),
+            ("Action", _words(_get(data, "action", "state", "status"))),
             ("Branch", branch),
             ("Reviewer", _get(data, "reviewer", "reviewers")),
             ("Labels", _get(data, "labels")),

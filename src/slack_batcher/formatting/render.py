@@ -19,6 +19,7 @@ __all__ = [
     "author_text",
     "authors_text",
     "item_line",
+    "item_lines",
     "item_link",
     "item_plain",
     "marker",
@@ -33,6 +34,7 @@ PLAIN_TITLE_LIMIT = 120
 
 _EMOJI_MARKS = {"critical": ":red_circle: ", "high": ":large_orange_circle: "}
 _TEXT_MARKS = {"critical": "[CRITICAL] ", "high": "[HIGH] "}
+_PLAIN = FormatOptions(compact=True)
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -94,32 +96,44 @@ def item_link(view: ItemView) -> str:
     return f"<{view.url}|{text}>" if view.url else text
 
 
-def item_line(
-    message: BatchableMessage, view: ItemView, options: FormatOptions, *, link: str | None = None
-) -> str:
-    """Return one digest line: marker, link, status and (unless compact) author and time."""
-    mark = (_EMOJI_MARKS if options.emoji else _TEXT_MARKS).get(message.priority, "")
-    line = "• " + mark + (link or item_link(view))
+def item_lines(
+    message: BatchableMessage, view: ItemView, options: FormatOptions
+) -> tuple[str, str]:
+    """Return the item's digest line and its fallback-text line, escaping each piece once.
+
+    The digest line has the marker, link, status and (unless compact) author and time; the
+    fallback line has a plain marker, the title, status and author, and no link or mention.
+    """
+    title = clean(f"{view.label} {view.title}" if view.label else view.title, TITLE_LIMIT)
+    priority = message.priority
+    line = "• " + (_EMOJI_MARKS if options.emoji else _TEXT_MARKS).get(priority, "")
+    line += f"<{view.url}|{title}>" if view.url else title
+    plain = _TEXT_MARKS.get(priority, "") + title
     if view.status:
-        line += " — *" + clean_short(view.status, STATUS_LIMIT) + "*"
+        status = clean_short(view.status, STATUS_LIMIT)
+        line += " — *" + status + "*"
+        plain += " — " + status
+    author = message.author
+    if author:
+        name = clean_short(author, NAME_LIMIT)
+        plain += " (" + name + ")"
     if not options.compact:
-        author = message.author
         if author:
             user_id = options.user_ids.get(author) if options.user_ids else None
-            line += f" · <@{user_id}>" if user_id else " · " + clean_short(author, NAME_LIMIT)
+            line += f" · <@{user_id}>" if user_id else " · " + name
         moment = message.timestamp
         line += " · " + _TWO_DIGITS[moment.hour] + ":" + _TWO_DIGITS[moment.minute]
-    return line
+    return line, plain
+
+
+def item_line(message: BatchableMessage, view: ItemView, options: FormatOptions) -> str:
+    """Return one digest line: marker, link, status and (unless compact) author and time."""
+    return item_lines(message, view, options)[0]
 
 
 def item_plain(message: BatchableMessage, view: ItemView) -> str:
     """Return the item as one line of fallback text (escaped, no links, no mentions)."""
-    line = _TEXT_MARKS.get(message.priority, "") + clean(_title(view), PLAIN_TITLE_LIMIT)
-    if view.status:
-        line += " — " + clean_short(view.status, STATUS_LIMIT)
-    if message.author:
-        line += " (" + clean_short(message.author, NAME_LIMIT) + ")"
-    return line
+    return item_lines(message, view, _PLAIN)[1]
 
 
 def counts_text(counts: Iterable[tuple[str, str, int]]) -> str:

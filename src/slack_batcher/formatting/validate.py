@@ -122,6 +122,45 @@ _CHECKS: dict[str, Callable[[list[str], str, dict[str, Any]], None]] = {
 }
 
 
+_TEXT_TYPES = frozenset({"plain_text", "mrkdwn"})
+
+
+def _short_text(obj: object, limit: int) -> bool:
+    if type(obj) is not dict:
+        return False
+    text = obj.get("text")
+    return type(text) is str and 0 < len(text) <= limit and obj.get("type") in _TEXT_TYPES
+
+
+def _plainly_valid(kind: object, block: dict[str, Any]) -> bool:
+    """Return True for the common simple blocks when they are clearly within limits.
+
+    A cheap pre-check so that validating every message costs little; anything it does not
+    clear goes through the full checks, which also say what is wrong.
+    """
+    if kind == "section":
+        return (
+            "fields" not in block
+            and "accessory" not in block
+            and _short_text(block.get("text"), MAX_SECTION_TEXT)
+        )
+    if kind == "context":
+        elements = block.get("elements")
+        return (
+            type(elements) is list
+            and 0 < len(elements) <= MAX_CONTEXT_ELEMENTS
+            and all(_short_text(e, MAX_TEXT_OBJECT) for e in elements)
+        )
+    if kind == "header":
+        text = block.get("text")
+        return (
+            _short_text(text, MAX_HEADER_TEXT)
+            and type(text) is dict
+            and text.get("type") == "plain_text"
+        )
+    return False
+
+
 def _blocks(problems: list[str], blocks: object) -> None:
     if not isinstance(blocks, list):
         problems.append(f"blocks: expected a list, got {type(blocks).__name__}")
@@ -141,6 +180,8 @@ def _blocks(problems: list[str], blocks: object) -> None:
             if block_id in block_ids:
                 problems.append(f"{path}.block_id: {block_id!r} is used twice")
             block_ids.add(block_id)
+        if _plainly_valid(kind, block):
+            continue
         check = _CHECKS.get(kind) if isinstance(kind, str) else None
         if check is not None:
             check(problems, path, block)

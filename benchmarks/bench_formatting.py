@@ -1,0 +1,153 @@
+"""Formatting benchmarks: cost per batch of 5 and per 50-item paged batch, dict vs slack_sdk
+block objects, and the share of add_message time spent formatting on the core's workload."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from slack_sdk.models.blocks import Block
+
+import slack_batcher.batcher as batcher_module
+from benchmarks.workload import T0, make_messages
+from slack_batcher import (
+    BatchConfig,
+    BatchFormatterContext,
+    BatchGroup,
+    BatchType,
+    ManualClock,
+    MessageBatcher,
+    SlackMessage,
+    SlackMessageFormatterFactory,
+    validate_message,
+)
+from slack_batcher.formatting import format_fallback
+
+
+def per_call_us(fn: Callable[[], object], seconds: float = 1.0, repeats: int = 5) -> float:
+    """Best of *repeats* runs of about *seconds*/repeats each, in µs per call."""
+    calls = 1
+    while True:
+        start = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        if time.perf_counter() - start > 0.05:
+            break
+        calls *= 2
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        best = min(best, time.perf_counter() - start)
+    return best / calls * 1e6
+
+
+def context_of(size: int, **kwargs: Any) -> BatchFormatterContext:
+    messages = [m for m, _ in make_messages(size * 3, seed=7) if m.content_type == "pr_update"]
+    messages = messages[:size]
+    group = BatchGroup(
+        id="b_bench",
+        channel_id="C1",
+        batch_type=BatchType.PR_ACTIVITY,
+        created_at=T0,
+        expires_at=T0 + timedelta(minutes=5),
+        messages=messages,
+    )
+    return BatchFormatterContext.from_batch(group, **kwargs)
+
+
+def with_sdk_blocks(message: SlackMessage) -> list[dict[str, Any]]:
+    """Build every page's blocks as slack_sdk objects and serialise them (validators run)."""
+    out: list[dict[str, Any]] = []
+    for page in message.pages:
+        for raw in page.blocks:
+            block = Block.parse(raw)
+            assert block is not None
+            out.append(block.to_dict())
+    return out
+
+
+def batch_costs() -> None:
+    factory = SlackMessageFormatterFactory()
+    cases = [
+        ("batch of 5 (PR digest)", context_of(5)),
+        ("50 items, 5 per page (10 pages)", context_of(50, items_per_page=5)),
+        ("50 items, one page (pagination off)", context_of(50, enable_pagination=False)),
+    ]
+    for label, context in cases:
+        message = factory.format_batch(context)
+        ours = per_call_us(lambda c=context: factory.format_batch(c).to_dict())
+        fallback = per_call_us(lambda c=context: format_fallback(c).to_dict())
+        check = per_call_us(lambda m=message: validate_message(m))
+        sdk = per_call_us(lambda m=message: with_sdk_blocks(m), seconds=0.5)
+        dicts = per_call_us(lambda m=message: [dict(b) for p in m.pages for b in p.blocks])
+        print(
+            f"{label:38s} factory+to_dict {ours:8.1f} µs   plain fallback {fallback:8.1f} µs   "
+            f"validate_message {check:6.1f} µs"
+        )
+        print(
+            f"{'':38s} same blocks as slack_sdk objects (parse+to_dict) {sdk:8.1f} µs "
+            f"vs plain dicts {dicts:5.1f} µs -> {sdk / ours:.1f}x the whole dict-based formatting"
+        )
+
+
+def share_of_add_message() -> None:
+    workload = make_messages(20_000)
+    spent = [0.0]
+
+    class TimedFactory(SlackMessageFormatterFactory):
+        def format_batch(self, context: BatchFormatterContext) -> SlackMessage:
+            start = time.perf_counter()
+            try:
+                return super().format_batch(context)
+            finally:
+                spent[0] += time.perf_counter() - start
+
+    def timed_fallback(context: BatchFormatterContext, **kwargs: Any) -> SlackMessage:
+        start = time.perf_counter()
+        try:
+            return format_fallback(context, **kwargs)
+        finally:
+            spent[0] += time.perf_counter() - start
+
+    def run(factory: SlackMessageFormatterFactory | None) -> tuple[float, float]:
+        spent[0] = 0.0
+        batcher = MessageBatcher(BatchConfig(), factory, clock=ManualClock())
+        start = time.perf_counter()
+        for message, channel in workload:
+            ready = batcher.add_message(message, channel)
+            if ready is not None:
+                ready.to_dict()
+        for messages in batcher.flush_all_batches().values():
+            for ready in messages:
+                ready.to_dict()
+        return time.perf_counter() - start, spent[0]
+
+    original = batcher_module.format_fallback
+    batcher_module.format_fallback = timed_fallback  # type: ignore[assignment]
+    try:
+        for label, factory in (
+            ("SlackMessageFormatterFactory", TimedFactory()),
+            ("no factory (plain fallback)", None),
+        ):
+            total, formatting = min((run(factory) for _ in range(2)), key=lambda r: r[0])
+            n = len(workload)
+            print(
+                f"core workload, 20k msgs, {label:30s}: {total * 1e6 / n:7.2f} µs/msg "
+                f"({n / total:8,.0f} msg/s), formatting {formatting * 1e6 / n:6.2f} µs/msg "
+                f"= {formatting / total:5.1%} of add_message time (original: 47% of 38 µs)"
+            )
+    finally:
+        batcher_module.format_fallback = original
+
+
+def main() -> None:
+    batch_costs()
+    share_of_add_message()
+
+
+if __name__ == "__main__":
+    main()
