@@ -127,6 +127,7 @@ async def test_in_a_list_the_bad_event_is_named_by_index_and_nothing_is_stored(
         ({**event("gh-1"), "id": "   "}, "id"),
         ({**event("gh-1"), "priority": "urgent!"}, "priority"),
         ({**event("gh-1"), "timestamp": 1767225600}, "timestamp"),
+        ({**event("gh-1"), "timestamp": "0001-01-01T00:00:00+05:00"}, "timestamp"),
         ({**event("gh-1"), "data": ["not", "an", "object"]}, "data"),
         ({**event("gh-1"), "surprise": 1}, "surprise"),
         ({**event("gh-1"), "data": {"x": float("nan")}}, "data"),

@@ -8,8 +8,10 @@ input or configuration; 3 the server could not be reached; 4 the API token was r
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -122,7 +124,16 @@ def serve(config_path: Path | None, host: str | None, port: int | None) -> None:
         f"(sender: {settings.sender.resolved_kind()}, store: {settings.store.url})",
         markup=False,
     )
-    asyncio.run(run_server(settings))
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal: after a
+    # clean shutdown that is a normal exit, not an abort.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_server(settings))
+    err.print("slack-batcher: stopped", markup=False)
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    sys.exit(0)
 
 
 # ------------------------------------------------------------------------------- demo
@@ -480,3 +491,7 @@ def config_check(path: Path | None) -> None:
             err.print(f"  {problem}", markup=False)
         _fail(f"{len(problems)} problem(s) in {path or 'the environment'}", EXIT_USAGE)
     out.print(f"{path or 'environment'}: OK")
+
+
+if __name__ == "__main__":
+    main()

@@ -7,12 +7,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Response
 from fastapi.responses import JSONResponse
+from pydantic import Field
 
 from ..errors import BatchNotFoundError, InvalidMessageError
 from ..formatting.message import SlackMessage
 from ..models import BatchableMessage
 from ..runtime.service import ServiceClosedError
-from .problems import problem_response
+from .problems import PROBLEM_JSON, problem_response
 from .schemas import (
     DeadLetterList,
     FlushResult,
@@ -29,14 +30,26 @@ __all__ = ["api_router"]
 
 logger = logging.getLogger(__name__)
 
-_PROBLEMS: dict[int | str, dict[str, Any]] = {
-    status: {"model": Problem, "description": description}
-    for status, description in (
-        (401, "Missing or invalid bearer token"),
-        (422, "Invalid request: the body names every bad field"),
-    )
-}
-_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": Problem, "description": "Unknown id"}}
+
+def problems(**descriptions: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI responses for problem bodies, e.g. ``problems(_404="Unknown id")``."""
+    return {
+        int(status.lstrip("_")): {
+            "model": Problem,
+            "description": description,
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status, description in descriptions.items()
+    }
+
+
+_PROBLEMS = problems(
+    _401="Missing or invalid bearer token",
+    _422="Invalid request: the body names every bad field",
+)
+_NOT_FOUND = problems(_404="Unknown id")
+#: A list of events: at least one (the per-request maximum is a setting, answered with 413).
+EventList = Annotated[list[MessageIn], Field(min_length=1)]
 StateDep = Annotated[AppState, Depends(get_state)]
 ChannelFilter = Annotated[
     str | None, Query(min_length=1, max_length=255, description="Only this channel")
@@ -61,17 +74,19 @@ api_router = APIRouter(prefix="/v1", dependencies=[Depends(require_token)], resp
     "/messages",
     status_code=202,
     response_model=IngestResponse,
-    responses={413: {"model": Problem}, 503: {"model": Problem}},
+    responses=problems(
+        _400="The body is not valid JSON",
+        _413="The body, or the number of events, is over the limit",
+        _503="The service is shutting down",
+    ),
     summary="Submit one event or a list of events for batching",
 )
 async def submit(
-    body: Annotated[MessageIn | list[MessageIn], Body()], state: StateDep
+    body: Annotated[MessageIn | EventList, Body()], state: StateDep
 ) -> IngestResponse | JSONResponse:
     batcher = state.service.batcher
     items = body if isinstance(body, list) else [body]
     many = isinstance(body, list)
-    if not items:
-        return problem_response(422, "body: send at least one event")
     limit = state.settings.max_messages_per_request
     if len(items) > limit:
         return problem_response(
@@ -93,8 +108,14 @@ async def submit(
         prepared.append((message, item.channel))
     results: list[IngestResult] = []
     try:
-        for message, channel in prepared:
-            added = await state.service.submit(message, channel)
+        for index, (message, channel) in enumerate(prepared):
+            try:
+                added = await state.service.submit(message, channel)
+            except InvalidMessageError as exc:  # checked above already; kept as a guard
+                field = "channel" if exc.field == "channel_id" else exc.field
+                note = f" ({index} earlier events were accepted)" if index else ""
+                prefix = f"[{index}]." if many else ""
+                raise InvalidMessageError(prefix + field, exc.problem + note) from None
             results.append(
                 IngestResult(
                     id=message.id,

@@ -51,7 +51,7 @@ def _when(iso: str | None, now: datetime) -> str:
         return "—"
     seconds = (datetime.fromisoformat(iso) - now).total_seconds()
     span = _span(abs(seconds))
-    text = f"in {span}" if seconds >= 0 else f"{span} ago"
+    text = f"in {span}" if seconds > 0 else f"{span} ago"
     return f'<time datetime="{e(iso)}" title="{e(iso)}">{text}</time>'
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from ..models import BatchableMessage, ContentType, Priority
 
@@ -26,11 +26,26 @@ __all__ = [
 ]
 
 
+#: At least one character Python's ``str.strip()`` keeps (``\\s`` plus the separators
+#: U+001C–U+001F, so the Rust and Python regex engines agree with the batcher's check).
+VISIBLE = r"[^\s\x1c-\x1f]"
+
+
 def _iso_string(value: object) -> object:
     """Accept only ISO 8601 strings (JSON has no datetime type; numbers are ambiguous)."""
     if value is not None and not isinstance(value, str | datetime):
         raise ValueError("must be an ISO 8601 date-time string, e.g. 2026-03-02T09:15:00Z")
     return value
+
+
+def _in_utc_range(value: datetime | None) -> datetime | None:
+    """Convert to UTC, refusing times that fall outside the calendar once converted."""
+    if value is None:
+        return None
+    try:
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    except OverflowError:
+        raise ValueError("is outside the range of dates once converted to UTC") from None
 
 
 class MessageIn(BaseModel):
@@ -59,12 +74,14 @@ class MessageIn(BaseModel):
         },
     )
 
-    id: str = Field(min_length=1, max_length=255, pattern=r"\S", description="Event id (dedup)")
+    id: str = Field(min_length=1, max_length=255, pattern=VISIBLE, description="Event id (dedup)")
     channel: str = Field(
-        min_length=1, max_length=255, pattern=r"\S", description="Slack channel id or name"
+        min_length=1, max_length=255, pattern=VISIBLE, description="Slack channel id or name"
     )
     content_type: ContentType
-    timestamp: Annotated[datetime | None, BeforeValidator(_iso_string)] = Field(
+    timestamp: Annotated[
+        datetime | None, BeforeValidator(_iso_string), AfterValidator(_in_utc_range)
+    ] = Field(
         default=None, description="When the event happened (ISO 8601; default: now; naive = UTC)"
     )
     author: str | None = Field(default=None, max_length=255)

@@ -1,0 +1,75 @@
+"""The dashboard's HTML, login and action guards (the browser test clicks through it)."""
+
+from __future__ import annotations
+
+from slack_batcher import ManualClock
+from slack_batcher.http.auth import SESSION_COOKIE
+from tests.test_http_harness import AUTH, TOKEN, event, in_process
+
+
+async def test_with_a_token_the_dashboard_asks_for_it_and_keeps_a_digest_cookie(
+    clock: ManualClock,
+) -> None:
+    async with in_process(clock) as app:
+        closed = await app.client.get("/")
+        assert closed.status_code == 401 and 'name="token"' in closed.text.replace("'", '"')
+        wrong = await app.client.post("/dashboard/login", data={"token": "nope"})
+        assert wrong.status_code == 401
+        login = await app.client.post("/dashboard/login", data={"token": TOKEN})
+        assert login.status_code == 303
+        cookie = login.cookies[SESSION_COOKIE]
+        assert cookie and TOKEN not in cookie
+        header = login.headers["set-cookie"].lower()
+        assert "httponly" in header and "samesite=strict" in header
+        opened = await app.client.get("/")  # the client keeps the cookie
+        assert opened.status_code == 200 and "Pending batches" in opened.text
+
+
+async def test_actions_need_the_session_and_refuse_cross_site_requests(
+    clock: ManualClock,
+) -> None:
+    async with in_process(clock) as app:
+        await app.client.post("/v1/messages", json=event("gh-1"), headers=AUTH)
+        anonymous = await app.client.post("/dashboard/flush")
+        assert anonymous.status_code == 401
+        await app.client.post("/dashboard/login", data={"token": TOKEN})  # keeps the cookie
+        forged = await app.client.post(
+            "/dashboard/flush", headers={"Origin": "https://evil.example"}
+        )
+        assert forged.status_code == 403
+        cross = await app.client.post("/dashboard/flush", headers={"Sec-Fetch-Site": "cross-site"})
+        assert cross.status_code == 403
+        assert app.batcher.get_batch_stats()["messages_pending"] == 1
+        same = await app.client.post("/dashboard/flush", headers={"Origin": "http://testserver"})
+        assert same.status_code == 303 and same.headers["location"] == "/?done=flushed&n=1"
+        assert app.batcher.get_batch_stats()["messages_pending"] == 0
+
+
+async def test_without_a_token_the_dashboard_is_open_and_refreshes_itself(
+    clock: ManualClock,
+) -> None:
+    async with in_process(clock, token=None) as app:
+        page = await app.client.get("/")
+        assert page.status_code == 200
+        assert '<meta http-equiv="refresh" content="5;url=/?refresh=5">' in page.text
+        still = await app.client.get("/?refresh=0")
+        assert 'http-equiv="refresh"' not in still.text
+
+
+async def test_message_text_cannot_inject_markup_into_the_dashboard(clock: ManualClock) -> None:
+    async with in_process(clock, token=None) as app:
+        hostile = event("x-1", "<img src=x onerror=alert(1)>", title='<script>alert("t")</script>')
+        await app.client.post("/v1/messages", json=hostile)
+        page = (await app.client.get("/?refresh=0")).text
+        assert "<script>alert" not in page and "<img src=x" not in page
+        assert "&lt;script&gt;alert" in page
+
+
+async def test_missing_batches_and_letters_are_explained_not_errors(clock: ManualClock) -> None:
+    async with in_process(clock, token=None) as app:
+        gone = await app.client.post("/dashboard/batches/b_gone/flush")
+        assert gone.status_code == 303 and "done=missing" in gone.headers["location"]
+        page = await app.client.get(gone.headers["location"])
+        assert "gone already" in page.text
+        letter = await app.client.post("/dashboard/dead-letters/dl_gone/replay")
+        assert "done=missing" in letter.headers["location"]
