@@ -4,13 +4,14 @@ from .context import BatchFormatterContext, MessageType
 from .escape import escape_mrkdwn
 from .factory import MessageFormatter, SlackMessageFormatterFactory
 from .fallback import format_fallback
-from .items import ItemFormatter, ItemView
+from .items import ContentFormatter, ItemFormatter, ItemView
 from .message import SlackMessage
 from .options import FormatOptions
 from .validate import validate_message
 
 __all__ = [
     "BatchFormatterContext",
+    "ContentFormatter",
     "FormatOptions",
     "ItemFormatter",
     "ItemView",

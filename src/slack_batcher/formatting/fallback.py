@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..models import BatchableMessage
+from . import blocks as bk
 from .context import BatchFormatterContext
 from .escape import MAX_LINK_URL, clean, escape_mrkdwn, is_http_url, truncate
 from .limits import MAX_BLOCKS, MAX_FALLBACK_TEXT, MAX_HEADER_TEXT, MAX_SECTION_TEXT
@@ -51,17 +52,13 @@ def _sections(lines: list[str]) -> list[dict[str, Any]]:
     size = 0
     for line in lines:
         if current and size + len(line) + 1 > MAX_SECTION_TEXT:
-            blocks.append(_section("\n".join(current)))
+            blocks.append(bk.section("\n".join(current)))
             current, size = [], 0
         current.append(line)
         size += len(line) + 1
     if current:
-        blocks.append(_section("\n".join(current)))
+        blocks.append(bk.section("\n".join(current)))
     return blocks
-
-
-def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
 
 
 def _header_text(context: BatchFormatterContext) -> str:
@@ -87,23 +84,16 @@ def format_fallback(context: BatchFormatterContext, *, reason: str | None = None
         lines = [_item_line(m) for m in chunk]
         blocks: list[dict[str, Any]] = []
         if number == 1:
-            blocks.append(
-                {"type": "header", "text": {"type": "plain_text", "text": header, "emoji": True}}
-            )
-            blocks.append(
-                {
-                    "type": "context",
-                    "elements": [{"type": "mrkdwn", "text": truncate(summary, 2000)}],
-                }
-            )
+            blocks.append(bk.header(header))
+            blocks.append(bk.context(truncate(summary, 2000)))
         else:
             label = f"({number}/{len(chunks)}) {header}, continued"
-            blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": label}]})
+            blocks.append(bk.context(label))
         blocks.extend(_sections(lines)[: MAX_BLOCKS - len(blocks) - 1])
         later = sum(len(c) for c in chunks[number:])
         if later:
             more = f"…and {later} more, continued below"
-            blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": more}]})
+            blocks.append(bk.context(more))
         plain_items = "\n".join(f"• {clean(item_title(m), 200)}" for m in chunk[:5])
         unlisted = len(chunk) - min(len(chunk), 5) + later
         page_label = f" ({number}/{len(chunks)})" if len(chunks) > 1 else ""
