@@ -354,3 +354,11 @@ def test_validate_message_checks_continuation_pages_too() -> None:
 
 def test_a_valid_message_has_no_problems() -> None:
     assert validate_message(SlackMessage(blocks=[section("ok")], text="ok")) == []
+
+
+def test_ampersands_in_link_urls_are_sent_escaped_and_the_link_survives() -> None:
+    url = "https://ci.example.com/runs?id=1&tab=logs"
+    message = SlackMessageFormatterFactory().format(event("ci_build", {"url": url}))
+    assert (
+        "<https://ci.example.com/runs?id=1&amp;tab=logs|ev-1>" in message.blocks[0]["text"]["text"]
+    )

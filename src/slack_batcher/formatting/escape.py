@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import functools
 import re
+from typing import TypeGuard
 
-__all__ = ["clean", "clean_short", "escape_mrkdwn", "is_http_url", "link", "one_line", "truncate"]
+__all__ = [
+    "clean",
+    "clean_short",
+    "escape_mrkdwn",
+    "href",
+    "is_http_url",
+    "link",
+    "one_line",
+    "truncate",
+]
 
 _CONTROL = {code: None for code in range(32) if code not in (9, 10)} | {127: None}
 _WHITESPACE = {9: " ", 10: " ", 11: " ", 12: " ", 13: " ", 0x85: " ", 0x2028: " ", 0x2029: " "}
@@ -79,7 +89,7 @@ def clean_short(value: str, limit: int) -> str:
     return clean(value, limit)
 
 
-def is_http_url(value: object, max_length: int = 3000) -> bool:
+def is_http_url(value: object, max_length: int = 3000) -> TypeGuard[str]:
     """Return True for an http(s) URL with no characters that could break out of a link."""
     if type(value) is not str or len(value) > max_length:
         return False
@@ -94,6 +104,14 @@ def is_http_url(value: object, max_length: int = 3000) -> bool:
     )
 
 
+def href(url: str) -> str:
+    """Return an http(s) URL ready to sit inside ``<…|…>``: ``&`` sent as ``&amp;``.
+
+    Slack decodes it back, so the link opens the URL as given.
+    """
+    return url.replace("&", "&amp;") if "&" in url else url
+
+
 def link(url: object, label: str) -> str:
     """Return a mrkdwn link ``<url|label>`` with the label escaped, or the escaped label alone.
 
@@ -101,7 +119,7 @@ def link(url: object, label: str) -> str:
     """
     safe_label = escape_mrkdwn(label)
     if is_http_url(url):
-        return f"<{url}|{safe_label}>"
+        return f"<{href(url)}|{safe_label}>"
     return safe_label
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from ..models import BatchableMessage
 from . import blocks as bk
 from .context import BatchFormatterContext
-from .escape import MAX_LINK_URL, clean, escape_mrkdwn, is_http_url, truncate
+from .escape import MAX_LINK_URL, clean, escape_mrkdwn, href, is_http_url, truncate
 from .limits import MAX_BLOCKS, MAX_FALLBACK_TEXT, MAX_HEADER_TEXT, MAX_SECTION_TEXT
 from .message import SlackMessage
 
@@ -39,7 +39,7 @@ def _item_line(message: BatchableMessage) -> str:
     mark = _PRIORITY_MARKS.get(message.priority, "")
     title = clean(item_title(message), 300)
     url = message.data.get("url")
-    line = f"<{url}|{title}>" if is_http_url(url, MAX_LINK_URL) else title
+    line = f"<{href(url)}|{title}>" if is_http_url(url, MAX_LINK_URL) else title
     who = f" — {clean(message.author, 80)}" if message.author else ""
     kind = message.content_type.value.replace("_", " ")
     prefix = f"{mark} " if mark else ""

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from ..models import BatchableMessage
-from .escape import clean, clean_short
+from .escape import clean, clean_short, href
 from .items import ItemView
 from .options import FormatOptions
 
@@ -93,7 +93,7 @@ def _title(view: ItemView) -> str:
 def item_link(view: ItemView) -> str:
     """Return the item's label and title, linked when it has a URL."""
     text = clean(_title(view), TITLE_LIMIT)
-    return f"<{view.url}|{text}>" if view.url else text
+    return f"<{href(view.url)}|{text}>" if view.url else text
 
 
 def item_lines(
@@ -107,7 +107,7 @@ def item_lines(
     title = clean(f"{view.label} {view.title}" if view.label else view.title, TITLE_LIMIT)
     priority = message.priority
     line = "• " + (_EMOJI_MARKS if options.emoji else _TEXT_MARKS).get(priority, "")
-    line += f"<{view.url}|{title}>" if view.url else title
+    line += f"<{href(view.url)}|{title}>" if view.url else title
     plain = _TEXT_MARKS.get(priority, "") + title
     if view.status:
         status = clean_short(view.status, STATUS_LIMIT)
