@@ -33,7 +33,9 @@ class BatchGroup:
     #: Grouping partition this batch belongs to (see grouping.py); not shown to users.
     partition: tuple[str, ...] = ()
     #: Distinct (scope, author, content type) profiles of its messages, for scoring.
-    profiles: set[tuple[str, str, ContentType]] = field(default_factory=set)
+    profiles: list[tuple[str, str, ContentType]] = field(default_factory=list)
+    #: Pair and single feature keys of the profiles, kept once a batch has many profiles.
+    match_keys: set[tuple[object, ...]] | None = None
     size_bytes: int = 0
 
     def __post_init__(self) -> None:
@@ -53,8 +55,10 @@ class BatchGroup:
         self.messages.append(message)
         self.size_bytes += message.size_bytes
         self.last_activity = now or self.last_activity
-        if message.content_type.value != self.metadata.get("primary_content_type"):
-            self.batch_type = _batch_type_of(self.messages)
+        if self.batch_type is not BatchType.TEAM_ACTIVITY:
+            own = BatchType.for_content_type(message.content_type)
+            if own is not self.batch_type and len(self.messages) > 1:
+                self.batch_type = BatchType.TEAM_ACTIVITY
 
     def ordered_messages(self, priority_ordering: bool = True) -> list[BatchableMessage]:
         """Return the messages by priority (highest first), then event time, then arrival."""
@@ -102,10 +106,3 @@ class BatchGroup:
             "metadata": self.metadata,
             "messages": [m.to_dict() for m in self.messages],
         }
-
-
-def _batch_type_of(messages: list[BatchableMessage]) -> BatchType:
-    types = {BatchType.for_content_type(m.content_type) for m in messages}
-    if len(types) == 1:
-        return types.pop()
-    return BatchType.TEAM_ACTIVITY

@@ -58,7 +58,7 @@ _RETURNED = True
 _SIDE_PATH = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AddResult:
     """What happened to one added message.
 
@@ -100,6 +100,11 @@ class MessageBatcher:
         self.error_handler = BatchErrorHandler(self)
         self._policy = GroupingPolicy(self.config.strategies, self.config.similarity_threshold)
         self._urgent = frozenset(self.config.urgent_priorities)
+        self._enabled = self.config.enabled
+        self._max_batch_size = self.config.max_batch_size
+        self._max_message_bytes = self.config.max_message_bytes
+        # The memory store's batch records are no-ops: skip the calls on the hot path.
+        self._store_keeps_batches = not isinstance(self.store, MemoryStore)
         self._window = self.config.max_batch_age
         self._lock = threading.RLock()
         self._channels: OrderedDict[str, ChannelQueue] = OrderedDict()
@@ -127,14 +132,29 @@ class MessageBatcher:
         Invalid input raises :class:`~slack_batcher.errors.InvalidMessageError` naming the
         field; nothing is stored then.
         """
-        return self.add(message, channel_id).flushed
+        return self._add(message, channel_id, _RETURNED)[1]
 
     def add(self, message: BatchableMessage, channel_id: str = "default") -> AddResult:
         """Like :meth:`add_message`, but say which batch the message joined and why it flushed."""
-        return self._add(message, channel_id, returned=_RETURNED)
+        batch_id, flushed, reason, duplicate = self._add(message, channel_id, _RETURNED)
+        return AddResult(batch_id, duplicate, flushed, reason)
 
-    def _add(self, message: BatchableMessage, channel_id: str, *, returned: bool) -> AddResult:
-        self._check_input(message, channel_id)
+    def _add(  # noqa: C901 - the hot path, flat on purpose
+        self, message: BatchableMessage, channel_id: str, returned: bool
+    ) -> tuple[str, SlackMessage | None, str | None, bool]:
+        """Place *message*; return (batch id, flushed message, flush reason, duplicate).
+
+        The hot path of the library: kept flat on purpose (each call here costs).
+        """
+        if (
+            type(message) is not BatchableMessage
+            or type(channel_id) is not str
+            or not channel_id
+            or len(channel_id) > MAX_CHANNEL_ID_LENGTH
+            or channel_id.isspace()
+            or message.size_bytes > self._max_message_bytes
+        ):
+            self._check_input(message, channel_id)  # raises, naming the field
         with self._lock:
             stats = self._stats
             stats.messages_received += 1
@@ -144,34 +164,48 @@ class MessageBatcher:
                 if holder is not None:
                     stats.duplicates += 1
                     self._channel_stats_for(channel_id).duplicates += 1
-                    return AddResult(batch_id=holder.id, duplicate=True)
+                    return holder.id, None, None, True
             now = self.clock.now()
             profile = profile_of(message)
-            partition = self._policy.partition_of(message, profile)
+            policy = self._policy
+            partition = policy.partition_of(message, profile) if policy.partitioned else ()
             batch = None
-            if queue is not None and self.config.enabled:
-                batch = self._policy.choose(queue, partition, profile)
+            if queue is not None and self._enabled:
+                batch = policy.choose(queue, partition, profile)
             if batch is None:
-                if queue is None:
+                if queue is None and len(self._channels) >= self.config.max_channels:
                     self.error_handler.handle_channel_overflow(self.config.max_channels)
                 batch = self._new_batch(channel_id, message, partition, now)
-                self._store_call(self.store.record_open, batch, message)
+                if self._store_keeps_batches:
+                    self._store_call(self.store.record_open, batch, message)
                 if queue is None:
                     queue = ChannelQueue(channel_id)
                     self._channels[channel_id] = queue
                 self._register_batch(queue, batch)
             else:
-                self._store_call(self.store.record_add, batch, message)
+                if self._store_keeps_batches:
+                    self._store_call(self.store.record_add, batch, message)
+                self._channels.move_to_end(channel_id)
             batch.add_message(message, now)
-            assert queue is not None
-            queue.index_message(batch, message, profile)
-            self._channels.move_to_end(channel_id)
-            self._count_added(channel_id, message, now)
+            queue.index_message(batch, message, profile)  # type: ignore[union-attr]
+
+            size = message.size_bytes
+            stats.messages_batched += 1
+            stats.pending_messages += 1
+            stats.pending_bytes += size
+            stats.messages_by_type[message.content_type] += 1
+            stats.operations += 1
+            self._recent_errors.append(False)
+            channel_stats = self._channel_stats.get(channel_id)
+            if channel_stats is None:
+                channel_stats = self._channel_stats_for(channel_id)
+            channel_stats.messages_batched += 1
+            channel_stats.last_activity = now
 
             reason = None
-            if not self.config.enabled:
+            if not self._enabled:
                 reason = "disabled"
-            elif len(batch.messages) >= self.config.max_batch_size:
+            elif len(batch.messages) >= self._max_batch_size:
                 reason = "size"
             elif message.priority in self._urgent:
                 reason = "urgent"
@@ -179,7 +213,7 @@ class MessageBatcher:
             budget = self.config.memory_budget_bytes
             if budget is not None and self._memory_estimate() > budget:
                 self.error_handler.handle_memory_pressure(budget / (1024 * 1024))
-            return AddResult(batch_id=batch.id, flushed=flushed, flush_reason=reason)
+            return batch.id, flushed, reason, False
 
     def _check_input(self, message: object, channel_id: object) -> None:
         if not isinstance(message, BatchableMessage):
@@ -212,10 +246,6 @@ class MessageBatcher:
             created_at=now,
             expires_at=now + self._window,
             partition=partition,
-            metadata={
-                "primary_content_type": message.content_type.value,
-                "primary_author": message.author,
-            },
         )
 
     def _register_batch(self, queue: ChannelQueue, batch: BatchGroup) -> None:
@@ -229,17 +259,15 @@ class MessageBatcher:
         stats.peak_concurrent_batches = max(stats.peak_concurrent_batches, stats.pending_batches)
         self._channel_stats_for(batch.channel_id).batches_created += 1
 
-    def _count_added(self, channel_id: str, message: BatchableMessage, now: datetime) -> None:
+    def _count_recovered(self, channel_id: str, message: BatchableMessage, when: datetime) -> None:
         stats = self._stats
         stats.messages_batched += 1
         stats.pending_messages += 1
         stats.pending_bytes += message.size_bytes
-        stats.messages_by_type[message.content_type.value] += 1
-        stats.operations += 1
-        self._recent_errors.append(False)
+        stats.messages_by_type[message.content_type] += 1
         channel = self._channel_stats_for(channel_id)
         channel.messages_batched += 1
-        channel.last_activity = now
+        channel.last_activity = when
 
     # ---------------------------------------------------------------- flushing
 
@@ -418,11 +446,11 @@ class MessageBatcher:
     def _flush_side_path(self, batches: list[BatchGroup], reason: str) -> int:
         return sum(len(v) for v in self._flush_many(batches, reason, returned=_SIDE_PATH).values())
 
-    def _least_active_channels(self) -> list[str]:
-        return list(self._channels)
+    def _least_active_channel(self) -> str | None:
+        return next(iter(self._channels), None)
 
-    def _oldest_batches(self) -> list[BatchGroup]:
-        return list(self._batches.values())
+    def _oldest_batch(self) -> BatchGroup | None:
+        return next(iter(self._batches.values()), None)
 
     def _memory_estimate(self) -> int:
         stats = self._stats
@@ -534,8 +562,8 @@ class MessageBatcher:
                 raise BatchNotFoundError(f"no dead letter with id {letter_id!r}")
             requeued = 0
             for message in letter.messages:
-                result = self._add(message, letter.channel_id, returned=_SIDE_PATH)
-                requeued += not result.duplicate
+                duplicate = self._add(message, letter.channel_id, _SIDE_PATH)[3]
+                requeued += not duplicate
             # Removed after re-queueing: a crash in between duplicates rather than loses.
             self._store_call(self.store.remove_dead_letter, letter_id)
             self._stats.replayed += requeued
@@ -715,16 +743,17 @@ class MessageBatcher:
             self._channel_stats[channel_id] = stats
             if len(self._channel_stats) > self._stats_retention:
                 self._evict_channel_stats()
-        else:
-            self._channel_stats.move_to_end(channel_id)
         return stats
 
     def _evict_channel_stats(self) -> None:
-        """Drop the stats of the least recently active channel that has nothing pending."""
-        for cid in self._channel_stats:
-            if cid not in self._channels:
-                del self._channel_stats[cid]
-                return
+        """Drop the stats of the least recently active channels with nothing pending.
+
+        Runs when retention is exceeded: drops a tenth at once, so its scan is amortised.
+        """
+        idle = [c for c in self._channel_stats.values() if c.channel_id not in self._channels]
+        idle.sort(key=lambda c: c.last_activity or self._stats.started_at)
+        for channel in idle[: max(1, self._stats_retention // 10)]:
+            del self._channel_stats[channel.channel_id]
 
     def _record_error(self) -> None:
         self._stats.errors += 1
@@ -754,9 +783,8 @@ class MessageBatcher:
             for message in messages:
                 batch.add_message(message)
                 queue.index_message(batch, message, profile_of(message))
-                self._count_added(
-                    batch.channel_id, message, batch.last_activity or batch.created_at
-                )
+                when = batch.last_activity or batch.created_at
+                self._count_recovered(batch.channel_id, message, when)
         self._outbox_count = len(state.outbox)
         if state.batches or state.outbox:
             logger.info(

@@ -52,11 +52,14 @@ class BatchErrorHandler:
         """Flush the least recently active channels until a new one fits; return their ids."""
         batcher = self._batcher
         flushed: list[str] = []
-        for channel_id in batcher._least_active_channels():
-            if len(batcher._channels) < max_channels:
+        while len(batcher._channels) >= max_channels:
+            channel_id = batcher._least_active_channel()
+            if channel_id is None:
                 break
             queue = batcher._channels[channel_id]
             batcher._flush_side_path(list(queue.batches.values()), "overflow")
+            if channel_id in batcher._channels:  # a batch failed to flush: stop, keep it
+                break
             flushed.append(channel_id)
         if flushed:
             logger.info("channel limit %d reached: flushed %s", max_channels, ", ".join(flushed))
@@ -70,10 +73,11 @@ class BatchErrorHandler:
         batcher = self._batcher
         target = threshold_mb * 1024 * 1024 * 0.9
         flushed = 0
-        for batch in batcher._oldest_batches():
-            if batcher._memory_estimate() <= target:
+        while batcher._memory_estimate() > target:
+            batch = batcher._oldest_batch()
+            if batch is None or not batcher._flush_side_path([batch], "memory_pressure"):
                 break
-            flushed += batcher._flush_side_path([batch], "memory_pressure")
+            flushed += 1
         if flushed:
             logger.warning("memory budget reached: flushed %d oldest batches", flushed)
         return flushed

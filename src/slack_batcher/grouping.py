@@ -27,7 +27,14 @@ from dataclasses import dataclass, field
 from .batch import BatchGroup
 from .models import BatchableMessage, BatchStrategy, ContentType
 
-__all__ = ["ChannelQueue", "GroupingPolicy", "Profile", "profile_of", "similarity"]
+__all__ = [
+    "ChannelQueue",
+    "GroupingPolicy",
+    "Profile",
+    "batch_similarity",
+    "profile_of",
+    "similarity",
+]
 
 #: (scope, author, content type)
 Profile = tuple[str, str, ContentType]
@@ -39,15 +46,51 @@ _WEIGHTS = (SCOPE_WEIGHT, AUTHOR_WEIGHT, TYPE_WEIGHT)
 _EPSILON = 1e-9
 
 
+def _folded(value: object) -> str:
+    if not value:
+        return ""
+    text = value if isinstance(value, str) else str(value)
+    # islower() first: most names are lower-case already, and then no copy is made.
+    return text if text.islower() else text.lower()
+
+
 def profile_of(message: BatchableMessage) -> Profile:
     """Return the features similarity is computed on."""
     data = message.data
     scope = data.get("repository") or data.get("project") or data.get("service") or data.get("team")
-    return (
-        str(scope).lower() if scope else "",
-        message.author.lower() if message.author else "",
-        message.content_type,
-    )
+    return (_folded(scope), _folded(message.author), message.content_type)
+
+
+#: Past this many distinct profiles a batch scores through pair keys instead of a scan.
+_KEYED_AFTER = 8
+_PAIRS = (
+    (0, 1, SCOPE_WEIGHT + AUTHOR_WEIGHT),
+    (0, 2, SCOPE_WEIGHT + TYPE_WEIGHT),
+    (1, 2, AUTHOR_WEIGHT + TYPE_WEIGHT),
+)
+
+
+def _match_keys(profile: Profile) -> list[tuple[object, ...]]:
+    keys: list[tuple[object, ...]] = [(i, j, profile[i], profile[j]) for i, j, _ in _PAIRS]
+    keys.extend((i, profile[i]) for i in range(3))
+    return keys
+
+
+def batch_similarity(profile: Profile, batch: BatchGroup) -> float:
+    """Return *profile*'s best similarity to any member of *batch*, in O(1) for big batches."""
+    keys = batch.match_keys
+    if keys is None:
+        return max(similarity(profile, other) for other in batch.profiles)
+    if profile in keys:
+        return SCOPE_WEIGHT + AUTHOR_WEIGHT + TYPE_WEIGHT
+    best = 0.0
+    for i, j, weight in _PAIRS:
+        if weight > best and (i, j, profile[i], profile[j]) in keys:
+            best = weight
+    for i, weight in enumerate(_WEIGHTS):
+        if weight > best and (i, profile[i]) in keys:
+            best = weight
+    return best
 
 
 def similarity(a: Profile, b: Profile) -> float:
@@ -89,9 +132,17 @@ class ChannelQueue:
         """Record that *message* (with *profile*) joined *batch*."""
         self.message_ids[message.id] = batch
         self.pending_messages += 1
-        if profile in batch.profiles:
+        keys = batch.match_keys
+        if keys is not None:
+            if profile in keys:
+                return
+            keys.add(profile)
+            keys.update(_match_keys(profile))
+        elif profile in batch.profiles:
             return
-        batch.profiles.add(profile)
+        batch.profiles.append(profile)
+        if keys is None and len(batch.profiles) > _KEYED_AFTER:
+            batch.match_keys = {key for p in batch.profiles for key in (p, *_match_keys(p))}
         for position, value in enumerate(profile):
             key = (batch.partition, position, value)
             self.features.setdefault(key, {})[batch.id] = batch
@@ -129,6 +180,8 @@ class GroupingPolicy:
         self.by_priority = BatchStrategy.PRIORITY_BASED in chosen
         self.by_key = BatchStrategy.MIXED in chosen
         self.by_similarity = BatchStrategy.CONTENT_SIMILARITY in chosen
+        #: False when no strategy partitions a channel: every partition key is ().
+        self.partitioned = self.by_author or self.by_priority or self.by_key
         self.threshold = threshold
         # A feature is required when the others together cannot reach the threshold.
         self._required = [
@@ -161,7 +214,7 @@ class GroupingPolicy:
         best: BatchGroup | None = None
         best_score = -1.0
         for batch in candidates:
-            score = max(similarity(profile, other) for other in batch.profiles)
+            score = batch_similarity(profile, batch)
             # Strictly greater: on a tie the batch opened first (sent first) wins.
             if score > best_score + _EPSILON:
                 best, best_score = batch, score

@@ -120,13 +120,15 @@ def _coerce_content_type(value: object) -> ContentType:
     raise InvalidMessageError("content_type", f"unknown content type {value!r} (known: {known})")
 
 
+_PRIORITY_NAMES = {name: name for name in PRIORITY_SCORES}
+
+
 def _coerce_priority(value: object) -> str:
-    if isinstance(value, Priority):
-        return value.value
     if isinstance(value, str):
-        lowered = value.strip().lower()
-        if lowered in PRIORITY_SCORES:
-            return lowered
+        # The canonical string is shared by every message: no per-message copy.
+        found = _PRIORITY_NAMES.get(value) or _PRIORITY_NAMES.get(value.strip().lower())
+        if found is not None:
+            return found
     known = ", ".join(PRIORITY_SCORES)
     raise InvalidMessageError("priority", f"unknown priority {value!r} (known: {known})")
 
