@@ -362,3 +362,20 @@ def test_ampersands_in_link_urls_are_sent_escaped_and_the_link_survives() -> Non
     assert (
         "<https://ci.example.com/runs?id=1&amp;tab=logs|ev-1>" in message.blocks[0]["text"]["text"]
     )
+
+
+def test_fallback_text_keeps_its_and_n_more_line_when_items_are_long() -> None:
+    # Title, status and author are cut to their limits, yet 20 such lines would pass 4000.
+    long_event = {"title": "t" * 500, "status": "s" * 500}
+    batch = group(
+        *[
+            BatchableMessage(id=f"g{i}", content_type="generic", author="a" * 500, data=long_event)
+            for i in range(40)
+        ]
+    )
+    factory = SlackMessageFormatterFactory(FormatOptions(max_items_in_text=20))
+    message = factory.format(batch, items_per_page=40)
+    assert len(message.text) <= 4000
+    listed = sum(1 for line in message.text.splitlines() if line.startswith("• "))
+    assert 0 < listed < 20
+    assert message.text.endswith(f"\n…and {40 - listed} more")

@@ -154,11 +154,18 @@ def _paginate(
 
 
 def _fallback_text(first_line: str, page_items: list[_Item], shown: int, remaining: int) -> str:
+    """Return the page's plain text: first line, top items, "…and N more" (≤ 4000 chars)."""
     lines = [first_line]
-    lines.extend(f"• {i.plain}" for i in page_items[:shown])
-    left = remaining - min(shown, len(page_items))
-    if left > 0:
-        lines.append(f"…and {left} more")
+    budget = MAX_FALLBACK_TEXT - len(first_line) - 40  # room for the "…and N more" line
+    listed = 0
+    for item in page_items[:shown]:
+        budget -= len(item.plain) + 3
+        if budget < 0:
+            break
+        lines.append(f"• {item.plain}")
+        listed += 1
+    if remaining > listed:
+        lines.append(f"…and {remaining - listed} more")
     return truncate("\n".join(lines), MAX_FALLBACK_TEXT)
 
 
