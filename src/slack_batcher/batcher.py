@@ -23,6 +23,7 @@ import logging
 import secrets
 import threading
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -118,6 +119,7 @@ class MessageBatcher:
         self._recent_errors: deque[bool] = deque(maxlen=_ERROR_WINDOW)
         self._outbox_count = 0
         self._contributors: list[StatsContributor] = []
+        self._outbox_listeners: list[Callable[[OutboxEntry], None]] = []
         self._recover()
 
     # ------------------------------------------------------------------ adding
@@ -290,8 +292,13 @@ class MessageBatcher:
             )
         self._store_call(self.store.record_flush, batch, entry)
         self._forget(batch)
-        if tracked:
+        if entry is not None:
             self._outbox_count += 1
+            for listener in self._outbox_listeners:
+                try:
+                    listener(entry)
+                except Exception:
+                    logger.exception("outbox listener %r failed", listener)
         waited = max((now - batch.created_at).total_seconds(), 0.0)
         stats = self._stats
         stats.batches_sent += 1
@@ -733,6 +740,37 @@ class MessageBatcher:
         """Include *contributor*'s figures in the stats and its checks in the health status."""
         with self._lock:
             self._contributors.append(contributor)
+
+    def remove_stats_contributor(self, contributor: StatsContributor) -> None:
+        """Stop including *contributor* (a no-op if it was not attached)."""
+        with self._lock:
+            if contributor in self._contributors:
+                self._contributors.remove(contributor)
+
+    def add_outbox_listener(self, listener: Callable[[OutboxEntry], None]) -> None:
+        """Call *listener* with every entry written to the outbox, as it is written.
+
+        It runs under the batcher's lock, in whichever thread flushed: keep it short (hand the
+        entry to a queue). Entries already in the outbox are not replayed to it.
+        """
+        with self._lock:
+            self._outbox_listeners.append(listener)
+
+    def remove_outbox_listener(self, listener: Callable[[OutboxEntry], None]) -> None:
+        """Stop calling *listener* (a no-op if it was not added)."""
+        with self._lock:
+            if listener in self._outbox_listeners:
+                self._outbox_listeners.remove(listener)
+
+    def get_thread(self, thread_key: str) -> str | None:
+        """Return the ``ts`` that posts about *thread_key* reply under, unless expired."""
+        with self._lock:
+            return self.store.get_thread(thread_key, self.clock.now())
+
+    def set_thread(self, thread_key: str, ts: str, ttl: timedelta) -> None:
+        """Make posts about *thread_key* reply under *ts* for *ttl* from now."""
+        with self._lock:
+            self._store_call(self.store.set_thread, thread_key, ts, self.clock.now() + ttl)
 
     # ---------------------------------------------------------------- helpers
 

@@ -189,7 +189,7 @@ class Deliverer:
         key = self._thread_key(entry)
         if key is None:
             return None
-        return self.batcher.store.get_thread(key, self.timers.clock.now())
+        return self.batcher.get_thread(key)
 
     def _remember_thread(self, entry: OutboxEntry, ts: str | None) -> None:
         if ts is None or entry.state.get("parent_ts") is not None:
@@ -197,7 +197,7 @@ class Deliverer:
         key = self._thread_key(entry) if self.threads else None
         if key is not None:
             ttl = timedelta(seconds=self.config.thread_ttl_seconds)
-            self.batcher.store.set_thread(key, ts, self.timers.clock.now() + ttl)
+            self.batcher.set_thread(key, ts, ttl)
 
     # ---------------------------------------------------------------- failure
 

@@ -52,6 +52,15 @@ class Dispatcher:
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._collect_scheduled = False
         self._drained = asyncio.Event()
+        # Entries the batcher wrote to the outbox since the last collect: reading them here
+        # spares a read of the whole outbox (O(backlog)) for every new post.
+        self._fresh: deque[OutboxEntry] = deque()
+        self._loop = asyncio.get_running_loop()
+        batcher.add_outbox_listener(self._on_outbox)
+
+    def _on_outbox(self, entry: OutboxEntry) -> None:
+        self._fresh.append(entry)  # any thread; deque.append is atomic
+        self._loop.call_soon_threadsafe(self.request_collect)
 
     @property
     def owned(self) -> int:
@@ -86,7 +95,16 @@ class Dispatcher:
         counted, and those caught mid-post counted as possible duplicates.
         """
         new = 0
-        for entry in self.batcher.pending_outbox():
+        fresh = self._fresh
+        entries: list[OutboxEntry] = []
+        while fresh:
+            entries.append(fresh.popleft())
+        if recovered or len(self._jobs) + len(entries) != self.batcher.outbox_size():
+            # A start, or out of step (a flush in another thread): read it all. What the
+            # listener queued meanwhile is in this read too; a later miss shows as out of step.
+            entries = self.batcher.pending_outbox()
+            fresh.clear()
+        for entry in entries:
             if entry.id in self._jobs:
                 continue
             new += 1
@@ -162,6 +180,7 @@ class Dispatcher:
 
     async def stop(self) -> None:
         """Cancel every worker (their entries stay in the outbox) and wait for them."""
+        self.batcher.remove_outbox_listener(self._on_outbox)
         tasks = list(self._workers.values())
         for task in tasks:
             task.cancel()
