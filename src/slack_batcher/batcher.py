@@ -737,8 +737,13 @@ class MessageBatcher:
             )
 
     def add_stats_contributor(self, contributor: StatsContributor) -> None:
-        """Include *contributor*'s figures in the stats and its checks in the health status."""
+        """Include *contributor*'s figures in the stats and its checks in the health status.
+
+        A contributor with the same ``name`` (say, the delivery figures of an earlier
+        service on this batcher) is replaced.
+        """
         with self._lock:
+            self._contributors = [c for c in self._contributors if c.name != contributor.name]
             self._contributors.append(contributor)
 
     def remove_stats_contributor(self, contributor: StatsContributor) -> None:
