@@ -20,7 +20,6 @@ never replaced or repaired silently.
 
 from __future__ import annotations
 
-import logging
 import os
 import sqlite3
 import threading
@@ -31,25 +30,15 @@ from pathlib import Path
 from typing import Literal
 
 from ..batch import BatchGroup
-from ..errors import StoreCorruptError, StoreError
+from ..errors import StoreError
 from ..models import BatchableMessage
 from . import _sqlite_codec as codec
 from . import _sqlite_lock as process_lock
-from ._sqlite_schema import SCHEMA_VERSION, prepare
+from ._sqlite_open import check_file, connect
 from .base import DeadLetter, OutboxEntry, StoredState
 
 __all__ = ["SQLiteStore"]
 
-logger = logging.getLogger(__name__)
-
-_SQLITE_HEADER = b"SQLite format 3\x00"
-#: Checkpoint the WAL into the database every this many pages (4 KiB each). SQLite's
-#: default of 1000 makes checkpoints a third of the ingest cost; 10 000 (~40 MiB of WAL)
-#: lets repeated writes of the same pages be copied once.
-_CHECKPOINT_PAGES = 10_000
-#: Truncate the WAL file back to this size (bytes) after a checkpoint.
-_WAL_SIZE_LIMIT = 64 * 1024 * 1024
-_LEFT = "; left untouched: restore it from a backup, or move it aside to start empty"
 _INSERT_MESSAGE = (
     "INSERT INTO messages (batch_seq, message_id, body) SELECT seq, ?, ? FROM batches WHERE id = ?"
 )
@@ -85,75 +74,18 @@ class SQLiteStore:
         # Pending batch id → (message id, stored body) of its messages, so a flush writes
         # the outbox's copy of the messages without encoding them again.
         self._bodies: dict[str, list[tuple[str, str]]] = {}
-        self._check_file()
+        check_file(self.path)
         self._lock_key = process_lock.acquire(self.path)
         try:
-            self._conn: sqlite3.Connection | None = self._connect(busy_timeout)
+            self._conn: sqlite3.Connection | None = connect(
+                self.path, synchronous=synchronous, busy_timeout=busy_timeout
+            )
         except BaseException:
             process_lock.release(self._lock_key)
             raise
 
     def __repr__(self) -> str:
         return f"SQLiteStore({str(self.path)!r})"
-
-    # ----------------------------------------------------------------- opening
-
-    def _check_file(self) -> None:
-        path = self.path
-        if path.is_dir():
-            raise StoreError(f"{path}: is a directory; give the path of a store file")
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"{path}: cannot create its directory: {exc}") from exc
-        if not os.access(path.parent, os.W_OK | os.X_OK):
-            raise StoreError(
-                f"{path}: no write permission on the directory {path.parent} "
-                "(SQLite needs it for the -wal and -shm files)"
-            )
-        if not path.exists():
-            return
-        if not os.access(path, os.R_OK | os.W_OK):
-            raise StoreError(f"{path}: no read and write permission on the store file")
-        try:
-            with path.open("rb") as file:
-                header = file.read(len(_SQLITE_HEADER))
-        except OSError as exc:
-            raise StoreError(f"{path}: cannot read the store file: {exc}") from exc
-        if header and header != _SQLITE_HEADER:
-            raise StoreCorruptError(f"{path}: not a SQLite database (bad header); refusing it")
-
-    def _connect(self, busy_timeout: float) -> sqlite3.Connection:
-        path = self.path
-        try:
-            conn = sqlite3.connect(
-                path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
-            )
-        except sqlite3.Error as exc:
-            raise StoreError(f"{path}: cannot open the store: {exc}") from exc
-        try:
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                raise StoreError(f"{path}: cannot switch to WAL mode (journal mode {mode})")
-            conn.execute(f"PRAGMA synchronous = {self.synchronous}")
-            conn.execute(f"PRAGMA wal_autocheckpoint = {_CHECKPOINT_PAGES}")
-            conn.execute(f"PRAGMA journal_size_limit = {_WAL_SIZE_LIMIT}")
-            problems = [r[0] for r in conn.execute("PRAGMA quick_check(5)")]
-            if problems != ["ok"]:
-                raise StoreCorruptError(
-                    f"{path}: damaged store file ({'; '.join(problems)}){_LEFT}"
-                )
-            found = prepare(conn, path)
-        except BaseException as exc:
-            conn.close()
-            if isinstance(exc, sqlite3.OperationalError):
-                raise StoreError(f"{path}: cannot open the store: {exc}") from exc
-            if isinstance(exc, sqlite3.DatabaseError):
-                raise StoreCorruptError(f"{path}: unreadable store file ({exc}){_LEFT}") from exc
-            raise
-        if found < SCHEMA_VERSION:
-            logger.info("store %s: schema version %d → %d", path, found, SCHEMA_VERSION)
-        return conn
 
     # ------------------------------------------------------------ transactions
 
