@@ -9,6 +9,14 @@ from .batch import BatchGroup
 from .batcher import AddResult, MessageBatcher
 from .clock import Clock, ManualClock, SystemClock
 from .config import BatchConfig
+from .delivery import (
+    ConsoleSender,
+    JsonlSender,
+    PostResult,
+    Sender,
+    SlackSender,
+    WebhookSender,
+)
 from .error_handler import BatchErrorHandler
 from .errors import (
     BatchNotFoundError,
@@ -58,6 +66,7 @@ __all__ = [
     "ChannelStats",
     "Clock",
     "ConfigError",
+    "ConsoleSender",
     "ContentType",
     "DeadLetter",
     "DeliveryError",
@@ -65,6 +74,7 @@ __all__ = [
     "FormatterError",
     "InvalidMessageError",
     "ItemView",
+    "JsonlSender",
     "ManualClock",
     "MemoryStore",
     "MessageBatcher",
@@ -72,17 +82,21 @@ __all__ = [
     "MessageType",
     "OutboxEntry",
     "PermanentDeliveryError",
+    "PostResult",
     "Priority",
     "SQLiteStore",
     "SchemaVersionError",
+    "Sender",
     "ServiceConfig",
     "SlackBatcherError",
     "SlackMessage",
     "SlackMessageFormatterFactory",
+    "SlackSender",
     "StoreCorruptError",
     "StoreError",
     "SystemClock",
     "TransientDeliveryError",
+    "WebhookSender",
     "__version__",
     "escape_mrkdwn",
     "validate_message",
