@@ -32,14 +32,19 @@ class AppState:
         return sender.recent() if isinstance(sender, RecordingSender) else []
 
 
-def get_state(request: Request) -> AppState:
-    """FastAPI dependency: the app's state."""
+def state_of(request: Request) -> AppState:
+    """Return the app's state."""
     state: AppState = request.app.state.slack_batcher
     return state
+
+
+async def get_state(request: Request) -> AppState:
+    """FastAPI dependency: the app's state (async: a sync one would run in a thread pool)."""
+    return state_of(request)
 
 
 async def require_token(
     request: Request, credentials: HTTPAuthorizationCredentials | None = BEARER
 ) -> None:
     """FastAPI dependency: raise 401 unless the request carries the API token (if any)."""
-    get_state(request).auth.check(credentials)
+    state_of(request).auth.check(credentials)
