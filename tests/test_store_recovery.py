@@ -146,3 +146,18 @@ def test_stale_batches_dead_lettered_before_a_restart_stay_dead_lettered(
     assert restarted.get_batch_stats()["messages_pending"] == 0
     assert [m.id for d in restarted.dead_letters() for m in d.messages] == ["gh-1"]
     restarted.close()
+
+
+def test_recovered_messages_are_counted_as_recovered_not_batched_again(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    first = MessageBatcher(clock=clock, store=SQLiteStore(tmp_path / "s.db"))
+    first.add_message(pr("gh-1"), "C1")
+    first.add_message(pr("gh-2"), "C1")
+    first.close()
+    again = MessageBatcher(clock=clock, store=SQLiteStore(tmp_path / "s.db"))
+    stats = again.get_batch_stats()
+    assert (stats["messages_batched"], stats["messages_recovered"]) == (0, 2)
+    assert (stats["batches_created"], stats["batches_recovered"]) == (0, 1)
+    assert stats["messages_pending"] == 2
+    again.close()

@@ -186,6 +186,7 @@ class MessageBatcher:
                 self._register_batch(queue, batch)
             else:
                 if self._store_keeps_batches:
+                    batch.last_activity = now  # what the store records; harmless if it fails
                     self._store_call(self.store.record_add, batch, message)
                 self._channels.move_to_end(channel_id)
             batch.add_message(message, now)
@@ -250,26 +251,30 @@ class MessageBatcher:
             partition=partition,
         )
 
-    def _register_batch(self, queue: ChannelQueue, batch: BatchGroup) -> None:
+    def _register_batch(
+        self, queue: ChannelQueue, batch: BatchGroup, *, recovered: bool = False
+    ) -> None:
         queue.add_batch(batch)
         self._batches[batch.id] = batch
         self._sequence += 1
         heapq.heappush(self._deadlines, (batch.expires_at, self._sequence, batch.id))
         stats = self._stats
-        stats.batches_created += 1
         stats.pending_batches += 1
         stats.peak_concurrent_batches = max(stats.peak_concurrent_batches, stats.pending_batches)
+        if recovered:
+            stats.batches_recovered += 1
+            return
+        stats.batches_created += 1
         self._channel_stats_for(batch.channel_id).batches_created += 1
 
     def _count_recovered(self, channel_id: str, message: BatchableMessage, when: datetime) -> None:
+        """Count a message recovered from the store: pending again, not batched anew."""
         stats = self._stats
-        stats.messages_batched += 1
+        stats.messages_recovered += 1
         stats.pending_messages += 1
         stats.pending_bytes += message.size_bytes
-        stats.messages_by_type[message.content_type] += 1
         channel = self._channel_stats_for(channel_id)
-        channel.messages_batched += 1
-        channel.last_activity = when
+        channel.last_activity = max(channel.last_activity or when, when)
 
     # ---------------------------------------------------------------- flushing
 
@@ -695,6 +700,8 @@ class MessageBatcher:
                 "dead_letters_created": stats.dead_letters_created,
                 "messages_dead_lettered": stats.messages_dead_lettered,
                 "replayed": stats.replayed,
+                "batches_recovered": stats.batches_recovered,
+                "messages_recovered": stats.messages_recovered,
                 "outbox_pending": self._outbox_count,
                 "active_channels": len(self._channels),
                 "average_batch_size": round(stats.average_batch_size, 3),
@@ -822,7 +829,7 @@ class MessageBatcher:
             if queue is None:
                 queue = self._channels[batch.channel_id] = ChannelQueue(batch.channel_id)
             messages, batch.messages, batch.size_bytes = batch.messages, [], 0
-            self._register_batch(queue, batch)
+            self._register_batch(queue, batch, recovered=True)
             for message in messages:
                 batch.add_message(message)
                 queue.index_message(batch, message, profile_of(message))

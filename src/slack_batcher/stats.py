@@ -96,6 +96,9 @@ class GlobalBatchStats:
     dead_letters_created: int = 0
     messages_dead_lettered: int = 0
     replayed: int = 0
+    #: Batches and messages found pending in the store at start (not counted as created).
+    batches_recovered: int = 0
+    messages_recovered: int = 0
     pending_batches: int = 0
     pending_messages: int = 0
     pending_bytes: int = 0
