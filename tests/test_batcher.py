@@ -333,3 +333,15 @@ def test_an_invalid_config_is_refused_with_every_problem_named() -> None:
         MessageBatcher(BatchConfig(max_batch_size=0, similarity_threshold=1.5, strategies=[]))
     text = str(caught.value)
     assert "max_batch_size" in text and "similarity_threshold" in text and "strategies" in text
+
+
+def test_a_preview_shows_the_post_without_flushing_or_counting_it(
+    make_batcher: MakeBatcher,
+) -> None:
+    batcher = make_batcher()
+    batch_id = batcher.add(pr("gh-1", title="Add auth"), "C1").batch_id
+    preview = batcher.preview_batch(batch_id)
+    assert preview is not None and "Add auth" in preview.text
+    assert batcher.inspect_pending_batches()["total_messages"] == 1
+    assert batcher.get_batch_stats()["formatter"]["fallback_used"] == 0
+    assert batcher.preview_batch("b_missing") is None

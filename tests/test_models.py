@@ -43,6 +43,11 @@ def build(**overrides: Any) -> BatchableMessage:
         ({"data": ["not", "a", "dict"]}, "data", "expected a JSON object"),
         ({"metadata": {"obj": object()}}, "metadata", "JSON-serialisable"),
         ({"author": 7}, "author", "expected a string"),
+        (
+            {"timestamp": datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=5)))},
+            "timestamp",
+            "out of range in UTC",
+        ),
     ],
 )
 def test_each_bad_field_is_named_in_the_error(

@@ -315,7 +315,8 @@ class MessageBatcher:
         logger.debug("flushed batch %s (%s, %d messages)", batch.id, reason, len(batch.messages))
         return message
 
-    def _render(self, batch: BatchGroup) -> SlackMessage:
+    def _render(self, batch: BatchGroup, *, preview: bool = False) -> SlackMessage:
+        """Format *batch*; a preview counts nothing and always falls back on errors."""
         config = self.config
         context = BatchFormatterContext.from_batch(
             batch,
@@ -328,18 +329,21 @@ class MessageBatcher:
         stats = self._stats
         if factory is None:
             message = format_fallback(context)
-            stats.fallback_used += 1
+            stats.fallback_used += not preview
         else:
             try:
                 message = factory.format_batch(context)
-                stats.formatter_used += 1
+                stats.formatter_used += not preview
             except Exception as exc:
-                stats.formatter_errors += 1
-                self._record_error()
-                if not config.fallback_formatting:
-                    raise FormatterError(f"formatting batch {batch.id} failed: {exc}") from exc
-                message = self.error_handler.handle_formatter_error(batch, exc)
-                stats.fallback_used += 1
+                if preview:
+                    message = format_fallback(context, reason=f"{type(exc).__name__}: {exc}")
+                else:
+                    stats.formatter_errors += 1
+                    self._record_error()
+                    if not config.fallback_formatting:
+                        raise FormatterError(f"formatting batch {batch.id} failed: {exc}") from exc
+                    message = self.error_handler.handle_formatter_error(batch, exc)
+                    stats.fallback_used += 1
         message.channel = batch.channel_id
         message.metadata.setdefault("batch_id", batch.id)
         message.metadata.setdefault("channel", batch.channel_id)
@@ -348,6 +352,16 @@ class MessageBatcher:
         for page in message.continuations:
             page.channel = batch.channel_id
         return message
+
+    def preview_batch(self, batch_id: str) -> SlackMessage | None:
+        """Render a pending batch as it would be posted now, without flushing or counting it.
+
+        Returns None when no pending batch has that id. A failing formatter shows the
+        fallback rendering, whatever ``fallback_formatting`` says.
+        """
+        with self._lock:
+            batch = self._batches.get(batch_id)
+            return None if batch is None else self._render(batch, preview=True)
 
     def _forget(self, batch: BatchGroup) -> None:
         queue = self._channels.get(batch.channel_id)

@@ -140,7 +140,12 @@ def _coerce_timestamp(value: object) -> datetime:
         )
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise InvalidMessageError(
+            "timestamp", f"out of range in UTC: {value.isoformat()}"
+        ) from None
 
 
 def _encoded_size(name: str, value: object) -> int:
