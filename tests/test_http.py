@@ -305,8 +305,14 @@ async def test_metrics_follow_prometheus_conventions_and_agree_with_stats(
         assert value("slack_batcher_batches_flushed", reason="size") == 1
         assert value("slack_batcher_slack_posts") == stats["delivery"]["posts"] == 1
         assert value("slack_batcher_health_status", status="healthy") == 1
+        latency = ours["slack_batcher_due_to_post_seconds"]
+        assert latency.type == "histogram"
+        count = [s for s in latency.samples if s.name.endswith("_count")]
+        assert [s.value for s in count] == [stats["delivery"]["delivered"]] == [1]
+        inf = [s for s in latency.samples if s.labels.get("le") == "+Inf"]
+        assert [s.value for s in inf] == [1]
         for family in ours.values():
-            assert family.type in ("counter", "gauge")
+            assert family.type in ("counter", "gauge", "histogram")
             assert family.documentation
         counters = [f for f in ours.values() if f.type == "counter"]
         assert all(s.name.endswith("_total") for f in counters for s in f.samples)

@@ -10,7 +10,12 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 
 from ..batcher import MessageBatcher
@@ -134,12 +139,20 @@ def _delivery(delivery: Mapping[str, Any]) -> Iterator[Metric]:
         "1 while delivery is paused by an auth error.",
         value=1.0 if delivery.get("paused") else 0.0,
     )
+    histogram = delivery.get("latency_histogram")
+    if isinstance(histogram, Mapping) and isinstance(histogram.get("buckets"), list):
+        yield HistogramMetricFamily(
+            f"{PREFIX}_due_to_post_seconds",
+            "Seconds from a batch's due time to its post being acknowledged.",
+            buckets=[(_bucket_label(bound), float(count)) for bound, count in histogram["buckets"]],
+            sum_value=float(histogram.get("sum") or 0.0),
+        )
     latency = delivery.get("latency_seconds")
     if isinstance(latency, Mapping):
         family = GaugeMetricFamily(
-            f"{PREFIX}_due_to_post_seconds",
-            "Seconds from a batch's due time to its post being acknowledged, over the last "
-            "deliveries (quantile 1 is the maximum).",
+            f"{PREFIX}_due_to_post_recent_seconds",
+            "Due-to-post latency over the most recent deliveries, by quantile "
+            "(quantile 1 is the maximum).",
             labels=["quantile"],
         )
         for key, quantile in (("p50", "0.5"), ("p99", "0.99"), ("max", "1")):
@@ -147,6 +160,10 @@ def _delivery(delivery: Mapping[str, Any]) -> Iterator[Metric]:
             if value is not None:
                 family.add_metric([quantile], value)
         yield family
+
+
+def _bucket_label(bound: object) -> str:
+    return bound if isinstance(bound, str) else repr(float(bound))  # type: ignore[arg-type]
 
 
 def _health(health: Mapping[str, Any]) -> Iterator[Metric]:

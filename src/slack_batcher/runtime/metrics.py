@@ -7,6 +7,8 @@ Attached with :meth:`MessageBatcher.add_stats_contributor`, so they appear under
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import threading
 from collections import Counter, deque
 from datetime import datetime
@@ -21,6 +23,8 @@ __all__ = ["DeliveryMetrics"]
 LATENCY_WINDOW = 10_000
 #: Recent post attempts kept for the error rate.
 ATTEMPT_WINDOW = 200
+#: Upper bounds (seconds) of the deadline-to-ack latency histogram's buckets.
+LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0)
 #: Channels listed by name in ``posts_by_channel``; the rest are summed as "other".
 MAX_LISTED_CHANNELS = 1000
 
@@ -54,6 +58,9 @@ class DeliveryMetrics:
         self._errors: Counter[str] = Counter()
         self._warnings: Counter[str] = Counter()
         self._latencies: deque[float] = deque(maxlen=LATENCY_WINDOW)
+        # Cumulative since start, for a Prometheus histogram (the deque is a recent window).
+        self._bucket_counts = [0] * (len(LATENCY_BUCKETS) + 1)
+        self._latency_sum = 0.0
         self._attempts: deque[bool] = deque(maxlen=ATTEMPT_WINDOW)
         self._outstanding: dict[str, datetime] = {}
         self.paused_since: datetime | None = None
@@ -99,7 +106,10 @@ class DeliveryMetrics:
         with self._lock:
             self.delivered += 1
             self.messages_delivered += message_count
-            self._latencies.append(max(latency, 0.0))
+            latency = max(latency, 0.0)
+            self._latencies.append(latency)
+            self._latency_sum += latency
+            self._bucket_counts[bisect.bisect_left(LATENCY_BUCKETS, latency)] += 1
 
     def dead_lettered(self) -> None:
         """Count an entry moved to the dead letters."""
@@ -156,6 +166,18 @@ class DeliveryMetrics:
                 "posts_by_channel": dict(self._posts_by_channel),
                 "latency_seconds": {
                     k: (round(v, 4) if v is not None else None) for k, v in latency.items()
+                },
+                "latency_histogram": {
+                    "buckets": [
+                        [bound, count]
+                        for bound, count in zip(
+                            (*LATENCY_BUCKETS, "+Inf"),
+                            itertools.accumulate(self._bucket_counts),
+                            strict=True,
+                        )
+                    ],
+                    "sum": round(self._latency_sum, 6),
+                    "count": self.delivered,
                 },
                 "last_shutdown": self.last_shutdown,
             }
