@@ -37,6 +37,8 @@ class BatchGroup:
     #: Pair and single feature keys of the profiles, kept once a batch has many profiles.
     match_keys: set[tuple[object, ...]] | None = None
     size_bytes: int = 0
+    #: Opening order within its channel (set by the channel queue).
+    sequence: int = 0
 
     def __post_init__(self) -> None:
         if self.last_activity is None:

@@ -122,9 +122,13 @@ class ChannelQueue:
     #: partition → its open batches, in opening order.
     partitions: dict[tuple[str, ...], dict[str, BatchGroup]] = field(default_factory=dict)
     pending_messages: int = 0
+    #: Batches opened so far: each batch's ``sequence`` (ties go to the lower).
+    opened: int = 0
 
     def add_batch(self, batch: BatchGroup) -> None:
         """Register a newly opened (still empty) batch."""
+        self.opened += 1
+        batch.sequence = self.opened
         self.batches[batch.id] = batch
         self.partitions.setdefault(batch.partition, {})[batch.id] = batch
 
@@ -189,6 +193,8 @@ class GroupingPolicy:
             for position, weight in enumerate(_WEIGHTS)
             if sum(_WEIGHTS) - weight < threshold - _EPSILON
         ]
+        #: The scope's position when it is the only required feature (the default).
+        self._single_required = 0 if self._required == [0] else None
 
     def partition_of(self, message: BatchableMessage, profile: Profile) -> tuple[str, ...]:
         """Return the partition key: the batches *message* may join share it."""
@@ -204,22 +210,47 @@ class GroupingPolicy:
     def choose(
         self, queue: ChannelQueue, partition: tuple[str, ...], profile: Profile
     ) -> BatchGroup | None:
-        """Return the open batch the message joins, or None to open a new one."""
+        """Return the open batch the message joins, or None to open a new one.
+
+        The highest score reaching the threshold wins; on a tie, the batch opened first.
+        """
         members = queue.partitions.get(partition)
         if not members:
             return None
         if not self.by_similarity:
             return next(iter(members.values()))
-        candidates = self._candidates(queue, partition, profile, members)
+        if self._single_required is not None:  # the default: only batches sharing the scope
+            holders = queue.features.get((partition, self._single_required, profile[0]))
+            if not holders:
+                return None
+            candidates: Iterable[BatchGroup] = holders.values()
+        else:
+            candidates = self._candidates(queue, partition, profile, members)
         best: BatchGroup | None = None
         best_score = -1.0
+        threshold = self.threshold - _EPSILON
+        scope, author, kind = profile
         for batch in candidates:
-            score = batch_similarity(profile, batch)
-            # Strictly greater: on a tie the batch opened first (sent first) wins.
-            if score > best_score + _EPSILON:
+            if batch.match_keys is None:
+                score = 0.0
+                for other in batch.profiles:  # inlined similarity(): the hot loop
+                    current = (
+                        (SCOPE_WEIGHT if other[0] == scope else 0.0)
+                        + (AUTHOR_WEIGHT if other[1] == author else 0.0)
+                        + (TYPE_WEIGHT if other[2] is kind else 0.0)
+                    )
+                    if current > score:
+                        score = current
+            else:
+                score = batch_similarity(profile, batch)
+            if score < threshold:
+                continue
+            if score > best_score + _EPSILON or (
+                score > best_score - _EPSILON
+                and best is not None
+                and batch.sequence < best.sequence
+            ):
                 best, best_score = batch, score
-        if best is None or best_score + _EPSILON < self.threshold:
-            return None
         return best
 
     def _candidates(
@@ -245,5 +276,4 @@ class GroupingPolicy:
             holders = features.get((partition, position, profile[position]))
             if holders:
                 found.update(holders)
-        ordered = sorted(found.values(), key=lambda b: (b.created_at, b.id))
-        return ordered
+        return list(found.values())
