@@ -7,13 +7,11 @@ from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.async_handler import AsyncRetryHandler
-from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
-from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 from slack_sdk.web.async_client import AsyncWebClient
 
 from ..errors import TransientDeliveryError
 from ..formatting.message import SlackMessage
+from ._client import connection_retry_handlers, new_session
 from .base import PostResult
 from .classify import CONNECTION_ERROR, TIMEOUT, classify, parse_retry_after
 
@@ -67,12 +65,9 @@ class SlackSender:
         self._token = token
         self._base_url = base_url
         self._timeout = timeout
-        self._retry_handlers: list[AsyncRetryHandler] = [
-            AsyncConnectionErrorRetryHandler(
-                max_retry_count=connection_retries,
-                interval_calculator=FixedValueRetryIntervalCalculator(connection_retry_interval),
-            )
-        ]
+        self._retry_handlers = connection_retry_handlers(
+            connection_retries, connection_retry_interval
+        )
         self._session: aiohttp.ClientSession | None = None
         self._client: AsyncWebClient | None = None
         self._closed = False
@@ -84,9 +79,7 @@ class SlackSender:
         if self._closed:
             raise RuntimeError("SlackSender is closed")
         if self._client is None:
-            self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=self._timeout)
-            )
+            self._session = new_session(self._timeout)
             options: dict[str, Any] = {
                 "token": self._token,
                 "session": self._session,

@@ -8,13 +8,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
-from slack_sdk.http_retry.async_handler import AsyncRetryHandler
-from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
-from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from ..errors import TransientDeliveryError
 from ..formatting.message import SlackMessage
+from ._client import connection_retry_handlers, new_session
 from .base import PostResult
 from .classify import CONNECTION_ERROR, TIMEOUT, classify, parse_retry_after
 
@@ -56,12 +54,9 @@ class WebhookSender:
         self._url = url
         self._host = parts.netloc
         self._timeout = timeout
-        self._retry_handlers: list[AsyncRetryHandler] = [
-            AsyncConnectionErrorRetryHandler(
-                max_retry_count=connection_retries,
-                interval_calculator=FixedValueRetryIntervalCalculator(connection_retry_interval),
-            )
-        ]
+        self._retry_handlers = connection_retry_handlers(
+            connection_retries, connection_retry_interval
+        )
         self._session: aiohttp.ClientSession | None = None
         self._client: AsyncWebhookClient | None = None
         self._closed = False
@@ -73,9 +68,7 @@ class WebhookSender:
         if self._closed:
             raise RuntimeError("WebhookSender is closed")
         if self._client is None:
-            self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=self._timeout)
-            )
+            self._session = new_session(self._timeout)
             self._client = AsyncWebhookClient(
                 self._url,
                 session=self._session,
