@@ -19,7 +19,7 @@ from .context import BatchFormatterContext
 from .escape import clean, truncate
 from .items import KINDS, ItemFormatter, ItemView
 from .limits import MAX_BLOCKS, MAX_FALLBACK_TEXT, MAX_HEADER_TEXT, MAX_SECTION_TEXT
-from .message import SlackMessage
+from .message import SlackMessage, chain_pages
 from .options import FormatOptions
 from .render import authors_text, counts_text, item_lines, time_span
 
@@ -224,15 +224,11 @@ def format_digest(
                 metadata={"page": number, "pages": page_count},
             )
         )
-    first = messages[0]
-    first.continuations = messages[1:]
-    first.metadata.update(
-        {
-            "batch_id": batch.id,
-            "channel": context.channel_id,
-            "batch_type": batch.batch_type.value,
-            "message_count": total,
-            "message_ids": [i.message.id for i in items],
-        }
+    return chain_pages(
+        messages,
+        batch_id=batch.id,
+        channel=context.channel_id,
+        batch_type=batch.batch_type.value,
+        message_count=total,
+        message_ids=[i.message.id for i in items],
     )
-    return first

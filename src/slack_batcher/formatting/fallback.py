@@ -15,7 +15,7 @@ from . import blocks as bk
 from .context import BatchFormatterContext
 from .escape import MAX_LINK_URL, clean, escape_mrkdwn, href, is_http_url, truncate
 from .limits import MAX_BLOCKS, MAX_FALLBACK_TEXT, MAX_HEADER_TEXT, MAX_SECTION_TEXT
-from .message import SlackMessage
+from .message import SlackMessage, chain_pages
 
 __all__ = ["format_fallback", "item_title"]
 
@@ -108,17 +108,14 @@ def format_fallback(context: BatchFormatterContext, *, reason: str | None = None
                 metadata={"page": number, "pages": len(chunks)},
             )
         )
-    first = pages[0]
-    first.continuations = pages[1:]
-    first.metadata.update(
-        {
-            "batch_id": batch.id,
-            "channel": context.channel_id,
-            "batch_type": batch.batch_type.value,
-            "message_count": context.message_count,
-            "message_ids": [m.id for m in ordered],
-            "formatter": "fallback",
-        }
+    first = chain_pages(
+        pages,
+        batch_id=batch.id,
+        channel=context.channel_id,
+        batch_type=batch.batch_type.value,
+        message_count=context.message_count,
+        message_ids=[m.id for m in ordered],
+        formatter="fallback",
     )
     if reason:
         first.metadata["fallback_reason"] = reason

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["SlackMessage"]
+__all__ = ["SlackMessage", "chain_pages"]
 
 
 @dataclass(slots=True)
@@ -63,3 +63,11 @@ class SlackMessage:
             metadata=dict(raw.get("metadata") or {}),
             continuations=[cls.from_dict(page) for page in raw.get("continuations") or []],
         )
+
+
+def chain_pages(pages: list[SlackMessage], **metadata: Any) -> SlackMessage:
+    """Return page 1 of *pages* carrying the others as continuations and *metadata* as its own."""
+    first = pages[0]
+    first.continuations = pages[1:]
+    first.metadata.update(metadata)
+    return first
