@@ -200,8 +200,8 @@ def main() -> None:
     print(f"  service / bare: {ratio:.0%} (goal ≥ 50%)   cores: {os.cpu_count()}")
     print(
         "  'delivery keeps up': pacing off, the JSONL sink takes every post at once. With "
-        "Slack's pacing (5 posts/s per workspace) this load builds an outbox backlog, and each "
-        "flush then re-reads it from SQLite: that row is the runtime's cost under backlog."
+        "Slack's pacing (5 posts/s per workspace) this load builds an outbox backlog: that row "
+        "is the service's cost while posts queue up behind the pace."
     )
 
 
