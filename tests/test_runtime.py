@@ -425,3 +425,28 @@ def test_the_service_uses_the_batchers_clock(clock: ManualClock) -> None:
     batcher = MessageBatcher(clock=clock, auto_ack=False)
     with pytest.raises(ValueError, match="clock"):
         BatchingService(batcher, RecordingSender(clock), clock=ManualClock())
+
+
+async def test_a_batch_that_cannot_be_flushed_becomes_a_dead_letter_when_stale(
+    clock: ManualClock,
+) -> None:
+    from slack_batcher import BatchFormatterContext, SlackMessageFormatterFactory
+
+    class Broken(SlackMessageFormatterFactory):
+        def format_batch(self, context: BatchFormatterContext) -> SlackMessage:
+            raise RuntimeError("template missing")
+
+    config = BatchConfig(
+        fallback_formatting=False, stale_batch_hours=2, cleanup_interval_minutes=30
+    )
+    batcher = MessageBatcher(config, Broken(), clock=clock, store=MemoryStore(), auto_ack=False)
+    sender = RecordingSender(clock)
+    async with BatchingService(batcher, sender) as service:
+        await service.submit(pr("e1"), "C1")
+        await service.advance(timedelta(hours=1))
+        assert batcher.inspect_pending_batches()["total_messages"] == 1  # retried, not lost
+        await service.advance(timedelta(hours=1, minutes=30))
+        [letter] = batcher.dead_letters()
+        assert letter.reason.startswith("stale: pending")
+        assert [m.id for m in letter.messages] == ["e1"]
+        assert sender.posts == []

@@ -261,3 +261,39 @@ def test_calls_from_several_threads_are_serialised(tmp_path: Path) -> None:
 
     assert len(store.load().batches) == 200
     store.close()
+
+
+def test_a_formatter_output_that_cannot_be_stored_keeps_its_batch_and_every_deadline(
+    tmp_path: Path,
+) -> None:
+    from slack_batcher import (
+        BatchFormatterContext,
+        ManualClock,
+        MessageBatcher,
+        SlackMessage,
+        SlackMessageFormatterFactory,
+    )
+    from tests.factories import T0, pr
+
+    class Unstorable(SlackMessageFormatterFactory):
+        def format_batch(self, context: BatchFormatterContext) -> SlackMessage:
+            message = super().format_batch(context)
+            if context.channel_id == "C-bad":
+                message.metadata["when"] = T0  # a datetime: not JSON
+            return message
+
+    clock = ManualClock(T0)
+    store = SQLiteStore(tmp_path / "s.db")
+    batcher = MessageBatcher(
+        formatter_factory=Unstorable(), clock=clock, store=store, auto_ack=False
+    )
+    batcher.add_message(pr("bad"), "C-bad")
+    batcher.add_message(pr("good-1"), "C1")
+    batcher.add_message(pr("good-2"), "C2")
+    clock.advance(300)
+    flushed = batcher.flush_expired_batches()
+    assert sorted(flushed) == ["C1", "C2"]
+    assert batcher.next_due_at() is not None  # the bad batch keeps its deadline
+    assert batcher.inspect_pending_batches()["total_messages"] == 1
+    assert batcher.get_batch_stats()["errors"] >= 1
+    store.close()

@@ -33,7 +33,7 @@ from .batch import BatchGroup
 from .clock import Clock, SystemClock
 from .config import BatchConfig
 from .error_handler import BatchErrorHandler
-from .errors import FormatterError, InvalidMessageError, MessageTooLargeError, SlackBatcherError
+from .errors import FormatterError, InvalidMessageError, MessageTooLargeError
 from .formatting.context import BatchFormatterContext
 from .formatting.factory import SlackMessageFormatterFactory
 from .formatting.fallback import format_fallback
@@ -383,7 +383,7 @@ class MessageBatcher:
         for batch in batches:
             try:
                 message = self._flush(batch, reason, returned=returned)
-            except SlackBatcherError as exc:
+            except Exception as exc:  # whatever a formatter or store raised: keep the batch
                 logger.error("could not flush batch %s (%s): %s", batch.id, reason, exc)
                 continue
             result.setdefault(batch.channel_id, []).append(message)
@@ -418,11 +418,13 @@ class MessageBatcher:
                 batch = self._batches.get(batch_id)
                 if batch is not None:
                     due.append(batch)
-            result = self._flush_many(due, "window", returned=_RETURNED)
-            for batch in due:
-                if batch.id in self._batches:  # failed: keep its deadline for the next call
-                    self._sequence += 1
-                    heapq.heappush(heap, (batch.expires_at, self._sequence, batch.id))
+            try:
+                result = self._flush_many(due, "window", returned=_RETURNED)
+            finally:
+                for batch in due:
+                    if batch.id in self._batches:  # not flushed: keep its deadline
+                        self._sequence += 1
+                        heapq.heappush(heap, (batch.expires_at, self._sequence, batch.id))
             return self._hand_over_outbox(result)
 
     def force_flush_batch(self, batch_id: str) -> SlackMessage | None:

@@ -23,7 +23,10 @@ class BatchConfig:
 
     The first fifteen fields are the seed's, with its defaults. The rest are knobs the seed
     left implicit: which priorities flush at once, how large one message may be, an optional
-    memory budget, and the thresholds that health checks compare against.
+    memory budget, when a batch counts as stale, and the thresholds that health checks
+    compare against. ``cleanup_interval_minutes`` is how often the runtime dead-letters stale
+    batches; ``health_check_interval_minutes`` and ``enable_analytics`` are kept for the
+    seed's API and read by nothing yet (stats are always kept; health is computed on demand).
     """
 
     enabled: bool = True
@@ -53,6 +56,9 @@ class BatchConfig:
     max_pending_messages: int = 10_000
     #: Share of failed operations past which health degrades.
     error_rate_threshold: float = 0.05
+    #: A batch pending this long (it could not be flushed) becomes a dead letter when the
+    #: runtime's cleanup runs, every ``cleanup_interval_minutes``.
+    stale_batch_hours: float = 24
 
     @property
     def max_batch_age(self) -> timedelta:
@@ -91,6 +97,7 @@ class BatchConfig:
         )
         for name in (
             "max_batch_age_minutes",
+            "stale_batch_hours",
             "cleanup_interval_minutes",
             "health_check_interval_minutes",
         ):

@@ -155,7 +155,7 @@ class BatchingService:
         pending = self.batcher.get_batch_stats()["batches_pending"]
         try:
             self.batcher.shutdown()
-        except SlackBatcherError:
+        except Exception:
             logger.exception("could not flush every pending batch at shutdown")
         dispatcher.collect()
         owned = dispatcher.owned
@@ -279,9 +279,16 @@ class BatchingService:
         timers, _ = self._require_started()
         dispatcher = self._require_dispatcher()
         assert self._deadline_signal is not None
+        cleanup_every = timedelta(minutes=self.batcher.config.cleanup_interval_minutes)
+        next_cleanup = self.clock.now() + cleanup_every
         while True:
             try:
                 self.batcher.flush_expired_batches()
+                if self.clock.now() >= next_cleanup:
+                    # Batches that cannot be flushed become dead letters instead of waiting
+                    # forever (they stay listed and replayable).
+                    self.batcher.cleanup_stale_batches(self.batcher.config.stale_batch_hours)
+                    next_cleanup = self.clock.now() + cleanup_every
             except Exception:
                 logger.exception("flushing due batches failed")
             if not dispatcher.in_sync():
@@ -290,6 +297,8 @@ class BatchingService:
             now = self.clock.now()
             if due is not None and due <= now:  # a batch failed to flush: try again later
                 due = now + timedelta(seconds=INTERNAL_RETRY_SECONDS)
+            if due is not None:
+                due = min(due, next_cleanup)
             self._timer_target = due
             await timers.wait(due, self._deadline_signal)
 

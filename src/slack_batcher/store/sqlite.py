@@ -134,6 +134,8 @@ class SQLiteStore:
                 if conn.in_transaction and not grouped:
                     conn.execute("ROLLBACK")
                 raise StoreError(f"{self.path}: {action} failed: {exc}") from exc
+            except (TypeError, ValueError) as exc:  # rolled back above: not JSON-encodable
+                raise StoreError(f"{self.path}: {action} failed: cannot encode: {exc}") from exc
 
     def _statement(self, action: str, sql: str, params: tuple[object, ...]) -> sqlite3.Cursor:
         """Run one statement as its own transaction (SQLite makes a statement atomic).
