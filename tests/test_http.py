@@ -4,14 +4,32 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from pathlib import Path
 
+import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from slack_batcher import ConfigError, ManualClock
+from slack_batcher import (
+    BatchableMessage,
+    BatchGroup,
+    ConfigError,
+    ManualClock,
+    SQLiteStore,
+    StoreError,
+)
+from slack_batcher.http import create_app
 from slack_batcher.http.server import check_bind
 from slack_batcher.settings import ServiceSettings
-from tests.test_http_harness import AUTH, TOKEN, event, in_process
+from slack_batcher.testing import FakeSlack
+from tests.test_http_harness import (
+    AUTH,
+    TOKEN,
+    event,
+    in_process,
+    make_service,
+    server_settings,
+)
 
 V1_ROUTES = [
     ("POST", "/v1/messages"),
@@ -342,3 +360,39 @@ def test_a_non_loopback_bind_without_a_token_is_refused() -> None:
     assert "loopback" in check_bind(loopback)
     guarded = ServiceSettings(server={"host": "0.0.0.0", "api_token": "t0ken"})
     assert "t0ken" not in check_bind(guarded)
+
+
+async def test_a_store_failure_mid_list_says_how_many_events_were_accepted(
+    clock: ManualClock, tmp_path: Path
+) -> None:
+    class FailingThird(SQLiteStore):
+        opened = 0
+
+        def record_open(self, batch: BatchGroup, message: BatchableMessage) -> None:
+            FailingThird.opened += 1
+            if FailingThird.opened == 3:
+                raise StoreError(f"{self.path}: disk full")
+            super().record_open(batch, message)
+
+    store = FailingThird(tmp_path / "s.db")
+    events = [event(f"gh-{i}", f"C{i}") for i in range(4)]
+    with FakeSlack(clock=clock, posts_per_second=None) as slack:
+        async with make_service(slack, clock, store=store) as service:
+            app = create_app(service, settings=server_settings(TOKEN))
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                answer = await client.post("/v1/messages", json=events, headers=AUTH)
+                assert answer.status_code == 503
+                assert "2 of 4 events were accepted" in answer.json()["detail"]
+                assert service.batcher.inspect_pending_batches()["total_messages"] == 2
+    store.close()
+
+
+async def test_an_oversized_event_is_refused_by_name_and_counted(clock: ManualClock) -> None:
+    async with in_process(clock) as app:
+        big = event("big", body="x" * 70_000)
+        answer = await app.client.post("/v1/messages", json=[event("ok"), big], headers=AUTH)
+        assert answer.status_code == 422
+        assert "[1].data" in answer.text
+        stats = (await app.client.get("/v1/stats", headers=AUTH)).json()
+        assert (stats["rejected"], stats["messages_pending"]) == (1, 0)

@@ -156,7 +156,7 @@ class MessageBatcher:
             or channel_id.isspace()
             or message.size_bytes > self._max_message_bytes
         ):
-            self._check_input(message, channel_id)  # raises, naming the field
+            self.check_message(message, channel_id)  # raises, naming the field
         with self._lock:
             stats = self._stats
             stats.messages_received += 1
@@ -218,7 +218,13 @@ class MessageBatcher:
                 self.error_handler.handle_memory_pressure(budget / (1024 * 1024))
             return batch.id, flushed, reason, False
 
-    def _check_input(self, message: object, channel_id: object) -> None:
+    def check_message(self, message: object, channel_id: object) -> None:
+        """Raise :class:`~slack_batcher.errors.InvalidMessageError` if *add* would refuse it.
+
+        Checks the message type, the channel id and the configured size limit (a refusal
+        for size is counted in ``rejected``); stores nothing. Lets a caller check a whole
+        request before adding any of it.
+        """
         if not isinstance(message, BatchableMessage):
             raise InvalidMessageError(
                 "message", f"expected a BatchableMessage, got {type(message).__name__}"

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Query, Response
 from pydantic import Field
 
-from ..errors import BatchNotFoundError, InvalidMessageError
+from ..errors import BatchNotFoundError, InvalidMessageError, StoreError
 from ..formatting.message import SlackMessage
 from ..models import BatchableMessage
 from ..runtime.service import ServiceClosedError
@@ -90,18 +90,14 @@ async def submit(body: Annotated[MessageIn | EventList, Body()], state: StateDep
             413, f"body: {len(items)} events in one request; the limit is {limit}"
         )
     prepared: list[tuple[BatchableMessage, str]] = []
-    max_bytes = batcher.config.max_message_bytes
     for index, item in enumerate(items):
         prefix = f"[{index}]." if many else ""
         try:
             message = item.to_message()
+            batcher.check_message(message, item.channel)
         except InvalidMessageError as exc:
-            raise InvalidMessageError(prefix + exc.field, exc.problem) from None
-        if message.size_bytes > max_bytes:
-            raise InvalidMessageError(
-                prefix + "data",
-                f"event {item.id!r} is {message.size_bytes} bytes; the limit is {max_bytes}",
-            )
+            field = "channel" if exc.field == "channel_id" else exc.field
+            raise InvalidMessageError(prefix + field, exc.problem) from None
         prepared.append((message, item.channel))
     results: list[IngestResult] = []
     try:
@@ -123,6 +119,16 @@ async def submit(body: Annotated[MessageIn | EventList, Body()], state: StateDep
                     flush_reason=added.flush_reason,
                 )
             )
+    except StoreError as exc:
+        # Events before this one are stored; this one may be too (its batch then failed to
+        # flush). Resending is safe: an id still pending in its channel is ignored.
+        logger.error("store error after accepting %d of %d: %s", len(results), len(items), exc)
+        return problem_response(
+            503,
+            f"the batch store failed; {len(results)} of {len(items)} events were accepted "
+            "(listed first in the request); resend the rest",
+            headers={"Retry-After": "5"},
+        )
     except ServiceClosedError:
         if results:  # those already accepted are safe in the store; say which
             logger.warning("service closed after accepting %d of %d", len(results), len(items))

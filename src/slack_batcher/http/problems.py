@@ -127,7 +127,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def on_store(request: Request, exc: Exception) -> JSONResponse:
         logger.error("store error on %s %s: %s", request.method, request.url.path, exc)
-        return problem_response(503, "the batch store is unavailable; nothing was changed")
+        return problem_response(503, "the batch store is unavailable; try again later")
 
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
