@@ -67,6 +67,18 @@ def test_send_then_inspect_shows_the_pending_batch(server: LiveServer) -> None:
     assert "#dev-api" in table.output and "Add auth" in table.output
 
 
+def test_inspect_shows_titles_with_rich_markup_as_typed(server: LiveServer) -> None:
+    title = "fix [/] parser [link=https://evil]x[/link]"
+    sent = run(
+        "send", "--url", server.url, "--channel", "#markup", "--type", "pr_update",
+        "--id", "cli-markup", "--title", title,
+    )  # fmt: skip
+    assert sent.exit_code == 0, sent.output
+    table = run("inspect", "--url", server.url, "--channel", "#markup")
+    assert table.exit_code == 0, table.output
+    assert "fix [/] parser" in table.output
+
+
 def test_flush_delivers_pending_batches_to_slack(server: LiveServer) -> None:
     before = len(server.slack.posts_in("#ci"))
     run("send", "--url", server.url, "--channel", "#ci", "--type", "ci_build", "--id", "ci-9")

@@ -18,8 +18,10 @@ from typing import Any, NoReturn
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
+from rich.text import Text
 
 from .errors import ConfigError
 
@@ -36,8 +38,13 @@ out = Console()
 err = Console(stderr=True)
 
 
+def _cells(*values: str) -> list[Text]:
+    """Table cells shown as typed: user text never parsed as Rich markup."""
+    return [Text(value) for value in values]
+
+
 def _fail(message: str, code: int) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True)
     sys.exit(code)
 
 
@@ -360,12 +367,14 @@ def inspect(url: str, token: str | None, channel: str | None, as_json: bool) -> 
         for batch in info["batches"]:
             items = "; ".join(i["summary"] for i in batch["items"][:3])
             table.add_row(
-                name,
-                batch["id"],
-                batch["batch_type"],
-                str(batch["message_count"]),
-                f"{batch['seconds_until_due']:.0f} s",
-                items,
+                *_cells(
+                    name,
+                    batch["id"],
+                    batch["batch_type"],
+                    str(batch["message_count"]),
+                    f"{batch['seconds_until_due']:.0f} s",
+                    items,
+                )
             )
     out.print(table)
 
@@ -384,17 +393,18 @@ def stats(
     if as_json:
         _print_json({"stats": figures, "health": health} if health else figures)
     else:
-        table = Table(title=f"stats{' of ' + channel if channel else ''}", show_header=False)
+        title = Text(f"stats{' of ' + channel if channel else ''}")
+        table = Table(title=title, show_header=False)
         for key, value in figures.items():
             if not isinstance(value, dict | list):
-                table.add_row(key, str(value))
+                table.add_row(*_cells(key, str(value)))
         out.print(table)
         if health is not None:
             checks = Table(title=f"health: {health['status']}")
             for name in ("check", "status", "message"):
                 checks.add_column(name)
             for name, check in health["checks"].items():
-                checks.add_row(name, check["status"], check["message"])
+                checks.add_row(*_cells(name, check["status"], check["message"]))
             out.print(checks)
     if health is not None and health["status"] == "unhealthy":
         sys.exit(EXIT_UNHEALTHY)
@@ -420,11 +430,13 @@ def dead_letters_list(url: str, token: str | None, channel: str | None, as_json:
         table.add_column(name)
     for letter in letters:
         table.add_row(
-            letter["id"],
-            letter["channel_id"],
-            str(letter["message_count"]),
-            letter["reason"],
-            letter["created_at"],
+            *_cells(
+                letter["id"],
+                letter["channel_id"],
+                str(letter["message_count"]),
+                letter["reason"],
+                letter["created_at"],
+            )
         )
     out.print(table)
 
@@ -436,7 +448,7 @@ def dead_letters_replay(url: str, token: str | None, letter_ids: tuple[str, ...]
     """Re-queue dead letters' messages for batching (one or more ids)."""
     for letter_id in letter_ids:
         result = _call(url, token, lambda client, lid=letter_id: client.replay(lid))
-        out.print(f"{letter_id}: re-queued {result['requeued']} messages")
+        out.print(f"{letter_id}: re-queued {result['requeued']} messages", markup=False)
 
 
 # -------------------------------------------------------------------- local commands
