@@ -396,3 +396,10 @@ async def test_an_oversized_event_is_refused_by_name_and_counted(clock: ManualCl
         assert "[1].data" in answer.text
         stats = (await app.client.get("/v1/stats", headers=AUTH)).json()
         assert (stats["rejected"], stats["messages_pending"]) == (1, 0)
+
+
+async def test_a_channel_with_a_slash_is_refused_by_name(clock: ManualClock) -> None:
+    async with in_process(clock) as app:
+        answer = await app.client.post("/v1/messages", json=event("x", "team/dev"), headers=AUTH)
+        assert answer.status_code == 422
+        assert answer.json()["errors"][0]["field"] == "channel"

@@ -198,8 +198,9 @@ class _AliasEnvSource(PydanticBaseSettingsSource):
 class ServiceSettings(BaseSettings):
     """Everything ``slack-batcher serve`` needs; see the module docstring for the file format.
 
-    Precedence: keyword arguments, then ``SLACK_BATCHER_*`` variables (nested keys with
-    ``__``), then the customary secret variables, then the TOML file, then defaults.
+    Precedence: ``SLACK_BATCHER_*`` variables (nested keys with ``__``), then the
+    customary secret variables, then keyword arguments (the TOML file's tables arrive as
+    keyword arguments), then defaults.
     """
 
     model_config = SettingsConfigDict(

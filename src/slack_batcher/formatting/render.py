@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import TypeGuard
 
 from ..models import BatchableMessage
-from .escape import clean, clean_short, href
+from .escape import MAX_LINK_URL, clean, clean_short, href, is_http_url
 from .items import ItemView
 from .options import FormatOptions
 
@@ -90,10 +91,16 @@ def _title(view: ItemView) -> str:
     return view.title
 
 
+def _linkable(url: str | None) -> TypeGuard[str]:
+    # Checked here too: a user's item formatter may hand over any string as a URL.
+    return url is not None and is_http_url(url, MAX_LINK_URL)
+
+
 def item_link(view: ItemView) -> str:
     """Return the item's label and title, linked when it has a URL."""
     text = clean(_title(view), TITLE_LIMIT)
-    return f"<{href(view.url)}|{text}>" if view.url else text
+    url = view.url
+    return f"<{href(url)}|{text}>" if _linkable(url) else text
 
 
 def item_lines(
@@ -107,7 +114,8 @@ def item_lines(
     title = clean(f"{view.label} {view.title}" if view.label else view.title, TITLE_LIMIT)
     priority = message.priority
     line = "• " + (_EMOJI_MARKS if options.emoji else _TEXT_MARKS).get(priority, "")
-    line += f"<{href(view.url)}|{title}>" if view.url else title
+    url = view.url
+    line += f"<{href(url)}|{title}>" if _linkable(url) else title
     plain = _TEXT_MARKS.get(priority, "") + title
     if view.status:
         status = clean_short(view.status, STATUS_LIMIT)

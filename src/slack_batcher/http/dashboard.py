@@ -262,7 +262,7 @@ def _notice(request: Request) -> str | None:
     count = request.query_params.get("n", "0")
     if done not in _NOTICES:
         return None
-    return _NOTICES[done].format(n=int(count) if count.isdigit() else 0)
+    return _NOTICES[done].format(n=int(count) if count.isdecimal() and count.isascii() else 0)
 
 
 def _login_page(error: str = "") -> HTMLResponse:

@@ -29,6 +29,8 @@ __all__ = [
 #: At least one character Python's ``str.strip()`` keeps (``\\s`` plus the separators
 #: U+001C–U+001F, so the Rust and Python regex engines agree with the batcher's check).
 VISIBLE = r"[^\s\x1c-\x1f]"
+#: A channel id or name: VISIBLE, and no "/" (it could not be used in a URL path).
+CHANNEL = r"^[^/]*[^\s\x1c-\x1f/][^/]*$"
 
 
 def _iso_string(value: object) -> object:
@@ -76,7 +78,10 @@ class MessageIn(BaseModel):
 
     id: str = Field(min_length=1, max_length=255, pattern=VISIBLE, description="Event id (dedup)")
     channel: str = Field(
-        min_length=1, max_length=255, pattern=VISIBLE, description="Slack channel id or name"
+        min_length=1,
+        max_length=255,
+        pattern=CHANNEL,
+        description="Slack channel id or name (no '/')",
     )
     content_type: ContentType
     timestamp: Annotated[
