@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 from typing import Any
@@ -188,3 +189,25 @@ def test_only_mapped_authors_become_mentions() -> None:
     assert "<@U999>" not in rendered
     bob = BatchableMessage(id="e2", content_type="generic", author="bob", data={"title": "x"})
     assert "<@" not in str(factory.format_message(bob).to_dict())
+
+
+def test_a_custom_item_formatter_cannot_smuggle_a_mention_through_its_url() -> None:
+    from slack_batcher import (
+        BatchConfig,
+        ItemView,
+        ManualClock,
+        MessageBatcher,
+        SlackMessageFormatterFactory,
+    )
+    from tests.factories import pr
+
+    factory = SlackMessageFormatterFactory()
+    factory.register_item(
+        "pr_update", lambda message, options: ItemView(title="x", url="https://x|@here> <!channel")
+    )
+    batcher = MessageBatcher(BatchConfig(), factory, clock=ManualClock())
+    batcher.add_message(pr("a"), "C1")
+    batcher.add_message(pr("b"), "C1")
+    message = batcher.flush_all_batches()["C1"][0]
+    rendered = json.dumps(message.to_dict())
+    assert "<!channel" not in rendered and "|@here>" not in rendered
