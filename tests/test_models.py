@@ -122,3 +122,10 @@ def test_something_that_is_not_a_message_is_refused(
     batcher = make_batcher()
     with pytest.raises(InvalidMessageError, match="expected a BatchableMessage, got dict"):
         batcher.add_message({"id": "x"}, "C1")  # type: ignore[arg-type]
+
+
+def test_the_scope_is_repository_then_project_then_service_then_team() -> None:
+    assert build(data={"service": "API", "team": "core"}).get_scope() == "api"
+    assert build(data={"project": "ACME", "service": "api"}).get_scope() == "acme"
+    assert build(data={"team": "Core"}).get_scope() == "core"
+    assert build(data={}).get_scope() == ""

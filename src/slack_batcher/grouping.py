@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .batch import BatchGroup
-from .models import BatchableMessage, BatchStrategy, ContentType
+from .models import BatchableMessage, BatchStrategy, ContentType, scope_of
 
 __all__ = [
     "ChannelQueue",
@@ -56,9 +56,7 @@ def _folded(value: object) -> str:
 
 def profile_of(message: BatchableMessage) -> Profile:
     """Return the features similarity is computed on."""
-    data = message.data
-    scope = data.get("repository") or data.get("project") or data.get("service") or data.get("team")
-    return (_folded(scope), _folded(message.author), message.content_type)
+    return (_folded(scope_of(message.data)), _folded(message.author), message.content_type)
 
 
 #: Past this many distinct profiles a batch scores through pair keys instead of a scan.

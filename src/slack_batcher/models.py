@@ -160,6 +160,15 @@ def _encoded_size(name: str, value: object) -> int:
     return len(encoded.encode("utf-8"))
 
 
+def scope_of(data: dict[str, Any]) -> object:
+    """Return the raw project-level scope of event *data*, or None.
+
+    The first present of ``repository``, ``project``, ``service`` and ``team``: grouping and
+    headers ("5 updates in acme/api") both read it here.
+    """
+    return data.get("repository") or data.get("project") or data.get("service") or data.get("team")
+
+
 @dataclass(frozen=True, slots=True)
 class BatchableMessage:
     """One notification to batch: an event from GitHub, JIRA, CI, a deploy or an alert.
@@ -217,10 +226,9 @@ class BatchableMessage:
         return PRIORITY_SCORES[self.priority]
 
     def get_scope(self) -> str:
-        """Return what the message is about at project level: repository, project or team."""
-        data = self.data
-        scope = data.get("repository") or data.get("project") or data.get("team") or ""
-        return str(scope).lower()
+        """Return what the message is about, lower-cased: see :func:`scope_of`."""
+        scope = scope_of(self.data)
+        return str(scope).lower() if scope else ""
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict; :meth:`from_dict` reverses it."""
