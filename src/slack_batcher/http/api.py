@@ -81,6 +81,7 @@ api_router = APIRouter(prefix="/v1", dependencies=[Depends(require_token)], resp
     summary="Submit one event or a list of events for batching",
 )
 async def submit(body: Annotated[MessageIn | EventList, Body()], state: StateDep) -> Response:
+    """Validate every event, then add each to its channel's batches (202)."""
     batcher = state.service.batcher
     items = body if isinstance(body, list) else [body]
     many = isinstance(body, list)
@@ -148,6 +149,7 @@ async def submit(body: Annotated[MessageIn | EventList, Body()], state: StateDep
 
 @api_router.post("/flush", response_model=FlushResult, summary="Flush pending batches now")
 async def flush(state: StateDep, channel: ChannelFilter = None) -> FlushResult:
+    """Flush every pending batch, or one channel's; delivery follows."""
     batcher = state.service.batcher
     if channel is None:
         flushed = batcher.flush_all_batches()
@@ -164,6 +166,7 @@ async def flush(state: StateDep, channel: ChannelFilter = None) -> FlushResult:
     summary="Flush one pending batch now",
 )
 async def flush_batch(state: StateDep, batch_id: str) -> FlushResult:
+    """Flush one pending batch now; 404 if it is gone."""
     batcher = state.service.batcher
     message = batcher.force_flush_batch(batch_id)
     if message is None:
@@ -174,12 +177,14 @@ async def flush_batch(state: StateDep, batch_id: str) -> FlushResult:
 
 @api_router.get("/batches", response_model=PendingBatches, summary="Inspect pending batches")
 async def batches(state: StateDep, channel: ChannelFilter = None) -> dict[str, Any]:
+    """Describe pending batches without sending anything."""
     batcher = state.service.batcher
     return batcher.inspect_pending_batches(channel)
 
 
 @api_router.get("/stats", summary="Global statistics (the batcher's get_batch_stats())")
 async def stats(state: StateDep) -> dict[str, Any]:
+    """Return the batcher's statistics (delivery figures included)."""
     batcher = state.service.batcher
     return batcher.get_batch_stats()
 
@@ -188,6 +193,7 @@ async def stats(state: StateDep) -> dict[str, Any]:
     "/channels/{channel_id}/stats", responses=_NOT_FOUND, summary="One channel's statistics"
 )
 async def channel_stats(state: StateDep, channel_id: str) -> dict[str, Any]:
+    """Return one channel's statistics; 404 for a channel never seen."""
     batcher = state.service.batcher
     found = batcher.get_channel_stats(channel_id)
     if found is None:
@@ -201,6 +207,7 @@ async def channel_stats(state: StateDep, channel_id: str) -> dict[str, Any]:
     summary="Health status with named checks (503 when unhealthy)",
 )
 async def health(state: StateDep, response: Response) -> dict[str, Any]:
+    """Return the health status; HTTP 503 when unhealthy."""
     batcher = state.service.batcher
     status = batcher.get_health_status()
     if status["status"] == "unhealthy":
@@ -210,6 +217,7 @@ async def health(state: StateDep, response: Response) -> dict[str, Any]:
 
 @api_router.get("/dead-letters", response_model=DeadLetterList, summary="List dead letters")
 async def dead_letters(state: StateDep, channel: ChannelFilter = None) -> dict[str, Any]:
+    """List dead letters, oldest first."""
     batcher = state.service.batcher
     return {"dead_letters": [d.to_dict() for d in batcher.dead_letters(channel)]}
 
@@ -221,6 +229,7 @@ async def dead_letters(state: StateDep, channel: ChannelFilter = None) -> dict[s
     summary="Re-queue a dead letter's messages for batching",
 )
 async def replay(state: StateDep, letter_id: str) -> ReplayResult:
+    """Re-queue a dead letter's messages for batching."""
     batcher = state.service.batcher
     requeued = batcher.replay_dead_letter(letter_id)
     state.service.notify()

@@ -24,7 +24,6 @@ from ..errors import BatchNotFoundError
 from ..preview import PREVIEW_CSS, render_message
 from .auth import SESSION_COOKIE
 from .dashboard_css import DASHBOARD_CSS
-from .previews import preview_batch
 from .state import AppState, get_state
 
 StateDep = Annotated[AppState, Depends(get_state)]
@@ -129,7 +128,7 @@ def _batches_section(state: AppState, pending: dict[str, Any], now: datetime) ->
     batches.sort(key=lambda b: b["due_at"])
     cards = []
     for batch in batches[:MAX_BATCHES_SHOWN]:
-        preview = preview_batch(state.service.batcher, batch["id"])
+        preview = state.service.batcher.preview_batch(batch["id"])
         shown = render_message(preview) if preview else '<p class="muted">Flushed already.</p>'
         flush = _button(
             f"/dashboard/batches/{_path(batch['id'])}/flush", "Flush now", "flush-batch"
