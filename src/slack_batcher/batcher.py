@@ -467,6 +467,11 @@ class MessageBatcher:
         with self._lock:
             self._flush_many(list(self._batches.values()), "shutdown", returned=_SIDE_PATH)
 
+    @property
+    def durable(self) -> bool:
+        """True when pending batches, the outbox and dead letters survive a restart."""
+        return bool(getattr(self.store, "durable", False))
+
     def next_due_at(self) -> datetime | None:
         """Return when the next pending batch falls due, or None when nothing is pending."""
         with self._lock:

@@ -76,7 +76,8 @@ class BatchingService:
         self.sender = sender
         self.clock: Clock = batcher.clock
         if batcher.auto_ack:
-            logger.debug("BatchingService tracks delivery: setting the batcher's auto_ack off")
+            # Documented on the class: delivery is tracked through the outbox from now on.
+            logger.info("BatchingService tracks delivery: setting the batcher's auto_ack off")
             batcher.auto_ack = False
         self.metrics = DeliveryMetrics(
             stuck_after=self.config.stuck_outbox_seconds,
@@ -170,7 +171,7 @@ class BatchingService:
             "delivered": self.metrics.delivered - delivered,
             "dead_lettered": self.metrics.dead_letters - dead,
             "left_in_outbox": left,
-            "durable": bool(getattr(self.batcher.store, "durable", False)),
+            "durable": self.batcher.durable,
         }
         self.metrics.last_shutdown = summary
         log = logger.info
