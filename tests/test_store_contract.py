@@ -235,3 +235,20 @@ def test_text_round_trips_byte_for_byte(store_factory: StoreFactory, text: str) 
 
     assert entry.messages[0].data["title"] == text
     assert entry.message.text == text
+
+
+def test_one_outbox_entry_or_dead_letter_can_be_read_by_id(store_factory: StoreFactory) -> None:
+    store = store_factory()
+    batch = new_batch("b1")
+    open_with(store, batch, pr("gh-1"))
+    store.record_flush(batch, entry_for(batch, "one update"))
+    entry = store_factory().get_outbox("b1")
+    assert entry is not None and entry.message.text == "one update"
+    assert store.get_outbox("b-missing") is None
+
+    dead = new_batch("b2")
+    open_with(store, dead, pr("gh-2"))
+    store.record_dead_batch(dead, letter_for("dl-2", "C1", list(dead.messages)))
+    letter = store_factory().get_dead_letter("dl-2")
+    assert letter is not None and [m.id for m in letter.messages] == ["gh-2"]
+    assert store.get_dead_letter("dl-missing") is None

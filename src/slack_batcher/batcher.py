@@ -561,8 +561,7 @@ class MessageBatcher:
     ) -> DeadLetter | None:
         """Move an undeliverable outbox entry to the dead letters; None if not in the outbox."""
         with self._lock:
-            entries = {e.id: e for e in self.store.outbox_entries(None)}
-            entry = entries.get(outbox_id)
+            entry = self.store.get_outbox(outbox_id)
             if entry is None:
                 return None
             letter = DeadLetter(
@@ -595,8 +594,7 @@ class MessageBatcher:
         from .errors import BatchNotFoundError
 
         with self._lock:
-            letters = {d.id: d for d in self.store.dead_letters(None)}
-            letter = letters.get(letter_id)
+            letter = self.store.get_dead_letter(letter_id)
             if letter is None:
                 raise BatchNotFoundError(f"no dead letter with id {letter_id!r}")
             requeued = 0

@@ -118,6 +118,10 @@ class BatchStore(Protocol):
         """Return undelivered outbox entries, oldest first (at most *limit*)."""
         ...
 
+    def get_outbox(self, outbox_id: str) -> OutboxEntry | None:
+        """Return one undelivered entry, or None."""
+        ...
+
     def update_outbox(self, entry: OutboxEntry) -> None:
         """Save an entry's attempts, next attempt time, last error and sender state."""
         ...
@@ -132,6 +136,10 @@ class BatchStore(Protocol):
 
     def dead_letters(self, channel_id: str | None = None) -> list[DeadLetter]:
         """Return dead letters, oldest first, optionally for one channel."""
+        ...
+
+    def get_dead_letter(self, letter_id: str) -> DeadLetter | None:
+        """Return one dead letter, or None."""
         ...
 
     def remove_dead_letter(self, letter_id: str) -> DeadLetter | None:

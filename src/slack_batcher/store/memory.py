@@ -49,6 +49,10 @@ class MemoryStore:
         entries = list(self._outbox.values())
         return entries if limit is None else entries[:limit]
 
+    def get_outbox(self, outbox_id: str) -> OutboxEntry | None:
+        """Return one undelivered entry, or None."""
+        return self._outbox.get(outbox_id)
+
     def update_outbox(self, entry: OutboxEntry) -> None:
         """Replace the stored entry (it is the same object in memory)."""
         if entry.id in self._outbox:
@@ -69,6 +73,10 @@ class MemoryStore:
         """Return dead letters, oldest first."""
         letters = self._dead.values()
         return [d for d in letters if channel_id is None or d.channel_id == channel_id]
+
+    def get_dead_letter(self, letter_id: str) -> DeadLetter | None:
+        """Return one dead letter, or None."""
+        return self._dead.get(letter_id)
 
     def remove_dead_letter(self, letter_id: str) -> DeadLetter | None:
         """Remove and return a dead letter."""

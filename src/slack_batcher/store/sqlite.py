@@ -273,6 +273,14 @@ class SQLiteStore:
         )
         return [codec.outbox_from_row(row) for row in rows]
 
+    def get_outbox(self, outbox_id: str) -> OutboxEntry | None:
+        """Return one undelivered entry, or None."""
+        with self._reading("reading the outbox") as conn:
+            row = conn.execute(
+                f"SELECT {codec.OUTBOX_COLUMNS} FROM outbox WHERE id = ?", (outbox_id,)
+            ).fetchone()
+        return None if row is None else codec.outbox_from_row(row)
+
     @staticmethod
     def _insert_outbox(
         conn: sqlite3.Connection, entry: OutboxEntry, messages_json: str | None = None
@@ -331,6 +339,14 @@ class SQLiteStore:
                     query + " WHERE channel_id = ? ORDER BY seq", (channel_id,)
                 ).fetchall()
         return [codec.dead_letter_from_row(row) for row in rows]
+
+    def get_dead_letter(self, letter_id: str) -> DeadLetter | None:
+        """Return one dead letter, or None."""
+        with self._reading("reading dead letters") as conn:
+            row = conn.execute(
+                f"SELECT {codec.DEAD_LETTER_COLUMNS} FROM dead_letters WHERE id = ?", (letter_id,)
+            ).fetchone()
+        return None if row is None else codec.dead_letter_from_row(row)
 
     def remove_dead_letter(self, letter_id: str) -> DeadLetter | None:
         """Delete and return a dead letter; None if unknown."""
