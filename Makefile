@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: all install test lint typecheck bench demo clean
+.PHONY: all install system-deps test lint bench demo clean
 
 all: lint test
 
@@ -16,7 +16,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-test: $(STAMP)
+system-deps:
+	@bash scripts/system-deps.sh
+
+test: system-deps $(STAMP)
 	$(BIN)/pytest
 
 lint: $(STAMP)
