@@ -7,7 +7,7 @@ import time
 import tracemalloc
 from collections import defaultdict
 
-from benchmarks.workload import make_messages
+from benchmarks.workload import make_messages, run_workload
 from slack_batcher import BatchConfig, ManualClock, MessageBatcher
 
 #: The original DevSync batcher's figures on this machine, from the issue.
@@ -24,16 +24,7 @@ def throughput() -> None:
     workload = make_messages(20_000)
 
     def run() -> float:
-        batcher = MessageBatcher(BatchConfig(), clock=ManualClock())
-        start = time.perf_counter()
-        for message, channel in workload:
-            ready = batcher.add_message(message, channel)
-            if ready is not None:
-                ready.to_dict()
-        for messages in batcher.flush_all_batches().values():
-            for ready in messages:
-                ready.to_dict()
-        return time.perf_counter() - start
+        return run_workload(MessageBatcher(BatchConfig(), clock=ManualClock()), workload)
 
     seconds = best_of(3, run)
     rate = len(workload) / seconds

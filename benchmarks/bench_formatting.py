@@ -11,7 +11,7 @@ from typing import Any
 from slack_sdk.models.blocks import Block
 
 import slack_batcher.batcher as batcher_module
-from benchmarks.workload import T0, make_messages
+from benchmarks.workload import T0, make_messages, run_workload
 from slack_batcher import (
     BatchConfig,
     BatchFormatterContext,
@@ -131,15 +131,7 @@ def share_of_add_message() -> None:
     def run(factory: SlackMessageFormatterFactory | None) -> tuple[float, float]:
         spent[0] = 0.0
         batcher = MessageBatcher(BatchConfig(), factory, clock=ManualClock())
-        start = time.perf_counter()
-        for message, channel in workload:
-            ready = batcher.add_message(message, channel)
-            if ready is not None:
-                ready.to_dict()
-        for messages in batcher.flush_all_batches().values():
-            for ready in messages:
-                ready.to_dict()
-        return time.perf_counter() - start, spent[0]
+        return run_workload(batcher, workload), spent[0]
 
     original = batcher_module.format_fallback
     batcher_module.format_fallback = timed_fallback  # type: ignore[assignment]

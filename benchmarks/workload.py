@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import random
+import time
 from datetime import UTC, datetime, timedelta
 
-from slack_batcher import BatchableMessage, ContentType
+from slack_batcher import BatchableMessage, ContentType, MessageBatcher
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 AUTHORS = [f"dev{i:02d}" for i in range(20)]
@@ -69,3 +70,16 @@ def make_messages(
             )
         out.append((message, names[rng.randrange(channels)]))
     return out
+
+
+def run_workload(batcher: MessageBatcher, workload: list[tuple[BatchableMessage, str]]) -> float:
+    """Add every message, render each post to a dict as a sender would; return seconds."""
+    start = time.perf_counter()
+    for message, channel in workload:
+        ready = batcher.add_message(message, channel)
+        if ready is not None:
+            ready.to_dict()
+    for messages in batcher.flush_all_batches().values():
+        for ready in messages:
+            ready.to_dict()
+    return time.perf_counter() - start
