@@ -1,0 +1,25 @@
+"""The README's examples run as written."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def run_example(name: str) -> str:
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / name)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_the_quickstart_prints_one_batched_message() -> None:
+    assert run_example("quickstart.py").splitlines()[0] == "C0DEV 2 updates in acme/api"
+
+
+def test_the_runtime_example_posts_one_batch_to_fake_slack() -> None:
+    assert run_example("runtime.py").strip() == "C0DEV | 3 updates in acme/api"
