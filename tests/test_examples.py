@@ -23,3 +23,13 @@ def test_the_quickstart_prints_one_batched_message() -> None:
 
 def test_the_runtime_example_posts_one_batch_to_fake_slack() -> None:
     assert run_example("runtime.py").strip() == "C0DEV | 3 updates in acme/api"
+
+
+def test_the_readme_library_example_runs_as_written(tmp_path: Path) -> None:
+    readme = (EXAMPLES.parent / "README.md").read_text(encoding="utf-8")
+    first_python_block = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    script = tmp_path / "readme_example.py"
+    script.write_text(first_python_block, encoding="utf-8")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("C0DEV 1 update in acme/api")
