@@ -32,10 +32,13 @@ class BatchGroup:
     metadata: dict[str, Any] = field(default_factory=dict)
     #: Grouping partition this batch belongs to (see grouping.py); not shown to users.
     partition: tuple[str, ...] = ()
-    #: Distinct (scope, author, content type) profiles of its messages, for scoring.
-    profiles: list[tuple[str, str, ContentType]] = field(default_factory=list)
-    #: Pair and single feature keys of the profiles, kept once a batch has many profiles.
+    #: Scoring state (see grouping.py), not shown to users: the first member's scope; its
+    #: distinct profiles once members differ in scope (and their feature keys once there
+    #: are many); author → content-type bits for a large single-scope batch.
+    scope: str | None = None
+    profiles: list[tuple[str, str, ContentType]] | None = None
     match_keys: set[tuple[object, ...]] | None = None
+    author_types: dict[str | None, int] | None = None
     size_bytes: int = 0
     #: Opening order within its channel (set by the channel queue).
     sequence: int = 0
