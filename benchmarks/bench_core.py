@@ -51,7 +51,8 @@ def _run_constructing(batcher: Any, make: Any, raw: list[tuple[dict[str, Any], s
         if ready is not None:
             ready.to_dict()
     flushed = batcher.flush_all_batches()
-    for ready in flushed if isinstance(flushed, list) else sum(flushed.values(), []):
+    pages = flushed if isinstance(flushed, list) else [m for ms in flushed.values() for m in ms]
+    for ready in pages:
         ready.to_dict()
     return time.perf_counter() - start
 
@@ -114,21 +115,29 @@ def _original_memory(module: ModuleType, config: dict[str, Any], channels: int) 
         groups = batcher._channel_batch_groups.values()  # it has no pending-count API
         return sum(len(g.messages) for c in groups for g in c.values())
 
-    logger = module.logging.getLogger(module.__name__)
-    level, logger.level = logger.level, module.logging.WARNING  # it logs every flush
-    try:
-        return _bytes_per_message(lambda: module.MessageBatcher(module.BatchConfig(**config)), add)
-    finally:
-        logger.level = level
+    return _bytes_per_message(lambda: module.MessageBatcher(module.BatchConfig(**config)), add)
 
 
-def side_by_side() -> None:
-    """Ours and (when configured) the original on the original's workload, one process."""
-    original = load()
+Row = tuple[str, float, float | None, str, bool | None]
+
+
+def _interleaved(
+    ours: Callable[[], float], theirs: Callable[[], float] | None
+) -> tuple[float, ...]:
+    """Best of five of each, run in turns: load from other processes hits both alike."""
+    mine, other = float("inf"), float("inf")
+    for _ in range(5):
+        gc.collect()
+        mine = min(mine, ours())
+        if theirs is not None:
+            gc.collect()
+            other = min(other, theirs())
+    return mine, other
+
+
+def _speed_rows(original: ModuleType | None) -> list[Row]:
     workload = make_messages(20_000)
-    n = len(workload)
     raw = [(_kwargs(m), c) for m, c in workload]
-    rows: list[tuple[str, float, float | None, str, bool | None]] = []
 
     def ours_default() -> float:
         return run_workload(MessageBatcher(BatchConfig(), clock=ManualClock()), workload)
@@ -141,10 +150,9 @@ def side_by_side() -> None:
         batcher = MessageBatcher(BatchConfig(), clock=ManualClock())
         return _run_constructing(batcher, BatchableMessage, raw)
 
-    orig_default = orig_constructing = None
+    theirs: list[Callable[[], float] | None] = [None, None, None]
     if original is not None:
         module = original
-        module.logging.getLogger(module.__name__).setLevel(module.logging.WARNING)
 
         def orig_default() -> float:
             start = datetime.now()
@@ -160,45 +168,45 @@ def side_by_side() -> None:
             batcher = module.MessageBatcher(module.BatchConfig())
             return _run_constructing(batcher, module.BatchableMessage, raw_orig)
 
-    def measure(ours: Callable[[], float], theirs: Callable[[], float] | None) -> tuple[float, ...]:
-        # Interleaved, best of 5 each: load from other processes hits both alike.
-        mine, other = float("inf"), float("inf")
-        for _ in range(5):
-            gc.collect()
-            mine = min(mine, ours())
-            if theirs is not None:
-                gc.collect()
-                other = min(other, theirs())
-        return mine, (other if theirs is not None else float("nan"))
-
+        theirs = [orig_default, orig_default, orig_constructing]
     cases = [
-        ("add, messages built beforehand, default formatter", ours_default, orig_default, 2.5),
-        ("add with SlackMessageFormatterFactory", ours_factory, orig_default, 2.0),
-        ("construction + add (the caller's real cost)", ours_constructing, orig_constructing, 2.0),
+        ("add, messages built beforehand, default formatter", ours_default, 2.5),
+        ("add with SlackMessageFormatterFactory", ours_factory, 2.0),
+        ("construction + add (the caller's real cost)", ours_constructing, 2.0),
     ]
+    rows: list[Row] = []
+    n = len(workload)
+    for (label, ours, goal), other_run in zip(cases, theirs, strict=True):
+        mine, other = _interleaved(ours, other_run)
+        if other_run is None:
+            rows.append((label, mine * 1e6 / n, None, f">= {goal}x", None))
+        else:
+            rows.append(
+                (label, mine * 1e6 / n, other * 1e6 / n, f">= {goal}x", other / mine >= goal)
+            )
+    return rows
+
+
+def _memory_rows(original: ModuleType | None) -> list[Row]:
+    rows: list[Row] = []
+    for label, our_config, their_config, channels in MEMORY_LAYOUTS:
+        mine = _our_memory(our_config, channels)
+        other = _original_memory(original, their_config, channels) if original else None
+        met = None if other is None else mine / other <= 0.8
+        rows.append((f"bytes/pending msg, {label}", mine, other, "<= 0.8x", met))
+    return rows
+
+
+def side_by_side() -> None:
+    """Ours and (when configured) the original on the original's workload, one process."""
+    original = load()
+    if original is not None:  # it logs every flush at INFO
+        original.logging.getLogger(original.__name__).setLevel(original.logging.WARNING)
     print(
         f"{'20k msgs / 50 channels, to_dict of each post':52s} {'ours':>9s} {'original':>9s}"
         f" {'ratio':>6s}  goal"
     )
-    for label, ours, theirs, goal in cases:
-        mine, other = measure(ours, theirs)
-        ratio = other / mine if theirs is not None else None
-        met = None if ratio is None else ratio >= goal
-        rows.append((label, mine * 1e6 / n, other * 1e6 / n if ratio else None, f">= {goal}x", met))
-    for label, our_config, their_config, channels in MEMORY_LAYOUTS:
-        mine = _our_memory(our_config, channels)
-        other = _original_memory(original, their_config, channels) if original else None
-        ratio = mine / other if other else None
-        rows.append(
-            (
-                f"bytes/pending msg, {label}",
-                mine,
-                other,
-                "<= 0.8x",
-                None if ratio is None else ratio <= 0.8,
-            )
-        )
-    for label, mine, other, goal, met in rows:
+    for label, mine, other, goal, met in _speed_rows(original) + _memory_rows(original):
         unit = "B" if label.startswith("bytes") else "µs/msg"
         if other is None:
             print(f"{label:52s} {mine:>9.2f} {'-':>9s} {'-':>6s}  {goal} ({unit})")
