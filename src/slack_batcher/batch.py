@@ -7,9 +7,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from .models import BatchableMessage, BatchType, ContentType
+from .models import PRIORITY_SCORES, BatchableMessage, BatchType, ContentType
 
 __all__ = ["BatchGroup"]
+
+
+def _by_time(message: BatchableMessage) -> datetime:
+    return message.timestamp
+
+
+def _by_priority_then_time(message: BatchableMessage) -> tuple[int, datetime]:
+    return (-PRIORITY_SCORES[message.priority], message.timestamp)
 
 
 @dataclass(eq=False, slots=True)
@@ -68,8 +76,8 @@ class BatchGroup:
     def ordered_messages(self, priority_ordering: bool = True) -> list[BatchableMessage]:
         """Return the messages by priority (highest first), then event time, then arrival."""
         if not priority_ordering:
-            return sorted(self.messages, key=lambda m: m.timestamp)
-        return sorted(self.messages, key=lambda m: (-m.get_priority_score(), m.timestamp))
+            return sorted(self.messages, key=_by_time)
+        return sorted(self.messages, key=_by_priority_then_time)
 
     def should_flush(
         self, max_age_minutes: float = 5, max_size: int = 5, now: datetime | None = None
