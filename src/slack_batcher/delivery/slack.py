@@ -101,6 +101,8 @@ class SlackSender:
         kwargs.pop("thread_ts", None)
         if thread is not None:
             kwargs["thread_ts"] = thread
+            if message.metadata.get("reply_broadcast"):
+                kwargs["reply_broadcast"] = True
         return await self._call("chat_postMessage", kwargs, channel)
 
     async def update(self, message: SlackMessage, *, channel: str, ts: str) -> PostResult:
