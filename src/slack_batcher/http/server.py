@@ -48,13 +48,14 @@ def is_loopback(host: str) -> bool:
 def check_bind(settings: ServiceSettings) -> str:
     """Refuse a non-loopback bind without an API token; return what to tell the operator."""
     host = settings.server.host
-    if settings.server.api_token is not None:
+    if settings.server.token() is not None:
         return f"API token required on /v1 routes; listening on {host}"
     if not is_loopback(host):
         raise ConfigError(
             [
                 f"server.host: {host!r} is reachable from other machines, and no API token is "
-                "set; set SLACK_BATCHER_API_TOKEN (or server.api_token), or bind 127.0.0.1"
+                "set (an empty one counts as none); set SLACK_BATCHER_API_TOKEN (or "
+                "server.api_token, at least 16 characters), or bind 127.0.0.1"
             ]
         )
     return (
