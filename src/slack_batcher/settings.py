@@ -15,6 +15,8 @@ The file has one table per concern; every key is optional::
     port = 8787
     [logging]
     level = "INFO"
+    [sources.github]    # webhook sources and [[routes]]: see docs/sources.md
+    secret = "…"
 
 Environment variables override the file: ``SLACK_BATCHER_<TABLE>__<KEY>`` (for example
 ``SLACK_BATCHER_SERVER__PORT=9000``), plus the usual names for secrets:
@@ -50,7 +52,9 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from .config import BatchConfig
 from .errors import ConfigError
+from .routing import RouteTable, parse_routes
 from .runtime.config import ServiceConfig
+from .sources.settings import SourcesSettings
 
 __all__ = [
     "ENV_ALIASES",
@@ -106,6 +110,16 @@ def _parse_delivery(value: object) -> ServiceConfig:
     return ServiceConfig.from_dict(_coerce_env_strings(value, _DELIVERY_FIELDS))
 
 
+def _parse_route_table(value: object) -> RouteTable:
+    """Build the route table from ``[[routes]]``; ConfigError names each bad key."""
+    return parse_routes(value)
+
+
+RoutesList = Annotated[
+    RouteTable,
+    PlainValidator(_parse_route_table),
+    PlainSerializer(lambda table: table.to_list(), return_type=list),
+]
 BatchingTable = Annotated[
     BatchConfig,
     PlainValidator(_parse_batching),
@@ -216,6 +230,8 @@ class ServiceSettings(BaseSettings):
     delivery: DeliveryTable = Field(default_factory=ServiceConfig)
     server: ServerSettings = Field(default_factory=ServerSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    sources: SourcesSettings = Field(default_factory=SourcesSettings)
+    routes: RoutesList = Field(default_factory=RouteTable)
 
     @classmethod
     def settings_customise_sources(
@@ -252,7 +268,7 @@ def _describe(error: Mapping[str, Any]) -> list[str]:
     key = ".".join(str(part) for part in error["loc"]) or "config"
     cause = (error.get("ctx") or {}).get("error")
     if isinstance(cause, ConfigError):
-        return [f"{key}.{problem}" for problem in cause.problems]
+        return [p if p.startswith(f"{key}[") else f"{key}.{p}" for p in cause.problems]
     if error["type"] == "extra_forbidden":
         return [f"{key}: unknown setting"]
     message = str(error["msg"]).removeprefix("Value error, ")

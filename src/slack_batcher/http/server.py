@@ -163,7 +163,13 @@ async def serve(settings: ServiceSettings, *, sock: socket.socket | None = None)
     """
     note = check_bind(settings)
     service = build_service(settings)
-    app = create_app(service, settings=settings.server, manage_service=True)
+    app = create_app(
+        service,
+        settings=settings.server,
+        manage_service=True,
+        sources=settings.sources,
+        routes=settings.routes,
+    )
     config = uvicorn.Config(
         app,
         host=settings.server.host,
