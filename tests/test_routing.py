@@ -162,3 +162,25 @@ def test_routes_round_trip_through_their_table_form() -> None:
     ]
     table = parse_routes(raw)
     assert parse_routes(table.to_list()) == table
+
+
+def test_the_service_batches_a_routes_channels_by_its_overrides(tmp_path: Path) -> None:
+    from slack_batcher import MemoryStore
+    from slack_batcher.delivery.console import ConsoleSender
+    from slack_batcher.http.server import build_service
+
+    path = tmp_path / "c.toml"
+    path.write_text(
+        '[[routes]]\nsource = "github"\nchannel = "#ci"\nmax_batch_size = 2\n'
+        'max_batch_age_minutes = 30\n[[routes]]\nchannel = "#misc"\n'
+    )
+    service = build_service(load_settings(path), store=MemoryStore(), sender=ConsoleSender())
+    batcher = service.batcher
+    assert batcher.config_for("#ci").max_batch_size == 2
+    assert batcher.config_for("#ci").max_batch_age_minutes == 30
+    assert batcher.config_for("#misc").max_batch_size == 5
+    first = BatchableMessage(id="a", content_type="ci_build", data={"repository": "r"})
+    second = BatchableMessage(id="b", content_type="ci_build", data={"repository": "r"})
+    assert batcher.add_message(first, "#ci") is None
+    assert batcher.add_message(second, "#ci") is not None  # full at 2, not 5
+    batcher.close()

@@ -125,6 +125,9 @@ def build_service(
         store=store if store is not None else build_store(settings.store.url),
         auto_ack=False,
     )
+    # Per-route batching overrides (the first route naming a channel wins: docs/sources.md).
+    for channel, config in settings.routes.channel_configs(settings.batch_config).items():
+        batcher.configure_channel(channel, config)
     inner = sender if sender is not None else build_sender(settings.sender, clock=batcher.clock)
     recording = RecordingSender(inner, clock=batcher.clock)
     return BatchingService(batcher, recording, config=settings.delivery)
