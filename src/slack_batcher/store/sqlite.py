@@ -57,6 +57,7 @@ class SQLiteStore:
     """
 
     durable = True
+    keeps_batches = True
 
     def __init__(
         self,
