@@ -83,6 +83,7 @@ class RedisStore:
     """
 
     durable = True
+    keeps_batches = True
 
     def __init__(
         self,
