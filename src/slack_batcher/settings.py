@@ -133,11 +133,33 @@ DeliveryTable = Annotated[
 
 
 class StoreSettings(BaseModel):
-    """Where batches, the outbox and dead letters live: ``sqlite:///path`` or ``memory://``."""
+    """Where batches, the outbox and dead letters live.
+
+    ``sqlite:///path`` (one process), ``memory://`` (nothing survives), or Redis:
+    ``redis://[:password@]host:port/db``, ``rediss://`` (TLS) or ``unix:///path/redis.sock``,
+    shared by every instance given the same URL and ``prefix``.
+    """
 
     model_config = _STRICT
 
-    url: str = Field(default="sqlite:///slack-batcher.db", pattern=r"^(sqlite:///.+|memory://)$")
+    url: str = Field(
+        default="sqlite:///slack-batcher.db",
+        pattern=r"^(sqlite:///.+|memory://|rediss?://.+|unix:///.+)$",
+    )
+    #: Redis only: every key starts with this (instances sharing batches use the same one).
+    prefix: str = Field(default="slack-batcher", pattern=r"^[^{}\s]+$", max_length=100)
+
+    @property
+    def display_url(self) -> str:
+        """The URL with any password replaced by ``***``: safe to log and show."""
+        from .store.redis import redacted_url
+
+        return redacted_url(self.url)
+
+    @property
+    def is_redis(self) -> bool:
+        """True when the URL names a Redis server."""
+        return self.url.startswith(("redis://", "rediss://", "unix://"))
 
     @property
     def sqlite_path(self) -> Path | None:

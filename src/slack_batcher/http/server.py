@@ -63,8 +63,15 @@ def check_bind(settings: ServiceSettings) -> str:
     )
 
 
-def build_store(url: str) -> BatchStore:
-    """Open the store named by *url*: ``sqlite:///path`` or ``memory://``."""
+def build_store(url: str, *, prefix: str = "slack-batcher") -> BatchStore:
+    """Open the store named by *url*: ``sqlite:///path``, ``memory://`` or a Redis URL.
+
+    *prefix* is the Redis key prefix (ignored by the other stores).
+    """
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        from ..store.redis import RedisStore
+
+        return RedisStore(url, prefix=prefix)
     if url == "memory://":
         from ..store.memory import MemoryStore
 
@@ -73,7 +80,11 @@ def build_store(url: str) -> BatchStore:
         from ..store.sqlite import SQLiteStore
 
         return SQLiteStore(url.removeprefix("sqlite:///"))
-    raise ConfigError([f"store.url: unsupported store {url!r} (use sqlite:///path or memory://)"])
+    raise ConfigError(
+        [
+            f"store.url: unsupported store {url!r} (use sqlite:///path, redis://host:port/db or memory://)"
+        ]
+    )
 
 
 def build_sender(settings: SenderSettings, *, clock: Clock | None = None) -> Sender:
@@ -122,7 +133,9 @@ def build_service(
         settings.batch_config,
         SlackMessageFormatterFactory(),
         clock=clock,
-        store=store if store is not None else build_store(settings.store.url),
+        store=store
+        if store is not None
+        else build_store(settings.store.url, prefix=settings.store.prefix),
         auto_ack=False,
     )
     # Per-route batching overrides (the first route naming a channel wins: docs/sources.md).
