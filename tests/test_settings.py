@@ -133,3 +133,19 @@ def test_unreadable_toml_is_reported_with_its_position(tmp_path: Path) -> None:
 
 def test_a_missing_file_is_one_clear_problem(tmp_path: Path) -> None:
     assert check_settings(tmp_path / "nope.toml") == [f"{tmp_path / 'nope.toml'}: no such file"]
+
+
+def test_a_redis_store_url_is_accepted_and_shown_without_its_password() -> None:
+    settings = load_settings(store={"url": "redis://:s3cret@redis.internal:6380/2", "prefix": "sb"})
+
+    assert settings.store.is_redis
+    assert settings.store.prefix == "sb"
+    assert settings.store.display_url == "redis://:***@redis.internal:6380/2"
+    assert "s3cret" not in settings.store.display_url
+
+
+def test_a_redis_prefix_with_braces_is_refused_naming_the_key() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(store={"url": "redis://localhost:6379/0", "prefix": "a{b}"})
+
+    assert any(p.startswith("store.prefix:") for p in caught.value.problems)

@@ -132,7 +132,7 @@ def serve(config_path: Path | None, host: str | None, port: int | None) -> None:
     err.print(f"slack-batcher: {note}", markup=False)
     err.print(
         f"dashboard: http://{settings.server.host}:{settings.server.port}/  "
-        f"(sender: {settings.sender.resolved_kind()}, store: {settings.store.url})",
+        f"(sender: {settings.sender.resolved_kind()}, store: {settings.store.display_url})",
         markup=False,
     )
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal: after a

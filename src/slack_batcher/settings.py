@@ -15,6 +15,8 @@ The file has one table per concern; every key is optional::
     port = 8787
     [logging]
     level = "INFO"
+    [sources.github]    # webhook sources and [[routes]]: see docs/sources.md
+    secret = "…"
 
 Environment variables override the file: ``SLACK_BATCHER_<TABLE>__<KEY>`` (for example
 ``SLACK_BATCHER_SERVER__PORT=9000``), plus the usual names for secrets:
@@ -51,7 +53,9 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from .config import BatchConfig
 from .errors import ConfigError
+from .routing import RouteTable, parse_routes
 from .runtime.config import ServiceConfig
+from .sources.settings import SourcesSettings
 
 __all__ = [
     "ENV_ALIASES",
@@ -108,6 +112,16 @@ def _parse_delivery(value: object) -> ServiceConfig:
     return ServiceConfig.from_dict(_coerce_env_strings(value, _DELIVERY_FIELDS))
 
 
+def _parse_route_table(value: object) -> RouteTable:
+    """Build the route table from ``[[routes]]``; ConfigError names each bad key."""
+    return parse_routes(value)
+
+
+RoutesList = Annotated[
+    RouteTable,
+    PlainValidator(_parse_route_table),
+    PlainSerializer(lambda table: table.to_list(), return_type=list),
+]
 BatchingTable = Annotated[
     BatchConfig,
     PlainValidator(_parse_batching),
@@ -121,11 +135,33 @@ DeliveryTable = Annotated[
 
 
 class StoreSettings(BaseModel):
-    """Where batches, the outbox and dead letters live: ``sqlite:///path`` or ``memory://``."""
+    """Where batches, the outbox and dead letters live.
+
+    ``sqlite:///path`` (one process), ``memory://`` (nothing survives), or Redis:
+    ``redis://[:password@]host:port/db``, ``rediss://`` (TLS) or ``unix:///path/redis.sock``,
+    shared by every instance given the same URL and ``prefix``.
+    """
 
     model_config = _STRICT
 
-    url: str = Field(default="sqlite:///slack-batcher.db", pattern=r"^(sqlite:///.+|memory://)$")
+    url: str = Field(
+        default="sqlite:///slack-batcher.db",
+        pattern=r"^(sqlite:///.+|memory://|rediss?://.+|unix:///.+)$",
+    )
+    #: Redis only: every key starts with this (instances sharing batches use the same one).
+    prefix: str = Field(default="slack-batcher", pattern=r"^[^{}\s]+$", max_length=100)
+
+    @property
+    def display_url(self) -> str:
+        """The URL with any password replaced by ``***``: safe to log and show."""
+        from .store.redis import redacted_url
+
+        return redacted_url(self.url)
+
+    @property
+    def is_redis(self) -> bool:
+        """True when the URL names a Redis server."""
+        return self.url.startswith(("redis://", "rediss://", "unix://"))
 
     @property
     def sqlite_path(self) -> Path | None:
@@ -247,6 +283,8 @@ class ServiceSettings(BaseSettings):
     delivery: DeliveryTable = Field(default_factory=ServiceConfig)
     server: ServerSettings = Field(default_factory=ServerSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    sources: SourcesSettings = Field(default_factory=SourcesSettings)
+    routes: RoutesList = Field(default_factory=RouteTable)
 
     @classmethod
     def settings_customise_sources(
@@ -283,7 +321,7 @@ def _describe(error: Mapping[str, Any]) -> list[str]:
     key = ".".join(str(part) for part in error["loc"]) or "config"
     cause = (error.get("ctx") or {}).get("error")
     if isinstance(cause, ConfigError):
-        return [f"{key}.{problem}" for problem in cause.problems]
+        return [p if p.startswith(f"{key}[") else f"{key}.{p}" for p in cause.problems]
     if error["type"] == "extra_forbidden":
         return [f"{key}: unknown setting"]
     message = str(error["msg"]).removeprefix("Value error, ")

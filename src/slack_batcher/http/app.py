@@ -12,14 +12,17 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from .. import __version__
+from ..routing import RouteTable
 from ..runtime.service import BatchingService
 from ..settings import ServerSettings
+from ..sources.settings import SourcesSettings
 from .api import api_router
 from .auth import TokenAuth
 from .dashboard import dashboard_router
 from .guard import LoopbackGuardMiddleware
 from .metrics import metrics_registry
 from .problems import BodyLimitMiddleware, install_problem_handlers
+from .sources import SourcesCollector, SourcesState, sources_router
 from .state import AppState
 
 __all__ = ["create_app"]
@@ -40,12 +43,15 @@ def create_app(
     *,
     settings: ServerSettings | None = None,
     manage_service: bool = False,
+    sources: SourcesSettings | None = None,
+    routes: RouteTable | None = None,
 ) -> FastAPI:
     """Build the app over *service*.
 
     *settings* supplies the API token, body limits and dashboard refresh (defaults: no
     token, 1 MiB). With *manage_service* the app starts the service on startup and closes it
-    (draining the outbox) on shutdown; otherwise the caller runs it.
+    (draining the outbox) on shutdown; otherwise the caller runs it. *sources* and
+    *routes* enable the webhook endpoints (docs/sources.md; default: all disabled).
     """
     server = settings if settings is not None else ServerSettings()
     state = AppState(service=service, auth=TokenAuth(server.token()), settings=server)
@@ -67,10 +73,13 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.slack_batcher = state
+    app.state.slack_batcher_sources = sources_state = SourcesState.build(sources, routes)
     install_problem_handlers(app)
     app.include_router(api_router)
     app.include_router(dashboard_router)
+    app.include_router(sources_router)
     registry = metrics_registry(service.batcher)
+    registry.register(SourcesCollector(sources_state))
 
     @app.get("/healthz", summary="Liveness: the process answers", tags=["probes"])
     async def healthz() -> dict[str, str]:
