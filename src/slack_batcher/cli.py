@@ -44,7 +44,9 @@ def _cells(*values: str) -> list[Text]:
 
 
 def _fail(message: str, code: int) -> NoReturn:
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True)
+    err.print(
+        f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True
+    )
     sys.exit(code)
 
 
@@ -78,7 +80,9 @@ def _call(url: str, token: str | None, action: Any) -> Any:
         if exc.status == 401:
             _fail(f"the server refused the API token: {exc.detail}", EXIT_AUTH)
         for problem in exc.errors:
-            err.print(f"  {problem.get('field')}: {problem.get('message')}", markup=False)
+            err.print(
+                f"  {problem.get('field')}: {problem.get('message')}", markup=False, soft_wrap=True
+            )
         code = EXIT_USAGE if exc.status in (400, 413, 422) else EXIT_REFUSED
         _fail(f"HTTP {exc.status}: {exc.detail}", code)
 
@@ -122,13 +126,13 @@ def serve(config_path: Path | None, host: str | None, port: int | None) -> None:
         note = check_bind(settings)
     except ConfigError as exc:
         for problem in exc.problems:
-            err.print(f"  {problem}", markup=False)
+            err.print(f"  {problem}", markup=False, soft_wrap=True)
         _fail("invalid configuration", EXIT_USAGE)
     configure_logging(settings.logging)
     err.print(f"slack-batcher: {note}", markup=False)
     err.print(
         f"dashboard: http://{settings.server.host}:{settings.server.port}/  "
-        f"(sender: {settings.sender.resolved_kind()}, store: {settings.store.url})",
+        f"(sender: {settings.sender.resolved_kind()}, store: {settings.store.display_url})",
         markup=False,
     )
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal: after a
@@ -500,7 +504,7 @@ def config_check(path: Path | None) -> None:
     problems = check_settings(path)
     if problems:
         for problem in problems:
-            err.print(f"  {problem}", markup=False)
+            err.print(f"  {problem}", markup=False, soft_wrap=True)
         _fail(f"{len(problems)} problem(s) in {path or 'the environment'}", EXIT_USAGE)
     out.print(f"{path or 'environment'}: OK")
 
