@@ -76,7 +76,7 @@ class BatchConfig:
     #: A digest takes flushes this long after its last one.
     digest_window_minutes: float = 30
     #: ... and never longer than this after it was posted.
-    digest_max_age_minutes: float = 240
+    digest_max_age_minutes: float = 60
     #: The first message of a channel-and-key quiet for a window is posted at once.
     flush_leading: bool = False
     #: "fixed" (due at open + max_batch_age) or "sliding" (each message moves it, up to

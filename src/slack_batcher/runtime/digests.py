@@ -127,11 +127,15 @@ class LiveDigests:
         return record
 
     def first_post_reply(self, record: DigestRecord) -> SlackMessage | None:
-        """Return the first post's page 1, to re-post in the thread before the first edit."""
+        """Return the first post's page 1, to re-post in the thread before the first edit.
+
+        Its metadata says ``digest_repost``: its items were first shown in the parent.
+        """
         if record.first_post is None:
             return None
         page = record.first_post
-        return replace(page, continuations=[], thread_ts=None, metadata=dict(page.metadata))
+        metadata = {**page.metadata, "digest_repost": True}
+        return replace(page, continuations=[], thread_ts=None, metadata=metadata)
 
     def converted(self, record: DigestRecord) -> DigestRecord:
         """Save that the first post's items are in the thread now; return the record."""
