@@ -272,6 +272,8 @@ class Deliverer:
         step = plan["step"] or ("update" if record.converted else "convert")
         plan["step"] = step
         entry.attempts += 1
+        if step == "convert":  # a re-post caught mid-call by a crash may appear twice
+            entry.state["attempting"] = "convert"
         self.outbox.update(entry)
         channel = entry.channel_id
         joined = record
@@ -288,6 +290,7 @@ class Deliverer:
         except asyncio.CancelledError:
             raise
         except PermanentDeliveryError as exc:
+            entry.state.pop("attempting", None)
             if is_auth_error(exc.code):
                 return self._failed(entry, exc)
             self._restart_digest(entry, plan, f"the {step} was refused: {exc.code}", forget=True)
