@@ -28,6 +28,7 @@ __all__ = [
     "build_store",
     "check_bind",
     "configure_logging",
+    "describe_sender",
     "is_loopback",
     "serve",
 ]
@@ -118,6 +119,18 @@ def build_sender(settings: SenderSettings, *, clock: Clock | None = None) -> Sen
     return JsonlSender(settings.jsonl_path, clock=clock)
 
 
+def describe_sender(settings: SenderSettings) -> str:
+    """Say where posts go: the sender's kind and, for a dry run, the file that receives them."""
+    kind = settings.resolved_kind()
+    if kind == "jsonl":
+        return f"jsonl (dry run: posts are appended to {settings.jsonl_path.resolve()})"
+    if kind == "console":
+        return "console (dry run: posts are printed to standard output)"
+    if kind == "slack":
+        return f"slack ({settings.slack_api_url})"
+    return kind
+
+
 def build_service(
     settings: ServiceSettings,
     *,
@@ -197,7 +210,7 @@ async def serve(settings: ServiceSettings, *, sock: socket.socket | None = None)
         lifespan="on",
     )
     server = uvicorn.Server(config)
-    logger.info("slack-batcher %s; sender: %s", note, settings.sender.resolved_kind())
+    logger.info("slack-batcher %s; sender: %s", note, describe_sender(settings.sender))
     try:
         await server.serve(sockets=[sock] if sock is not None else None)
     finally:
