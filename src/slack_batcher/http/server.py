@@ -155,14 +155,22 @@ def configure_logging(settings: LoggingSettings) -> None:
     root.setLevel(settings.level)
 
 
-async def serve(settings: ServiceSettings, *, sock: socket.socket | None = None) -> None:
+async def serve(
+    settings: ServiceSettings,
+    *,
+    sock: socket.socket | None = None,
+    service: BatchingService | None = None,
+) -> None:
     """Serve until SIGINT/SIGTERM; the service drains its outbox before the process exits.
 
     *sock* is an already bound socket (tests pass one on a free port); otherwise the server
-    binds ``server.host:server.port`` after :func:`check_bind` allowed it.
+    binds ``server.host:server.port`` after :func:`check_bind` allowed it. *service* is one
+    already built by :func:`build_service` (default: built here); its store is closed on the
+    way out.
     """
     note = check_bind(settings)
-    service = build_service(settings)
+    if service is None:
+        service = build_service(settings)
     app = create_app(service, settings=settings.server, manage_service=True)
     config = uvicorn.Config(
         app,

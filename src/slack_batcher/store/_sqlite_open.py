@@ -1,6 +1,8 @@
 """Opening a SQLite store file: refuse what is not ours, check integrity, set pragmas.
 
-Every refusal names the path; a bad file is left exactly as it was found.
+Every refusal names the path; a bad file is left exactly as it was found: an existing file
+is inspected through a read-only connection (:func:`inspect`) before anything writes to
+it, so another application's database is never switched to WAL mode or given a lock.
 """
 
 from __future__ import annotations
@@ -11,9 +13,9 @@ import sqlite3
 from pathlib import Path
 
 from ..errors import StoreCorruptError, StoreError
-from ._sqlite_schema import SCHEMA_VERSION, prepare
+from ._sqlite_schema import SCHEMA_VERSION, check_identity, prepare
 
-__all__ = ["check_file", "connect"]
+__all__ = ["check_file", "connect", "inspect"]
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +55,42 @@ def check_file(path: Path) -> None:
         raise StoreCorruptError(f"{path}: not a SQLite database (bad header); refusing it")
 
 
+def inspect(path: Path) -> None:
+    """Refuse an existing file that is not a healthy slack-batcher store, writing nothing.
+
+    The file is read through a read-only connection: ``immutable`` when no WAL file lies
+    beside it (then SQLite creates no ``-wal``/``-shm`` files either), a plain read-only one
+    otherwise, so that committed transactions still in the WAL are seen.
+    """
+    try:
+        if path.stat().st_size == 0:
+            return
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot read the store file: {exc}") from exc
+    wal = path.with_name(path.name + "-wal")
+    flags = "mode=ro" if wal.exists() else "mode=ro&immutable=1"
+    uri = f"{path.resolve().as_uri()}?{flags}"
+    try:
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise StoreError(f"{path}: cannot open the store: {exc}") from exc
+    try:
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        check_identity(conn, path, app_id, version)
+        problems = [r[0] for r in conn.execute("PRAGMA quick_check(5)")]
+        if problems != ["ok"]:
+            raise StoreCorruptError(f"{path}: damaged store file ({'; '.join(problems)}){_LEFT}")
+    except sqlite3.OperationalError as exc:
+        raise StoreError(f"{path}: cannot open the store: {exc}") from exc
+    except sqlite3.DatabaseError as exc:
+        raise StoreCorruptError(f"{path}: unreadable store file ({exc}){_LEFT}") from exc
+    finally:
+        conn.close()
+
+
 def connect(path: Path, *, synchronous: str, busy_timeout: float) -> sqlite3.Connection:
     """Open *path* in WAL mode, check its integrity and bring its schema up to date."""
     try:
@@ -68,9 +106,6 @@ def connect(path: Path, *, synchronous: str, busy_timeout: float) -> sqlite3.Con
         conn.execute(f"PRAGMA synchronous = {synchronous}")
         conn.execute(f"PRAGMA wal_autocheckpoint = {_CHECKPOINT_PAGES}")
         conn.execute(f"PRAGMA journal_size_limit = {_WAL_SIZE_LIMIT}")
-        problems = [r[0] for r in conn.execute("PRAGMA quick_check(5)")]
-        if problems != ["ok"]:
-            raise StoreCorruptError(f"{path}: damaged store file ({'; '.join(problems)}){_LEFT}")
         found = prepare(conn, path)
     except BaseException as exc:
         conn.close()
