@@ -258,7 +258,9 @@ class SQLiteStore:
         body = codec.message_body(message)
         seq = self._seqs.get(batch.id)
         if seq is not None:
-            cursor = self._statement("recording a message", _INSERT_MESSAGE, (seq, message.id, body))
+            cursor = self._statement(
+                "recording a message", _INSERT_MESSAGE, (seq, message.id, body)
+            )
         else:
             cursor = self._statement(
                 "recording a message", _INSERT_MESSAGE_BY_ID, (message.id, body, batch.id)
