@@ -30,6 +30,7 @@ from .errors import (
     SlackBatcherError,
     StoreCorruptError,
     StoreError,
+    StoreFullError,
     TransientDeliveryError,
 )
 from .formatting import (
@@ -94,6 +95,7 @@ __all__ = [
     "SlackSender",
     "StoreCorruptError",
     "StoreError",
+    "StoreFullError",
     "SystemClock",
     "TransientDeliveryError",
     "WebhookSender",

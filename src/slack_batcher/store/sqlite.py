@@ -33,6 +33,7 @@ from ..batch import BatchGroup
 from ..errors import StoreCorruptError, StoreError
 from ..models import BatchableMessage
 from . import _sqlite_codec as codec
+from . import _sqlite_disk as disk
 from . import _sqlite_lock as process_lock
 from ._sqlite_open import check_file, connect, inspect
 from .base import DeadLetter, OutboxEntry, StoredState
@@ -81,16 +82,18 @@ class SQLiteStore:
         # Pending batch id → its row's seq, so a message joining it is one plain INSERT.
         # Dropped whenever a transaction is rolled back (seqs of rolled-back rows are reused).
         self._seqs: dict[str, int] = {}
+        #: Why the last write failed (a full disk, …); None once a write succeeds again.
+        self.write_error: str | None = None
         check_file(self.path)
         inspect(self.path)  # read-only: a foreign or damaged file is refused untouched
         self._lock_key = process_lock.acquire(self.path)
         try:
-            self._conn: sqlite3.Connection | None = connect(
-                self.path, synchronous=synchronous, busy_timeout=busy_timeout
-            )
+            conn, degraded = connect(self.path, synchronous=synchronous, busy_timeout=busy_timeout)
         except BaseException:
             process_lock.release(self._lock_key)
             raise
+        self._conn: sqlite3.Connection | None = conn
+        self.write_error = degraded
 
     def __repr__(self) -> str:
         return f"SQLiteStore({str(self.path)!r})"
@@ -139,11 +142,12 @@ class SQLiteStore:
                         conn.execute("RELEASE change")
                     raise
                 conn.execute("RELEASE change" if grouped else "COMMIT")
+                self.write_error = None
             except sqlite3.Error as exc:
                 self._seqs.clear()
                 if conn.in_transaction and not grouped:
                     conn.execute("ROLLBACK")
-                raise StoreError(f"{self.path}: {action} failed: {exc}") from exc
+                raise self._write_failed(action, exc) from exc
             except (TypeError, ValueError) as exc:  # rolled back above: not JSON-encodable
                 raise StoreError(f"{self.path}: {action} failed: cannot encode: {exc}") from exc
 
@@ -156,25 +160,28 @@ class SQLiteStore:
         with self._lock:
             conn = self._open_connection()
             try:
-                return conn.execute(sql, params)
+                cursor = conn.execute(sql, params)
             except sqlite3.Error as exc:
                 self._seqs.clear()  # a full disk or I/O error may roll a group back whole
-                raise StoreError(f"{self.path}: {action} failed: {exc}") from exc
+                raise self._write_failed(action, exc) from exc
+            self.write_error = None
+            return cursor
 
     def _begin(self, conn: sqlite3.Connection, action: str) -> None:
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            raise StoreError(f"{self.path}: {action} failed: {exc}") from exc
+            raise self._write_failed(action, exc) from exc
 
     def _commit(self, conn: sqlite3.Connection, action: str) -> None:
         try:
             conn.execute("COMMIT")
+            self.write_error = None
         except sqlite3.Error as exc:
             self._seqs.clear()
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            raise StoreError(f"{self.path}: {action} failed: {exc}") from exc
+            raise self._write_failed(action, exc) from exc
 
     @contextmanager
     def _reading(self, action: str) -> Iterator[sqlite3.Connection]:
@@ -192,6 +199,11 @@ class SQLiteStore:
                     conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 raise StoreError(f"{self.path}: {action} failed: {exc}") from exc
+
+    def _write_failed(self, action: str, exc: sqlite3.Error) -> StoreError:
+        error = disk.write_failure(self.path, action, exc)
+        self.write_error = str(error)
+        return error
 
     def _open_connection(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -428,6 +440,24 @@ class SQLiteStore:
             "INSERT OR REPLACE INTO threads (thread_key, ts, expires_at) VALUES (?, ?, ?)",
             (thread_key, ts, codec.time_text(expires_at)),
         )
+
+    # ------------------------------------------------------------ maintenance
+
+    def checkpoint(self) -> int:
+        """Copy the WAL into the database file, and truncate a WAL that grew large.
+
+        Cheap when there is little to copy; the service runs it when idle and whenever its
+        outbox drains, so the WAL (and the disk it needs) stays small. Skipped inside a
+        group. Returns the WAL file's size in bytes afterwards.
+        """
+        with self._lock:
+            conn = self._open_connection()
+            if self._depth or conn.in_transaction:
+                return -1
+            try:
+                return disk.checkpoint(conn, self.path)
+            except sqlite3.Error as exc:
+                raise self._write_failed("checkpointing the WAL", exc) from exc
 
     # ---------------------------------------------------------------- closing
 
