@@ -2,7 +2,8 @@
 
 None of them drops a message: a failed formatter is replaced by the fallback formatter,
 channel overflow and memory pressure *flush* batches early (into the outbox), and stale
-batches become dead letters that can be replayed.
+batches become dead letters that can be replayed. The handler works through the batcher's
+public methods only.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from .batch import BatchGroup
+from .flush import FlushReason
 from .formatting.context import BatchFormatterContext
 from .formatting.fallback import format_fallback
 from .formatting.message import SlackMessage
@@ -21,6 +23,9 @@ if TYPE_CHECKING:
 __all__ = ["BatchErrorHandler"]
 
 logger = logging.getLogger(__name__)
+
+#: Memory pressure flushes until the estimate is under this share of the budget.
+MEMORY_TARGET_SHARE = 0.9
 
 
 class BatchErrorHandler:
@@ -37,7 +42,7 @@ class BatchErrorHandler:
             type(error).__name__,
             error,
         )
-        config = self._batcher.config
+        config = self._batcher.config_for(batch_group.channel_id)
         context = BatchFormatterContext.from_batch(
             batch_group,
             priority_ordering=config.priority_ordering,
@@ -52,13 +57,12 @@ class BatchErrorHandler:
         """Flush the least recently active channels until a new one fits; return their ids."""
         batcher = self._batcher
         flushed: list[str] = []
-        while len(batcher._channels) >= max_channels:
-            channel_id = batcher._least_active_channel()
+        while batcher.channel_count() >= max_channels:
+            channel_id = batcher.least_active_channel()
             if channel_id is None:
                 break
-            queue = batcher._channels[channel_id]
-            batcher._flush_side_path(list(queue.batches.values()), "overflow")
-            if channel_id in batcher._channels:  # a batch failed to flush: stop, keep it
+            batcher.flush_early(batcher.pending_batch_ids(channel_id), FlushReason.OVERFLOW)
+            if batcher.pending_batch_ids(channel_id):  # a batch failed to flush: stop, keep it
                 break
             flushed.append(channel_id)
         if flushed:
@@ -70,12 +74,19 @@ class BatchErrorHandler:
 
         Returns how many batches were flushed.
         """
+        return self.relieve_memory(int(threshold_mb * 1024 * 1024))
+
+    def relieve_memory(self, budget_bytes: int) -> int:
+        """Flush the oldest batches until the memory estimate is under 90% of *budget_bytes*.
+
+        Returns how many batches were flushed.
+        """
         batcher = self._batcher
-        target = threshold_mb * 1024 * 1024 * 0.9
+        target = budget_bytes * MEMORY_TARGET_SHARE
         flushed = 0
-        while batcher._memory_estimate() > target:
-            batch = batcher._oldest_batch()
-            if batch is None or not batcher._flush_side_path([batch], "memory_pressure"):
+        while batcher.memory_estimate() > target:
+            batch_id = batcher.oldest_batch_id()
+            if batch_id is None or not batcher.flush_early([batch_id], FlushReason.MEMORY_PRESSURE):
                 break
             flushed += 1
         if flushed:

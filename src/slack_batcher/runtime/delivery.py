@@ -1,7 +1,7 @@
 """Delivering one outbox entry: pacing, pages, threads, retries and the auth pause.
 
 An entry is a rendered batch: page 1 and its continuation pages. Progress is saved in
-``entry.state`` through :meth:`MessageBatcher.update_outbox` so that a retry — or a restart
+``entry.state`` through :meth:`Outbox.update` so that a retry — or a restart
 after a crash — resumes at the first page not yet posted:
 
 - ``posted``: the ``ts`` of each page posted so far (None from senders without threads);
@@ -53,6 +53,7 @@ class Deliverer:
         rng: random.Random,
     ) -> None:
         self.batcher = batcher
+        self.outbox = batcher.outbox
         self.sender = sender
         self.config = config
         self.timers = timers
@@ -113,7 +114,7 @@ class Deliverer:
             page = self._page(pages, index, threaded=thread_ts is not None)
             state["attempting"] = index
             entry.attempts += 1
-            self.batcher.update_outbox(entry)
+            self.outbox.update(entry)
             try:
                 async with self._slots:
                     result = await self.sender.post(page, channel=channel, thread_ts=thread_ts)
@@ -136,8 +137,8 @@ class Deliverer:
             if self.paused and entry is self._prober:
                 self.resume()
             if len(posted) < len(pages):
-                self.batcher.update_outbox(entry)
-        self.batcher.ack(entry.id)
+                self.outbox.update(entry)
+        self.outbox.ack(entry.id)
         now = self.timers.clock.now()
         self.metrics.delivered_entry(len(entry.messages), (now - entry.due_at).total_seconds())
         self.metrics.untrack(entry.id)
@@ -224,7 +225,7 @@ class Deliverer:
             if posted:
                 reason += f" (pages 1-{posted} of {len(entry.message.pages)} were posted)"
             self.metrics.post_failed(decision.code, rate_limited=False, retried=False, auth=False)
-            self.batcher.dead_letter_outbox(entry.id, reason, decision.code)
+            self.outbox.dead_letter(entry.id, reason, decision.code)
             self.metrics.dead_lettered()
             self.metrics.untrack(entry.id)
             logger.error("dead-lettered post %s to %s: %s", entry.id, channel, reason)
@@ -258,5 +259,5 @@ class Deliverer:
                 failures,
                 decision.delay,
             )
-        self.batcher.update_outbox(entry)
+        self.outbox.update(entry)
         return False

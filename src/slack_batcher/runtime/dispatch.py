@@ -1,7 +1,9 @@
 """Dispatch: from the batcher's outbox to one delivery worker per channel.
 
-The dispatcher owns the outbox entries the service is delivering. :meth:`Dispatcher.collect`
-reads the outbox and queues entries it does not own yet, in flush order, per channel; a
+The dispatcher owns the outbox entries the service is delivering. It subscribes to the
+outbox once (:meth:`Outbox.subscribe`): the entries already waiting (left by an earlier run)
+come back at once, every later one through the listener. :meth:`Dispatcher.collect` queues
+what arrived, in flush order, per channel; a
 channel with work has exactly one worker task, which delivers its queue head first and
 ends when the queue is empty (so idle channels cost nothing). Channels never wait for each
 other: a rate-limited or failing channel holds up only its own queue.
@@ -52,11 +54,12 @@ class Dispatcher:
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._collect_scheduled = False
         self._drained = asyncio.Event()
-        # Entries the batcher wrote to the outbox since the last collect: reading them here
-        # spares a read of the whole outbox (O(backlog)) for every new post.
-        self._fresh: deque[OutboxEntry] = deque()
         self._loop = asyncio.get_running_loop()
-        batcher.add_outbox_listener(self._on_outbox)
+        self.outbox = batcher.outbox
+        # Entries written to the outbox since the last collect (any thread appends).
+        self._fresh: deque[OutboxEntry] = deque()
+        #: Entries found in the outbox at start: left by an earlier run.
+        self._recovered: deque[OutboxEntry] = deque(self.outbox.subscribe(self._on_outbox))
 
     def _on_outbox(self, entry: OutboxEntry) -> None:
         self._fresh.append(entry)  # any thread; deque.append is atomic
@@ -69,7 +72,7 @@ class Dispatcher:
 
     def in_sync(self) -> bool:
         """Return True when every outbox entry is owned (nothing new to collect)."""
-        return self.batcher.outbox_size() == len(self._jobs)
+        return not self._fresh and not self._recovered
 
     def request_collect(self) -> None:
         """Collect soon, once, however many times this is called before it runs."""
@@ -88,40 +91,36 @@ class Dispatcher:
         finally:
             self.timers.leave()
 
-    def collect(self, *, recovered: bool = False) -> int:
-        """Queue outbox entries not owned yet; return how many.
+    def collect(self) -> int:
+        """Queue the outbox entries that arrived since the last call; return how many.
 
-        *recovered* marks the first read after a start: entries left by an earlier run,
-        counted, and those caught mid-post counted as possible duplicates.
+        The first call also queues the entries left by an earlier run: counted as
+        recovered, and those caught mid-post as possible duplicates.
         """
         new = 0
-        fresh = self._fresh
-        entries: list[OutboxEntry] = []
-        while fresh:
-            entries.append(fresh.popleft())
-        if recovered or len(self._jobs) + len(entries) != self.batcher.outbox_size():
-            # A start, or out of step (a flush in another thread): read it all. What the
-            # listener queued meanwhile is in this read too; a later miss shows as out of step.
-            entries = self.batcher.pending_outbox()
-            fresh.clear()
-        for entry in entries:
-            if entry.id in self._jobs:
-                continue
-            new += 1
-            self._jobs[entry.id] = entry
-            self.metrics.track(entry.id, entry.due_at)
-            if recovered:
-                self._count_recovered(entry)
-            channel = entry.channel_id
-            queue = self._queues.get(channel)
-            if queue is None:
-                queue = self._queues[channel] = deque()
-            queue.append(entry)
-            if channel not in self._workers:
-                self._workers[channel] = self.timers.spawn(
-                    self._channel_worker(channel), f"slack-batcher-deliver-{channel}"
-                )
+        for source, recovered in ((self._recovered, True), (self._fresh, False)):
+            while source:
+                entry = source.popleft()
+                if entry.id in self._jobs:
+                    continue
+                new += 1
+                self._own(entry, recovered=recovered)
         return new
+
+    def _own(self, entry: OutboxEntry, *, recovered: bool) -> None:
+        self._jobs[entry.id] = entry
+        self.metrics.track(entry.id, entry.due_at)
+        if recovered:
+            self._count_recovered(entry)
+        channel = entry.channel_id
+        queue = self._queues.get(channel)
+        if queue is None:
+            queue = self._queues[channel] = deque()
+        queue.append(entry)
+        if channel not in self._workers:
+            self._workers[channel] = self.timers.spawn(
+                self._channel_worker(channel), f"slack-batcher-deliver-{channel}"
+            )
 
     def _count_recovered(self, entry: OutboxEntry) -> None:
         self.metrics.count("recovered")
@@ -180,7 +179,7 @@ class Dispatcher:
 
     async def stop(self) -> None:
         """Cancel every worker (their entries stay in the outbox) and wait for them."""
-        self.batcher.remove_outbox_listener(self._on_outbox)
+        self.outbox.remove_listener(self._on_outbox)
         tasks = list(self._workers.values())
         for task in tasks:
             task.cancel()

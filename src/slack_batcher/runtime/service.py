@@ -118,7 +118,7 @@ class BatchingService:
             batcher=self.batcher, timers=timers, deliverer=deliverer, metrics=self.metrics
         )
         self._deadline_signal = Signal(timers)
-        recovered = dispatcher.collect(recovered=True)
+        recovered = dispatcher.collect()
         if recovered:
             logger.info("picked up %d undelivered posts from the store", recovered)
         self._deadline_task = timers.spawn(self._deadline_loop(), "slack-batcher-deadlines")

@@ -90,6 +90,8 @@ class BatchStore(Protocol):
 
     #: True when state survives the process (a crash or restart loses nothing accepted).
     durable: bool
+    #: False when ``record_open`` / ``record_add`` do nothing (the batcher then skips them).
+    keeps_batches: bool
 
     def load(self) -> StoredState:
         """Return the pending batches (messages in arrival order) and the outbox, oldest first."""

@@ -19,6 +19,7 @@ class MemoryStore:
     """
 
     durable = False
+    keeps_batches = False
 
     def __init__(self) -> None:
         self._outbox: dict[str, OutboxEntry] = {}

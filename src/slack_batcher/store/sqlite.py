@@ -62,6 +62,7 @@ class SQLiteStore:
     """
 
     durable = True
+    keeps_batches = True
 
     def __init__(
         self,

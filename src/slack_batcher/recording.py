@@ -1,0 +1,245 @@
+"""Stats and health recording: the counters the batcher keeps as it works, and the reports.
+
+:class:`StatsRecorder` owns the global counters, the per-channel stats (with bounded
+retention), the recent-error window and the attached :class:`~slack_batcher.stats.StatsContributor`
+objects. The batcher's hot path updates the counters of ``recorder.stats`` directly; the
+rest goes through the methods here. Not thread safe by itself: the batcher's lock guards it.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any, Protocol
+
+from .batch import BatchGroup
+from .config import BatchConfig
+from .health import evaluate_health
+from .stats import ChannelStats, GlobalBatchStats, StatsContributor
+from .store.base import DeadLetter
+
+__all__ = ["MESSAGE_OVERHEAD_BYTES", "PendingView", "StatsRecorder"]
+
+#: Rough per-message cost of the Python objects around a message's data, for the memory estimate.
+MESSAGE_OVERHEAD_BYTES = 400
+#: Recent operations remembered for the health check's error rate.
+ERROR_WINDOW = 1000
+
+
+class PendingView(Protocol):
+    """What the recorder reads about one channel's pending work."""
+
+    @property
+    def batches(self) -> Mapping[str, BatchGroup]:
+        """Open batches by id."""
+        ...
+
+    @property
+    def pending_messages(self) -> int:
+        """Messages pending in the channel."""
+        ...
+
+
+class StatsRecorder:
+    """Counts what the batcher does and reports it as stats and health."""
+
+    def __init__(self, config: BatchConfig, started_at: datetime) -> None:
+        self.config = config
+        self.stats = GlobalBatchStats(started_at=started_at)
+        self.channels: OrderedDict[str, ChannelStats] = OrderedDict()
+        self.recent_errors: deque[bool] = deque(maxlen=ERROR_WINDOW)
+        self.contributors: list[StatsContributor] = []
+        self._retention = max(1000, 10 * config.max_channels)
+        #: Channel ids with pending work: their stats are never evicted.
+        self._busy: Mapping[str, object] = {}
+
+    def watch_pending(self, channels: Mapping[str, object]) -> None:
+        """Never evict the stats of a channel in *channels* (those with pending work)."""
+        self._busy = channels
+
+    # ---------------------------------------------------------------- recording
+
+    def channel(self, channel_id: str) -> ChannelStats:
+        """Return *channel_id*'s stats, creating them (and evicting idle ones past retention)."""
+        stats = self.channels.get(channel_id)
+        if stats is None:
+            stats = ChannelStats(channel_id=channel_id)
+            self.channels[channel_id] = stats
+            if len(self.channels) > self._retention:
+                self._evict()
+        return stats
+
+    def _evict(self) -> None:
+        """Drop the stats of the least recently active channels with nothing pending.
+
+        Runs when retention is exceeded: drops a tenth at once, so its scan is amortised.
+        """
+        busy = self._busy
+        idle = [c for c in self.channels.values() if c.channel_id not in busy]
+        idle.sort(key=lambda c: c.last_activity or self.stats.started_at)
+        for channel in idle[: max(1, self._retention // 10)]:
+            del self.channels[channel.channel_id]
+
+    def error(self) -> None:
+        """Count one failed operation (a formatter or store error)."""
+        self.stats.errors += 1
+        self.stats.operations += 1
+        self.recent_errors.append(True)
+
+    def duplicate(self, channel_id: str) -> None:
+        """Count a message id already pending in *channel_id*."""
+        self.stats.duplicates += 1
+        self.channel(channel_id).duplicates += 1
+
+    def opened(self, batch: BatchGroup, *, recovered: bool = False) -> None:
+        """Count a batch that became pending (opened now, or found in the store at start)."""
+        stats = self.stats
+        stats.pending_batches += 1
+        stats.peak_concurrent_batches = max(stats.peak_concurrent_batches, stats.pending_batches)
+        if recovered:
+            stats.batches_recovered += 1
+            return
+        stats.batches_created += 1
+        self.channel(batch.channel_id).batches_created += 1
+
+    def recovered_message(self, channel_id: str, size_bytes: int, when: datetime) -> None:
+        """Count a message recovered from the store: pending again, not batched anew."""
+        stats = self.stats
+        stats.messages_recovered += 1
+        stats.pending_messages += 1
+        stats.pending_bytes += size_bytes
+        channel = self.channel(channel_id)
+        channel.last_activity = max(channel.last_activity or when, when)
+
+    def left(self, batch: BatchGroup) -> None:
+        """Count a batch that stopped being pending (flushed or dead-lettered)."""
+        stats = self.stats
+        stats.pending_batches -= 1
+        stats.pending_messages -= len(batch.messages)
+        stats.pending_bytes -= batch.size_bytes
+
+    def flushed(self, batch: BatchGroup, reason: str, waited: float) -> None:
+        """Count a flushed *batch* whose first message waited *waited* seconds."""
+        size = len(batch.messages)
+        stats = self.stats
+        stats.batches_sent += 1
+        stats.messages_sent += size
+        stats.seconds_to_send += waited
+        stats.flush_reasons[str(reason)] += 1
+        stats.batches_by_type[batch.batch_type.value] += 1
+        self.channel(batch.channel_id).record_sent(size, waited)
+
+    def dead_lettered(self, letter: DeadLetter) -> None:
+        """Count a new dead letter."""
+        self.stats.dead_letters_created += 1
+        self.stats.messages_dead_lettered += len(letter.messages)
+        self.channel(letter.channel_id).dead_lettered += len(letter.messages)
+
+    def memory_estimate(self) -> int:
+        """Bytes of pending messages, data plus a fixed per-message overhead."""
+        stats = self.stats
+        return stats.pending_bytes + MESSAGE_OVERHEAD_BYTES * stats.pending_messages
+
+    # ---------------------------------------------------------------- contributors
+
+    def add_contributor(self, contributor: StatsContributor) -> None:
+        """Include *contributor*, replacing one of the same ``name``."""
+        self.contributors = [c for c in self.contributors if c.name != contributor.name]
+        self.contributors.append(contributor)
+
+    def remove_contributor(self, contributor: StatsContributor) -> None:
+        """Stop including *contributor* (a no-op if it was not attached)."""
+        if contributor in self.contributors:
+            self.contributors.remove(contributor)
+
+    # ---------------------------------------------------------------- reports
+
+    def channel_snapshot(self, channel_id: str, queue: PendingView | None) -> ChannelStats | None:
+        """Return a copy of *channel_id*'s stats with its pending figures, or None."""
+        from dataclasses import replace
+
+        stats = self.channels.get(channel_id)
+        if stats is None:
+            return None
+        return replace(
+            stats,
+            active_batch_count=len(queue.batches) if queue else 0,
+            pending_message_count=queue.pending_messages if queue else 0,
+        )
+
+    def batch_stats(
+        self, *, now: datetime, queues: Mapping[str, PendingView], outbox_size: int
+    ) -> dict[str, Any]:
+        """Return the global statistics (``get_batch_stats``)."""
+        stats = self.stats
+        by_channel = {}
+        for cid, channel in self.channels.items():
+            queue = queues.get(cid)
+            by_channel[cid] = {
+                "batches_created": channel.batches_created,
+                "batches_sent": channel.batches_sent,
+                "messages_batched": channel.messages_batched,
+                "pending_batches": len(queue.batches) if queue else 0,
+                "pending_messages": queue.pending_messages if queue else 0,
+            }
+        return {
+            "batches_created": stats.batches_created,
+            "batches_sent": stats.batches_sent,
+            "batches_pending": stats.pending_batches,
+            "messages_received": stats.messages_received,
+            "messages_batched": stats.messages_batched,
+            "messages_sent": stats.messages_sent,
+            "messages_pending": stats.pending_messages,
+            "duplicates": stats.duplicates,
+            "rejected": stats.rejected,
+            "dead_letters_created": stats.dead_letters_created,
+            "messages_dead_lettered": stats.messages_dead_lettered,
+            "replayed": stats.replayed,
+            "batches_recovered": stats.batches_recovered,
+            "messages_recovered": stats.messages_recovered,
+            "outbox_pending": outbox_size,
+            "active_channels": len(queues),
+            "average_batch_size": round(stats.average_batch_size, 3),
+            "average_time_to_send": round(stats.average_time_to_send, 3),
+            "peak_concurrent_batches": stats.peak_concurrent_batches,
+            "errors": stats.errors,
+            "error_rate": round(stats.error_rate, 4),
+            "api_posts_saved": stats.messages_sent - stats.batches_sent,
+            "memory_estimate_bytes": self.memory_estimate(),
+            "uptime_seconds": round((now - stats.started_at).total_seconds(), 3),
+            "flush_reasons": dict(stats.flush_reasons),
+            "batches_by_type": dict(stats.batches_by_type),
+            "messages_by_type": dict(stats.messages_by_type),
+            "formatter": {
+                "formatter_used": stats.formatter_used,
+                "fallback_used": stats.fallback_used,
+                "formatter_errors": stats.formatter_errors,
+            },
+            "by_channel": by_channel,
+            **{c.name: c.stats() for c in self.contributors},
+        }
+
+    def health(
+        self,
+        *,
+        now: datetime,
+        due_times: Iterable[datetime],
+        channel_count: int,
+        outbox_size: int,
+    ) -> dict[str, Any]:
+        """Return the health status (``get_health_status``)."""
+        extra = [check for c in self.contributors for check in c.health_checks(now)]
+        return evaluate_health(
+            config=self.config,
+            now=now,
+            extra_checks=extra,
+            stats=self.stats,
+            due_times=list(due_times),
+            channel_count=channel_count,
+            recent_errors=sum(self.recent_errors),
+            recent_operations=len(self.recent_errors),
+            memory_estimate=self.memory_estimate(),
+            outbox_size=outbox_size,
+            channel_stats=list(self.channels.values()),
+        )

@@ -1,0 +1,122 @@
+"""The batcher's parts: overflow order, per-channel config, flush reasons, the outbox object."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from slack_batcher import BatchConfig, ConfigError, ManualClock, MessageBatcher
+from slack_batcher.flush import FlushReason
+from slack_batcher.store.base import OutboxEntry
+from tests.factories import alert, pr
+
+MakeBatcher = Callable[..., MessageBatcher]
+
+
+class TestOverflowOrder:
+    def test_opening_a_second_batch_in_a_known_channel_counts_as_activity(
+        self, make_batcher: MakeBatcher, clock: ManualClock
+    ) -> None:
+        batcher = make_batcher(BatchConfig(max_channels=2))
+        batcher.add_message(pr("a1", repo="acme/api"), "A")
+        clock.advance(1)
+        batcher.add_message(pr("b1"), "B")
+        clock.advance(1)
+        # A different repository: a new batch in A, and A is now the most recently active.
+        batcher.add_message(pr("a2", repo="acme/web"), "A")
+        assert batcher.inspect_pending_batches()["channels"]["A"]["batch_count"] == 2
+        batcher.add_message(pr("c1"), "C")
+        assert sorted(batcher.inspect_pending_batches()["channels"]) == ["A", "C"]
+        assert [m.channel for m in batcher.flush_expired_batches()["B"]] == ["B"]
+
+
+class TestChannelConfig:
+    def test_a_channel_override_changes_its_batch_size_and_window_only(
+        self, make_batcher: MakeBatcher, clock: ManualClock
+    ) -> None:
+        batcher = make_batcher()
+        batcher.configure_channel("ops", BatchConfig(max_batch_size=2, max_batch_age_minutes=1))
+        assert batcher.add_message(pr("o1"), "ops") is None
+        flushed = batcher.add_message(pr("o2"), "ops")
+        assert flushed is not None and flushed.metadata["message_ids"] == ["o1", "o2"]
+        batcher.add_message(pr("d1"), "dev")
+        batcher.add_message(pr("d2"), "dev")
+        assert batcher.add_message(pr("d3"), "dev") is None  # the default size, 5
+        batcher.add_message(pr("o3"), "ops")
+        clock.advance(60)
+        assert list(batcher.flush_expired_batches()) == ["ops"]  # dev waits its 5 minutes
+        clock.advance(240)
+        assert list(batcher.flush_expired_batches()) == ["dev"]
+
+    def test_config_for_returns_the_override_and_none_removes_it(
+        self, make_batcher: MakeBatcher
+    ) -> None:
+        default = BatchConfig(max_batch_size=4)
+        batcher = make_batcher(default)
+        override = BatchConfig(max_batch_size=2)
+        batcher.configure_channel("ops", override)
+        assert batcher.config_for("ops") is override
+        assert batcher.config_for("dev") is default
+        batcher.configure_channel("ops", None)
+        assert batcher.config_for("ops") is default
+
+    def test_a_channel_threshold_of_zero_puts_unrelated_messages_together(
+        self, make_batcher: MakeBatcher
+    ) -> None:
+        batcher = make_batcher()
+        batcher.configure_channel("all", BatchConfig(similarity_threshold=0.0))
+        for channel in ("all", "dev"):
+            batcher.add_message(pr(f"{channel}-1", repo="acme/api", author="alice"), channel)
+            batcher.add_message(alert(f"{channel}-2"), channel)
+        channels = batcher.inspect_pending_batches()["channels"]
+        assert (channels["all"]["batch_count"], channels["dev"]["batch_count"]) == (1, 2)
+
+    def test_items_per_page_is_honoured_per_channel(self, make_batcher: MakeBatcher) -> None:
+        batcher = make_batcher(BatchConfig(max_batch_size=50))
+        batcher.configure_channel("ops", BatchConfig(max_batch_size=50, items_per_page=2))
+        for channel in ("ops", "dev"):
+            for i in range(5):
+                batcher.add_message(pr(f"{channel}-{i}", number=i), channel)
+        flushed = batcher.flush_all_batches()
+        assert [len(flushed["ops"][0].pages), len(flushed["dev"][0].pages)] == [3, 1]
+
+    def test_an_invalid_channel_config_is_refused_and_nothing_changes(
+        self, make_batcher: MakeBatcher
+    ) -> None:
+        batcher = make_batcher()
+        with pytest.raises(ConfigError, match="max_batch_size"):
+            batcher.configure_channel("ops", BatchConfig(max_batch_size=0))
+        assert batcher.config_for("ops") is batcher.config
+
+
+class TestResults:
+    def test_add_says_why_the_batch_flushed_with_an_enum(self, make_batcher: MakeBatcher) -> None:
+        batcher = make_batcher(BatchConfig(max_batch_size=2))
+        first = batcher.add(pr("p1"), "C1")
+        assert (first.flushed, first.flush_reason, first.duplicate) == (None, None, False)
+        assert batcher.add(pr("p1"), "C1").duplicate
+        second = batcher.add(pr("p2"), "C1")
+        assert second.flush_reason is FlushReason.SIZE and second.batch_id == first.batch_id
+        assert batcher.add(alert("a1", priority="critical"), "C1").flush_reason is (
+            FlushReason.URGENT
+        )
+        assert batcher.get_batch_stats()["flush_reasons"] == {"size": 1, "urgent": 1}
+
+
+class TestOutboxObject:
+    def test_subscribe_returns_the_backlog_then_calls_the_listener_once_per_entry(
+        self, make_batcher: MakeBatcher
+    ) -> None:
+        batcher = make_batcher(BatchConfig(max_batch_size=1), auto_ack=False)
+        batcher.add_message(pr("early"), "C1")
+        seen: list[OutboxEntry] = []
+        backlog = batcher.outbox.subscribe(seen.append)
+        batcher.add_message(pr("late"), "C1")
+        assert [e.messages[0].id for e in backlog] == ["early"]
+        assert [e.messages[0].id for e in seen] == ["late"]
+        assert batcher.outbox.size() == 2
+        assert batcher.outbox.ack(backlog[0].id) and batcher.outbox.size() == 1
+        letter = batcher.outbox.dead_letter(seen[0].id, "channel_not_found", "channel_not_found")
+        assert letter is not None and batcher.outbox.size() == 0
+        assert [d.id for d in batcher.dead_letters()] == [letter.id]
