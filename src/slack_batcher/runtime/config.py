@@ -29,7 +29,9 @@ class ServiceConfig:
     replies to page 1; ``thread_related`` also threads later batches about the same PR,
     ticket or alert under the first post about it, for ``thread_ttl_seconds``.
 
-    Shutdown drains the outbox for at most ``shutdown_timeout_seconds``. While delivery is
+    Shutdown drains the outbox for at most ``shutdown_timeout_seconds``; then no post is
+    started, and posts already in flight get ``shutdown_post_grace_seconds`` for Slack's
+    answer (keep it above the sender's HTTP timeout, 10 s by default). While delivery is
     paused by an auth error, a post is retried every ``auth_probe_interval_seconds``.
     ``max_concurrent_posts`` bounds posts in flight. Health: an undelivered post more than
     ``stuck_outbox_seconds`` past its due time is stuck; more than
@@ -50,6 +52,7 @@ class ServiceConfig:
     thread_related: bool = True
     thread_ttl_seconds: float = 24 * 3600.0
     shutdown_timeout_seconds: float = 30.0
+    shutdown_post_grace_seconds: float = 15.0
     auth_probe_interval_seconds: float = 60.0
     max_concurrent_posts: int = 50
     stuck_outbox_seconds: float = 900.0
@@ -97,6 +100,7 @@ class ServiceConfig:
             "retry_max_delay_seconds",
             "retry_give_up_after_seconds",
             "shutdown_timeout_seconds",
+            "shutdown_post_grace_seconds",
         ):
             value = getattr(self, name)
             if not _is_number(value) or value < 0:

@@ -21,10 +21,11 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from ..delivery.base import Sender
+from ..delivery.base import PostResult, Sender
 from ..delivery.pacing import Pacer
 from ..delivery.retry import RetryAction, RetryPolicy
 from ..delivery.threads import batch_thread_key, stored_thread_key
+from ..errors import StoreFullError
 from ..formatting.message import SlackMessage
 from ..store.base import OutboxEntry
 from .config import ServiceConfig
@@ -71,6 +72,11 @@ class Deliverer:
         self.resumed = Signal(timers)
         #: Fires whenever an entry leaves the outbox (the shutdown drain waits on it).
         self.progress = Signal(timers)
+        #: Set at the shutdown deadline: no post is started any more (those in flight finish).
+        self.stopping = False
+        self._posting: set[str] = set()  # channels with a post in flight
+        #: Delivered entries whose ack could not be written (a full disk), retried later.
+        self.unacked: dict[str, OutboxEntry] = {}
 
     # ------------------------------------------------------------------ pause
 
@@ -101,48 +107,116 @@ class Deliverer:
 
     # --------------------------------------------------------------- delivery
 
-    async def deliver(self, entry: OutboxEntry) -> None:
-        """Post every remaining page of *entry*, then ack it (or dead-letter it)."""
+    def is_posting(self, channel: str) -> bool:
+        """Return True while a post to *channel* is in flight (sent, answer not yet read)."""
+        return channel in self._posting
+
+    async def deliver(self, entry: OutboxEntry) -> bool:
+        """Post every remaining page of *entry*, then ack it (or dead-letter it).
+
+        Returns True once the entry left the outbox, False when it stays: a retry is due
+        later, or the service is :attr:`stopping` (no new post is started then; progress is
+        saved, so the next start resumes at the first page not posted).
+        """
         pages = entry.message.pages
         state = entry.state
         posted: list[str | None] = state.setdefault("posted", [])
-        channel = entry.channel_id
         while len(posted) < len(pages):
             index = len(posted)
             await self._wait_turn(entry)
+            if self.stopping:
+                return False
             thread_ts = self._thread_for(entry, index)
             page = self._page(pages, index, threaded=thread_ts is not None)
             state["attempting"] = index
             entry.attempts += 1
-            self.outbox.update(entry)
+            self._save(entry)
             try:
-                async with self._slots:
-                    result = await self.sender.post(page, channel=channel, thread_ts=thread_ts)
+                result = await self._post(entry, page, thread_ts)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a sender bug must not kill the channel's worker
                 if self._failed(entry, exc):
-                    return
+                    return True
+                if self.stopping:
+                    return False
                 continue
-            posted.append(result.ts)
-            for key in ("attempting", "failures", "failing_since"):
-                state.pop(key, None)
-            entry.next_attempt_at = None
-            entry.last_error = None
-            if index == 0:
-                self._remember_thread(entry, result.ts)
-            if result.warnings:  # the sender logs them; counted here
-                logger.debug("Slack warned about a post to %s: %s", channel, result.warnings)
-            self.metrics.post_succeeded(channel, result.warnings)
-            if self.paused and entry is self._prober:
-                self.resume()
-            if len(posted) < len(pages):
-                self.outbox.update(entry)
-        self.outbox.ack(entry.id)
+            if result is None:
+                return False
+            self._posted(entry, index, result)
+        self._ack(entry)
         now = self.timers.clock.now()
         self.metrics.delivered_entry(len(entry.messages), (now - entry.due_at).total_seconds())
         self.metrics.untrack(entry.id)
         self.progress.fire()
+        return True
+
+    async def _post(
+        self, entry: OutboxEntry, page: SlackMessage, thread_ts: str | None
+    ) -> PostResult | None:
+        """Post one page in a free slot; None when the shutdown deadline came first."""
+        channel = entry.channel_id
+        async with self._slots:
+            if self.stopping:  # the deadline passed while waiting for a slot
+                entry.state.pop("attempting", None)
+                entry.attempts -= 1
+                self._save(entry)
+                return None
+            self._posting.add(channel)
+            try:
+                return await self.sender.post(page, channel=channel, thread_ts=thread_ts)
+            finally:
+                self._posting.discard(channel)
+
+    def _posted(self, entry: OutboxEntry, index: int, result: PostResult) -> None:
+        """Record that page *index* of *entry* reached Slack."""
+        state = entry.state
+        posted: list[str | None] = state["posted"]
+        posted.append(result.ts)
+        for key in ("attempting", "failures", "failing_since"):
+            state.pop(key, None)
+        entry.next_attempt_at = None
+        entry.last_error = None
+        if index == 0:
+            self._remember_thread(entry, result.ts)
+        if result.warnings:  # the sender logs them; counted here
+            logger.debug("Slack warned about a post to %s: %s", entry.channel_id, result.warnings)
+        self.metrics.post_succeeded(entry.channel_id, result.warnings)
+        if self.paused and entry is self._prober:
+            self.resume()
+        if len(posted) < len(entry.message.pages):
+            self._save(entry)
+
+    def _save(self, entry: OutboxEntry) -> None:
+        """Save delivery progress; on a full disk, deliver anyway.
+
+        The saved progress only serves a restart after a crash (resume at the right page,
+        count possible duplicates), so a full disk must not stop delivery for it.
+        """
+        try:
+            self.outbox.update(entry)
+        except StoreFullError as exc:
+            logger.warning("delivering %s without saving its progress: %s", entry.id, exc)
+
+    def _ack(self, entry: OutboxEntry) -> None:
+        """Acknowledge a delivered entry; on a full disk keep the ack to write later."""
+        try:
+            self.outbox.ack(entry.id)
+        except StoreFullError as exc:
+            self.unacked[entry.id] = entry
+            logger.error(
+                "post %s was delivered but its ack cannot be written yet: %s", entry.id, exc
+            )
+
+    def retry_acks(self) -> int:
+        """Write the acks a full disk held back; return how many are still waiting."""
+        for outbox_id in list(self.unacked):
+            try:
+                self.outbox.ack(outbox_id)
+            except StoreFullError:
+                break
+            del self.unacked[outbox_id]
+        return len(self.unacked)
 
     async def _wait_turn(self, entry: OutboxEntry) -> None:
         """Wait until no pause, retry delay or pacing limit holds *entry* back."""
@@ -259,5 +333,5 @@ class Deliverer:
                 failures,
                 decision.delay,
             )
-        self.outbox.update(entry)
+        self._save(entry)
         return False
