@@ -377,6 +377,16 @@ class BatchingService:
         """True while :meth:`submit` accepts messages."""
         return self._accepting
 
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        """The event loop the service runs on, once started."""
+        return self._loop
+
+    @property
+    def closing(self) -> bool:
+        """True once a shutdown was requested or began."""
+        return self._closed or self._stop_requested.is_set()
+
     def stats(self) -> dict[str, Any]:
         """Return the delivery figures (also under ``"delivery"`` in ``get_batch_stats()``)."""
         return self.metrics.stats()

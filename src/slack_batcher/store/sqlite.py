@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -46,6 +47,12 @@ _INSERT_MESSAGE = "INSERT INTO messages (batch_seq, message_id, body) VALUES (?,
 # The slower forms, by batch id, for a batch whose row number is not cached (see _seqs).
 _INSERT_MESSAGE_BY_ID = (
     "INSERT INTO messages (batch_seq, message_id, body) SELECT seq, ?, ? FROM batches WHERE id = ?"
+)
+#: How much room a write needs for the store to count as writable again (bytes).
+PROBE_BYTES = 64 * 1024
+_PROBE_WRITE = (
+    "INSERT OR REPLACE INTO threads (thread_key, ts, expires_at)"
+    f" VALUES ('~probe', zeroblob({PROBE_BYTES}), '')"
 )
 _DELETE_BATCH_MESSAGES_BY_ID = (
     "DELETE FROM messages WHERE batch_seq = (SELECT seq FROM batches WHERE id = ?)"
@@ -85,6 +92,7 @@ class SQLiteStore:
         self._seqs: dict[str, int] = {}
         #: Why the last write failed (a full disk, …); None once a write succeeds again.
         self.write_error: str | None = None
+        self._last_probe = 0.0
         check_file(self.path)
         inspect(self.path)  # read-only: a foreign or damaged file is refused untouched
         self._lock_key = process_lock.acquire(self.path)
@@ -459,6 +467,35 @@ class SQLiteStore:
                 return disk.checkpoint(conn, self.path)
             except sqlite3.Error as exc:
                 raise self._write_failed("checkpointing the WAL", exc) from exc
+
+    def check_writable(self) -> str | None:
+        """Return why writes fail (None when they work), probing again after a failure.
+
+        While :attr:`write_error` is set, a probe write of :data:`PROBE_BYTES` (written and
+        deleted in one transaction, so the file does not change) is tried at most once a
+        second, so readiness recovers once space is freed even when no traffic arrives.
+        """
+        if self.write_error is None:
+            return None
+        now = time.monotonic()
+        if now - self._last_probe < 1.0:
+            return self.write_error
+        self._last_probe = now
+        with self._lock:
+            conn = self._conn
+            if conn is None or self._depth or conn.in_transaction:
+                return self.write_error
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute(_PROBE_WRITE)
+                conn.execute("DELETE FROM threads WHERE thread_key = '~probe'")
+                conn.execute("COMMIT")
+                self.write_error = None
+            except sqlite3.Error as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                self._write_failed("writing", exc)
+        return self.write_error
 
     # ---------------------------------------------------------------- closing
 
