@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # System packages the test suite needs beyond Python: Debian's Chromium, which the dashboard's
-# browser test drives through Playwright (Playwright never downloads a browser here).
+# browser test drives through Playwright (Playwright never downloads a browser here), and
+# redis-server, which the Redis store's tests start on a free port of their own.
 # Installs with apt-get when run as root; otherwise says what to install.
 set -euo pipefail
 
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || missing+=(redis-server)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then

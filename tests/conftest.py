@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,9 +21,20 @@ from slack_batcher.store import BatchStore
 
 StoreFactory = Callable[[], BatchStore]
 
+
+def redis_store(directory: Path) -> BatchStore:
+    """A RedisStore on the session's redis-server; one key prefix per directory (per test)."""
+    from slack_batcher.store.redis import RedisStore
+    from tests.redis_server import shared_server
+
+    prefix = "t" + hashlib.sha1(str(directory).encode()).hexdigest()[:12]
+    return RedisStore(shared_server().url, prefix=prefix)
+
+
 STORE_KINDS: dict[str, Callable[[Path], BatchStore]] = {
     "memory": lambda directory: MemoryStore(),
     "sqlite": lambda directory: SQLiteStore(directory / "store.db"),
+    "redis": redis_store,
 }
 
 

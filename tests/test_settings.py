@@ -41,7 +41,7 @@ channel_posts_per_second = 0.5
 [server]
 host = "0.0.0.0"
 port = 9000
-api_token = "s3cret-token"
+api_token = "s3cret-token-of-24-chars"
 [logging]
 level = "DEBUG"
 """,
@@ -70,14 +70,14 @@ def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.Monk
 def test_secrets_come_from_their_customary_variables_and_never_show(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("SLACK_BATCHER_API_TOKEN", "api-token-value")
+    monkeypatch.setenv("SLACK_BATCHER_API_TOKEN", "api-token-value-0123456789")
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-bot-token-value")
     settings = load_settings()
     assert settings.server.api_token is not None
-    assert settings.server.api_token.get_secret_value() == "api-token-value"
+    assert settings.server.api_token.get_secret_value() == "api-token-value-0123456789"
     assert settings.sender.resolved_kind() == "slack"
     shown = repr(settings) + str(settings.model_dump())
-    assert "api-token-value" not in shown
+    assert "api-token-value-0123456789" not in shown
     assert "xoxb-bot-token-value" not in shown
 
 
@@ -133,3 +133,19 @@ def test_unreadable_toml_is_reported_with_its_position(tmp_path: Path) -> None:
 
 def test_a_missing_file_is_one_clear_problem(tmp_path: Path) -> None:
     assert check_settings(tmp_path / "nope.toml") == [f"{tmp_path / 'nope.toml'}: no such file"]
+
+
+def test_a_redis_store_url_is_accepted_and_shown_without_its_password() -> None:
+    settings = load_settings(store={"url": "redis://:s3cret@redis.internal:6380/2", "prefix": "sb"})
+
+    assert settings.store.is_redis
+    assert settings.store.prefix == "sb"
+    assert settings.store.display_url == "redis://:***@redis.internal:6380/2"
+    assert "s3cret" not in settings.store.display_url
+
+
+def test_a_redis_prefix_with_braces_is_refused_naming_the_key() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(store={"url": "redis://localhost:6379/0", "prefix": "a{b}"})
+
+    assert any(p.startswith("store.prefix:") for p in caught.value.problems)

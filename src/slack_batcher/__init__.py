@@ -46,7 +46,7 @@ from .formatting import (
 from .models import BatchableMessage, BatchStrategy, BatchType, ContentType, Priority
 from .runtime import BatchingService, ServiceConfig
 from .stats import ChannelStats
-from .store import BatchStore, DeadLetter, MemoryStore, OutboxEntry, SQLiteStore
+from .store import BatchStore, DeadLetter, MemoryStore, OutboxEntry, RedisStore, SQLiteStore
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
@@ -85,6 +85,7 @@ __all__ = [
     "PermanentDeliveryError",
     "PostResult",
     "Priority",
+    "RedisStore",
     "SQLiteStore",
     "SchemaVersionError",
     "Sender",

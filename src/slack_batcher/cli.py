@@ -80,7 +80,9 @@ def _call(url: str, token: str | None, action: Any) -> Any:
         if exc.status == 401:
             _fail(f"the server refused the API token: {exc.detail}", EXIT_AUTH)
         for problem in exc.errors:
-            err.print(f"  {problem.get('field')}: {problem.get('message')}", markup=False)
+            err.print(
+                f"  {problem.get('field')}: {problem.get('message')}", markup=False, soft_wrap=True
+            )
         code = EXIT_USAGE if exc.status in (400, 413, 422) else EXIT_REFUSED
         _fail(f"HTTP {exc.status}: {exc.detail}", code)
 
@@ -125,7 +127,7 @@ def serve(config_path: Path | None, host: str | None, port: int | None) -> None:
         note = check_bind(settings)
     except ConfigError as exc:
         for problem in exc.problems:
-            err.print(f"  {problem}", markup=False)
+            err.print(f"  {problem}", markup=False, soft_wrap=True)
         _fail("invalid configuration", EXIT_USAGE)
     try:  # opened before anything is printed: a refused store is one line and exit 2
         store = build_store(settings.store.url)
@@ -140,7 +142,7 @@ def serve(config_path: Path | None, host: str | None, port: int | None) -> None:
     err.print(f"slack-batcher: {note}", markup=False)
     err.print(
         f"dashboard: http://{settings.server.host}:{settings.server.port}/  "
-        f"(sender: {settings.sender.resolved_kind()}, store: {settings.store.url})",
+        f"(sender: {settings.sender.resolved_kind()}, store: {settings.store.display_url})",
         markup=False,
     )
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal: after a
@@ -515,7 +517,7 @@ def config_check(path: Path | None) -> None:
     problems = check_settings(path)
     if problems:
         for problem in problems:
-            err.print(f"  {problem}", markup=False)
+            err.print(f"  {problem}", markup=False, soft_wrap=True)
         _fail(f"{len(problems)} problem(s) in {path or 'the environment'}", EXIT_USAGE)
     out.print(f"{path or 'environment'}: OK")
 

@@ -15,6 +15,8 @@ The file has one table per concern; every key is optional::
     port = 8787
     [logging]
     level = "INFO"
+    [sources.github]    # webhook sources and [[routes]]: see docs/sources.md
+    secret = "…"
 
 Environment variables override the file: ``SLACK_BATCHER_<TABLE>__<KEY>`` (for example
 ``SLACK_BATCHER_SERVER__PORT=9000``), plus the usual names for secrets:
@@ -44,16 +46,20 @@ from pydantic import (
     PlainValidator,
     SecretStr,
     ValidationError,
+    field_validator,
 )
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from .config import BatchConfig
 from .errors import ConfigError
+from .routing import RouteTable, parse_routes
 from .runtime.config import ServiceConfig
+from .sources.settings import SourcesSettings
 
 __all__ = [
     "ENV_ALIASES",
+    "MIN_API_TOKEN_LENGTH",
     "LoggingSettings",
     "SenderSettings",
     "ServerSettings",
@@ -106,6 +112,16 @@ def _parse_delivery(value: object) -> ServiceConfig:
     return ServiceConfig.from_dict(_coerce_env_strings(value, _DELIVERY_FIELDS))
 
 
+def _parse_route_table(value: object) -> RouteTable:
+    """Build the route table from ``[[routes]]``; ConfigError names each bad key."""
+    return parse_routes(value)
+
+
+RoutesList = Annotated[
+    RouteTable,
+    PlainValidator(_parse_route_table),
+    PlainSerializer(lambda table: table.to_list(), return_type=list),
+]
 BatchingTable = Annotated[
     BatchConfig,
     PlainValidator(_parse_batching),
@@ -119,11 +135,33 @@ DeliveryTable = Annotated[
 
 
 class StoreSettings(BaseModel):
-    """Where batches, the outbox and dead letters live: ``sqlite:///path`` or ``memory://``."""
+    """Where batches, the outbox and dead letters live.
+
+    ``sqlite:///path`` (one process), ``memory://`` (nothing survives), or Redis:
+    ``redis://[:password@]host:port/db``, ``rediss://`` (TLS) or ``unix:///path/redis.sock``,
+    shared by every instance given the same URL and ``prefix``.
+    """
 
     model_config = _STRICT
 
-    url: str = Field(default="sqlite:///slack-batcher.db", pattern=r"^(sqlite:///.+|memory://)$")
+    url: str = Field(
+        default="sqlite:///slack-batcher.db",
+        pattern=r"^(sqlite:///.+|memory://|rediss?://.+|unix:///.+)$",
+    )
+    #: Redis only: every key starts with this (instances sharing batches use the same one).
+    prefix: str = Field(default="slack-batcher", pattern=r"^[^{}\s]+$", max_length=100)
+
+    @property
+    def display_url(self) -> str:
+        """The URL with any password replaced by ``***``: safe to log and show."""
+        from .store.redis import redacted_url
+
+        return redacted_url(self.url)
+
+    @property
+    def is_redis(self) -> bool:
+        """True when the URL names a Redis server."""
+        return self.url.startswith(("redis://", "rediss://", "unix://"))
 
     @property
     def sqlite_path(self) -> Path | None:
@@ -157,6 +195,10 @@ class SenderSettings(BaseModel):
         return "jsonl"
 
 
+#: The shortest API token accepted: shorter ones are guessable, so they are refused.
+MIN_API_TOKEN_LENGTH = 16
+
+
 class ServerSettings(BaseModel):
     """The HTTP service: listen address, API token, request limits, dashboard refresh."""
 
@@ -165,10 +207,35 @@ class ServerSettings(BaseModel):
     host: str = Field(default="127.0.0.1", min_length=1)
     port: int = Field(default=8787, ge=0, le=65_535)
     #: Bearer token required on every /v1 route. Without one, only loopback binds are allowed.
+    #: Surrounding whitespace is dropped; an empty token is no token; a short one is refused.
     api_token: SecretStr | None = Field(default=None)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
     max_messages_per_request: int = Field(default=1000, ge=1, le=100_000)
     dashboard_refresh_seconds: int = Field(default=5, ge=0, le=3600)
+
+    @field_validator("api_token", mode="before")
+    @classmethod
+    def _blank_token_is_no_token(cls, value: object) -> object:
+        """Treat an empty or whitespace token as none, and refuse a short one (never echoed)."""
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if not isinstance(raw, str):
+            return value
+        token = raw.strip()
+        if not token:
+            return None
+        if len(token) < MIN_API_TOKEN_LENGTH:
+            raise ValueError(
+                f"too short ({len(token)} characters): use at least {MIN_API_TOKEN_LENGTH}, "
+                "for example the output of "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+            )
+        return SecretStr(token)
+
+    def token(self) -> str | None:
+        """Return the API token, or None when there is none (an empty one counts as none)."""
+        if self.api_token is None:
+            return None
+        return self.api_token.get_secret_value().strip() or None
 
 
 class LoggingSettings(BaseModel):
@@ -216,6 +283,8 @@ class ServiceSettings(BaseSettings):
     delivery: DeliveryTable = Field(default_factory=ServiceConfig)
     server: ServerSettings = Field(default_factory=ServerSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    sources: SourcesSettings = Field(default_factory=SourcesSettings)
+    routes: RoutesList = Field(default_factory=RouteTable)
 
     @classmethod
     def settings_customise_sources(
@@ -252,7 +321,7 @@ def _describe(error: Mapping[str, Any]) -> list[str]:
     key = ".".join(str(part) for part in error["loc"]) or "config"
     cause = (error.get("ctx") or {}).get("error")
     if isinstance(cause, ConfigError):
-        return [f"{key}.{problem}" for problem in cause.problems]
+        return [p if p.startswith(f"{key}[") else f"{key}.{p}" for p in cause.problems]
     if error["type"] == "extra_forbidden":
         return [f"{key}: unknown setting"]
     message = str(error["msg"]).removeprefix("Value error, ")

@@ -49,13 +49,14 @@ def is_loopback(host: str) -> bool:
 def check_bind(settings: ServiceSettings) -> str:
     """Refuse a non-loopback bind without an API token; return what to tell the operator."""
     host = settings.server.host
-    if settings.server.api_token is not None:
+    if settings.server.token() is not None:
         return f"API token required on /v1 routes; listening on {host}"
     if not is_loopback(host):
         raise ConfigError(
             [
                 f"server.host: {host!r} is reachable from other machines, and no API token is "
-                "set; set SLACK_BATCHER_API_TOKEN (or server.api_token), or bind 127.0.0.1"
+                "set (an empty one counts as none); set SLACK_BATCHER_API_TOKEN (or "
+                "server.api_token, at least 16 characters), or bind 127.0.0.1"
             ]
         )
     return (
@@ -64,8 +65,15 @@ def check_bind(settings: ServiceSettings) -> str:
     )
 
 
-def build_store(url: str) -> BatchStore:
-    """Open the store named by *url*: ``sqlite:///path`` or ``memory://``."""
+def build_store(url: str, *, prefix: str = "slack-batcher") -> BatchStore:
+    """Open the store named by *url*: ``sqlite:///path``, ``memory://`` or a Redis URL.
+
+    *prefix* is the Redis key prefix (ignored by the other stores).
+    """
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        from ..store.redis import RedisStore
+
+        return RedisStore(url, prefix=prefix)
     if url == "memory://":
         from ..store.memory import MemoryStore
 
@@ -74,7 +82,11 @@ def build_store(url: str) -> BatchStore:
         from ..store.sqlite import SQLiteStore
 
         return SQLiteStore(url.removeprefix("sqlite:///"))
-    raise ConfigError([f"store.url: unsupported store {url!r} (use sqlite:///path or memory://)"])
+    raise ConfigError(
+        [
+            f"store.url: unsupported store {url!r} (use sqlite:///path, redis://host:port/db or memory://)"
+        ]
+    )
 
 
 def build_sender(settings: SenderSettings, *, clock: Clock | None = None) -> Sender:
@@ -123,9 +135,14 @@ def build_service(
         settings.batch_config,
         SlackMessageFormatterFactory(),
         clock=clock,
-        store=store if store is not None else build_store(settings.store.url),
+        store=store
+        if store is not None
+        else build_store(settings.store.url, prefix=settings.store.prefix),
         auto_ack=False,
     )
+    # Per-route batching overrides (the first route naming a channel wins: docs/sources.md).
+    for channel, config in settings.routes.channel_configs(settings.batch_config).items():
+        batcher.configure_channel(channel, config)
     inner = sender if sender is not None else build_sender(settings.sender, clock=batcher.clock)
     recording = RecordingSender(inner, clock=batcher.clock)
     return BatchingService(batcher, recording, config=settings.delivery)
@@ -191,7 +208,13 @@ async def serve(
     note = check_bind(settings)
     if service is None:
         service = build_service(settings)
-    app = create_app(service, settings=settings.server, manage_service=True)
+    app = create_app(
+        service,
+        settings=settings.server,
+        manage_service=True,
+        sources=settings.sources,
+        routes=settings.routes,
+    )
     config = uvicorn.Config(
         app,
         host=settings.server.host,

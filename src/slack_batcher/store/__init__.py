@@ -2,6 +2,15 @@
 
 from .base import BatchStore, DeadLetter, OutboxEntry, StoredState
 from .memory import MemoryStore
+from .redis import RedisStore
 from .sqlite import SQLiteStore
 
-__all__ = ["BatchStore", "DeadLetter", "MemoryStore", "OutboxEntry", "SQLiteStore", "StoredState"]
+__all__ = [
+    "BatchStore",
+    "DeadLetter",
+    "MemoryStore",
+    "OutboxEntry",
+    "RedisStore",
+    "SQLiteStore",
+    "StoredState",
+]

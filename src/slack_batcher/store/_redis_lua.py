@@ -1,0 +1,215 @@
+"""The Lua scripts of the Redis store: each one state change, atomic on the Redis server.
+
+Key layout under the prefix ``P`` (every key of one channel ``c`` carries the hash tag
+``{c}``; ``K`` below is ``P:{c}``):
+
+* ``K:b:<id>``   batch hash: ``head`` (JSON), ``last``, ``seq``, ``part``, ``count``,
+  ``size``, ``state`` (``open`` / ``claimed``), ``owner``
+* ``K:bm:<id>``  list of message bodies (JSON), arrival order; ``K:bi:<id>`` their ids
+* ``K:bp:<id>``  set of distinct grouping profiles: scope, author, type joined by U+001F
+* ``K:open``     zset of open batch ids by opening sequence; ``K:seq`` the sequence
+* ``K:ids``      hash pending message id → batch id (dedup)
+* ``K:o:<id>``   outbox entry hash: ``entry`` (JSON), ``msgs``, ``attempts``, ``next``,
+  ``error``, ``state``, ``owner``
+* ``K:d:<id>``   dead letter (JSON)
+* ``P:due``      zset batch id → due time (µs since the epoch); a claimed batch is listed
+  at its lease's end, so a claim whose owner died comes due again
+* ``P:batches`` / ``P:outbox`` / ``P:dead``  zsets id → write order (``P:order``)
+* ``P:olease``   zset outbox id → lease end (µs) of entries an instance is delivering;
+  ``P:ofree`` the entries nobody owns
+* ``P:where``    hash id (batch, outbox entry, dead letter) → channel
+* ``P:pending``  pending message count; ``P:t:<key>`` thread map
+
+The scripts build key names from ``ARGV[1]`` (the prefix) and the channel, so they run on
+one Redis server (or a primary with replicas), not across Cluster slots.
+"""
+
+from __future__ import annotations
+
+__all__ = ["SCRIPTS"]
+
+_LIB = r"""
+local P = ARGV[1]
+local function K(c) return P .. ':{' .. c .. '}' end
+local function order() return redis.call('INCR', P .. ':order') end
+
+local function add_to(c, id, msg_id, body, profile, size, last)
+  local k = K(c)
+  local bk = k .. ':b:' .. id
+  redis.call('RPUSH', k .. ':bm:' .. id, body)
+  redis.call('RPUSH', k .. ':bi:' .. id, msg_id)
+  redis.call('SADD', k .. ':bp:' .. id, profile)
+  redis.call('HSET', k .. ':ids', msg_id, id)
+  redis.call('HINCRBY', bk, 'count', 1)
+  redis.call('HINCRBY', bk, 'size', size)
+  redis.call('HSET', bk, 'last', last)
+  redis.call('INCR', P .. ':pending')
+end
+
+local function open_batch(c, id, head, last, due, part, msg_id, body, profile, size)
+  local k = K(c)
+  local seq = redis.call('INCR', k .. ':seq')
+  redis.call('HSET', k .. ':b:' .. id, 'head', head, 'last', last, 'seq', seq,
+    'state', 'open', 'owner', '', 'count', 0, 'size', 0, 'part', part)
+  redis.call('ZADD', k .. ':open', seq, id)
+  redis.call('ZADD', P .. ':due', due, id)
+  redis.call('HSET', P .. ':where', id, c)
+  redis.call('ZADD', P .. ':batches', order(), id)
+  add_to(c, id, msg_id, body, profile, size, last)
+  return seq
+end
+
+-- Forget batch *id* of channel *c*; return its message bodies (arrival order).
+local function remove_batch(c, id)
+  local k = K(c)
+  local bodies = redis.call('LRANGE', k .. ':bm:' .. id, 0, -1)
+  local ids = redis.call('LRANGE', k .. ':bi:' .. id, 0, -1)
+  for _, mid in ipairs(ids) do
+    if redis.call('HGET', k .. ':ids', mid) == id then redis.call('HDEL', k .. ':ids', mid) end
+  end
+  redis.call('DEL', k .. ':b:' .. id, k .. ':bm:' .. id, k .. ':bi:' .. id, k .. ':bp:' .. id)
+  redis.call('ZREM', k .. ':open', id)
+  redis.call('ZREM', P .. ':due', id)
+  redis.call('ZREM', P .. ':batches', id)
+  redis.call('HDEL', P .. ':where', id)
+  redis.call('DECRBY', P .. ':pending', #ids)
+  return bodies
+end
+
+local function put_outbox(c, id, entry, attempts, state, owner, lease, bodies)
+  local ok = K(c) .. ':o:' .. id
+  redis.call('HSET', ok, 'entry', entry, 'msgs', '[' .. table.concat(bodies, ',') .. ']',
+    'attempts', attempts, 'next', '', 'error', '', 'state', state, 'owner', owner)
+  local n = order()
+  redis.call('ZADD', P .. ':outbox', n, id)
+  redis.call('HSET', P .. ':where', id, c)
+  if owner ~= '' then
+    redis.call('ZADD', P .. ':olease', lease, id)
+  else
+    redis.call('ZADD', P .. ':ofree', n, id)
+  end
+end
+
+local function remove_outbox(c, id)
+  redis.call('DEL', K(c) .. ':o:' .. id)
+  redis.call('ZREM', P .. ':outbox', id)
+  redis.call('ZREM', P .. ':olease', id)
+  redis.call('ZREM', P .. ':ofree', id)
+  redis.call('HDEL', P .. ':where', id)
+end
+
+local function put_letter(c, id, letter)
+  redis.call('SET', K(c) .. ':d:' .. id, letter)
+  redis.call('ZADD', P .. ':dead', order(), id)
+  redis.call('HSET', P .. ':where', id, c)
+end
+
+-- True when batch *bk* may be flushed by *owner* ('' = the single-process protocol).
+local function may_flush(bk, owner)
+  if redis.call('EXISTS', bk) == 0 then return false end
+  if owner == '' then return true end
+  return redis.call('HGET', bk, 'owner') == owner
+end
+"""
+
+# ARGV: prefix, channel, id, head, last, due, part, msg_id, body, profile, size
+_OPEN = r"""
+local c, id = ARGV[2], ARGV[3]
+if redis.call('EXISTS', K(c) .. ':b:' .. id) == 1 then
+  return redis.error_reply('batch ' .. id .. ' already exists')
+end
+return open_batch(c, id, ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10],
+  ARGV[11])
+"""
+
+# ARGV: prefix, channel, id, msg_id, body, profile, size, last
+_ADD = r"""
+local c, id = ARGV[2], ARGV[3]
+if redis.call('EXISTS', K(c) .. ':b:' .. id) == 0 then
+  return redis.error_reply('no pending batch ' .. id)
+end
+add_to(c, id, ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8])
+return 1
+"""
+
+# ARGV: prefix, channel, id, owner, entry ('' = none), attempts, state, lease
+# Returns 1 when flushed, 0 when the batch is gone or claimed by another owner.
+_FLUSH = r"""
+local c, id, owner = ARGV[2], ARGV[3], ARGV[4]
+if not may_flush(K(c) .. ':b:' .. id, owner) then return 0 end
+local bodies = remove_batch(c, id)
+if ARGV[5] ~= '' then put_outbox(c, id, ARGV[5], ARGV[6], ARGV[7], owner, ARGV[8], bodies) end
+return 1
+"""
+
+# ARGV: prefix, channel, id, owner, letter id, letter JSON
+_DEAD_BATCH = r"""
+local c, id, owner = ARGV[2], ARGV[3], ARGV[4]
+if not may_flush(K(c) .. ':b:' .. id, owner) then return 0 end
+remove_batch(c, id)
+put_letter(c, ARGV[5], ARGV[6])
+return 1
+"""
+
+# ARGV: prefix, id, owner ('' = anyone)
+_ACK = r"""
+local id, owner = ARGV[2], ARGV[3]
+local c = redis.call('HGET', P .. ':where', id)
+if not c or redis.call('EXISTS', K(c) .. ':o:' .. id) == 0 then return 0 end
+remove_outbox(c, id)
+return 1
+"""
+
+# ARGV: prefix, id, attempts, next, error, state, owner ('' = anyone), lease
+# Returns 1 when saved, 0 when the entry is gone, -1 when another owner holds it.
+_UPDATE = r"""
+local id, owner = ARGV[2], ARGV[7]
+local c = redis.call('HGET', P .. ':where', id)
+if not c then return 0 end
+local ok = K(c) .. ':o:' .. id
+if redis.call('EXISTS', ok) == 0 then return 0 end
+if owner ~= '' then
+  if redis.call('HGET', ok, 'owner') ~= owner then return -1 end
+  redis.call('ZADD', P .. ':olease', ARGV[8], id)
+end
+redis.call('HSET', ok, 'attempts', ARGV[3], 'next', ARGV[4], 'error', ARGV[5], 'state', ARGV[6])
+return 1
+"""
+
+# ARGV: prefix, id, letter id, letter JSON
+_DEAD_OUTBOX = r"""
+local id = ARGV[2]
+local c = redis.call('HGET', P .. ':where', id)
+if not c or redis.call('EXISTS', K(c) .. ':o:' .. id) == 0 then return 0 end
+remove_outbox(c, id)
+put_letter(c, ARGV[3], ARGV[4])
+return 1
+"""
+
+# ARGV: prefix, letter id. Returns the letter JSON, or nil.
+_REMOVE_LETTER = r"""
+local id = ARGV[2]
+local c = redis.call('HGET', P .. ':where', id)
+if not c then return nil end
+local key = K(c) .. ':d:' .. id
+local letter = redis.call('GET', key)
+if not letter then return nil end
+redis.call('DEL', key)
+redis.call('ZREM', P .. ':dead', id)
+redis.call('HDEL', P .. ':where', id)
+return letter
+"""
+
+SCRIPTS: dict[str, str] = {
+    name: _LIB + body
+    for name, body in {
+        "open": _OPEN,
+        "add": _ADD,
+        "flush": _FLUSH,
+        "dead_batch": _DEAD_BATCH,
+        "ack": _ACK,
+        "update": _UPDATE,
+        "dead_outbox": _DEAD_OUTBOX,
+        "remove_letter": _REMOVE_LETTER,
+    }.items()
+}

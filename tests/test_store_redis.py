@@ -1,0 +1,81 @@
+"""RedisStore beyond the shared contract: errors, key layout, isolation by prefix."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from slack_batcher import BatchConfig, ManualClock, MessageBatcher
+from slack_batcher.errors import StoreError
+from slack_batcher.store.redis import RedisStore
+from tests.factories import T0, pr
+from tests.redis_server import RedisServer, shared_server
+
+
+@pytest.fixture
+def private_server() -> Iterator[RedisServer]:
+    server = RedisServer()
+    yield server
+    server.close()
+
+
+def test_an_unreachable_redis_raises_store_error_naming_the_server_without_its_password(
+    private_server: RedisServer,
+) -> None:
+    url = f"redis://:hunter2@127.0.0.1:{private_server.port}/0"
+    store = RedisStore(url, prefix="down")
+    private_server.stop()
+
+    with pytest.raises(StoreError) as caught:
+        store.outbox_entries()
+
+    assert f"127.0.0.1:{private_server.port}" in str(caught.value)
+    assert "hunter2" not in str(caught.value)
+    assert store.ping() is False
+    store.close()
+
+
+def test_a_batcher_refuses_a_message_it_cannot_store_and_keeps_nothing(
+    private_server: RedisServer,
+) -> None:
+    store = RedisStore(private_server.url, prefix="refuse")
+    batcher = MessageBatcher(BatchConfig(), clock=ManualClock(T0), store=store)
+    private_server.stop()
+
+    with pytest.raises(StoreError):
+        batcher.add_message(pr("gh-1"), "C1")
+
+    assert batcher.get_batch_stats()["messages_pending"] == 0
+    store.close()
+
+
+def test_two_prefixes_on_one_server_never_see_each_other() -> None:
+    url = shared_server().url
+    clock = ManualClock(T0)
+    first = MessageBatcher(clock=clock, store=RedisStore(url, prefix="iso-a"))
+    first.add_message(pr("gh-1"), "C1")
+
+    second = MessageBatcher(clock=clock, store=RedisStore(url, prefix="iso-b"))
+    again = MessageBatcher(clock=clock, store=RedisStore(url, prefix="iso-a"))
+
+    assert second.get_batch_stats()["messages_pending"] == 0
+    assert again.get_batch_stats()["messages_pending"] == 1
+
+
+def test_every_key_of_a_channel_carries_its_hash_tag() -> None:
+    store = RedisStore(shared_server().url, prefix="tags")
+    batcher = MessageBatcher(clock=ManualClock(T0), store=store, auto_ack=False)
+    batcher.add_message(pr("gh-1"), "C42")
+    batcher.flush_all_batches()
+    batcher.add_message(pr("gh-2"), "C42")
+
+    keys = sorted(store.client.scan_iter("tags:*"))
+
+    channel_keys = [k for k in keys if "{C42}" in k]
+    assert channel_keys, keys
+    assert all(k.startswith("tags:{C42}:") for k in channel_keys)
+    assert {k for k in keys if "{" not in k} <= {
+        "tags:due", "tags:where", "tags:batches", "tags:outbox", "tags:ofree", "tags:order",
+        "tags:pending",
+    }  # fmt: skip
