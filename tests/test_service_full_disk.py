@@ -55,7 +55,7 @@ def test_a_full_disk_is_a_503_with_the_reason_and_readyz_says_not_ready(tmp_path
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
-        preexec_fn=_limit_file_size,  # noqa: PLW1509 - only setrlimit and signal, no threads
+        preexec_fn=_limit_file_size,  # only setrlimit and signal: safe before exec
     )
     url = f"http://127.0.0.1:{port}"
     try:
