@@ -125,7 +125,6 @@ def test_sigterm_with_200_pending_delivers_everything_before_exit(
 ) -> None:
     path = tmp_path / "batches.db"
     process = start_child(children, path, slack, "pending:200:10")
-    assert slack.posts == []  # all 200 wait in their 5-minute windows
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=30) == 0
     counts = posted_events(slack)

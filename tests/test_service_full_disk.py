@@ -102,4 +102,4 @@ async def test_readyz_is_503_as_soon_as_a_shutdown_is_requested(clock: ManualClo
         app.service.request_shutdown(signal.SIGTERM)  # what the server's signal handler does
         ready = await app.client.get("/readyz")
         assert ready.status_code == 503
-        assert ready.json()["reason"] == "shutting down"
+        assert ready.json()["reason"] == "the service is shutting down"

@@ -131,12 +131,12 @@ async def submit(body: Annotated[MessageIn | EventList, Body()], state: StateDep
             "accepted (listed first in the request); resend the rest",
             headers={"Retry-After": "30" if isinstance(exc, StoreFullError) else "5"},
         )
-    except ServiceClosedError:
+    except ServiceClosedError as exc:
         if results:  # those already accepted are safe in the store; say which
             logger.warning("service closed after accepting %d of %d", len(results), len(items))
         return problem_response(
             503,
-            f"the service is shutting down; {len(results)} of {len(items)} events were "
+            f"{exc}; {len(results)} of {len(items)} events were "
             "accepted (listed first in the request); resend the rest",
             headers={"Retry-After": "5"},
         )

@@ -94,7 +94,7 @@ def create_app(
     )
     async def readyz() -> Any:
         if not service.accepting:
-            reason = "shutting down" if service.closing else "starting"
+            reason = service.refusal or "not accepting events"
             return JSONResponse({"status": "not ready", "reason": reason}, status_code=503)
         check = getattr(service.batcher.store, "check_writable", None)
         problem = check() if check is not None else None

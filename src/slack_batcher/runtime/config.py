@@ -36,7 +36,9 @@ class ServiceConfig:
     ``max_concurrent_posts`` bounds posts in flight. Health: an undelivered post more than
     ``stuck_outbox_seconds`` past its due time is stuck; more than
     ``error_rate_threshold`` failed attempts among the recent ones degrades health.
-    ``close_sender`` closes the sender when the service closes.
+    ``close_sender`` closes the sender when the service closes. ``group_commit`` lets the
+    submits of one event-loop turn share one store commit (SQLite), committed before any
+    of them returns.
     """
 
     channel_posts_per_second: float = 1.0
@@ -53,6 +55,7 @@ class ServiceConfig:
     thread_ttl_seconds: float = 24 * 3600.0
     shutdown_timeout_seconds: float = 30.0
     shutdown_post_grace_seconds: float = 15.0
+    group_commit: bool = True
     auth_probe_interval_seconds: float = 60.0
     max_concurrent_posts: int = 50
     stuck_outbox_seconds: float = 900.0
@@ -109,7 +112,13 @@ class ServiceConfig:
             value = getattr(self, name)
             if not _is_number(value) or not 0 <= value <= 1:
                 problems.append(f"{name}: must be between 0 and 1, got {value!r}")
-        for name in ("pacing", "thread_related", "close_sender", "enable_threading"):
+        for name in (
+            "pacing",
+            "thread_related",
+            "close_sender",
+            "enable_threading",
+            "group_commit",
+        ):
             value = getattr(self, name)
             if not isinstance(value, bool) and not (name == "enable_threading" and value is None):
                 problems.append(f"{name}: must be true or false, got {value!r}")

@@ -25,7 +25,7 @@ import signal
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..clock import Clock, ManualClock
 from ..delivery.base import Sender
@@ -34,6 +34,7 @@ from ..models import BatchableMessage
 from .config import ServiceConfig
 from .delivery import Deliverer
 from .dispatch import INTERNAL_RETRY_SECONDS, Dispatcher
+from .group_commit import GroupCommit, GroupStore
 from .metrics import DeliveryMetrics
 from .timers import ClockTimers, Signal
 
@@ -101,6 +102,8 @@ class BatchingService:
         self._writes = 0  # submits so far: the upkeep timer checkpoints once they pause
         self._writes_seen = 0
         self._upkeep_handle: asyncio.TimerHandle | None = None
+        self._group: GroupCommit | None = None
+        self._diverged: str | None = None
         self._signals: tuple[int, ...] = ()
 
     # -------------------------------------------------------------- lifecycle
@@ -124,6 +127,9 @@ class BatchingService:
             batcher=self.batcher, timers=timers, deliverer=deliverer, metrics=self.metrics
         )
         dispatcher.on_drained = self._on_drained
+        store = self.batcher.store
+        if self.config.group_commit and hasattr(store, "begin_group"):
+            self._group = GroupCommit(cast(GroupStore, store), loop, self._group_failed)
         self._deadline_signal = Signal(timers)
         recovered = dispatcher.collect()
         if recovered:
@@ -158,6 +164,8 @@ class BatchingService:
         if self._upkeep_handle is not None:
             self._upkeep_handle.cancel()
             self._upkeep_handle = None
+        if self._group is not None:
+            self._group.close()
         timers, _ = self._require_started()
         dispatcher = self._require_dispatcher()
         if self._deadline_task is not None:
@@ -247,15 +255,20 @@ class BatchingService:
         """Add *message* to *channel_id*'s batches; anything it flushes is delivered.
 
         Raises :class:`ServiceClosedError` once shutdown began, and the batcher's
-        :class:`~slack_batcher.errors.InvalidMessageError` for bad input.
+        :class:`~slack_batcher.errors.InvalidMessageError` for bad input. With a store that
+        supports it (SQLite) and ``group_commit`` on, the submits of one event-loop turn
+        share one commit, and each returns once that commit is done; a failed commit raises
+        :class:`~slack_batcher.errors.StoreError` here.
         """
         if not self._accepting:
-            raise ServiceClosedError(
-                "the service is not accepting messages (not started or closed)"
-            )
+            raise ServiceClosedError(self.refusal or "the service is not accepting messages")
+        group = self._group
+        committed = group.join() if group is not None else None
         result = self.batcher.add(message, channel_id)
         self._writes += 1
         self.notify()
+        if committed is not None:
+            await committed  # durable before the caller (an HTTP 202) hears of it
         return result
 
     def submit_threadsafe(
@@ -376,6 +389,32 @@ class BatchingService:
     def accepting(self) -> bool:
         """True while :meth:`submit` accepts messages."""
         return self._accepting
+
+    @property
+    def group_commit(self) -> GroupCommit | None:
+        """The group commit in use (its ``groups`` and ``writes`` counts), if any."""
+        return self._group
+
+    @property
+    def refusal(self) -> str | None:
+        """Why :meth:`submit` refuses events, or None while it accepts them."""
+        if self._accepting:
+            return None
+        if self._diverged is not None:
+            return self._diverged
+        if self.closing:
+            return "the service is shutting down"
+        return "the service is not started"
+
+    def _group_failed(self, exc: StoreError) -> None:
+        # The turn's writes are undone in the store but applied in the batcher's memory:
+        # accepting more could answer a resent event "duplicate" that is not stored.
+        self._accepting = False
+        self._diverged = (
+            f"the store could not commit ({exc}); events of that moment were refused; "
+            "restart the service to continue from what is stored"
+        )
+        logger.critical("%s", self._diverged)
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop | None:

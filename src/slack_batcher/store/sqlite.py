@@ -117,22 +117,39 @@ class SQLiteStore:
         leaves the others in place; the block only *defers the commit* to its exit, where
         everything done inside becomes durable at once, even when the block raises. A kill
         inside the block loses the whole group, so acknowledge the messages added inside
-        (e.g. answer the HTTP request) only after the block exits. Hold the lock that
-        serialises the batcher around the block, or other threads' store calls wait
-        for it. Nested blocks join the outer one.
+        (e.g. answer the HTTP request) only after the block exits. Store calls made by
+        other threads meanwhile join the group too. Nested blocks join the outer one.
+        """
+        self.begin_group()
+        try:
+            yield
+        finally:
+            self.commit_group()
+
+    def begin_group(self) -> None:
+        """Open a group commit (see :meth:`transaction`) without a ``with`` block.
+
+        Until the matching :meth:`commit_group`, every store call — from any thread — joins
+        the group. The service opens one per event-loop turn and commits it before any
+        request of that turn is answered.
         """
         with self._lock:
             conn = self._open_connection()
-            outermost = self._depth == 0
-            if outermost:
+            if self._depth == 0:
                 self._begin(conn, "starting a group commit")
             self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
-                if outermost:
-                    self._commit(conn, "committing a group")
+
+    def commit_group(self) -> None:
+        """Close the group opened by :meth:`begin_group`; the outermost one commits.
+
+        Raises :class:`~slack_batcher.errors.StoreError` when the commit fails: then
+        nothing done inside the group was stored.
+        """
+        with self._lock:
+            conn = self._open_connection()
+            self._depth -= 1
+            if self._depth == 0:
+                self._commit(conn, "committing a group")
 
     @contextmanager
     def _transaction(self, action: str) -> Iterator[sqlite3.Connection]:
