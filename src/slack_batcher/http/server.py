@@ -29,6 +29,7 @@ __all__ = [
     "build_store",
     "check_bind",
     "configure_logging",
+    "describe_sender",
     "is_loopback",
     "serve",
 ]
@@ -117,6 +118,18 @@ def build_sender(settings: SenderSettings, *, clock: Clock | None = None) -> Sen
     from ..delivery.jsonl import JsonlSender
 
     return JsonlSender(settings.jsonl_path, clock=clock)
+
+
+def describe_sender(settings: SenderSettings) -> str:
+    """Say where posts go: the sender's kind and, for a dry run, the file that receives them."""
+    kind = settings.resolved_kind()
+    if kind == "jsonl":
+        return f"jsonl (dry run: posts are appended to {settings.jsonl_path.resolve()})"
+    if kind == "console":
+        return "console (dry run: posts are printed to standard output)"
+    if kind == "slack":
+        return f"slack ({settings.slack_api_url})"
+    return kind
 
 
 def build_service(
@@ -225,7 +238,7 @@ async def serve(
         lifespan="on",
     )
     server = _Server(config, service)
-    logger.info("slack-batcher %s; sender: %s", note, settings.sender.resolved_kind())
+    logger.info("slack-batcher %s; sender: %s", note, describe_sender(settings.sender))
     try:
         await server.serve(sockets=[sock] if sock is not None else None)
     finally:
