@@ -135,12 +135,14 @@ def main() -> None:
 @click.option("--port", type=click.IntRange(0, 65535), help="Listen port (overrides server.port).")
 def serve(config_path: Path | None, host: str | None, port: int | None) -> None:
     """Run the HTTP service until Ctrl-C (then flush and deliver what is pending)."""
-<<<<<<< HEAD
     from .errors import StoreError
-    from .http.server import build_service, build_store, check_bind, configure_logging
-=======
-    from .http.server import check_bind, configure_logging, describe_sender
->>>>>>> main
+    from .http.server import (
+        build_service,
+        build_store,
+        check_bind,
+        configure_logging,
+        describe_sender,
+    )
     from .http.server import serve as run_server
     from .settings import load_settings
 
