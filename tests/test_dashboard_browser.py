@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
 from tests.test_http_harness import TOKEN, LiveServer, event
 
@@ -154,4 +154,28 @@ def test_on_a_390_px_phone_the_dashboard_fits_and_counts_delivered_and_dead_lett
     dev = page.locator("#channels tr[data-channel='#dev-api']")
     expect(dev.locator("td[data-label='posts delivered']")).to_have_text("1")
     expect(dev.locator("td[data-label='in dead letters']")).to_have_text("0")
+    page.close()
+
+
+def test_api_docs_render_offline_from_this_server_alone(
+    browser: Browser, server: LiveServer
+) -> None:
+    page = browser.new_page()
+    elsewhere: list[str] = []
+
+    def only_this_server(route: Route) -> None:
+        if route.request.url.startswith(server.url):
+            route.continue_()
+        else:  # an air-gapped host: no CDN, no fonts, no validator
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_this_server)
+    page.goto(server.url + "/docs")
+    operation = page.locator(".opblock-summary-path[data-path='/v1/messages']")
+    expect(operation.first).to_be_visible(timeout=20_000)
+    expect(page.locator(".title").first).to_contain_text("slack-batcher")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "api-docs.png"))
+    assert elsewhere == []
     page.close()
