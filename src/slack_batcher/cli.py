@@ -219,15 +219,18 @@ def demo(events_dir: Path, output_dir: Path, channel: str | None) -> None:
         ("events in", "right"),
         ("Slack posts out", "right"),
         ("reduction", "right"),
+        ("in channel (no digests → digests)", "right"),
         ("longest wait", "right"),
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for row in result.channels:
+        before = row.top_level_without_digests
         table.add_row(
             row.channel,
             str(row.events),
             str(row.posts),
             f"{row.reduction:.0%}",
+            f"{before} → {row.top_level}" if before is not None else str(row.top_level),
             f"{row.longest_wait_seconds / 60:.1f} min",
         )
     total_reduction = 1 - result.total_posts / result.total_events
@@ -235,6 +238,14 @@ def demo(events_dir: Path, output_dir: Path, channel: str | None) -> None:
         "total", str(result.total_events), str(result.total_posts), f"{total_reduction:.0%}", ""
     )
     out.print(table)
+    storm = result.storm
+    if storm is not None and storm.events:
+        out.print(
+            f"Storm in {storm.channel} {storm.start:%H:%M}–{storm.end:%H:%M}: {storm.events} "
+            f"events → {storm.top_level} top-level posts (without live digests: "
+            f"{storm.top_level_without_digests}), {storm.edits} edits, "
+            f"{storm.replies} thread replies."
+        )
     out.print(f"Wrote {output_dir}/index.html (every post as Slack shows it) and posts.jsonl.")
     token = os.environ.get("SLACK_BOT_TOKEN")
     if token and channel:
