@@ -40,7 +40,7 @@ from .errors import InvalidMessageError, MessageTooLargeError
 from .flush import AddResult, FlushReason
 from .formatting.factory import SlackMessageFormatterFactory
 from .formatting.message import SlackMessage
-from .grouping import ChannelQueue, GroupingPolicy, profile_of
+from .grouping import ChannelQueue, GroupingPolicy, folded
 from .inspection import describe_pending
 from .models import BatchableMessage, BatchType
 from .outbox import Outbox
@@ -111,6 +111,7 @@ class MessageBatcher:
         self._channel_rules: dict[str, _Rules] = {}
         self._enabled = self.config.enabled
         self._max_message_bytes = self.config.max_message_bytes
+        self._memory_budget = self.config.memory_budget_bytes
         # A store that keeps no batch records (memory) is not called on the hot path.
         self._store_keeps_batches = bool(getattr(self.store, "keeps_batches", True))
         self._lock = threading.RLock()
@@ -229,7 +230,14 @@ class MessageBatcher:
                 else (self._rules)
             )
             now = self.clock.now()
-            profile = profile_of(message)
+            # profile_of(message), inlined
+            data = message.data
+            scope = data.get("repository") or data.get("project") or data.get("service")
+            scope = folded(scope or data.get("team"))
+            author = message.author
+            if author and not author.islower():
+                author = author.lower()
+            profile = (scope, author or "", message.content_type)
             policy = rules.policy
             partition = policy.partition_of(message, profile) if policy.partitioned else ()
             batch = None
@@ -276,7 +284,7 @@ class MessageBatcher:
             elif message.priority in rules.urgent:
                 reason = FlushReason.URGENT
             flushed = self._flush(batch, reason, returned=returned) if reason else None
-            budget = self.config.memory_budget_bytes
+            budget = self._memory_budget
             if budget is not None and recorder.memory_estimate() > budget:
                 self.error_handler.relieve_memory(budget)
             return AddResult(batch.id, False, flushed, reason)
