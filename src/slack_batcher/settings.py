@@ -46,6 +46,7 @@ from pydantic import (
     PlainValidator,
     SecretStr,
     ValidationError,
+    field_validator,
 )
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -58,6 +59,7 @@ from .sources.settings import SourcesSettings
 
 __all__ = [
     "ENV_ALIASES",
+    "MIN_API_TOKEN_LENGTH",
     "LoggingSettings",
     "SenderSettings",
     "ServerSettings",
@@ -193,6 +195,10 @@ class SenderSettings(BaseModel):
         return "jsonl"
 
 
+#: The shortest API token accepted: shorter ones are guessable, so they are refused.
+MIN_API_TOKEN_LENGTH = 16
+
+
 class ServerSettings(BaseModel):
     """The HTTP service: listen address, API token, request limits, dashboard refresh."""
 
@@ -201,10 +207,35 @@ class ServerSettings(BaseModel):
     host: str = Field(default="127.0.0.1", min_length=1)
     port: int = Field(default=8787, ge=0, le=65_535)
     #: Bearer token required on every /v1 route. Without one, only loopback binds are allowed.
+    #: Surrounding whitespace is dropped; an empty token is no token; a short one is refused.
     api_token: SecretStr | None = Field(default=None)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
     max_messages_per_request: int = Field(default=1000, ge=1, le=100_000)
     dashboard_refresh_seconds: int = Field(default=5, ge=0, le=3600)
+
+    @field_validator("api_token", mode="before")
+    @classmethod
+    def _blank_token_is_no_token(cls, value: object) -> object:
+        """Treat an empty or whitespace token as none, and refuse a short one (never echoed)."""
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if not isinstance(raw, str):
+            return value
+        token = raw.strip()
+        if not token:
+            return None
+        if len(token) < MIN_API_TOKEN_LENGTH:
+            raise ValueError(
+                f"too short ({len(token)} characters): use at least {MIN_API_TOKEN_LENGTH}, "
+                "for example the output of "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+            )
+        return SecretStr(token)
+
+    def token(self) -> str | None:
+        """Return the API token, or None when there is none (an empty one counts as none)."""
+        if self.api_token is None:
+            return None
+        return self.api_token.get_secret_value().strip() or None
 
 
 class LoggingSettings(BaseModel):

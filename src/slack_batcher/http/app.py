@@ -19,6 +19,7 @@ from ..sources.settings import SourcesSettings
 from .api import api_router
 from .auth import TokenAuth
 from .dashboard import dashboard_router
+from .guard import LoopbackGuardMiddleware
 from .metrics import metrics_registry
 from .problems import BodyLimitMiddleware, install_problem_handlers
 from .sources import SourcesCollector, SourcesState, sources_router
@@ -53,8 +54,7 @@ def create_app(
     *routes* enable the webhook endpoints (docs/sources.md; default: all disabled).
     """
     server = settings if settings is not None else ServerSettings()
-    token = server.api_token.get_secret_value() if server.api_token is not None else None
-    state = AppState(service=service, auth=TokenAuth(token), settings=server)
+    state = AppState(service=service, auth=TokenAuth(server.token()), settings=server)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -107,4 +107,6 @@ def create_app(
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     app.add_middleware(BodyLimitMiddleware, max_bytes=server.max_body_bytes)
+    # Outermost: a misdirected or cross-origin request is refused before its body is read.
+    app.add_middleware(LoopbackGuardMiddleware, enabled=not state.auth.enabled)
     return app
