@@ -27,7 +27,7 @@ from slack_batcher.sources.samples import (
 from slack_batcher.sources.settings import SourcesSettings
 from slack_batcher.sources.verify import sign
 from slack_batcher.testing import FakeSlack
-from tests.test_http_harness import AUTH, make_service, server_settings
+from tests.test_http_harness import AUTH, TOKEN, make_service, server_settings
 
 GH_SECRET = "gh-secret-0123456789"
 JIRA_SECRET = "jira-secret-0123456789"
@@ -409,3 +409,26 @@ async def test_the_openapi_schema_requires_a_channel_only_without_routes(
             model = schema["components"]["schemas"]["MessageIn"]
             assert ("channel" in model["required"]) is required
         assert "/v1/sources/github" in schema["paths"]
+
+
+async def test_the_dashboard_shows_deliveries_per_source(clock: ManualClock) -> None:
+    async with sources_app(clock, secrets={"github": {"secret": GH_SECRET}}) as app:
+        await app.github("pull_request", PR)
+        await app.github("pull_request", PR, secret="wrong")
+        await app.github("star", {"action": "created"})
+        await app.client.post("/dashboard/login", data={"token": TOKEN})  # keeps the cookie
+        page = (await app.client.get("/")).text
+        section = page[page.index('<section id="sources">') :]
+        section = section[: section.index("</section>")]
+        row = section[section.index('data-source="github"') :]
+        row = row[: row.index("</tr>")]
+        cells = [c.split("<")[0] for c in row.split("<td>")[1:]]
+        # source, state, messages, accepted, ignored, duplicate, unrouted, dropped, unauthorized
+        assert cells[:9] == ["github", "enabled", "1", "1", "1", "0", "0", "0", "1"]
+        assert 'data-source="jira"' not in section
+
+
+async def test_the_dashboard_says_when_no_source_is_enabled(clock: ManualClock) -> None:
+    async with sources_app(clock, secrets={}) as app:
+        await app.client.post("/dashboard/login", data={"token": TOKEN})
+        assert "No webhook source is enabled" in (await app.client.get("/")).text
