@@ -136,7 +136,14 @@ def main() -> None:
 @click.option("--port", type=click.IntRange(0, 65535), help="Listen port (overrides server.port).")
 def serve(config_path: Path | None, host: str | None, port: int | None) -> None:
     """Run the HTTP service until Ctrl-C (then flush and deliver what is pending)."""
-    from .http.server import check_bind, configure_logging, describe_sender
+    from .errors import StoreError
+    from .http.server import (
+        build_service,
+        build_store,
+        check_bind,
+        configure_logging,
+        describe_sender,
+    )
     from .http.server import serve as run_server
     from .settings import load_settings
 
@@ -151,6 +158,15 @@ def serve(config_path: Path | None, host: str | None, port: int | None) -> None:
         for problem in exc.problems:
             err.print(f"  {problem}", markup=False, soft_wrap=True)
         _fail("invalid configuration", EXIT_USAGE)
+    try:  # opened before anything is printed: a refused store is one line and exit 2
+        store = build_store(settings.store.url)
+        try:
+            service = build_service(settings, store=store)
+        except BaseException:
+            store.close()
+            raise
+    except (StoreError, ConfigError) as exc:
+        _fail(str(exc), EXIT_USAGE)
     configure_logging(settings.logging)
     err.print(f"slack-batcher: {note}", markup=False, soft_wrap=True)
     err.print(
@@ -163,8 +179,11 @@ def serve(config_path: Path | None, host: str | None, port: int | None) -> None:
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal: after a
     # clean shutdown that is a normal exit, not an abort.
     signal.signal(signal.SIGTERM, _exit_cleanly)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_server(settings))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(run_server(settings, service=service))
+    except StoreError as exc:  # e.g. a row of the store that cannot be read
+        _fail(str(exc), EXIT_USAGE)
     err.print("slack-batcher: stopped", markup=False)
 
 
@@ -239,15 +258,18 @@ def demo(
         ("events in", "right"),
         ("Slack posts out", "right"),
         ("reduction", "right"),
+        ("in channel (no digests → digests)", "right"),
         ("longest wait", "right"),
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for row in result.channels:
+        before = row.top_level_without_digests
         table.add_row(
             row.channel,
             str(row.events),
             str(row.posts),
             f"{row.reduction:.0%}",
+            f"{before} → {row.top_level}" if before is not None else str(row.top_level),
             f"{row.longest_wait_seconds / 60:.1f} min",
         )
     total_reduction = 1 - result.total_posts / events if events else 0.0
@@ -255,6 +277,14 @@ def demo(
         "total", str(result.total_events), str(result.total_posts), f"{total_reduction:.0%}", ""
     )
     out.print(table)
+    storm = result.storm
+    if storm is not None and storm.events:
+        out.print(
+            f"Storm in {storm.channel} {storm.start:%H:%M}–{storm.end:%H:%M}: {storm.events} "
+            f"events → {storm.top_level} top-level posts (without live digests: "
+            f"{storm.top_level_without_digests}), {storm.edits} edits, "
+            f"{storm.replies} thread replies."
+        )
     out.print(f"Wrote {output_dir}/index.html (every post as Slack shows it) and posts.jsonl.")
     token = os.environ.get("SLACK_BOT_TOKEN")
     if token and channel:

@@ -26,7 +26,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -34,8 +34,17 @@ from typing import Any
 
 from .batcher import MessageBatcher
 from .clock import ManualClock
+from .config import BatchConfig
 from .delivery.base import Sender
 from .delivery.jsonl import JsonlSender
+from .demo_storm import (
+    StormFigures,
+    digest_thread,
+    read_lines,
+    storm_figures,
+    top_level_by_channel,
+    top_level_without_digests,
+)
 from .errors import DeliveryError, TransientDeliveryError
 from .formatting.factory import SlackMessageFormatterFactory
 from .formatting.message import SlackMessage
@@ -64,6 +73,12 @@ logger = logging.getLogger(__name__)
 #: The simulated day starts at 08:30 UTC on a Monday.
 DAY_START = datetime(2026, 3, 2, 8, 30, tzinfo=UTC)
 SOURCES = ("github", "jira", "alertmanager")
+#: The afternoon's alert storm, whose posts the demo reports (with and without digests).
+#: The starter config's alerts route keeps one live digest for all services in that channel
+#: (``digest_by = []``); elsewhere the default digest key applies (type and scope).
+STORM_CHANNEL = "#alerts"
+STORM_START = datetime(2026, 3, 2, 14, 10, tzinfo=UTC)
+STORM_END = datetime(2026, 3, 2, 14, 20, tzinfo=UTC)
 
 
 def starter_config() -> str:
@@ -110,6 +125,9 @@ class ChannelFigures:
     events: int = 0
     posts: int = 0
     longest_wait_seconds: float = 0.0
+    #: Posts people see in the channel (not thread replies), and as many without digests.
+    top_level: int = 0
+    top_level_without_digests: int | None = None
 
     @property
     def reduction(self) -> float:
@@ -128,6 +146,8 @@ class DemoResult:
     #: Deliveries per source, and per answer (``accepted``, ``ignored``, ``duplicate`` …).
     deliveries: Counter[str] = field(default_factory=Counter)
     outcomes: Counter[str] = field(default_factory=Counter)
+    #: The alert storm's posts, edits and replies (with live digests on).
+    storm: StormFigures | None = None
 
     @property
     def total_events(self) -> int:
@@ -192,6 +212,9 @@ class _Tally:
     arrivals: dict[str, datetime] = field(default_factory=dict)
     deliveries: Counter[str] = field(default_factory=Counter)
     outcomes: Counter[str] = field(default_factory=Counter)
+    #: Every message routed to a channel ({"id", "channel", …}) and when it arrived.
+    routed: list[dict[str, Any]] = field(default_factory=list)
+    routed_at: list[datetime] = field(default_factory=list)
 
 
 async def _replay(
@@ -234,6 +257,8 @@ async def _replay(
                 if not routed["duplicate"]:
                     tally.by_channel[routed["channel"]] += 1
                     tally.arrivals[routed["id"]] = clock.now()
+                    tally.routed.append(routed)
+                    tally.routed_at.append(clock.now())
             if progress is not None:
                 progress(index)
         window = service.batcher.config.max_batch_age
@@ -246,9 +271,13 @@ async def _replay(
 
 def _collect_posts(recorder: RecordingSender, arrivals: dict[str, datetime]) -> list[DemoPost]:
     posts: list[DemoPost] = []
+    shown_at = {recent.ts: recent.posted_at for recent in recorder.recent() if recent.ts}
     for recent in reversed(recorder.recent()):
         ids = [str(i) for i in recent.message.metadata.get("message_ids", [])]
-        waits = [(recent.posted_at - arrivals[i]).total_seconds() for i in ids if i in arrivals]
+        seen = recent.posted_at
+        if recent.message.metadata.get("digest_repost") and recent.thread_ts in shown_at:
+            seen = shown_at[recent.thread_ts]  # a live digest's first items, shown in its post
+        waits = [(seen - arrivals[i]).total_seconds() for i in ids if i in arrivals]
         posts.append(
             DemoPost(
                 recent.channel,
@@ -286,9 +315,12 @@ def _write_outputs(result: DemoResult) -> None:
                 "posts": c.posts,
                 "reduction": round(c.reduction, 4),
                 "longest_wait_seconds": round(c.longest_wait_seconds, 1),
+                "top_level_posts": c.top_level,
+                "top_level_posts_without_digests": c.top_level_without_digests,
             }
             for c in result.channels
         ],
+        "storm": result.storm.to_dict() if result.storm else None,
         "post_events": [
             {"channel": p.channel, "posted_at": p.posted_at.isoformat(), "event_ids": p.event_ids}
             for p in result.posts
@@ -302,6 +334,9 @@ def _write_outputs(result: DemoResult) -> None:
         )
         for c in result.channels
     ]
+    thread = digest_thread(result.posts, STORM_CHANNEL, STORM_START, STORM_END)
+    if thread is not None:
+        sections.insert(0, thread)
     page = render_page(sections, title="slack-batcher demo: a day of a small team")
     (out / "index.html").write_text(page, encoding="utf-8")
 
@@ -318,11 +353,41 @@ def run_demo(
     *settings* supplies the batching configuration and the routes (default: the starter
     configuration); the sources get fresh random secrets. *progress* is called with the
     number of deliveries replayed so far. A delivery the service refuses raises ValueError.
+    With live digests on, the day is replayed a second time without them, to count the
+    channel posts they saved.
     """
-    from .http.app import create_app
-
     deliveries = deliveries if deliveries is not None else load_deliveries()
     settings = settings if settings is not None else demo_settings()
+    output_dir.mkdir(parents=True, exist_ok=True)
+    posts_file = output_dir / "posts.jsonl"
+    recorder, stats, tally = _run(deliveries, settings, posts_file, progress)
+    posts = _collect_posts(recorder, tally.arrivals)
+    result = DemoResult(
+        _figures(tally.by_channel, posts),
+        posts,
+        output_dir,
+        stats,
+        tally.deliveries,
+        tally.outcomes,
+    )
+    _add_digest_figures(result, deliveries, settings, tally, posts_file)
+    _write_outputs(result)
+    return result
+
+
+def _run(
+    deliveries: list[DemoDelivery],
+    settings: ServiceSettings,
+    posts_file: Path,
+    progress: Callable[[int], None] | None,
+    *,
+    live_digests: bool = True,
+) -> tuple[RecordingSender, dict[str, Any], _Tally]:
+    from .http.app import create_app
+
+    def configured(config: BatchConfig) -> BatchConfig:
+        return config if live_digests else replace(config, live_digests=False)
+
     credentials = {source: secrets.token_hex(16) for source in SOURCES}
     sources = SourcesSettings.model_validate(
         {
@@ -331,20 +396,18 @@ def run_demo(
             "alertmanager": {"token": credentials["alertmanager"]},
         }
     )
-    output_dir.mkdir(parents=True, exist_ok=True)
-    posts_file = output_dir / "posts.jsonl"
     posts_file.unlink(missing_ok=True)
     clock = ManualClock(DAY_START)
     with tempfile.TemporaryDirectory(prefix="slack-batcher-demo-") as tmp:
         batcher = MessageBatcher(
-            settings.batch_config,
+            configured(settings.batch_config),
             SlackMessageFormatterFactory(),
             clock=clock,
             store=SQLiteStore(Path(tmp) / "batches.db"),
             auto_ack=False,
         )
         for channel, config in settings.routes.channel_configs(settings.batch_config).items():
-            batcher.configure_channel(channel, config)
+            batcher.configure_channel(channel, configured(config))
         recorder = RecordingSender(
             JsonlSender(posts_file, clock=clock), limit=len(deliveries) * 2 + 10, clock=clock
         )
@@ -355,17 +418,38 @@ def run_demo(
             stats = batcher.get_batch_stats()
         finally:
             batcher.close()
-    posts = _collect_posts(recorder, tally.arrivals)
-    result = DemoResult(
-        _figures(tally.by_channel, posts),
-        posts,
-        output_dir,
-        stats,
-        tally.deliveries,
-        tally.outcomes,
-    )
-    _write_outputs(result)
-    return result
+    return recorder, stats, tally
+
+
+def _add_digest_figures(
+    result: DemoResult,
+    deliveries: list[DemoDelivery],
+    settings: ServiceSettings,
+    tally: _Tally,
+    posts_file: Path,
+) -> None:
+    """Count top-level posts per channel and the storm's posts; with digests, also without."""
+    lines = read_lines(posts_file)
+    arrivals = [
+        (line["channel"], at) for line, at in zip(tally.routed, tally.routed_at, strict=True)
+    ]
+    storm = storm_figures(lines, arrivals, STORM_CHANNEL, STORM_START, STORM_END)
+    before = None
+    if settings.batch_config.live_digests:
+
+        def rerun(changed: BatchConfig, path: Path) -> None:
+            _run(deliveries, settings, path, None, live_digests=changed.live_digests)
+
+        before = top_level_without_digests(settings.batch_config, rerun)
+        without = storm_figures(before, arrivals, STORM_CHANNEL, STORM_START, STORM_END)
+        storm = replace(storm, top_level_without_digests=without.top_level)
+    after = top_level_by_channel(lines)
+    counted = top_level_by_channel(before) if before is not None else None
+    for figures in result.channels:
+        figures.top_level = after[figures.channel]
+        if counted is not None:
+            figures.top_level_without_digests = counted[figures.channel]
+    result.storm = storm
 
 
 async def post_for_real(

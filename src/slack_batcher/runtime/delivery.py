@@ -9,7 +9,12 @@ after a crash — resumes at the first page not yet posted:
 - ``attempting``: the page being posted right now. Found on an entry recovered after a
   crash, it means that page may have reached Slack: it is posted again (at least once) and
   counted as a possible duplicate;
-- ``failures`` / ``failing_since``: the current run of failures, for backoff and giving up.
+- ``failures`` / ``failing_since``: the current run of failures, for backoff and giving up;
+- ``digest``: where a live digest sends it (see :mod:`.digests`): ``key``, ``parent`` (the
+  digest post's ``ts``, None for a new top-level post) and ``step`` (``convert``: re-post the
+  first post's page in the thread; ``update``: edit the parent; ``replies``: post the pages
+  in the thread). Each step is paced and retried like a post; an edit refused for good
+  (``message_not_found``, ``cant_update_message``, …) starts a new digest instead.
 """
 
 from __future__ import annotations
@@ -19,15 +24,18 @@ import logging
 import random
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from ..delivery.base import Sender
+from ..delivery.base import PostResult, Sender, can_update
+from ..delivery.classify import is_auth_error
 from ..delivery.pacing import Pacer
 from ..delivery.retry import RetryAction, RetryPolicy
 from ..delivery.threads import batch_thread_key, stored_thread_key
+from ..errors import PermanentDeliveryError, StoreFullError
 from ..formatting.message import SlackMessage
 from ..store.base import OutboxEntry
 from .config import ServiceConfig
+from .digests import LiveDigests, is_critical
 from .metrics import DeliveryMetrics
 from .timers import ClockTimers, Signal
 
@@ -65,12 +73,19 @@ class Deliverer:
         if threading is None:
             threading = batcher.config.enable_threading
         self.threads = bool(threading and getattr(sender, "supports_threads", False))
+        #: Live digests need threads and a sender that edits (a webhook has neither).
+        self.digests = LiveDigests(batcher) if self.threads and can_update(sender) else None
         self._slots = asyncio.Semaphore(config.max_concurrent_posts)
         self.paused = False
         self._prober: OutboxEntry | None = None
         self.resumed = Signal(timers)
         #: Fires whenever an entry leaves the outbox (the shutdown drain waits on it).
         self.progress = Signal(timers)
+        #: Set at the shutdown deadline: no post is started any more (those in flight finish).
+        self.stopping = False
+        self._posting: set[str] = set()  # channels with a post in flight
+        #: Delivered entries whose ack could not be written (a full disk), retried later.
+        self.unacked: dict[str, OutboxEntry] = {}
 
     # ------------------------------------------------------------------ pause
 
@@ -101,48 +116,127 @@ class Deliverer:
 
     # --------------------------------------------------------------- delivery
 
-    async def deliver(self, entry: OutboxEntry) -> None:
-        """Post every remaining page of *entry*, then ack it (or dead-letter it)."""
+    def is_posting(self, channel: str) -> bool:
+        """Return True while a post to *channel* is in flight (sent, answer not yet read)."""
+        return channel in self._posting
+
+    async def deliver(self, entry: OutboxEntry) -> bool:
+        """Post every remaining page of *entry*, then ack it (or dead-letter it).
+
+        Returns True once the entry left the outbox, False when it stays because the
+        service is :attr:`stopping` (no new post is started then; progress is saved, so the
+        next start resumes at the first page not posted).
+        """
         pages = entry.message.pages
         state = entry.state
         posted: list[str | None] = state.setdefault("posted", [])
-        channel = entry.channel_id
+        digest = self._digest_plan(entry)
+        if digest is not None and await self._digest_steps(entry, digest):
+            return True
         while len(posted) < len(pages):
             index = len(posted)
             await self._wait_turn(entry)
+            if self.stopping:
+                return False
             thread_ts = self._thread_for(entry, index)
             page = self._page(pages, index, threaded=thread_ts is not None)
+            if index == 0 and digest is not None:
+                page = self._broadcast(entry, digest, page)
             state["attempting"] = index
             entry.attempts += 1
-            self.outbox.update(entry)
+            self._save(entry)
             try:
-                async with self._slots:
-                    result = await self.sender.post(page, channel=channel, thread_ts=thread_ts)
+                result = await self._post(entry, page, thread_ts)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a sender bug must not kill the channel's worker
                 if self._failed(entry, exc):
-                    return
+                    return True
+                if self.stopping:
+                    return False
                 continue
-            posted.append(result.ts)
-            for key in ("attempting", "failures", "failing_since"):
-                state.pop(key, None)
-            entry.next_attempt_at = None
-            entry.last_error = None
-            if index == 0:
-                self._remember_thread(entry, result.ts)
-            if result.warnings:  # the sender logs them; counted here
-                logger.debug("Slack warned about a post to %s: %s", channel, result.warnings)
-            self.metrics.post_succeeded(channel, result.warnings)
-            if self.paused and entry is self._prober:
-                self.resume()
-            if len(posted) < len(pages):
-                self.outbox.update(entry)
-        self.outbox.ack(entry.id)
+            if result is None:
+                return False
+            self._posted(entry, index, result)
+        if digest is not None and not digest["parent"]:
+            self._start_digest(entry, digest)
+        self._ack(entry)
         now = self.timers.clock.now()
         self.metrics.delivered_entry(len(entry.messages), (now - entry.due_at).total_seconds())
         self.metrics.untrack(entry.id)
         self.progress.fire()
+        return True
+
+    async def _post(
+        self, entry: OutboxEntry, page: SlackMessage, thread_ts: str | None
+    ) -> PostResult | None:
+        """Post one page in a free slot; None when the shutdown deadline came first."""
+        channel = entry.channel_id
+        async with self._slots:
+            if self.stopping:  # the deadline passed while waiting for a slot
+                entry.state.pop("attempting", None)
+                entry.attempts -= 1
+                self._save(entry)
+                return None
+            self._posting.add(channel)
+            try:
+                return await self.sender.post(page, channel=channel, thread_ts=thread_ts)
+            finally:
+                self._posting.discard(channel)
+
+    def _posted(self, entry: OutboxEntry, index: int, result: PostResult) -> None:
+        """Record that page *index* of *entry* reached Slack."""
+        posted: list[str | None] = entry.state["posted"]
+        posted.append(result.ts)
+        self._succeeded(entry)
+        if index == 0:
+            self._remember_thread(entry, result.ts)
+        if result.warnings:  # the sender logs them; counted here
+            logger.debug("Slack warned about a post to %s: %s", entry.channel_id, result.warnings)
+        self.metrics.post_succeeded(entry.channel_id, result.warnings)
+        if self.paused and entry is self._prober:
+            self.resume()
+        if len(posted) < len(entry.message.pages):
+            self._save(entry)
+
+    def _save(self, entry: OutboxEntry) -> None:
+        """Save delivery progress; on a full disk, deliver anyway.
+
+        The saved progress only serves a restart after a crash (resume at the right page,
+        count possible duplicates), so a full disk must not stop delivery for it.
+        """
+        try:
+            self.outbox.update(entry)
+        except StoreFullError as exc:
+            logger.warning("delivering %s without saving its progress: %s", entry.id, exc)
+
+    def _ack(self, entry: OutboxEntry) -> None:
+        """Acknowledge a delivered entry; on a full disk keep the ack to write later."""
+        try:
+            self.outbox.ack(entry.id)
+        except StoreFullError as exc:
+            self.unacked[entry.id] = entry
+            logger.error(
+                "post %s was delivered but its ack cannot be written yet: %s", entry.id, exc
+            )
+
+    def retry_acks(self) -> int:
+        """Write the acks a full disk held back; return how many are still waiting."""
+        for outbox_id in list(self.unacked):
+            try:
+                self.outbox.ack(outbox_id)
+            except StoreFullError:
+                break
+            del self.unacked[outbox_id]
+        return len(self.unacked)
+
+    @staticmethod
+    def _succeeded(entry: OutboxEntry) -> None:
+        """Clear the failure run of *entry* after a call Slack accepted."""
+        for key in ("attempting", "failures", "failing_since"):
+            entry.state.pop(key, None)
+        entry.next_attempt_at = None
+        entry.last_error = None
 
     async def _wait_turn(self, entry: OutboxEntry) -> None:
         """Wait until no pause, retry delay or pacing limit holds *entry* back."""
@@ -164,11 +258,15 @@ class Deliverer:
         if not self.threads:
             return None
         state = entry.state
+        digest = state.get("digest")
+        if digest and digest.get("parent"):
+            parent: str = digest["parent"]
+            return parent
         if index == 0:
             if "parent_ts" not in state:
                 state["parent_ts"] = self._related_thread(entry)
-            parent: str | None = state["parent_ts"]
-            return parent
+            related: str | None = state["parent_ts"]
+            return related
         first: str | None = state.get("parent_ts") or state["posted"][0]
         return first
 
@@ -199,6 +297,123 @@ class Deliverer:
         if key is not None:
             ttl = timedelta(seconds=self.config.thread_ttl_seconds)
             self.batcher.set_thread(key, ts, ttl)
+
+    # ---------------------------------------------------------------- digests
+
+    def _digest_plan(self, entry: OutboxEntry) -> dict[str, Any] | None:
+        """Return (deciding once, saved with the entry) where a live digest sends *entry*."""
+        digests = self.digests
+        state = entry.state
+        if "digest" in state:
+            plan: dict[str, Any] | None = state["digest"]
+            return plan
+        if digests is None or state.get("posted") or not digests.enabled(entry.channel_id):
+            return None
+        key = digests.key_for(entry)
+        record = digests.find(key, self.timers.clock.now(), len(entry.messages))
+        plan = {"key": key, "parent": record.ts if record else None, "step": None}
+        state["digest"] = plan
+        self.outbox.update(entry)
+        return plan
+
+    async def _digest_steps(self, entry: OutboxEntry, plan: dict[str, Any]) -> bool:
+        """Take *entry* into its live digest up to its replies; True if dead-lettered."""
+        while plan["parent"] and plan["step"] != "replies" and not self.stopping:
+            if await self._digest_step(entry, plan):
+                return True
+        return False
+
+    def _broadcast(
+        self, entry: OutboxEntry, plan: dict[str, Any], page: SlackMessage
+    ) -> SlackMessage:
+        """Return page 1 of a digest reply holding a critical item as a broadcast reply."""
+        if plan["parent"] and is_critical(entry.messages):
+            return replace(page, metadata={**page.metadata, "reply_broadcast": True})
+        return page
+
+    async def _digest_step(self, entry: OutboxEntry, plan: dict[str, Any]) -> bool:
+        """Re-post the first page in the thread, or edit the parent; True if dead-lettered."""
+        digests = self.digests
+        assert digests is not None
+        await self._wait_turn(entry)
+        if self.stopping:
+            return False
+        now = self.timers.clock.now()
+        record = digests.store.get_digest(plan["key"], now)
+        if record is None or record.ts != plan["parent"]:
+            self._restart_digest(entry, plan, "it expired or was replaced", forget=False)
+            return False
+        step = plan["step"] or ("update" if record.converted else "convert")
+        plan["step"] = step
+        entry.attempts += 1
+        if step == "convert":  # a re-post caught mid-call by a crash may appear twice
+            entry.state["attempting"] = "convert"
+        self.outbox.update(entry)
+        channel = entry.channel_id
+        joined = record
+        try:
+            async with self._slots:
+                self._posting.add(channel)
+                try:
+                    if step == "convert":
+                        page = digests.first_post_reply(record)
+                        if page is not None:
+                            await self.sender.post(page, channel=channel, thread_ts=record.ts)
+                    else:
+                        joined = digests.joined(record, entry, now)
+                        update = getattr(self.sender, "update")  # noqa: B009 - can_update checked
+                        await update(digests.summary(joined), channel=channel, ts=record.ts)
+                finally:
+                    self._posting.discard(channel)
+        except asyncio.CancelledError:
+            raise
+        except PermanentDeliveryError as exc:
+            entry.state.pop("attempting", None)
+            if is_auth_error(exc.code):
+                return self._failed(entry, exc)
+            self._restart_digest(entry, plan, f"the {step} was refused: {exc.code}", forget=True)
+            return False
+        except Exception as exc:
+            return self._failed(entry, exc)
+        self._succeeded(entry)
+        if step == "convert":
+            digests.converted(record)
+            plan["step"] = "update"
+            self.metrics.post_succeeded(channel, [])
+        else:
+            digests.save(joined)
+            plan["step"] = "replies"
+            self.metrics.count("digest_updates")
+        if self.paused and entry is self._prober:
+            self.resume()
+        self.outbox.update(entry)
+        return False
+
+    def _restart_digest(
+        self, entry: OutboxEntry, plan: dict[str, Any], why: str, *, forget: bool
+    ) -> None:
+        """Post *entry* as a new top-level post (a new digest) instead of into *plan*'s."""
+        logger.info(
+            "live digest %s in %s: %s; starting a new one", plan["parent"], entry.channel_id, why
+        )
+        if forget and self.digests is not None:
+            self.digests.forget(plan["key"])
+        plan["parent"] = None
+        plan["step"] = None
+        self.metrics.count("digests_restarted")
+        self.outbox.update(entry)
+
+    def _start_digest(self, entry: OutboxEntry, plan: dict[str, Any]) -> None:
+        posted = entry.state.get("posted") or []
+        ts = posted[0] if posted else None
+        if self.digests is None or ts is None or entry.state.get("parent_ts") is not None:
+            return  # no ts, or it replied in a related thread: not a digest post
+        try:
+            self.digests.start(entry, plan["key"], ts, self.timers.clock.now())
+        except Exception:  # the post is out; a store failure only costs the digest
+            logger.exception("could not remember the live digest of %s", entry.channel_id)
+            return
+        self.metrics.count("digests_started")
 
     # ---------------------------------------------------------------- failure
 
@@ -259,5 +474,5 @@ class Deliverer:
                 failures,
                 decision.delay,
             )
-        self.outbox.update(entry)
+        self._save(entry)
         return False
