@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from ..clock import ManualClock
+from ..log_fields import entry_fields
 from ..store.base import OutboxEntry
 from .delivery import Deliverer
 from .metrics import DeliveryMetrics
@@ -131,6 +132,7 @@ class Dispatcher:
                 "and may appear twice",
                 entry.id,
                 entry.channel_id,
+                extra=entry_fields(entry),
             )
 
     async def _channel_worker(self, channel: str) -> None:
@@ -144,7 +146,12 @@ class Dispatcher:
                 except asyncio.CancelledError:
                     raise
                 except Exception:
-                    logger.exception("delivering %s to %s failed; trying again", entry.id, channel)
+                    logger.exception(
+                        "delivering %s to %s failed; trying again",
+                        entry.id,
+                        channel,
+                        extra=entry_fields(entry),
+                    )
                     retry_at = clock.now() + timedelta(seconds=INTERNAL_RETRY_SECONDS)
                     await self.timers.wait(retry_at)
                     continue
