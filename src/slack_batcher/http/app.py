@@ -92,14 +92,21 @@ def create_app(
 
     @app.get(
         "/readyz",
-        summary="Readiness: the service accepts events (503 while starting or shutting down)",
+        summary="Readiness: the service accepts events (503 while starting, shutting down, "
+        "or while the store cannot write)",
         tags=["probes"],
         responses={503: {"description": "Not accepting events"}},
     )
     async def readyz() -> Any:
-        if service.accepting:
-            return {"status": "ready"}
-        return JSONResponse({"status": "not ready"}, status_code=503)
+        if not service.accepting:
+            reason = service.refusal or "not accepting events"
+            return JSONResponse({"status": "not ready", "reason": reason}, status_code=503)
+        check = getattr(service.batcher.store, "check_writable", None)
+        problem = check() if check is not None else None
+        if problem:
+            reason = f"the store cannot write: {problem}"
+            return JSONResponse({"status": "not ready", "reason": reason}, status_code=503)
+        return {"status": "ready"}
 
     @app.get(
         "/metrics",
