@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from ..clock import ManualClock
+from ..log_fields import entry_fields
 from ..store.base import OutboxEntry
 from .delivery import Deliverer
 from .metrics import DeliveryMetrics
@@ -134,6 +135,7 @@ class Dispatcher:
                 "and may appear twice",
                 entry.id,
                 entry.channel_id,
+                extra=entry_fields(entry),
             )
 
     async def _channel_worker(self, channel: str) -> None:
@@ -147,7 +149,12 @@ class Dispatcher:
                 except asyncio.CancelledError:
                     raise
                 except Exception:
-                    logger.exception("delivering %s to %s failed; trying again", entry.id, channel)
+                    logger.exception(
+                        "delivering %s to %s failed; trying again",
+                        entry.id,
+                        channel,
+                        extra=entry_fields(entry),
+                    )
                     retry_at = clock.now() + timedelta(seconds=INTERNAL_RETRY_SECONDS)
                     await self.timers.wait(retry_at)
                     continue
