@@ -370,13 +370,14 @@ class MessageBatcher:
         if entry is not None:
             self.outbox.written(entry)
         self.recorder.flushed(batch, reason, max((now - batch.created_at).total_seconds(), 0.0))
-        logger.debug(
-            "flushed batch %s (%s, %d messages)",
-            batch.id,
-            reason,
-            len(batch.messages),
-            extra=log_fields(channel=batch.channel_id, batch_id=batch.id),
-        )
+        if logger.isEnabledFor(logging.DEBUG):  # no log fields built per flush otherwise
+            logger.debug(
+                "flushed batch %s (%s, %d messages)",
+                batch.id,
+                reason,
+                len(batch.messages),
+                extra=log_fields(channel=batch.channel_id, batch_id=batch.id),
+            )
         return message
 
     def _render(self, batch: BatchGroup, *, preview: bool = False) -> SlackMessage:
