@@ -29,6 +29,7 @@ from ..grouping import profile_of
 from ..models import BatchableMessage
 from . import _redis_codec as codec
 from ._redis_lua import SCRIPTS
+from ._redis_shared_lua import SHARED_SCRIPTS
 from ._sqlite_codec import dump_json, message_body, time_text
 from .base import DeadLetter, OutboxEntry, StoredState
 
@@ -100,7 +101,8 @@ class RedisStore:
         self.prefix = prefix
         self._owns_client = client is None
         self.client: redis.Redis = client if client is not None else connect(url or "")
-        self._scripts = {name: self.client.register_script(text) for name, text in SCRIPTS.items()}
+        scripts = {**SCRIPTS, **SHARED_SCRIPTS}
+        self._scripts = {name: self.client.register_script(text) for name, text in scripts.items()}
         self._lock = threading.Lock()
         self._closed = False
 
