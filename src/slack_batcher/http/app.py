@@ -78,12 +78,15 @@ def create_app(
 
     @app.get(
         "/readyz",
-        summary="Readiness: the service accepts events (503 while starting or shutting down)",
+        summary=(
+            "Readiness: the service accepts events (503 while starting or shutting down, "
+            "or while its Redis store is unreachable)"
+        ),
         tags=["probes"],
         responses={503: {"description": "Not accepting events"}},
     )
     async def readyz() -> Any:
-        if service.accepting:
+        if service.ready():
             return {"status": "ready"}
         return JSONResponse({"status": "not ready"}, status_code=503)
 

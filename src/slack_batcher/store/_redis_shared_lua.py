@@ -197,6 +197,60 @@ end
 return n
 """
 
+# ARGV: prefix, channel, now, channel rate, channel burst, workspace rate, workspace burst,
+#       enabled. Token buckets as delivery/pacing.py's, kept in Redis: takes a post and
+# returns 0, or returns the time (µs) to ask again.
+_PACE = r"""
+local c, now, enabled = ARGV[2], tonumber(ARGV[3]), ARGV[8] == '1'
+local ck, wk = K(c) .. ':pace', P .. ':pace'
+-- Times stay strings when written back: Lua would print a µs count with 14 digits only.
+local function refill(key, rate, cap)
+  local t = redis.call('HMGET', key, 'tokens', 'updated')
+  local tokens = tonumber(t[1])
+  if tokens == nil then return cap, ARGV[3] end
+  local updated = tonumber(t[2])
+  if now > updated then
+    return math.min(cap, tokens + (now - updated) / 1e6 * rate), ARGV[3]
+  end
+  return tokens, t[2]
+end
+-- A whole token, not one short by float rounding (as Slack counts); the wait is rounded up
+-- to the next µs, so a token is there when the caller asks again.
+local function ready_at(tokens, rate)
+  local missing = 1.0 - tokens
+  if missing <= 0 then return now end
+  return now + math.floor(missing / rate * 1e6) + 1
+end
+local ready = now
+local blocked = tonumber(redis.call('HGET', ck, 'blocked') or '0')
+if blocked > now then ready = blocked end
+local crate, cburst = tonumber(ARGV[4]), tonumber(ARGV[5])
+local wrate, wburst = tonumber(ARGV[6]), tonumber(ARGV[7])
+local ct, cu, wt, wu
+if enabled then
+  ct, cu = refill(ck, crate, cburst)
+  wt, wu = refill(wk, wrate, wburst)
+  ready = math.max(ready, ready_at(ct, crate), ready_at(wt, wrate))
+end
+if ready > now then return ready end
+if enabled then
+  redis.call('HSET', ck, 'tokens', string.format('%.17g', ct - 1.0), 'updated', cu)
+  redis.call('HSET', wk, 'tokens', string.format('%.17g', wt - 1.0), 'updated', wu)
+  redis.call('PEXPIRE', ck, 3600000)
+  redis.call('PEXPIRE', wk, 3600000)
+end
+return 0
+"""
+
+# ARGV: prefix, channel, until (µs). Blocks posts to the channel until then (Retry-After).
+_PACE_BLOCK = r"""
+local ck = K(ARGV[2]) .. ':pace'
+local current = tonumber(redis.call('HGET', ck, 'blocked') or '0')
+if tonumber(ARGV[3]) > current then redis.call('HSET', ck, 'blocked', ARGV[3]) end
+redis.call('PEXPIRE', ck, 3600000)
+return 1
+"""
+
 SHARED_SCRIPTS: dict[str, str] = {
     name: LIBRARY + _CLAIMS + body
     for name, body in {
@@ -206,5 +260,7 @@ SHARED_SCRIPTS: dict[str, str] = {
         "lease": _LEASE,
         "renew": _RENEW,
         "release": _RELEASE,
+        "pace": _PACE,
+        "pace_block": _PACE_BLOCK,
     }.items()
 }

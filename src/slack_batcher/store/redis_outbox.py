@@ -20,7 +20,7 @@ from datetime import timedelta
 
 from ..clock import Clock
 from ..dead_letters import DeadLetters
-from ..errors import LeaseLostError
+from ..errors import LeaseLostError, StoreError
 from ..outbox import Outbox, OutboxListener
 from ..recording import StatsRecorder
 from ..store.base import DeadLetter, OutboxEntry
@@ -60,6 +60,7 @@ class LeasedOutbox(Outbox):
         self.taken_over = 0
         #: Entries this instance lost to another one (its lease had run out).
         self.lost = 0
+        self._last_size = 0
 
     def _lease_end(self) -> int:
         return micros(self.clock.now() + self.lease)
@@ -77,8 +78,17 @@ class LeasedOutbox(Outbox):
         return self.size()
 
     def size(self) -> int:
-        """Return how many flushed messages wait for delivery, across every instance."""
-        return int(self.redis.call(self.redis.client.zcard, self.redis.key("outbox")))
+        """Return how many flushed messages wait for delivery, across every instance.
+
+        While Redis is unreachable: the last size read (stats and health keep working).
+        """
+        try:
+            self._last_size = int(
+                self.redis.call(self.redis.client.zcard, self.redis.key("outbox"))
+            )
+        except StoreError:
+            pass
+        return self._last_size
 
     def subscribe(self, listener: OutboxListener) -> list[OutboxEntry]:
         """Lease the entries nobody holds and return them; call *listener* with later ones."""
