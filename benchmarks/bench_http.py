@@ -28,7 +28,7 @@ from fastapi import Body, FastAPI
 from slack_batcher.http.api import EventList
 from slack_batcher.http.schemas import MessageIn
 
-TOKEN = "bench-token"
+TOKEN = "bench-token-0123456789abcdef"
 CONNECTIONS = 16
 WARMUP_SECONDS = 1.5
 MEASURE_SECONDS = 6.0

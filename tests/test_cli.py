@@ -76,7 +76,7 @@ def test_inspect_shows_titles_with_rich_markup_as_typed(server: LiveServer) -> N
     assert sent.exit_code == 0, sent.output
     table = run("inspect", "--url", server.url, "--channel", "#markup")
     assert table.exit_code == 0, table.output
-    assert "fix [/] parser" in table.output
+    assert "fix [/]" in table.output and "[link=https:/" in table.output  # not parsed as markup
 
 
 def test_flush_delivers_pending_batches_to_slack(server: LiveServer) -> None:
@@ -215,5 +215,106 @@ def test_serve_runs_the_service_and_stops_cleanly(tmp_path: Path, stop: int) -> 
         _, stderr = process.communicate(timeout=30)
     assert process.returncode == 0, stderr
     assert "loopback" in stderr
+    dry_run = (tmp_path / "posts.jsonl").resolve()
+    assert f"sender: jsonl (dry run: posts are appended to {dry_run})" in stderr
     posted = [json.loads(line) for line in (tmp_path / "posts.jsonl").read_text().splitlines()]
     assert [p["channel"] for p in posted] == ["#ops"], "shutdown flushed and delivered it"
+
+
+SERVER_EXTRA_BLOCKER = """
+import sys
+
+BLOCKED = {"click", "rich", "fastapi", "starlette", "uvicorn", "prometheus_client",
+           "pydantic_settings", "httpx"}
+
+
+class NotInstalled:
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in BLOCKED:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+
+sys.meta_path.insert(0, NotInstalled())
+"""
+
+
+def test_without_the_server_extra_the_command_says_what_to_install(tmp_path: Path) -> None:
+    import tomllib
+
+    pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    scripts = tomllib.loads(pyproject.read_text())["project"]["scripts"]
+    assert scripts["slack-batcher"] == "slack_batcher._launcher:main"
+    # A library-only install: the server extra's modules cannot be imported.
+    (tmp_path / "sitecustomize.py").write_text(SERVER_EXTRA_BLOCKER)
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-m", "slack_batcher._launcher", "serve"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "pip install 'slack-batcher[server]'" in result.stderr
+    assert "module 'click' is not installed" in result.stderr
+    assert "Traceback" not in result.stderr
+    library = subprocess.run(
+        [sys.executable, "-c", "import slack_batcher; print(slack_batcher.MessageBatcher)"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert library.returncode == 0 and "MessageBatcher" in library.stdout, library.stderr
+
+
+LONG_CHANNEL = "#release-engineering-notifications-eu"
+
+
+def test_tables_never_cut_the_ids_users_paste_back(server: LiveServer) -> None:
+    for i in range(2):
+        title = f"Refactor the ingest path so that batches survive restarts, part {i}"
+        sent = run(
+            "send", "--url", server.url, "--channel", LONG_CHANNEL, "--id", f"long-{i}",
+            "--title", title,
+        )  # fmt: skip
+        assert sent.exit_code == 0, sent.output
+    pending = json.loads(run("inspect", "--url", server.url, "--json").output)
+    [batch] = pending["channels"][LONG_CHANNEL]["batches"]
+    table = run("inspect", "--url", server.url).output
+    assert max(len(line) for line in table.splitlines()) <= 80, "it still fits 80 columns"
+    assert batch["id"] in table and LONG_CHANNEL in table
+    assert "…" not in table.replace("…and", "")
+
+    run("flush", "--url", server.url, "--channel", LONG_CHANNEL)
+    server.wait_for(lambda: server.batcher.dead_letters(LONG_CHANNEL))
+    [letter] = server.batcher.dead_letters(LONG_CHANNEL)
+    listed = run("dead-letters", "list", "--url", server.url, "--channel", LONG_CHANNEL)
+    assert letter.id in listed.output and LONG_CHANNEL in listed.output
+    replayed = run("dead-letters", "replay", "--url", server.url, letter.id)
+    assert f"{letter.id}: re-queued 2 messages" in replayed.output
+
+
+def test_a_file_of_events_that_name_their_channels_needs_no_channel_option(
+    server: LiveServer, tmp_path: Path
+) -> None:
+    path = tmp_path / "events.jsonl"
+    path.write_text(
+        "\n".join(
+            json.dumps({"id": f"own-{i}", "channel": channel, "content_type": "generic"})
+            for i, channel in enumerate(["#dev-api", "#ci"])
+        )
+    )
+    sent = run("send", "--url", server.url, "--file", str(path))
+    assert sent.exit_code == 0, sent.output
+    assert sent.output.count("accepted") == 2
+    assert server.batcher.inspect_pending_batches("#ci")["total_messages"] >= 1
+    path.write_text(
+        json.dumps([{"id": "a", "channel": "#ci"}, {"id": "b", "content_type": "generic"}])
+    )
+    missing = run("send", "--url", server.url, "--file", str(path))
+    assert missing.exit_code == 2
+    assert "event [1] names no channel" in missing.output
+    bare = run("send", "--url", server.url, "--id", "no-channel")
+    assert bare.exit_code == 2 and "--channel is required" in bare.output

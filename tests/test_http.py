@@ -358,7 +358,7 @@ def test_a_non_loopback_bind_without_a_token_is_refused() -> None:
     assert "server.host" in str(refused.value) and "SLACK_BATCHER_API_TOKEN" in str(refused.value)
     loopback = ServiceSettings(server={"host": "127.0.0.1"})
     assert "loopback" in check_bind(loopback)
-    guarded = ServiceSettings(server={"host": "0.0.0.0", "api_token": "t0ken"})
+    guarded = ServiceSettings(server={"host": "0.0.0.0", "api_token": "t0ken-of-20-chars-xy"})
     assert "t0ken" not in check_bind(guarded)
 
 

@@ -113,7 +113,7 @@ async def in_process(
             app = create_app(service, settings=server_settings(token, **server))
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(
-                transport=transport, base_url="http://testserver"
+                transport=transport, base_url="http://127.0.0.1:8787"
             ) as client:
                 yield InProcess(client, service, service.batcher, slack, clock)
         service.batcher.close()

@@ -50,8 +50,12 @@ def event(number: int) -> BatchableMessage:
 
 
 def posted_events(slack: FakeSlack) -> Counter[str]:
+    # An edited post is a live digest's summary; its first version was re-posted in its thread.
     return Counter(
-        tag for post in slack.posts for tag in set(EVENT.findall(json.dumps(post.blocks)))
+        tag
+        for post in slack.posts
+        if not post.history
+        for tag in set(EVENT.findall(json.dumps(post.blocks)))
     )
 
 

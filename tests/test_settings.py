@@ -41,7 +41,7 @@ channel_posts_per_second = 0.5
 [server]
 host = "0.0.0.0"
 port = 9000
-api_token = "s3cret-token"
+api_token = "s3cret-token-of-24-chars"
 [logging]
 level = "DEBUG"
 """,
@@ -70,14 +70,14 @@ def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.Monk
 def test_secrets_come_from_their_customary_variables_and_never_show(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("SLACK_BATCHER_API_TOKEN", "api-token-value")
+    monkeypatch.setenv("SLACK_BATCHER_API_TOKEN", "api-token-value-0123456789")
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-bot-token-value")
     settings = load_settings()
     assert settings.server.api_token is not None
-    assert settings.server.api_token.get_secret_value() == "api-token-value"
+    assert settings.server.api_token.get_secret_value() == "api-token-value-0123456789"
     assert settings.sender.resolved_kind() == "slack"
     shown = repr(settings) + str(settings.model_dump())
-    assert "api-token-value" not in shown
+    assert "api-token-value-0123456789" not in shown
     assert "xoxb-bot-token-value" not in shown
 
 

@@ -129,14 +129,15 @@ def test_an_older_file_is_migrated_in_place_keeping_its_data(
     def add_priority_index(conn: sqlite3.Connection) -> None:
         conn.execute("CREATE INDEX outbox_by_channel ON outbox (channel_id)")
 
-    monkeypatch.setitem(_sqlite_schema.MIGRATIONS, 2, add_priority_index)
-    monkeypatch.setattr(_sqlite_schema, "SCHEMA_VERSION", 2)
+    current = _sqlite_schema.SCHEMA_VERSION
+    monkeypatch.setitem(_sqlite_schema.MIGRATIONS, current + 1, add_priority_index)
+    monkeypatch.setattr(_sqlite_schema, "SCHEMA_VERSION", current + 1)
 
     with SQLiteStore(path) as store:
         assert [b.id for b in store.load().batches] == ["b0", "b1", "b2"]
     conn = sqlite3.connect(path)
     try:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == current + 1
     finally:
         conn.close()
 
@@ -151,8 +152,9 @@ def test_a_failing_migration_leaves_the_file_at_its_old_version(
         conn.execute("CREATE TABLE extra (x)")
         raise RuntimeError("migration bug")
 
-    monkeypatch.setitem(_sqlite_schema.MIGRATIONS, 2, broken)
-    monkeypatch.setattr(_sqlite_schema, "SCHEMA_VERSION", 2)
+    current = _sqlite_schema.SCHEMA_VERSION
+    monkeypatch.setitem(_sqlite_schema.MIGRATIONS, current + 1, broken)
+    monkeypatch.setattr(_sqlite_schema, "SCHEMA_VERSION", current + 1)
 
     with pytest.raises(RuntimeError, match="migration bug"):
         SQLiteStore(path)
@@ -161,7 +163,7 @@ def test_a_failing_migration_leaves_the_file_at_its_old_version(
         assert len(store.load().batches) == 2
     conn = sqlite3.connect(path)
     try:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == current
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_schema")}
         assert "extra" not in tables
     finally:

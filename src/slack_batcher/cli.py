@@ -43,8 +43,32 @@ def _cells(*values: str) -> list[Text]:
     return [Text(value) for value in values]
 
 
+def _print_table(title: str, columns: list[tuple[str, str]], rows: list[list[str]]) -> None:
+    """Print *rows* under *columns* (name, kind); ids and channels are never cut.
+
+    Users paste ids into ``flush --batch`` and ``dead-letters replay``, so ``id`` columns
+    keep their full width, ``short`` ones do not wrap and ``text`` ones wrap around them; a
+    table whose ids alone are wider than the terminal is printed wider rather than cut.
+    """
+    table = Table(title=Text(title))
+    needed = 1
+    for index, (name, kind) in enumerate(columns):
+        if kind == "id":
+            width = max([len(name), *(len(row[index]) for row in rows)])
+            table.add_column(name, no_wrap=True, min_width=width)
+            needed += width + 3
+        else:
+            table.add_column(name, no_wrap=kind == "short", overflow="fold")
+            needed += 4
+    for row in rows:
+        table.add_row(*_cells(*row))
+    out.print(table, width=max(out.width, needed))
+
+
 def _fail(message: str, code: int) -> NoReturn:
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True)
+    err.print(
+        f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True
+    )
     sys.exit(code)
 
 
@@ -78,7 +102,9 @@ def _call(url: str, token: str | None, action: Any) -> Any:
         if exc.status == 401:
             _fail(f"the server refused the API token: {exc.detail}", EXIT_AUTH)
         for problem in exc.errors:
-            err.print(f"  {problem.get('field')}: {problem.get('message')}", markup=False)
+            err.print(
+                f"  {problem.get('field')}: {problem.get('message')}", markup=False, soft_wrap=True
+            )
         code = EXIT_USAGE if exc.status in (400, 413, 422) else EXIT_REFUSED
         _fail(f"HTTP {exc.status}: {exc.detail}", code)
 
@@ -109,7 +135,7 @@ def main() -> None:
 @click.option("--port", type=click.IntRange(0, 65535), help="Listen port (overrides server.port).")
 def serve(config_path: Path | None, host: str | None, port: int | None) -> None:
     """Run the HTTP service until Ctrl-C (then flush and deliver what is pending)."""
-    from .http.server import check_bind, configure_logging
+    from .http.server import check_bind, configure_logging, describe_sender
     from .http.server import serve as run_server
     from .settings import load_settings
 
@@ -122,15 +148,17 @@ def serve(config_path: Path | None, host: str | None, port: int | None) -> None:
         note = check_bind(settings)
     except ConfigError as exc:
         for problem in exc.problems:
-            err.print(f"  {problem}", markup=False)
+            err.print(f"  {problem}", markup=False, soft_wrap=True)
         _fail("invalid configuration", EXIT_USAGE)
     configure_logging(settings.logging)
-    err.print(f"slack-batcher: {note}", markup=False)
+    err.print(f"slack-batcher: {note}", markup=False, soft_wrap=True)
     err.print(
         f"dashboard: http://{settings.server.host}:{settings.server.port}/  "
-        f"(sender: {settings.sender.resolved_kind()}, store: {settings.store.display_url})",
+        f"(store: {settings.store.display_url})",
         markup=False,
+        soft_wrap=True,
     )
+    err.print(f"sender: {describe_sender(settings.sender)}", markup=False, soft_wrap=True)
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal: after a
     # clean shutdown that is a normal exit, not an abort.
     signal.signal(signal.SIGTERM, _exit_cleanly)
@@ -191,15 +219,18 @@ def demo(events_dir: Path, output_dir: Path, channel: str | None) -> None:
         ("events in", "right"),
         ("Slack posts out", "right"),
         ("reduction", "right"),
+        ("in channel (no digests → digests)", "right"),
         ("longest wait", "right"),
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for row in result.channels:
+        before = row.top_level_without_digests
         table.add_row(
             row.channel,
             str(row.events),
             str(row.posts),
             f"{row.reduction:.0%}",
+            f"{before} → {row.top_level}" if before is not None else str(row.top_level),
             f"{row.longest_wait_seconds / 60:.1f} min",
         )
     total_reduction = 1 - result.total_posts / result.total_events
@@ -207,6 +238,14 @@ def demo(events_dir: Path, output_dir: Path, channel: str | None) -> None:
         "total", str(result.total_events), str(result.total_posts), f"{total_reduction:.0%}", ""
     )
     out.print(table)
+    storm = result.storm
+    if storm is not None and storm.events:
+        out.print(
+            f"Storm in {storm.channel} {storm.start:%H:%M}–{storm.end:%H:%M}: {storm.events} "
+            f"events → {storm.top_level} top-level posts (without live digests: "
+            f"{storm.top_level_without_digests}), {storm.edits} edits, "
+            f"{storm.replies} thread replies."
+        )
     out.print(f"Wrote {output_dir}/index.html (every post as Slack shows it) and posts.jsonl.")
     token = os.environ.get("SLACK_BOT_TOKEN")
     if token and channel:
@@ -242,7 +281,10 @@ def _post_demo_for_real(posts: list[Any], token: str, channel: str) -> None:
 
 @main.command()
 @_client_options
-@click.option("--channel", required=True, help="Slack channel id or name.")
+@click.option(
+    "--channel",
+    help="Slack channel id or name (with --file: the channel of events that name none).",
+)
 @click.option(
     "--type",
     "content_type",
@@ -264,7 +306,7 @@ def _post_demo_for_real(posts: list[Any], token: str, channel: str) -> None:
 def send(
     url: str,
     token: str | None,
-    channel: str,
+    channel: str | None,
     content_type: str,
     event_id: str | None,
     author: str | None,
@@ -278,6 +320,12 @@ def send(
         events = _read_events(events_file.read(), channel)
     else:
         import secrets
+
+        if channel is None:
+            _fail(
+                "--channel is required (or send a --file whose events name their channel)",
+                EXIT_USAGE,
+            )
 
         try:
             data = json.loads(data_json) if data_json else {}
@@ -308,12 +356,16 @@ def send(
     for result in results[:20]:
         state = "duplicate" if result["duplicate"] else "accepted"
         flushed = f", flushed ({result['flush_reason']})" if result["flushed"] else ""
-        out.print(f"{result['id']}: {state} into {result['batch_id']}{flushed}", markup=False)
+        out.print(
+            f"{result['id']}: {state} into {result['batch_id']}{flushed}",
+            markup=False,
+            soft_wrap=True,
+        )
     if len(results) > 20:
         out.print(f"…and {len(results) - 20} more")
 
 
-def _read_events(text: str, channel: str) -> list[dict[str, Any]]:
+def _read_events(text: str, channel: str | None) -> list[dict[str, Any]]:
     try:
         parsed = json.loads(text)
         rows = parsed if isinstance(parsed, list) else [parsed]
@@ -323,11 +375,14 @@ def _read_events(text: str, channel: str) -> list[dict[str, Any]]:
         except ValueError as exc:
             _fail(f"the file is neither JSON nor JSON lines: {exc}", EXIT_USAGE)
     events = []
-    for row in rows:
+    for index, row in enumerate(rows):
         if not isinstance(row, dict):
             _fail("every event must be a JSON object", EXIT_USAGE)
         event = dict(row.get("event", row))  # demo stream lines wrap the event
-        event.setdefault("channel", row.get("channel", channel))
+        named = event.get("channel") or row.get("channel") or channel
+        if not named:
+            _fail(f"event [{index}] names no channel: give --channel for such events", EXIT_USAGE)
+        event["channel"] = named
         events.append(event)
     return events
 
@@ -358,25 +413,30 @@ def inspect(url: str, token: str | None, channel: str | None, as_json: bool) -> 
     if as_json:
         _print_json(pending)
         return
-    table = Table(
-        title=f"{pending['total_batches']} pending batches, {pending['total_messages']} messages"
+    rows = [
+        [
+            name,
+            batch["id"],
+            batch["batch_type"],
+            str(batch["message_count"]),
+            f"{batch['seconds_until_due']:.0f} s",
+            "; ".join(i["summary"] for i in batch["items"][:3]),
+        ]
+        for name, info in pending["channels"].items()
+        for batch in info["batches"]
+    ]
+    _print_table(
+        f"{pending['total_batches']} pending batches, {pending['total_messages']} messages",
+        [
+            ("channel", "id"),
+            ("batch", "id"),
+            ("type", "short"),
+            ("messages", "short"),
+            ("due in", "short"),
+            ("first items", "text"),
+        ],
+        rows,
     )
-    for name in ("channel", "batch", "type", "messages", "due in", "first items"):
-        table.add_column(name)
-    for name, info in pending["channels"].items():
-        for batch in info["batches"]:
-            items = "; ".join(i["summary"] for i in batch["items"][:3])
-            table.add_row(
-                *_cells(
-                    name,
-                    batch["id"],
-                    batch["batch_type"],
-                    str(batch["message_count"]),
-                    f"{batch['seconds_until_due']:.0f} s",
-                    items,
-                )
-            )
-    out.print(table)
 
 
 @main.command()
@@ -425,20 +485,27 @@ def dead_letters_list(url: str, token: str | None, channel: str | None, as_json:
     if as_json:
         _print_json(letters)
         return
-    table = Table(title=f"{len(letters)} dead letters")
-    for name in ("id", "channel", "messages", "reason", "created"):
-        table.add_column(name)
-    for letter in letters:
-        table.add_row(
-            *_cells(
-                letter["id"],
-                letter["channel_id"],
-                str(letter["message_count"]),
-                letter["reason"],
-                letter["created_at"],
-            )
-        )
-    out.print(table)
+    rows = [
+        [
+            letter["id"],
+            letter["channel_id"],
+            str(letter["message_count"]),
+            letter["reason"],
+            letter["created_at"],
+        ]
+        for letter in letters
+    ]
+    _print_table(
+        f"{len(letters)} dead letters",
+        [
+            ("id", "id"),
+            ("channel", "id"),
+            ("messages", "short"),
+            ("reason", "text"),
+            ("created", "short"),
+        ],
+        rows,
+    )
 
 
 @dead_letters.command("replay")
@@ -448,7 +515,9 @@ def dead_letters_replay(url: str, token: str | None, letter_ids: tuple[str, ...]
     """Re-queue dead letters' messages for batching (one or more ids)."""
     for letter_id in letter_ids:
         result = _call(url, token, lambda client, lid=letter_id: client.replay(lid))
-        out.print(f"{letter_id}: re-queued {result['requeued']} messages", markup=False)
+        out.print(
+            f"{letter_id}: re-queued {result['requeued']} messages", markup=False, soft_wrap=True
+        )
 
 
 # -------------------------------------------------------------------- local commands
@@ -500,7 +569,7 @@ def config_check(path: Path | None) -> None:
     problems = check_settings(path)
     if problems:
         for problem in problems:
-            err.print(f"  {problem}", markup=False)
+            err.print(f"  {problem}", markup=False, soft_wrap=True)
         _fail(f"{len(problems)} problem(s) in {path or 'the environment'}", EXIT_USAGE)
     out.print(f"{path or 'environment'}: OK")
 

@@ -27,6 +27,15 @@ class BatchConfig:
     compare against. ``cleanup_interval_minutes`` is how often the runtime dead-letters stale
     batches; ``health_check_interval_minutes`` and ``enable_analytics`` are kept for the
     seed's API and read by nothing yet (stats are always kept; health is computed on demand).
+
+    Live digests and latency (the last fields; see ``docs/grouping.md``): with
+    ``live_digests`` a flush whose digest key has a live digest in the channel goes to its
+    thread and the digest post is edited; ``digest_by`` names the data fields of the key
+    (None: scope and type; ``[]``: one digest per channel); a digest stays live
+    ``digest_window_minutes`` after its last flush, at most ``digest_max_age_minutes``.
+    ``flush_leading`` posts the first message of a quiet channel-and-key at once;
+    ``window="sliding"`` moves a batch's due time with each message, up to
+    ``max_wait_minutes`` after its first. Both are off by default: the seed's windows hold.
     """
 
     enabled: bool = True
@@ -59,6 +68,22 @@ class BatchConfig:
     #: A batch pending this long (it could not be flushed) becomes a dead letter when the
     #: runtime's cleanup runs, every ``cleanup_interval_minutes``.
     stale_batch_hours: float = 24
+    #: Post later flushes of a digest key into its live digest's thread (needs a sender that
+    #: returns a ``ts`` and can edit, and threading on).
+    live_digests: bool = True
+    #: Data fields making the digest key (None: scope and type; []: one per channel).
+    digest_by: list[str] | None = None
+    #: A digest takes flushes this long after its last one.
+    digest_window_minutes: float = 30
+    #: ... and never longer than this after it was posted.
+    digest_max_age_minutes: float = 60
+    #: The first message of a channel-and-key quiet for a window is posted at once.
+    flush_leading: bool = False
+    #: "fixed" (due at open + max_batch_age) or "sliding" (each message moves it, up to
+    #: ``max_wait_minutes`` after the batch opened).
+    window: str = "fixed"
+    #: The cap of a sliding window (None: 3 × max_batch_age_minutes).
+    max_wait_minutes: float | None = None
 
     @property
     def max_batch_age(self) -> timedelta:
@@ -139,6 +164,7 @@ class BatchConfig:
                     f"urgent_priorities: unknown priority {priority!r} "
                     f"(known: {', '.join(PRIORITY_SCORES)})",
                 )
+        problems.extend(_digest_problems(self))
         return problems
 
     def is_valid(self) -> bool:
@@ -201,6 +227,32 @@ def _parse_strategies(value: object, problems: list[str]) -> list[BatchStrategy]
                 f"(known: {', '.join(s.value for s in BatchStrategy)})"
             )
     return parsed
+
+
+def _digest_problems(config: BatchConfig) -> list[str]:
+    problems: list[str] = []
+    for name in ("live_digests", "flush_leading"):
+        value = getattr(config, name)
+        if not isinstance(value, bool):
+            problems.append(f"{name}: must be true or false, got {value!r}")
+    by = config.digest_by
+    if by is not None and (
+        not isinstance(by, list | tuple) or not all(isinstance(f, str) and f for f in by)
+    ):
+        problems.append(f"digest_by: must be a list of data field names, got {by!r}")
+    for name in ("digest_window_minutes", "digest_max_age_minutes"):
+        value = getattr(config, name)
+        if not _is_number(value) or value <= 0:
+            problems.append(f"{name}: must be positive, got {value!r}")
+    if config.window not in ("fixed", "sliding"):
+        problems.append(f"window: must be 'fixed' or 'sliding', got {config.window!r}")
+    cap, age = config.max_wait_minutes, config.max_batch_age_minutes
+    if cap is not None and (not _is_number(cap) or (_is_number(age) and cap < age)):
+        problems.append(
+            f"max_wait_minutes: must be empty or at least max_batch_age_minutes "
+            f"({config.max_batch_age_minutes}), got {cap!r}"
+        )
+    return problems
 
 
 def _is_int(value: object) -> bool:

@@ -17,7 +17,7 @@ import json
 import logging
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,14 @@ from .clock import ManualClock
 from .config import BatchConfig
 from .delivery.base import Sender
 from .delivery.jsonl import JsonlSender
+from .demo_storm import (
+    StormFigures,
+    digest_thread,
+    read_lines,
+    storm_figures,
+    top_level_by_channel,
+    top_level_without_digests,
+)
 from .errors import DeliveryError, TransientDeliveryError
 from .formatting.factory import SlackMessageFormatterFactory
 from .formatting.message import SlackMessage
@@ -51,6 +59,13 @@ logger = logging.getLogger(__name__)
 
 #: The simulated day starts at 08:30 UTC on a Monday.
 DAY_START = datetime(2026, 3, 2, 8, 30, tzinfo=UTC)
+#: The afternoon's alert storm, whose posts the demo reports (with and without digests).
+#: The on-call channel keeps one live digest for all services, a section each (a route's
+#: ``digest_by = []``); elsewhere the default digest key applies (type and scope).
+STORM_CHANNEL = "#alerts"
+CHANNEL_CONFIG: dict[str, dict[str, Any]] = {STORM_CHANNEL: {"digest_by": []}}
+STORM_START = datetime(2026, 3, 2, 14, 10, tzinfo=UTC)
+STORM_END = datetime(2026, 3, 2, 14, 20, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +99,9 @@ class ChannelFigures:
     events: int = 0
     posts: int = 0
     longest_wait_seconds: float = 0.0
+    #: Posts people see in the channel (not thread replies), and as many without digests.
+    top_level: int = 0
+    top_level_without_digests: int | None = None
 
     @property
     def reduction(self) -> float:
@@ -99,6 +117,8 @@ class DemoResult:
     posts: list[DemoPost]
     output_dir: Path
     stats: dict[str, Any] = field(default_factory=dict)
+    #: The alert storm's posts, edits and replies (with live digests on).
+    storm: StormFigures | None = None
 
     @property
     def total_events(self) -> int:
@@ -161,9 +181,13 @@ async def _replay(
 
 def _collect_posts(recorder: RecordingSender, arrivals: dict[str, datetime]) -> list[DemoPost]:
     posts: list[DemoPost] = []
+    shown_at = {recent.ts: recent.posted_at for recent in recorder.recent() if recent.ts}
     for recent in reversed(recorder.recent()):
         ids = [str(i) for i in recent.message.metadata.get("message_ids", [])]
-        waits = [(recent.posted_at - arrivals[i]).total_seconds() for i in ids if i in arrivals]
+        seen = recent.posted_at
+        if recent.message.metadata.get("digest_repost") and recent.thread_ts in shown_at:
+            seen = shown_at[recent.thread_ts]  # a live digest's first items, shown in its post
+        waits = [(seen - arrivals[i]).total_seconds() for i in ids if i in arrivals]
         posts.append(
             DemoPost(
                 recent.channel,
@@ -201,9 +225,12 @@ def _write_outputs(result: DemoResult) -> None:
                 "posts": c.posts,
                 "reduction": round(c.reduction, 4),
                 "longest_wait_seconds": round(c.longest_wait_seconds, 1),
+                "top_level_posts": c.top_level,
+                "top_level_posts_without_digests": c.top_level_without_digests,
             }
             for c in result.channels
         ],
+        "storm": result.storm.to_dict() if result.storm else None,
         "post_events": [
             {"channel": p.channel, "posted_at": p.posted_at.isoformat(), "event_ids": p.event_ids}
             for p in result.posts
@@ -217,6 +244,9 @@ def _write_outputs(result: DemoResult) -> None:
         )
         for c in result.channels
     ]
+    thread = digest_thread(result.posts, STORM_CHANNEL, STORM_START, STORM_END)
+    if thread is not None:
+        sections.insert(0, thread)
     page = render_page(sections, title="slack-batcher demo: a day of a small team")
     (out / "index.html").write_text(page, encoding="utf-8")
 
@@ -236,18 +266,35 @@ def run_demo(
     events = events if events is not None else load_events(events_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     posts_file = output_dir / "posts.jsonl"
+    arrivals = {e.message.id: DAY_START + timedelta(seconds=e.at) for e in events}
+    chosen = config or BatchConfig()
+    recorder, stats = _run(events, chosen, posts_file, progress)
+    posts = _collect_posts(recorder, arrivals)
+    result = DemoResult(_figures(events, posts), posts, output_dir, stats)
+    _add_digest_figures(result, events, chosen, posts_file)
+    _write_outputs(result)
+    return result
+
+
+def _run(
+    events: list[DemoEvent],
+    config: BatchConfig,
+    posts_file: Path,
+    progress: Callable[[int], None] | None,
+) -> tuple[RecordingSender, dict[str, Any]]:
     posts_file.unlink(missing_ok=True)
     clock = ManualClock(DAY_START)
-    arrivals = {e.message.id: DAY_START + timedelta(seconds=e.at) for e in events}
     with tempfile.TemporaryDirectory(prefix="slack-batcher-demo-") as tmp:
         store = SQLiteStore(Path(tmp) / "batches.db")
         batcher = MessageBatcher(
-            config or BatchConfig(),
+            config,
             SlackMessageFormatterFactory(),
             clock=clock,
             store=store,
             auto_ack=False,
         )
+        for channel, changes in CHANNEL_CONFIG.items():
+            batcher.configure_channel(channel, replace(config, **changes))
         recorder = RecordingSender(
             JsonlSender(posts_file, clock=clock), limit=len(events) * 2 + 10, clock=clock
         )
@@ -257,10 +304,32 @@ def run_demo(
             stats = batcher.get_batch_stats()
         finally:
             batcher.close()
-    posts = _collect_posts(recorder, arrivals)
-    result = DemoResult(_figures(events, posts), posts, output_dir, stats)
-    _write_outputs(result)
-    return result
+    return recorder, stats
+
+
+def _add_digest_figures(
+    result: DemoResult, events: list[DemoEvent], config: BatchConfig, posts_file: Path
+) -> None:
+    """Count top-level posts per channel and the storm's posts; with digests, also without."""
+    lines = read_lines(posts_file)
+    arrivals = [(e.channel, DAY_START + timedelta(seconds=e.at)) for e in events]
+    storm = storm_figures(lines, arrivals, STORM_CHANNEL, STORM_START, STORM_END)
+    before = None
+    if config.live_digests:
+
+        def rerun(changed: BatchConfig, path: Path) -> None:
+            _run(events, changed, path, None)
+
+        before = top_level_without_digests(config, rerun)
+        without = storm_figures(before, arrivals, STORM_CHANNEL, STORM_START, STORM_END)
+        storm = replace(storm, top_level_without_digests=without.top_level)
+    after = top_level_by_channel(lines)
+    counted = top_level_by_channel(before) if before is not None else None
+    for figures in result.channels:
+        figures.top_level = after[figures.channel]
+        if counted is not None:
+            figures.top_level_without_digests = counted[figures.channel]
+    result.storm = storm
 
 
 async def post_for_real(

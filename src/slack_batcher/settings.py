@@ -15,6 +15,8 @@ The file has one table per concern; every key is optional::
     port = 8787
     [logging]
     level = "INFO"
+    [sources.github]    # webhook sources and [[routes]]: see docs/sources.md
+    secret = "…"
 
 Environment variables override the file: ``SLACK_BATCHER_<TABLE>__<KEY>`` (for example
 ``SLACK_BATCHER_SERVER__PORT=9000``), plus the usual names for secrets:
@@ -44,16 +46,20 @@ from pydantic import (
     PlainValidator,
     SecretStr,
     ValidationError,
+    field_validator,
 )
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from .config import BatchConfig
 from .errors import ConfigError
+from .routing import RouteTable, parse_routes
 from .runtime.config import ServiceConfig
+from .sources.settings import SourcesSettings
 
 __all__ = [
     "ENV_ALIASES",
+    "MIN_API_TOKEN_LENGTH",
     "LoggingSettings",
     "SenderSettings",
     "ServerSettings",
@@ -106,6 +112,16 @@ def _parse_delivery(value: object) -> ServiceConfig:
     return ServiceConfig.from_dict(_coerce_env_strings(value, _DELIVERY_FIELDS))
 
 
+def _parse_route_table(value: object) -> RouteTable:
+    """Build the route table from ``[[routes]]``; ConfigError names each bad key."""
+    return parse_routes(value)
+
+
+RoutesList = Annotated[
+    RouteTable,
+    PlainValidator(_parse_route_table),
+    PlainSerializer(lambda table: table.to_list(), return_type=list),
+]
 BatchingTable = Annotated[
     BatchConfig,
     PlainValidator(_parse_batching),
@@ -184,6 +200,10 @@ class SenderSettings(BaseModel):
         return "jsonl"
 
 
+#: The shortest API token accepted: shorter ones are guessable, so they are refused.
+MIN_API_TOKEN_LENGTH = 16
+
+
 class ServerSettings(BaseModel):
     """The HTTP service: listen address, API token, request limits, dashboard refresh."""
 
@@ -192,10 +212,35 @@ class ServerSettings(BaseModel):
     host: str = Field(default="127.0.0.1", min_length=1)
     port: int = Field(default=8787, ge=0, le=65_535)
     #: Bearer token required on every /v1 route. Without one, only loopback binds are allowed.
+    #: Surrounding whitespace is dropped; an empty token is no token; a short one is refused.
     api_token: SecretStr | None = Field(default=None)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
     max_messages_per_request: int = Field(default=1000, ge=1, le=100_000)
     dashboard_refresh_seconds: int = Field(default=5, ge=0, le=3600)
+
+    @field_validator("api_token", mode="before")
+    @classmethod
+    def _blank_token_is_no_token(cls, value: object) -> object:
+        """Treat an empty or whitespace token as none, and refuse a short one (never echoed)."""
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if not isinstance(raw, str):
+            return value
+        token = raw.strip()
+        if not token:
+            return None
+        if len(token) < MIN_API_TOKEN_LENGTH:
+            raise ValueError(
+                f"too short ({len(token)} characters): use at least {MIN_API_TOKEN_LENGTH}, "
+                "for example the output of "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+            )
+        return SecretStr(token)
+
+    def token(self) -> str | None:
+        """Return the API token, or None when there is none (an empty one counts as none)."""
+        if self.api_token is None:
+            return None
+        return self.api_token.get_secret_value().strip() or None
 
 
 class LoggingSettings(BaseModel):
@@ -243,6 +288,8 @@ class ServiceSettings(BaseSettings):
     delivery: DeliveryTable = Field(default_factory=ServiceConfig)
     server: ServerSettings = Field(default_factory=ServerSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    sources: SourcesSettings = Field(default_factory=SourcesSettings)
+    routes: RoutesList = Field(default_factory=RouteTable)
 
     @classmethod
     def settings_customise_sources(
@@ -279,7 +326,7 @@ def _describe(error: Mapping[str, Any]) -> list[str]:
     key = ".".join(str(part) for part in error["loc"]) or "config"
     cause = (error.get("ctx") or {}).get("error")
     if isinstance(cause, ConfigError):
-        return [f"{key}.{problem}" for problem in cause.problems]
+        return [p if p.startswith(f"{key}[") else f"{key}.{p}" for p in cause.problems]
     if error["type"] == "extra_forbidden":
         return [f"{key}: unknown setting"]
     message = str(error["msg"]).removeprefix("Value error, ")

@@ -7,7 +7,7 @@ from typing import Protocol, runtime_checkable
 
 from ..formatting.message import SlackMessage
 
-__all__ = ["PostResult", "Sender"]
+__all__ = ["PostResult", "Sender", "UpdatingSender", "can_update"]
 
 
 @dataclass(slots=True)
@@ -41,3 +41,30 @@ class Sender(Protocol):
     async def close(self) -> None:
         """Release connections."""
         ...
+
+
+@runtime_checkable
+class UpdatingSender(Sender, Protocol):
+    """A sender that can also edit a message it posted (Slack's ``chat.update``).
+
+    Live digests need it: the runtime edits a digest's parent post as items arrive in its
+    thread. ``update`` fails like ``post``; a message that is gone or may not be edited
+    raises :class:`~slack_batcher.errors.PermanentDeliveryError` with Slack's code
+    (``message_not_found``, ``cant_update_message``).
+    """
+
+    #: True when :meth:`update` works (a wrapper may forward it or not).
+    supports_updates: bool
+
+    async def update(self, message: SlackMessage, *, channel: str, ts: str) -> PostResult:
+        """Replace the message *ts* in *channel* with this page of *message*."""
+        ...
+
+
+def can_update(sender: object) -> bool:
+    """Return True when *sender* posts with a ``ts`` and can edit what it posted."""
+    return bool(
+        getattr(sender, "supports_threads", False)
+        and getattr(sender, "supports_updates", False)
+        and callable(getattr(sender, "update", None))
+    )

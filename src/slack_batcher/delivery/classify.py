@@ -102,6 +102,10 @@ PERMANENT_CODES = AUTH_CODES | frozenset(
         "too_many_attachments",
         "thread_not_found",
         "duplicate_message_not_found",
+        # chat.update: the message is gone or may not be edited (a live digest starts anew)
+        "message_not_found",
+        "cant_update_message",
+        "edit_window_closed",
     }
 )
 

@@ -41,11 +41,13 @@ class JsonlSender:
     A line is the ``chat.postMessage`` payload (``channel``, ``text``, ``blocks`` and
     ``thread_ts`` for replies) plus an invented ``ts`` and ``posted_at`` (ISO 8601, UTC).
     Since it invents ``ts``, replies thread as they would in Slack (``supports_threads``).
+    An edit (:meth:`update`) is a line with ``"method": "chat.update"`` and the edited ``ts``.
     *target* is a path (appended to; parent directories are created; closed by
     :meth:`close`) or an open text stream (left open).
     """
 
     supports_threads = True
+    supports_updates = True
 
     def __init__(
         self, target: str | os.PathLike[str] | IO[str], *, clock: Clock | None = None
@@ -82,6 +84,17 @@ class JsonlSender:
         line: dict[str, Any] = {"channel": channel, "ts": ts}
         if thread is not None:
             line["thread_ts"] = thread
+        line["text"] = message.text
+        line["blocks"] = message.blocks
+        line["posted_at"] = self._clock.now().astimezone(UTC).isoformat()
+        stream = self._output()
+        stream.write(json.dumps(line, ensure_ascii=False) + "\n")
+        stream.flush()
+        return PostResult(ts=ts, channel=channel)
+
+    async def update(self, message: SlackMessage, *, channel: str, ts: str) -> PostResult:
+        """Append an edit of the message *ts* as one line (``"method": "chat.update"``)."""
+        line: dict[str, Any] = {"method": "chat.update", "channel": channel, "ts": ts}
         line["text"] = message.text
         line["blocks"] = message.blocks
         line["posted_at"] = self._clock.now().astimezone(UTC).isoformat()

@@ -1,4 +1,4 @@
-"""SlackSender: posts pages with chat.postMessage through slack_sdk's AsyncWebClient."""
+"""SlackSender: posts pages with chat.postMessage (and edits with chat.update) via slack_sdk."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def response_warnings(data: object) -> list[str]:
 
 
 class SlackSender:
-    """Posts to Slack's Web API (``chat.postMessage``) with a bot token.
+    """Posts to Slack's Web API (``chat.postMessage``, ``chat.update``) with a bot token.
 
     One attempt per :meth:`post`: slack_sdk's connection-error retry handler retries a
     dropped connection ``connection_retries`` times (after ``connection_retry_interval``
@@ -50,6 +50,7 @@ class SlackSender:
     """
 
     supports_threads = True
+    supports_updates = True
 
     def __init__(
         self,
@@ -100,9 +101,29 @@ class SlackSender:
         kwargs.pop("thread_ts", None)
         if thread is not None:
             kwargs["thread_ts"] = thread
+            if message.metadata.get("reply_broadcast"):
+                kwargs["reply_broadcast"] = True
+        return await self._call("chat_postMessage", kwargs, channel)
+
+    async def update(self, message: SlackMessage, *, channel: str, ts: str) -> PostResult:
+        """Replace the message *ts* in *channel* with this page of *message* (``chat.update``).
+
+        Fails like :meth:`post`; Slack's ``message_not_found`` (the message was deleted) and
+        ``cant_update_message`` are raised as
+        :class:`~slack_batcher.errors.PermanentDeliveryError` with that ``code``.
+        """
+        kwargs: dict[str, Any] = {
+            "channel": channel,
+            "ts": ts,
+            "text": message.text,
+            "blocks": message.blocks,
+        }
+        return await self._call("chat_update", kwargs, channel)
+
+    async def _call(self, method: str, kwargs: dict[str, Any], channel: str) -> PostResult:
         client = self._get_client()
         try:
-            response = await client.chat_postMessage(**kwargs)
+            response = await getattr(client, method)(**kwargs)
         except SlackApiError as error:
             raise _api_error(error, channel) from error
         except TimeoutError as error:  # aiohttp's timeouts subclass TimeoutError

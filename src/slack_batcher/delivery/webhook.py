@@ -31,7 +31,8 @@ class WebhookSender:
 
     Webhooks answer ``200 ok`` and nothing more: no ``ts``, so nothing can be threaded
     under a webhook post (``supports_threads`` is False; the runtime posts continuation
-    pages as "(2/3)" follow-ups instead) and :class:`PostResult` has ``ts=None``.
+    pages as "(2/3)" follow-ups instead) and :class:`PostResult` has ``ts=None``. Nor can
+    a webhook post be edited, so live digests are off: every flush is a new post, as before.
     Failures are classified like :class:`~slack_batcher.delivery.SlackSender`'s:
     429/5xx/timeouts are transient, ``invalid_payload``, ``channel_is_archived``,
     ``action_prohibited`` … permanent, and a removed webhook (``no_service``,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from ..batch import BatchGroup
@@ -130,6 +131,11 @@ class SlackMessageFormatterFactory:
             self._channel_options.pop(channel_id, None)
         else:
             self._channel_options[channel_id] = options
+
+    @property
+    def item_formatters(self) -> Mapping[ContentType, ItemFormatter]:
+        """The item formatter of each content type (read-only; see :meth:`register_item`)."""
+        return MappingProxyType(self._items)
 
     def options_for(self, channel_id: str) -> FormatOptions:
         """Return the options in force for *channel_id*."""

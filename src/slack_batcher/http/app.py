@@ -12,13 +12,17 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from .. import __version__
+from ..routing import RouteTable
 from ..runtime.service import BatchingService
 from ..settings import ServerSettings
+from ..sources.settings import SourcesSettings
 from .api import api_router
 from .auth import TokenAuth
 from .dashboard import dashboard_router
+from .guard import LoopbackGuardMiddleware
 from .metrics import metrics_registry
 from .problems import BodyLimitMiddleware, install_problem_handlers
+from .sources import SourcesCollector, SourcesState, sources_router
 from .state import AppState
 
 __all__ = ["create_app"]
@@ -39,16 +43,18 @@ def create_app(
     *,
     settings: ServerSettings | None = None,
     manage_service: bool = False,
+    sources: SourcesSettings | None = None,
+    routes: RouteTable | None = None,
 ) -> FastAPI:
     """Build the app over *service*.
 
     *settings* supplies the API token, body limits and dashboard refresh (defaults: no
     token, 1 MiB). With *manage_service* the app starts the service on startup and closes it
-    (draining the outbox) on shutdown; otherwise the caller runs it.
+    (draining the outbox) on shutdown; otherwise the caller runs it. *sources* and
+    *routes* enable the webhook endpoints (docs/sources.md; default: all disabled).
     """
     server = settings if settings is not None else ServerSettings()
-    token = server.api_token.get_secret_value() if server.api_token is not None else None
-    state = AppState(service=service, auth=TokenAuth(token), settings=server)
+    state = AppState(service=service, auth=TokenAuth(server.token()), settings=server)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -67,10 +73,13 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.slack_batcher = state
+    app.state.slack_batcher_sources = sources_state = SourcesState.build(sources, routes)
     install_problem_handlers(app)
     app.include_router(api_router)
     app.include_router(dashboard_router)
+    app.include_router(sources_router)
     registry = metrics_registry(service.batcher)
+    registry.register(SourcesCollector(sources_state))
 
     @app.get("/healthz", summary="Liveness: the process answers", tags=["probes"])
     async def healthz() -> dict[str, str]:
@@ -101,4 +110,6 @@ def create_app(
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     app.add_middleware(BodyLimitMiddleware, max_bytes=server.max_body_bytes)
+    # Outermost: a misdirected or cross-origin request is refused before its body is read.
+    app.add_middleware(LoopbackGuardMiddleware, enabled=not state.auth.enabled)
     return app

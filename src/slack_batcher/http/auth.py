@@ -4,27 +4,38 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 
 from fastapi import HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-__all__ = ["BEARER_SCHEME", "SESSION_COOKIE", "TokenAuth"]
+__all__ = ["BEARER_SCHEME", "CSRF_FIELD", "SESSION_COOKIE", "TokenAuth"]
 
 #: The dashboard's session cookie: a digest of the token, never the token itself.
 SESSION_COOKIE = "slack_batcher_session"
+#: The hidden form field carrying the dashboard's CSRF token.
+CSRF_FIELD = "csrf"
 
 BEARER_SCHEME = HTTPBearer(auto_error=False, description="SLACK_BATCHER_API_TOKEN")
 
 
 class TokenAuth:
-    """Checks the API token. With no token configured every request passes (loopback only)."""
+    """Checks the API token. With no (or a blank) token every request passes (loopback only)."""
 
     def __init__(self, token: str | None) -> None:
+        token = token.strip() if token else None
         self._token = token.encode() if token else None
         self._session = (
             hmac.new(self._token, b"slack-batcher dashboard session", hashlib.sha256).hexdigest()
             if self._token
             else None
+        )
+        # With a token the CSRF token is derived from it (pages stay valid across restarts);
+        # without one it is random per process: only pages this server rendered carry it.
+        self._csrf = (
+            hmac.new(self._token, b"slack-batcher dashboard csrf", hashlib.sha256).hexdigest()
+            if self._token
+            else secrets.token_hex(32)
         )
 
     @property
@@ -50,6 +61,16 @@ class TokenAuth:
             return True
         cookie = request.cookies.get(SESSION_COOKIE, "")
         return hmac.compare_digest(cookie.encode(), self._session.encode())
+
+    def csrf_token(self) -> str:
+        """Return the token the dashboard's forms carry in their hidden ``csrf`` field."""
+        return self._csrf
+
+    def csrf_valid(self, candidate: str | None) -> bool:
+        """Return True when *candidate* is the dashboard's CSRF token (constant-time)."""
+        if not candidate:
+            return False
+        return hmac.compare_digest(candidate.encode(), self._csrf.encode())
 
     def check(self, credentials: HTTPAuthorizationCredentials | None) -> None:
         """Raise 401 unless *credentials* carry the token (always pass without a token)."""

@@ -6,8 +6,10 @@ with flush and replay buttons (plain HTML forms that POST and redirect back). Th
 reloads itself every ``dashboard_refresh_seconds`` (``?refresh=N`` overrides, 0 stops).
 
 With an API token configured the dashboard asks for it once and keeps a session cookie
-(HttpOnly, SameSite=Strict) holding a digest of the token, never the token. Actions are
-refused when the browser says the request came from another site (CSRF).
+(HttpOnly, SameSite=Strict) holding a digest of the token, never the token. Every action
+form carries a CSRF token that only pages this server rendered know; actions without it,
+or that the browser marks as coming from another origin (``Origin``, ``Sec-Fetch-Site``,
+``Origin: null``), are refused with 403.
 """
 
 from __future__ import annotations
@@ -15,15 +17,16 @@ from __future__ import annotations
 import html
 from datetime import datetime
 from typing import Annotated, Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..errors import BatchNotFoundError
 from ..preview import PREVIEW_CSS, render_message
-from .auth import SESSION_COOKIE
+from .auth import CSRF_FIELD, SESSION_COOKIE
 from .dashboard_css import DASHBOARD_CSS
+from .guard import cross_origin_reason
 from .state import AppState, get_state
 
 StateDep = Annotated[AppState, Depends(get_state)]
@@ -63,9 +66,10 @@ def _span(seconds: float) -> str:
     return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
 
 
-def _button(action: str, label: str, test_id: str, css: str = "") -> str:
+def _button(action: str, label: str, test_id: str, csrf: str, css: str = "") -> str:
     return (
         f'<form method="post" action="{e(action)}" class="inline">'
+        f'<input type="hidden" name="{CSRF_FIELD}" value="{e(csrf)}">'
         f'<button type="submit" class="{css}" data-testid="{e(test_id)}">{e(label)}</button>'
         "</form>"
     )
@@ -98,7 +102,10 @@ def _channels_section(state: AppState, pending: dict[str, Any], now: datetime) -
         flush = ""
         if waiting:
             flush = _button(
-                f"/dashboard/channels/{_path(name)}/flush", "Flush channel", f"flush-{name}"
+                f"/dashboard/channels/{_path(name)}/flush",
+                "Flush channel",
+                f"flush-{name}",
+                state.auth.csrf_token(),
             )
         rows.append(
             f'<tr data-channel="{e(name)}"><td>{e(name)}</td>'
@@ -131,7 +138,10 @@ def _batches_section(state: AppState, pending: dict[str, Any], now: datetime) ->
         preview = state.service.batcher.preview_batch(batch["id"])
         shown = render_message(preview) if preview else '<p class="muted">Flushed already.</p>'
         flush = _button(
-            f"/dashboard/batches/{_path(batch['id'])}/flush", "Flush now", "flush-batch"
+            f"/dashboard/batches/{_path(batch['id'])}/flush",
+            "Flush now",
+            "flush-batch",
+            state.auth.csrf_token(),
         )
         cards.append(
             f'<article class="batch" data-batch-id="{e(batch["id"])}">'
@@ -168,7 +178,10 @@ def _letters_section(state: AppState, now: datetime) -> str:
         if len(letter.messages) > 5:
             ids += f", …{len(letter.messages) - 5} more"
         replay = _button(
-            f"/dashboard/dead-letters/{_path(letter.id)}/replay", "Replay", "replay-letter"
+            f"/dashboard/dead-letters/{_path(letter.id)}/replay",
+            "Replay",
+            "replay-letter",
+            state.auth.csrf_token(),
         )
         rows.append(
             f'<tr data-letter-id="{e(letter.id)}"><td>{e(letter.channel_id)}</td>'
@@ -209,7 +222,9 @@ def render_dashboard(state: AppState, *, refresh: int, notice: str | None) -> st
     health = batcher.get_health_status()
     meta = f'<meta http-equiv="refresh" content="{refresh};url=/?refresh={refresh}">'
     flash = f'<p class="notice" role="status">{e(notice)}</p>' if notice else ""
-    flush_all = _button("/dashboard/flush", "Flush all", "flush-all", "primary")
+    flush_all = _button(
+        "/dashboard/flush", "Flush all", "flush-all", state.auth.csrf_token(), "primary"
+    )
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         f"{meta if refresh > 0 else ''}<title>slack-batcher</title>"
@@ -233,23 +248,25 @@ _LOGIN_PAGE = (
 
 
 def _check_same_site(request: Request) -> None:
-    """Refuse a state-changing request that a browser marks as coming from another site."""
-    site = request.headers.get("sec-fetch-site")
-    if site is not None and site not in ("same-origin", "none"):
-        raise HTTPException(403, "cross-site request refused")
-    origin = request.headers.get("origin")
-    if origin not in (None, "null") and urlsplit(origin).netloc != request.headers.get("host"):
-        raise HTTPException(403, "cross-site request refused")
+    """Refuse a state-changing request that a browser marks as coming from another origin."""
+    reason = cross_origin_reason(request.headers)
+    if reason is not None:
+        raise HTTPException(403, f"cross-site request refused: {reason}")
 
 
 dashboard_router = APIRouter(include_in_schema=False)
 """The dashboard's routes (not part of the OpenAPI schema)."""
 
 
-def _guard(request: Request, state: AppState) -> None:
+async def _guard(request: Request, state: AppState) -> None:
     _check_same_site(request)
     if not state.auth.session_valid(request):
         raise HTTPException(401, "open the dashboard and enter the API token first")
+    form = parse_qs((await request.body()).decode("utf-8", "replace"))
+    if not state.auth.csrf_valid((form.get(CSRF_FIELD) or [""])[0]):
+        raise HTTPException(
+            403, "missing or stale form token (CSRF): reload the dashboard and try again"
+        )
 
 
 def _back(notice: str, count: int = 0) -> RedirectResponse:
@@ -300,7 +317,7 @@ async def login(request: Request, state: StateDep) -> Response:
 @dashboard_router.post("/dashboard/flush")
 async def flush_all(request: Request, state: StateDep) -> Response:
     """Flush every pending batch."""
-    _guard(request, state)
+    await _guard(request, state)
     flushed = state.service.batcher.flush_all_batches()
     state.service.notify()
     return _back("flushed", sum(len(v) for v in flushed.values()))
@@ -309,7 +326,7 @@ async def flush_all(request: Request, state: StateDep) -> Response:
 @dashboard_router.post("/dashboard/channels/{channel_id}/flush")
 async def flush_channel(request: Request, state: StateDep, channel_id: str) -> Response:
     """Flush one channel's pending batches."""
-    _guard(request, state)
+    await _guard(request, state)
     flushed = state.service.batcher.flush_channel_batches(channel_id)
     state.service.notify()
     return _back("flushed", len(flushed))
@@ -318,7 +335,7 @@ async def flush_channel(request: Request, state: StateDep, channel_id: str) -> R
 @dashboard_router.post("/dashboard/batches/{batch_id}/flush")
 async def flush_batch(request: Request, state: StateDep, batch_id: str) -> Response:
     """Flush one pending batch."""
-    _guard(request, state)
+    await _guard(request, state)
     if state.service.batcher.force_flush_batch(batch_id) is None:
         return _back("missing")
     state.service.notify()
@@ -328,7 +345,7 @@ async def flush_batch(request: Request, state: StateDep, batch_id: str) -> Respo
 @dashboard_router.post("/dashboard/dead-letters/{letter_id}/replay")
 async def replay(request: Request, state: StateDep, letter_id: str) -> Response:
     """Re-queue a dead letter's messages."""
-    _guard(request, state)
+    await _guard(request, state)
     try:
         requeued = state.service.batcher.replay_dead_letter(letter_id)
     except BatchNotFoundError:

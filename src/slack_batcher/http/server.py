@@ -29,6 +29,7 @@ __all__ = [
     "build_store",
     "check_bind",
     "configure_logging",
+    "describe_sender",
     "is_loopback",
     "serve",
 ]
@@ -49,13 +50,14 @@ def is_loopback(host: str) -> bool:
 def check_bind(settings: ServiceSettings) -> str:
     """Refuse a non-loopback bind without an API token; return what to tell the operator."""
     host = settings.server.host
-    if settings.server.api_token is not None:
+    if settings.server.token() is not None:
         return f"API token required on /v1 routes; listening on {host}"
     if not is_loopback(host):
         raise ConfigError(
             [
                 f"server.host: {host!r} is reachable from other machines, and no API token is "
-                "set; set SLACK_BATCHER_API_TOKEN (or server.api_token), or bind 127.0.0.1"
+                "set (an empty one counts as none); set SLACK_BATCHER_API_TOKEN (or "
+                "server.api_token, at least 16 characters), or bind 127.0.0.1"
             ]
         )
     return (
@@ -116,6 +118,18 @@ def build_sender(settings: SenderSettings, *, clock: Clock | None = None) -> Sen
     return JsonlSender(settings.jsonl_path, clock=clock)
 
 
+def describe_sender(settings: SenderSettings) -> str:
+    """Say where posts go: the sender's kind and, for a dry run, the file that receives them."""
+    kind = settings.resolved_kind()
+    if kind == "jsonl":
+        return f"jsonl (dry run: posts are appended to {settings.jsonl_path.resolve()})"
+    if kind == "console":
+        return "console (dry run: posts are printed to standard output)"
+    if kind == "slack":
+        return f"slack ({settings.slack_api_url})"
+    return kind
+
+
 def build_service(
     settings: ServiceSettings,
     *,
@@ -160,6 +174,9 @@ def build_service(
             store=store,
             auto_ack=False,
         )
+    # Per-route batching overrides (the first route naming a channel wins: docs/sources.md).
+    for channel, config in settings.routes.channel_configs(settings.batch_config).items():
+        batcher.configure_channel(channel, config)
     inner = sender if sender is not None else build_sender(settings.sender, clock=batcher.clock)
     recording = RecordingSender(inner, clock=batcher.clock)
     return BatchingService(batcher, recording, config=settings.delivery, pacer=pacer)
@@ -198,7 +215,13 @@ async def serve(settings: ServiceSettings, *, sock: socket.socket | None = None)
     """
     note = check_bind(settings)
     service = build_service(settings)
-    app = create_app(service, settings=settings.server, manage_service=True)
+    app = create_app(
+        service,
+        settings=settings.server,
+        manage_service=True,
+        sources=settings.sources,
+        routes=settings.routes,
+    )
     config = uvicorn.Config(
         app,
         host=settings.server.host,
@@ -209,7 +232,7 @@ async def serve(settings: ServiceSettings, *, sock: socket.socket | None = None)
         lifespan="on",
     )
     server = uvicorn.Server(config)
-    logger.info("slack-batcher %s; sender: %s", note, settings.sender.resolved_kind())
+    logger.info("slack-batcher %s; sender: %s", note, describe_sender(settings.sender))
     try:
         await server.serve(sockets=[sock] if sock is not None else None)
     finally:

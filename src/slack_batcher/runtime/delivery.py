@@ -9,7 +9,12 @@ after a crash — resumes at the first page not yet posted:
 - ``attempting``: the page being posted right now. Found on an entry recovered after a
   crash, it means that page may have reached Slack: it is posted again (at least once) and
   counted as a possible duplicate;
-- ``failures`` / ``failing_since``: the current run of failures, for backoff and giving up.
+- ``failures`` / ``failing_since``: the current run of failures, for backoff and giving up;
+- ``digest``: where a live digest sends it (see :mod:`.digests`): ``key``, ``parent`` (the
+  digest post's ``ts``, None for a new top-level post) and ``step`` (``convert``: re-post the
+  first post's page in the thread; ``update``: edit the parent; ``replies``: post the pages
+  in the thread). Each step is paced and retried like a post; an edit refused for good
+  (``message_not_found``, ``cant_update_message``, …) starts a new digest instead.
 """
 
 from __future__ import annotations
@@ -19,15 +24,18 @@ import logging
 import random
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from ..delivery.base import Sender
+from ..delivery.base import Sender, can_update
+from ..delivery.classify import is_auth_error
 from ..delivery.pacing import Pacer
 from ..delivery.retry import RetryAction, RetryPolicy
 from ..delivery.threads import batch_thread_key, stored_thread_key
+from ..errors import PermanentDeliveryError
 from ..formatting.message import SlackMessage
 from ..store.base import OutboxEntry
 from .config import ServiceConfig
+from .digests import LiveDigests, is_critical
 from .metrics import DeliveryMetrics
 from .timers import ClockTimers, Signal
 
@@ -66,6 +74,8 @@ class Deliverer:
         if threading is None:
             threading = batcher.config.enable_threading
         self.threads = bool(threading and getattr(sender, "supports_threads", False))
+        #: Live digests need threads and a sender that edits (a webhook has neither).
+        self.digests = LiveDigests(batcher) if self.threads and can_update(sender) else None
         self._slots = asyncio.Semaphore(config.max_concurrent_posts)
         self.paused = False
         self._prober: OutboxEntry | None = None
@@ -108,11 +118,16 @@ class Deliverer:
         state = entry.state
         posted: list[str | None] = state.setdefault("posted", [])
         channel = entry.channel_id
+        digest = self._digest_plan(entry)
+        if digest is not None and await self._digest_steps(entry, digest):
+            return
         while len(posted) < len(pages):
             index = len(posted)
             await self._wait_turn(entry)
             thread_ts = self._thread_for(entry, index)
             page = self._page(pages, index, threaded=thread_ts is not None)
+            if index == 0 and digest is not None:
+                page = self._broadcast(entry, digest, page)
             state["attempting"] = index
             entry.attempts += 1
             self.outbox.update(entry)
@@ -126,10 +141,7 @@ class Deliverer:
                     return
                 continue
             posted.append(result.ts)
-            for key in ("attempting", "failures", "failing_since"):
-                state.pop(key, None)
-            entry.next_attempt_at = None
-            entry.last_error = None
+            self._succeeded(entry)
             if index == 0:
                 self._remember_thread(entry, result.ts)
             if result.warnings:  # the sender logs them; counted here
@@ -139,11 +151,21 @@ class Deliverer:
                 self.resume()
             if len(posted) < len(pages):
                 self.outbox.update(entry)
+        if digest is not None and not digest["parent"]:
+            self._start_digest(entry, digest)
         self.outbox.ack(entry.id)
         now = self.timers.clock.now()
         self.metrics.delivered_entry(len(entry.messages), (now - entry.due_at).total_seconds())
         self.metrics.untrack(entry.id)
         self.progress.fire()
+
+    @staticmethod
+    def _succeeded(entry: OutboxEntry) -> None:
+        """Clear the failure run of *entry* after a call Slack accepted."""
+        for key in ("attempting", "failures", "failing_since"):
+            entry.state.pop(key, None)
+        entry.next_attempt_at = None
+        entry.last_error = None
 
     async def _wait_turn(self, entry: OutboxEntry) -> None:
         """Wait until no pause, retry delay or pacing limit holds *entry* back."""
@@ -165,11 +187,15 @@ class Deliverer:
         if not self.threads:
             return None
         state = entry.state
+        digest = state.get("digest")
+        if digest and digest.get("parent"):
+            parent: str = digest["parent"]
+            return parent
         if index == 0:
             if "parent_ts" not in state:
                 state["parent_ts"] = self._related_thread(entry)
-            parent: str | None = state["parent_ts"]
-            return parent
+            related: str | None = state["parent_ts"]
+            return related
         first: str | None = state.get("parent_ts") or state["posted"][0]
         return first
 
@@ -200,6 +226,117 @@ class Deliverer:
         if key is not None:
             ttl = timedelta(seconds=self.config.thread_ttl_seconds)
             self.batcher.set_thread(key, ts, ttl)
+
+    # ---------------------------------------------------------------- digests
+
+    def _digest_plan(self, entry: OutboxEntry) -> dict[str, Any] | None:
+        """Return (deciding once, saved with the entry) where a live digest sends *entry*."""
+        digests = self.digests
+        state = entry.state
+        if "digest" in state:
+            plan: dict[str, Any] | None = state["digest"]
+            return plan
+        if digests is None or state.get("posted") or not digests.enabled(entry.channel_id):
+            return None
+        key = digests.key_for(entry)
+        record = digests.find(key, self.timers.clock.now(), len(entry.messages))
+        plan = {"key": key, "parent": record.ts if record else None, "step": None}
+        state["digest"] = plan
+        self.outbox.update(entry)
+        return plan
+
+    async def _digest_steps(self, entry: OutboxEntry, plan: dict[str, Any]) -> bool:
+        """Take *entry* into its live digest up to its replies; True if dead-lettered."""
+        while plan["parent"] and plan["step"] != "replies":
+            if await self._digest_step(entry, plan):
+                return True
+        return False
+
+    def _broadcast(
+        self, entry: OutboxEntry, plan: dict[str, Any], page: SlackMessage
+    ) -> SlackMessage:
+        """Return page 1 of a digest reply holding a critical item as a broadcast reply."""
+        if plan["parent"] and is_critical(entry.messages):
+            return replace(page, metadata={**page.metadata, "reply_broadcast": True})
+        return page
+
+    async def _digest_step(self, entry: OutboxEntry, plan: dict[str, Any]) -> bool:
+        """Re-post the first page in the thread, or edit the parent; True if dead-lettered."""
+        digests = self.digests
+        assert digests is not None
+        await self._wait_turn(entry)
+        now = self.timers.clock.now()
+        record = digests.store.get_digest(plan["key"], now)
+        if record is None or record.ts != plan["parent"]:
+            self._restart_digest(entry, plan, "it expired or was replaced", forget=False)
+            return False
+        step = plan["step"] or ("update" if record.converted else "convert")
+        plan["step"] = step
+        entry.attempts += 1
+        if step == "convert":  # a re-post caught mid-call by a crash may appear twice
+            entry.state["attempting"] = "convert"
+        self.outbox.update(entry)
+        channel = entry.channel_id
+        joined = record
+        try:
+            async with self._slots:
+                if step == "convert":
+                    page = digests.first_post_reply(record)
+                    if page is not None:
+                        await self.sender.post(page, channel=channel, thread_ts=record.ts)
+                else:
+                    joined = digests.joined(record, entry, now)
+                    update = getattr(self.sender, "update")  # noqa: B009 - checked by can_update
+                    await update(digests.summary(joined), channel=channel, ts=record.ts)
+        except asyncio.CancelledError:
+            raise
+        except PermanentDeliveryError as exc:
+            entry.state.pop("attempting", None)
+            if is_auth_error(exc.code):
+                return self._failed(entry, exc)
+            self._restart_digest(entry, plan, f"the {step} was refused: {exc.code}", forget=True)
+            return False
+        except Exception as exc:
+            return self._failed(entry, exc)
+        self._succeeded(entry)
+        if step == "convert":
+            digests.converted(record)
+            plan["step"] = "update"
+            self.metrics.post_succeeded(channel, [])
+        else:
+            digests.save(joined)
+            plan["step"] = "replies"
+            self.metrics.count("digest_updates")
+        if self.paused and entry is self._prober:
+            self.resume()
+        self.outbox.update(entry)
+        return False
+
+    def _restart_digest(
+        self, entry: OutboxEntry, plan: dict[str, Any], why: str, *, forget: bool
+    ) -> None:
+        """Post *entry* as a new top-level post (a new digest) instead of into *plan*'s."""
+        logger.info(
+            "live digest %s in %s: %s; starting a new one", plan["parent"], entry.channel_id, why
+        )
+        if forget and self.digests is not None:
+            self.digests.forget(plan["key"])
+        plan["parent"] = None
+        plan["step"] = None
+        self.metrics.count("digests_restarted")
+        self.outbox.update(entry)
+
+    def _start_digest(self, entry: OutboxEntry, plan: dict[str, Any]) -> None:
+        posted = entry.state.get("posted") or []
+        ts = posted[0] if posted else None
+        if self.digests is None or ts is None or entry.state.get("parent_ts") is not None:
+            return  # no ts, or it replied in a related thread: not a digest post
+        try:
+            self.digests.start(entry, plan["key"], ts, self.timers.clock.now())
+        except Exception:  # the post is out; a store failure only costs the digest
+            logger.exception("could not remember the live digest of %s", entry.channel_id)
+            return
+        self.metrics.count("digests_started")
 
     # ---------------------------------------------------------------- failure
 

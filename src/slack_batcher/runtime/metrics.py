@@ -54,6 +54,11 @@ class DeliveryMetrics:
         self.auth_failures = 0
         self.possible_duplicates = 0
         self.recovered = 0
+        #: Live digests: new digest posts, parent edits, and digests restarted after a
+        #: refused edit (see runtime/digests.py).
+        self.digests_started = 0
+        self.digest_updates = 0
+        self.digests_restarted = 0
         self._posts_by_channel: Counter[str] = Counter()
         self._errors: Counter[str] = Counter()
         self._warnings: Counter[str] = Counter()
@@ -157,6 +162,11 @@ class DeliveryMetrics:
                 "auth_failures": self.auth_failures,
                 "possible_duplicates": self.possible_duplicates,
                 "recovered": self.recovered,
+                "digests": {
+                    "started": self.digests_started,
+                    "updates": self.digest_updates,
+                    "restarted": self.digests_restarted,
+                },
                 "paused": self.paused_since is not None,
                 "paused_since": self.paused_since.isoformat() if self.paused_since else None,
                 "pause_reason": self.pause_reason,

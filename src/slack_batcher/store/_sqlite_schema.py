@@ -79,8 +79,21 @@ def _create_v1(conn: sqlite3.Connection) -> None:
             conn.execute(statement)
 
 
+def _add_digests_v2(conn: sqlite3.Connection) -> None:
+    """Version 2: the digest map (live digests by key; see ``DigestRecord``)."""
+    conn.execute(
+        "CREATE TABLE digests ("
+        " key TEXT PRIMARY KEY, channel_id TEXT NOT NULL, ts TEXT NOT NULL,"
+        " expires_at TEXT NOT NULL, body TEXT NOT NULL"
+        ") WITHOUT ROWID"
+    )
+
+
 #: ``MIGRATIONS[n]`` turns a version ``n - 1`` file into version ``n`` (0 is an empty file).
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _create_v1}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    1: _create_v1,
+    2: _add_digests_v2,
+}
 SCHEMA_VERSION = max(MIGRATIONS)
 
 

@@ -18,7 +18,7 @@ from ..batch import BatchGroup
 from ..formatting.message import SlackMessage
 from ..models import BatchableMessage
 
-__all__ = ["BatchStore", "DeadLetter", "OutboxEntry", "StoredState"]
+__all__ = ["BatchStore", "DeadLetter", "DigestRecord", "OutboxEntry", "StoredState"]
 
 
 @dataclass(slots=True)
@@ -74,6 +74,70 @@ class DeadLetter:
             "message_count": len(self.messages),
             "messages": [m.to_dict() for m in self.messages],
         }
+
+
+@dataclass(slots=True)
+class DigestRecord:
+    """A live digest: one top-level post whose thread collects later flushes of its key.
+
+    ``key`` is the store key (channel and digest key; see :mod:`slack_batcher.runtime.digests`);
+    ``ts`` the parent post. The digest is live until ``expires_at`` (the runtime sets it to
+    ``min(updated_at + digest_window, created_at + digest_max_age)``); an expired record is
+    never returned. ``messages`` are every item in the digest, oldest first (the parent's
+    summary is rendered from them); ``entries`` the outbox entry ids already added, so a
+    delivery retried after a crash is not counted twice; ``replies`` the posts in its thread;
+    ``converted`` is True once the first post's own items were re-posted in the thread and
+    the parent became a summary; ``first_post`` is the first post's page 1 (for that).
+    """
+
+    key: str
+    channel_id: str
+    ts: str
+    created_at: datetime
+    updated_at: datetime
+    expires_at: datetime
+    messages: list[BatchableMessage] = field(default_factory=list)
+    entries: list[str] = field(default_factory=list)
+    replies: int = 0
+    converted: bool = False
+    first_post: SlackMessage | None = None
+    by_scope: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict; :meth:`from_dict` reverses it."""
+        return {
+            "key": self.key,
+            "channel_id": self.channel_id,
+            "ts": self.ts,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+            "expires_at": self.expires_at.isoformat(),
+            "messages": [m.to_dict() for m in self.messages],
+            "entries": list(self.entries),
+            "replies": self.replies,
+            "converted": self.converted,
+            "first_post": self.first_post.to_dict() if self.first_post is not None else None,
+            "by_scope": self.by_scope,
+        }
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> DigestRecord:
+        """Rebuild a record from :meth:`to_dict` output."""
+        first = raw.get("first_post")
+        return cls(
+            key=str(raw["key"]),
+            channel_id=str(raw["channel_id"]),
+            ts=str(raw["ts"]),
+            created_at=datetime.fromisoformat(raw["created_at"]),
+            updated_at=datetime.fromisoformat(raw["updated_at"]),
+            expires_at=datetime.fromisoformat(raw["expires_at"]),
+            messages=[BatchableMessage.from_dict(m) for m in raw.get("messages") or []],
+            entries=[str(e) for e in raw.get("entries") or []],
+            replies=int(raw.get("replies") or 0),
+            converted=bool(raw.get("converted")),
+            first_post=SlackMessage.from_dict(first) if isinstance(first, dict) else None,
+            by_scope=bool(raw.get("by_scope")),
+        )
 
 
 @dataclass(slots=True)
@@ -154,6 +218,25 @@ class BatchStore(Protocol):
 
     def set_thread(self, thread_key: str, ts: str, expires_at: datetime) -> None:
         """Remember that posts about *thread_key* thread under *ts* until *expires_at*."""
+        ...
+
+    # -- the digest map: live digests by key (see DigestRecord). Each call is atomic. A store
+    # shared by several service instances (Redis) must make put_digest last-writer-wins per
+    # key; one channel's deliveries run in one worker, so writes to one key do not race.
+
+    def get_digest(self, key: str, now: datetime) -> DigestRecord | None:
+        """Return the live digest of *key*, or None when there is none or it expired by *now*.
+
+        An expired record may be deleted by this call.
+        """
+        ...
+
+    def put_digest(self, record: DigestRecord) -> None:
+        """Insert or replace the digest of ``record.key`` (the whole record, atomically)."""
+        ...
+
+    def delete_digest(self, key: str) -> None:
+        """Forget the digest of *key* (a no-op when there is none)."""
         ...
 
     def close(self) -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from ..batch import BatchGroup
 from ..models import BatchableMessage
-from .base import DeadLetter, OutboxEntry, StoredState
+from .base import DeadLetter, DigestRecord, OutboxEntry, StoredState
 
 __all__ = ["MemoryStore"]
 
@@ -25,6 +26,7 @@ class MemoryStore:
         self._outbox: dict[str, OutboxEntry] = {}
         self._dead: dict[str, DeadLetter] = {}
         self._threads: dict[str, tuple[str, datetime]] = {}
+        self._digests: dict[str, DigestRecord] = {}
 
     def load(self) -> StoredState:
         """Return the outbox (batches are not kept here)."""
@@ -97,5 +99,28 @@ class MemoryStore:
         """Remember the thread ``ts`` of *thread_key* until *expires_at*."""
         self._threads[thread_key] = (ts, expires_at)
 
+    def get_digest(self, key: str, now: datetime) -> DigestRecord | None:
+        """Return the live digest of *key* (a copy), or None; an expired one is forgotten."""
+        record = self._digests.get(key)
+        if record is None:
+            return None
+        if record.expires_at <= now:
+            del self._digests[key]
+            return None
+        return _copy(record)
+
+    def put_digest(self, record: DigestRecord) -> None:
+        """Keep a copy of *record* under its key."""
+        self._digests[record.key] = _copy(record)
+
+    def delete_digest(self, key: str) -> None:
+        """Forget the digest of *key*."""
+        self._digests.pop(key, None)
+
     def close(self) -> None:
         """Nothing to release."""
+
+
+def _copy(record: DigestRecord) -> DigestRecord:
+    # Messages are immutable; the lists are not: the caller must not change what we keep.
+    return replace(record, messages=list(record.messages), entries=list(record.entries))

@@ -18,6 +18,7 @@ Needs ``pip install 'slack-batcher[redis]'``.
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -31,7 +32,7 @@ from . import _redis_codec as codec
 from ._redis_lua import SCRIPTS
 from ._redis_shared_lua import SHARED_SCRIPTS
 from ._sqlite_codec import dump_json, message_body, time_text
-from .base import DeadLetter, OutboxEntry, StoredState
+from .base import DeadLetter, DigestRecord, OutboxEntry, StoredState
 
 if TYPE_CHECKING:
     import redis
@@ -349,6 +350,33 @@ class RedisStore:
             f"{ts}|{expires}",
             px=left_ms if left_ms > 0 else _MIN_THREAD_TTL_MS,
         )
+
+    # --------------------------------------------------------------- digest map
+
+    def get_digest(self, key: str, now: datetime) -> DigestRecord | None:
+        """Return the live digest of *key* (``P:d:<key>``, a JSON record), unless expired."""
+        body: str | None = self.call(self.client.get, self.key(f"d:{key}"))
+        if body is None:
+            return None
+        record = DigestRecord.from_dict(json.loads(body))
+        if record.expires_at <= now:
+            self.delete_digest(key)
+            return None
+        return record
+
+    def put_digest(self, record: DigestRecord) -> None:
+        """Replace the digest of ``record.key`` (last writer wins); Redis expires it after."""
+        left_ms = (codec.micros(record.expires_at) - codec.micros(datetime.now(UTC))) // 1000
+        self.call(
+            self.client.set,
+            self.key(f"d:{record.key}"),
+            dump_json(record.to_dict()),
+            px=left_ms if left_ms > 0 else _MIN_THREAD_TTL_MS,
+        )
+
+    def delete_digest(self, key: str) -> None:
+        """Forget the digest of *key*."""
+        self.call(self.client.delete, self.key(f"d:{key}"))
 
     # ------------------------------------------------------------------ closing
 

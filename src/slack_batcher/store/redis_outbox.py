@@ -14,6 +14,7 @@ Saving progress on an entry this instance no longer holds raises
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from datetime import timedelta
@@ -82,12 +83,10 @@ class LeasedOutbox(Outbox):
 
         While Redis is unreachable: the last size read (stats and health keep working).
         """
-        try:
+        with contextlib.suppress(StoreError):
             self._last_size = int(
                 self.redis.call(self.redis.client.zcard, self.redis.key("outbox"))
             )
-        except StoreError:
-            pass
         return self._last_size
 
     def subscribe(self, listener: OutboxListener) -> list[OutboxEntry]:

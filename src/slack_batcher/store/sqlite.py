@@ -20,6 +20,7 @@ never replaced or repaired silently.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import threading
@@ -30,12 +31,12 @@ from pathlib import Path
 from typing import Literal
 
 from ..batch import BatchGroup
-from ..errors import StoreError
+from ..errors import StoreCorruptError, StoreError
 from ..models import BatchableMessage
 from . import _sqlite_codec as codec
 from . import _sqlite_lock as process_lock
 from ._sqlite_open import check_file, connect
-from .base import DeadLetter, OutboxEntry, StoredState
+from .base import DeadLetter, DigestRecord, OutboxEntry, StoredState
 
 __all__ = ["SQLiteStore"]
 
@@ -382,6 +383,38 @@ class SQLiteStore:
             "INSERT OR REPLACE INTO threads (thread_key, ts, expires_at) VALUES (?, ?, ?)",
             (thread_key, ts, codec.time_text(expires_at)),
         )
+
+    # ---------------------------------------------------------------- digests
+
+    def get_digest(self, key: str, now: datetime) -> DigestRecord | None:
+        """Return the live digest of *key*, or None; expired ones are deleted."""
+        with self._transaction("reading the digest map") as conn:
+            row = conn.execute(
+                "SELECT expires_at, body FROM digests WHERE key = ?", (key,)
+            ).fetchone()
+            if row is None:
+                return None
+            if row[0] <= codec.time_text(now):
+                conn.execute("DELETE FROM digests WHERE expires_at <= ?", (codec.time_text(now),))
+                return None
+        try:
+            return DigestRecord.from_dict(json.loads(row[1]))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise StoreCorruptError(f"{self.path}: digest {key!r} is unreadable: {exc}") from exc
+
+    def put_digest(self, record: DigestRecord) -> None:
+        """Insert or replace the digest of ``record.key`` in one transaction."""
+        body = json.dumps(record.to_dict(), ensure_ascii=False, separators=(",", ":"))
+        self._statement(
+            "writing the digest map",
+            "INSERT OR REPLACE INTO digests (key, channel_id, ts, expires_at, body)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (record.key, record.channel_id, record.ts, codec.time_text(record.expires_at), body),
+        )
+
+    def delete_digest(self, key: str) -> None:
+        """Forget the digest of *key*."""
+        self._statement("writing the digest map", "DELETE FROM digests WHERE key = ?", (key,))
 
     # ---------------------------------------------------------------- closing
 

@@ -34,6 +34,7 @@ WEBHOOK_STATUS: dict[str, int] = {
     "ratelimited": 429,
     "rollup_error": 500,
 }
+_METHODS = frozenset({"chat.postMessage", "chat.update", "chat.delete", "auth.test", "api.test"})
 _SERVER_ERROR_PAGE = "<html><body><h1>{status}</h1>Slack is having trouble.</body></html>"
 
 
@@ -188,7 +189,7 @@ class Handlers:
     ) -> Answer:
         if body_error is not None:
             return Answer(200, {"ok": False, "error": body_error}, {})
-        if method not in ("chat.postMessage", "auth.test", "api.test"):
+        if method not in _METHODS:
             return Answer(200, {"ok": False, "error": "unknown_method"}, {})
         if method == "api.test":
             return Answer(200, {"ok": True, "args": params}, {})
@@ -197,6 +198,10 @@ class Handlers:
             return Answer(200, {"ok": False, "error": auth_error}, {})
         if method == "auth.test":
             return self._workspace.auth_test()
+        if method == "chat.update":
+            return self._workspace.update(params)
+        if method == "chat.delete":
+            return self._workspace.delete(params)
         channel = params.get("channel")
         return self._workspace.post(params, via="api", channel=channel)
 

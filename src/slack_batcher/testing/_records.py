@@ -7,16 +7,27 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-__all__ = ["Fault", "Post", "RecordedRequest"]
+__all__ = ["Fault", "Post", "PostVersion", "RecordedRequest"]
+
+
+@dataclass(frozen=True, slots=True)
+class PostVersion:
+    """An earlier version of an edited message: its text and blocks, and since when."""
+
+    text: str
+    blocks: list[dict[str, Any]]
+    at: datetime
 
 
 @dataclass(frozen=True, slots=True)
 class Post:
-    """A message Slack accepted, as Slack stores it.
+    """A message Slack accepted, in its current version (``chat.update`` edits it).
 
     ``thread_ts`` is the thread's parent ``ts`` for a reply and None for a top-level post;
     ``via`` is ``"api"`` (chat.postMessage) or ``"webhook"``; ``received_at`` is the
-    FakeSlack clock's time; ``params`` holds every other argument sent (username, …).
+    FakeSlack clock's time of the first version; ``params`` holds every other argument sent
+    (username, ``reply_broadcast``, …). ``history`` holds the earlier versions, oldest
+    first, and ``edited_at`` the time of the last edit (None: never edited).
     """
 
     channel: str
@@ -28,11 +39,24 @@ class Post:
     received_at: datetime
     warnings: tuple[str, ...] = ()
     params: dict[str, Any] = field(default_factory=dict)
+    history: tuple[PostVersion, ...] = ()
+    edited_at: datetime | None = None
 
     @property
     def is_reply(self) -> bool:
         """Return True when this post is a reply in a thread."""
         return self.thread_ts is not None
+
+    @property
+    def is_broadcast(self) -> bool:
+        """Return True for a thread reply also sent to the channel (``reply_broadcast``)."""
+        return self.is_reply and self.params.get("reply_broadcast") in (True, "true", "1", 1)
+
+    @property
+    def versions(self) -> list[PostVersion]:
+        """Return every version of the message, oldest first, the current one last."""
+        at = self.edited_at or self.received_at
+        return [*self.history, PostVersion(self.text, self.blocks, at)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +84,8 @@ class Fault:
     """A failure FakeSlack injects, made by :meth:`FakeSlack.fail`; ``hits`` counts its uses.
 
     It applies to requests to ``channel`` (every channel when None) and ``method`` (every
-    posting endpoint when None: chat.postMessage and webhooks), for the next ``times``
+    posting endpoint when None: chat.postMessage and webhooks; edits and deletes only when
+    named, e.g. ``"chat.update"``), for the next ``times``
     matching requests (forever when None), until :meth:`cancel` is called.
     """
 

@@ -28,9 +28,12 @@ class FakeSlack:
     ``AsyncWebClient(base_url=...)`` or :class:`~slack_batcher.delivery.SlackSender`, and
     ``slack.webhook_url()`` to a webhook client. It answers ``chat.postMessage`` and
     ``auth.test`` like Slack: JSON or form bodies, bearer token, unique increasing ``ts``,
-    threads, per-channel rate limits (429 with ``Retry-After``), Block Kit validation
+    threads, ``chat.update`` and ``chat.delete`` (``message_not_found``,
+    ``cant_update_message`` for webhook messages), per-channel rate limits (429 with
+    ``Retry-After``), Block Kit validation
     (``invalid_blocks`` with messages) and ``message_truncated`` warnings. :meth:`fail`
-    injects failures; :attr:`posts` and :attr:`requests` show what Slack saw.
+    injects failures; :attr:`posts` (each message's current version, with its ``history``)
+    and :attr:`requests` show what Slack saw.
 
     ``token`` is the accepted bot token (None accepts any); ``clock`` times rate limits and
     ``ts`` (a ``ManualClock`` makes them deterministic); ``posts_per_second`` per channel
@@ -217,6 +220,28 @@ class FakeSlack:
         """Return every accepted post, in the order Slack stored them."""
         with self._workspace.lock:
             return list(self._workspace.posts)
+
+    @property
+    def deleted(self) -> list[Post]:
+        """Return the deleted messages, as they were when deleted, in order of deletion."""
+        with self._workspace.lock:
+            return list(self._workspace.deleted)
+
+    def message(self, channel: str, ts: str) -> Post | None:
+        """Return the current version of the message *ts* in *channel*, or None."""
+        with self._workspace.lock:
+            for post in self._workspace.posts:
+                if post.ts == ts and post.channel == channel:
+                    return post
+        return None
+
+    def delete_message(self, channel: str, ts: str) -> bool:
+        """Delete a message as a person in the channel would; False when there is none.
+
+        Later ``chat.update`` calls on it answer ``message_not_found``.
+        """
+        answer = self._workspace.delete({"channel": channel, "ts": ts, "_by_user": True})
+        return answer.error is None
 
     @property
     def requests(self) -> list[RecordedRequest]:

@@ -6,6 +6,7 @@ the records from theirs.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 from collections.abc import Iterable
@@ -15,7 +16,7 @@ from typing import Any
 
 from ..clock import Clock
 from ._blocks import MAX_MESSAGE_TEXT, TRUNCATED_TEXT, validate_blocks
-from ._records import Fault, Post, RecordedRequest
+from ._records import Fault, Post, PostVersion, RecordedRequest
 
 __all__ = ["Answer", "Workspace"]
 
@@ -86,6 +87,8 @@ class Workspace:
         self.channels = set(channels) if channels is not None else None
         self.lock = threading.Condition()
         self.posts: list[Post] = []
+        #: Messages deleted with chat.delete (or :meth:`delete`), as they were last.
+        self.deleted: list[Post] = []
         self.requests: list[RecordedRequest] = []
         self.faults: list[Fault] = []
         self.webhooks: dict[str, str] = {}
@@ -105,6 +108,7 @@ class Workspace:
         """Forget posts, requests, faults and rate-limit state (tokens and webhooks stay)."""
         with self.lock:
             self.posts.clear()
+            self.deleted.clear()
             self.requests.clear()
             self.faults.clear()
             self._buckets.clear()
@@ -223,6 +227,102 @@ class Workspace:
             body["warning"] = ",".join(warnings)
             body["response_metadata"] = {"warnings": list(warnings)}
         return Answer(200, body, {})
+
+    # -- edits -------------------------------------------------------------------------------
+
+    def _find(self, channel: str, ts: object) -> int | None:
+        if not isinstance(ts, str):
+            return None
+        for index in range(len(self.posts) - 1, -1, -1):
+            post = self.posts[index]
+            if post.ts == ts and post.channel == channel:
+                return index
+        return None
+
+    def _target(self, params: dict[str, Any], *, verb: str) -> tuple[int, Post] | Answer:
+        """Return the (index, post) chat.update/chat.delete names, or Slack's refusal."""
+        channel = params.get("channel")
+        if not channel or not isinstance(channel, str):
+            return _fail("channel_not_found")
+        if self.channels is not None and channel not in self.channels:
+            return _fail("channel_not_found")
+        ts = params.get("ts")
+        if not ts:
+            return _fail("invalid_arguments")
+        index = self._find(channel, ts)
+        if index is None:
+            return _fail("message_not_found")
+        post = self.posts[index]
+        if post.via != "api" and not params.get("_by_user"):
+            # Incoming-webhook messages cannot be edited or deleted through the Web API.
+            return _fail(f"cant_{verb}_message")
+        return index, post
+
+    def update(self, params: dict[str, Any]) -> Answer:
+        """Apply ``chat.update``: replace the text (and the blocks, when given) of a message.
+
+        Like Slack: omitted ``blocks`` keep the previous blocks, ``[]`` removes them; the
+        message keeps its ``ts``, thread and place; the earlier version goes to its history.
+        """
+        with self.lock:
+            found = self._target(params, verb="update")
+            if isinstance(found, Answer):
+                return found
+            index, post = found
+            text = params.get("text")
+            blocks = params.get("blocks")
+            new_blocks = post.blocks if blocks is None else list(blocks)
+            check = {"text": text, "blocks": new_blocks or None}
+            refused = self._content_error(check)
+            if refused is not None:
+                return refused
+            now = self.clock.now()
+            version = PostVersion(post.text, post.blocks, post.edited_at or post.received_at)
+            updated = dataclasses.replace(
+                post,
+                text=text if isinstance(text, str) else "",
+                blocks=new_blocks,
+                history=(*post.history, version),
+                edited_at=now,
+            )
+            self.posts[index] = updated
+            self.lock.notify_all()
+            message: dict[str, Any] = {
+                "type": "message",
+                "user": BOT_USER_ID,
+                "bot_id": BOT_ID,
+                "team": TEAM_ID,
+                "text": updated.text,
+                "edited": {"user": BOT_USER_ID, "ts": self._next_ts(now)},
+            }
+            if new_blocks:
+                message["blocks"] = new_blocks
+            body = {
+                "ok": True,
+                "channel": post.channel,
+                "ts": post.ts,
+                "text": updated.text,
+                "message": message,
+            }
+            return Answer(200, body, {})
+
+    def delete(self, params: dict[str, Any]) -> Answer:
+        """Apply ``chat.delete``: remove a message (a thread with replies stays open)."""
+        with self.lock:
+            found = self._target(params, verb="delete")
+            if isinstance(found, Answer):
+                return found
+            index, post = found
+            del self.posts[index]
+            self.deleted.append(post)
+            key = (post.channel, post.ts)
+            has_replies = any(
+                p.thread_ts == post.ts and p.channel == post.channel for p in self.posts
+            )
+            if not has_replies:
+                self._threads.pop(key, None)
+            self.lock.notify_all()
+            return Answer(200, {"ok": True, "channel": post.channel, "ts": post.ts}, {})
 
     def auth_test(self) -> Answer:
         """Answer ``auth.test`` for an accepted token."""

@@ -1,0 +1,120 @@
+"""Lifecycle merge: events about the same entity become one row showing its latest state.
+
+An *entity* is what a thread key names (one alert, one deploy, one pull request, one JIRA
+ticket; see :mod:`slack_batcher.delivery.threads`; an alert without a fingerprint is also
+told apart by its instance). Its events, oldest first, give a path
+of states with repeats removed:
+
+=============  ========================================
+alert          firing → resolved ("after 3 min")
+deployment     started → succeeded
+pull request   opened → merged
+JIRA ticket    To Do → In Progress → Done (the first event's ``previous_status`` leads)
+=============  ========================================
+
+The row shows the latest event with its state and the path; repeats of one state (an
+alert re-notified while firing) become "×N". Events without an entity stay rows of their
+own. Pure functions: no clock, no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+
+from ..delivery.threads import message_thread_key
+from ..models import BatchableMessage, ContentType
+from .collapse import Row
+from .items import ItemView
+
+__all__ = ["entity_key", "lifecycle_rows", "state_of"]
+
+_STATE_KEYS: dict[ContentType, tuple[str, ...]] = {
+    ContentType.PR_UPDATE: ("action", "state", "status"),
+    ContentType.CI_BUILD: ("status", "conclusion", "state"),
+}
+_DEFAULT_STATE_KEYS = ("status", "state")
+_STATE_LIMIT = 60
+
+
+def _text(value: object) -> str:
+    if isinstance(value, str):
+        return value.strip()[:_STATE_LIMIT]
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return ""
+
+
+def state_of(message: BatchableMessage) -> str:
+    """Return the raw state an event reports ("firing", "merged", "In Progress"), or ``""``."""
+    data = message.data
+    for key in _STATE_KEYS.get(message.content_type, _DEFAULT_STATE_KEYS):
+        state = _text(data.get(key))
+        if state:
+            pr = message.content_type is ContentType.PR_UPDATE
+            return state.replace("_", " ") if pr else state
+    return ""
+
+
+def entity_key(message: BatchableMessage) -> str | None:
+    """Return the entity an event is about, or None.
+
+    The thread key, except that an alert without a fingerprint is told apart by its
+    ``instance`` too: "HighErrorRate on api-1" and "on api-2" are two alerts.
+    """
+    key = message_thread_key(message)
+    if key is None or message.content_type is not ContentType.ALERT:
+        return key
+    data = message.data
+    if _text(data.get("fingerprint") or data.get("alert_id")):
+        return key
+    instance = _text(data.get("instance") or data.get("host"))
+    return f"{key}:{instance.lower()}" if instance else key
+
+
+def _path(messages: list[BatchableMessage]) -> tuple[str, ...]:
+    states: list[str] = []
+    first = messages[0]
+    if first.content_type is ContentType.JIRA_UPDATE:
+        previous = _text(first.data.get("previous_status") or first.data.get("from_status"))
+        if previous:
+            states.append(previous)
+    for message in messages:
+        state = state_of(message)
+        if state and (not states or states[-1].lower() != state.lower()):
+            states.append(state)
+    return tuple(states)
+
+
+def _merged(pairs: list[tuple[BatchableMessage, ItemView]]) -> Row:
+    pairs.sort(key=lambda pair: pair[0].timestamp)  # stable: arrival order breaks ties
+    messages = [m for m, _ in pairs]
+    latest, view = pairs[-1]
+    path = _path(messages)
+    if len(path) < 2:
+        return Row(tuple(messages), view, (), len(messages))
+    if latest.content_type is ContentType.JIRA_UPDATE:
+        # The path already says "To Do → In Progress → Done": show the state reached.
+        view = replace(view, status=state_of(latest) or view.status)
+    return Row(tuple(messages), view, path, 1)
+
+
+def lifecycle_rows(pairs: Iterable[tuple[BatchableMessage, ItemView]]) -> list[Row]:
+    """Return one row per entity (its events merged) and one per event without an entity.
+
+    Rows come in order of each entity's first event as given.
+    """
+    groups: dict[object, list[tuple[BatchableMessage, ItemView]]] = {}
+    for message, view in pairs:
+        key: object = entity_key(message)
+        if key is None:
+            key = ("event", message.id, len(groups))
+        groups.setdefault(key, []).append((message, view))
+    rows: list[Row] = []
+    for group in groups.values():
+        if len(group) == 1:
+            message, view = group[0]
+            rows.append(Row((message,), view))
+        else:
+            rows.append(_merged(group))
+    return rows

@@ -1,0 +1,304 @@
+"""``POST /v1/sources/{github,jira,alertmanager}``: provider webhooks in, routed messages out.
+
+These routes sit outside the API's bearer-token scheme: each authenticates the way its
+sender can (GitHub and Jira: HMAC-SHA256 of the raw body with the source's secret;
+Alertmanager: ``Authorization: Bearer`` with its token). A source without a secret answers
+404 — disabled, never open. The body size is checked before anything is hashed; a missing,
+malformed or wrong signature is 401; a payload that is not what its event says is 400 naming
+the field, and nothing of it is stored. Events the adapter does not report are answered 200
+``ignored`` (never 4xx/5xx, which providers show as failed deliveries) and counted.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from ..errors import InvalidMessageError, StoreError
+from ..models import BatchableMessage
+from ..routing import RouteTable
+from ..runtime.service import ServiceClosedError
+from ..sources import ADAPTERS, Adapted, PayloadError
+from ..sources.counters import OUTCOMES, RecentIds, SourceCounters
+from ..sources.settings import SourcesSettings
+from ..sources.verify import verify_bearer, verify_hmac_sha256
+from .problems import problem_response
+from .schemas import ProblemField
+from .state import state_of
+
+__all__ = ["SourcesCollector", "SourcesState", "sources_router", "sources_state"]
+
+logger = logging.getLogger(__name__)
+
+#: The header carrying each HMAC source's signature.
+SIGNATURE_HEADERS = {"github": "X-Hub-Signature-256", "jira": "X-Hub-Signature"}
+
+
+@dataclass
+class SourcesState:
+    """The source endpoints' configuration and counters, shared by the app's routes."""
+
+    settings: SourcesSettings = field(default_factory=SourcesSettings)
+    routes: RouteTable = field(default_factory=RouteTable)
+    counters: SourceCounters = field(default_factory=SourceCounters)
+    recent: RecentIds = field(default_factory=lambda: RecentIds(50_000))
+
+    @classmethod
+    def build(cls, settings: SourcesSettings | None, routes: RouteTable | None) -> SourcesState:
+        """Build the state from the settings (defaults: every source disabled, no routes)."""
+        chosen = settings if settings is not None else SourcesSettings()
+        return cls(chosen, routes or RouteTable(), SourceCounters(), RecentIds(chosen.remember_ids))
+
+    def summary(self) -> dict[str, dict[str, Any]]:
+        """Per-source figures for the dashboard and stats."""
+        return self.counters.summary(self.settings.enabled())
+
+
+def sources_state(request: Request) -> SourcesState:
+    """Return the app's source state."""
+    state: SourcesState = request.app.state.slack_batcher_sources
+    return state
+
+
+sources_router = APIRouter(prefix="/v1/sources", tags=["sources"])
+"""The webhook endpoints; they authenticate themselves (no API bearer token)."""
+
+
+def _json(status: int, body: dict[str, Any]) -> Response:
+    return Response(json.dumps(body), status_code=status, media_type="application/json")
+
+
+def _authenticate(source: str, secret: str, request: Request, body: bytes) -> str | None:
+    if source == "alertmanager":
+        return verify_bearer(secret, request.headers.get("authorization"))
+    header = SIGNATURE_HEADERS[source]
+    return verify_hmac_sha256(secret, body, request.headers.get(header), header)
+
+
+def _parse(source: str, request: Request, body: bytes) -> object:
+    content_type = request.headers.get("content-type", "")
+    if source == "github" and content_type.startswith("application/x-www-form-urlencoded"):
+        form = parse_qs(body.decode("utf-8", "replace"))
+        if "payload" not in form:
+            raise PayloadError("payload", "form body without a payload field")
+        return json.loads(form["payload"][0])
+    return json.loads(body)
+
+
+async def _receive(request: Request, source: str) -> Response:
+    state = sources_state(request)
+    app_state = state_of(request)
+    counters = state.counters
+    secret = state.settings.credential(source)
+    if secret is None:
+        key = "token" if source == "alertmanager" else "secret"
+        return problem_response(
+            404, f"the {source} source is disabled: set [sources.{source}] {key} to enable it"
+        )
+    if source == "alertmanager":  # bearer: refuse before reading the body
+        refusal = verify_bearer(secret, request.headers.get("authorization"))
+        if refusal is not None:
+            counters.delivery(source, "unauthorized")
+            return problem_response(401, refusal, headers={"WWW-Authenticate": "Bearer"})
+    body = await request.body()
+    limit = app_state.settings.max_body_bytes
+    if len(body) > limit:  # also enforced by the body limit middleware, before any hashing
+        return problem_response(413, f"the request body is larger than {limit} bytes")
+    if source != "alertmanager":
+        refusal = _authenticate(source, secret, request, body)
+        if refusal is not None:
+            counters.delivery(source, "unauthorized")
+            return problem_response(401, refusal)
+    try:
+        payload = _parse(source, request, body)
+        adapted = ADAPTERS[source](payload, request.headers)
+    except (ValueError, RecursionError) as exc:
+        counters.delivery(source, "invalid")
+        return _invalid(exc)
+    if adapted.ignored is not None:
+        return _ignored(state, adapted)
+    return await _deliver(request, state, adapted)
+
+
+def _invalid(exc: BaseException) -> Response:
+    if isinstance(exc, PayloadError | InvalidMessageError):
+        error = ProblemField(field=exc.field, location="body", message=exc.problem)
+        return problem_response(400, str(exc), errors=[error])
+    return problem_response(400, "body: not valid JSON")
+
+
+def _ignored(state: SourcesState, adapted: Adapted) -> Response:
+    state.counters.delivery(adapted.source, "ignored")
+    state.counters.kind("ignored", adapted.source, adapted.event)
+    if adapted.event == "ping":
+        return _json(200, {"status": "pong", "source": adapted.source, "zen": adapted.note})
+    body = {
+        "status": "ignored",
+        "source": adapted.source,
+        "event": adapted.event,
+        "reason": adapted.ignored,
+    }
+    return _json(200, body)
+
+
+def _plan(
+    state: SourcesState, adapted: Adapted, check: Any
+) -> tuple[list[tuple[BatchableMessage, str]], dict[str, int]]:
+    """Route every event: (message, channel) pairs to submit, and what was not submitted."""
+    counts = {"duplicates": 0, "dropped": 0, "unrouted": 0}
+    plan: list[tuple[BatchableMessage, str]] = []
+    for event in adapted.events:
+        if event.message.id in state.recent:
+            counts["duplicates"] += 1
+            continue
+        decision = state.routes.route(event)
+        if decision.dropped:
+            counts["dropped"] += 1
+            state.counters.kind("dropped", event.source, event.kind)
+            continue
+        if decision.unrouted:
+            counts["unrouted"] += 1
+            if state.counters.kind("unrouted", event.source, event.kind):
+                logger.warning(
+                    "no route matches %s %s events (counted as unrouted; add a route)",
+                    event.source,
+                    event.kind,
+                )
+            continue
+        for channel in decision.channels:
+            check(event.message, channel)
+            plan.append((event.message, channel))
+    return plan, counts
+
+
+async def _deliver(request: Request, state: SourcesState, adapted: Adapted) -> Response:
+    service = state_of(request).service
+    source = adapted.source
+    try:
+        plan, counts = _plan(state, adapted, service.batcher.check_message)
+    except InvalidMessageError as exc:
+        state.counters.delivery(source, "invalid")
+        return _invalid(exc)
+    results: list[dict[str, Any]] = []
+    try:
+        for message, channel in plan:
+            added = await service.submit(message, channel)
+            results.append(
+                {
+                    "id": message.id,
+                    "channel": channel,
+                    "batch_id": added.batch_id,
+                    "duplicate": added.duplicate,
+                    "flushed": added.flushed is not None,
+                }
+            )
+    except (StoreError, ServiceClosedError) as exc:
+        logger.error(
+            "%s delivery: %d of %d messages stored: %s", source, len(results), len(plan), exc
+        )
+        return problem_response(
+            503,
+            f"the service could not store the messages ({len(results)} of {len(plan)} stored); "
+            "redeliver later: stored ones are recognised",
+            headers={"Retry-After": "5"},
+        )
+    for message, _ in plan:
+        state.recent.add(message.id)
+    state.counters.message(source, len(results))
+    outcome = _outcome(results, counts)
+    state.counters.delivery(source, outcome)
+    body = {"status": outcome, "source": source, "event": adapted.event, **counts}
+    body["messages"] = results
+    return _json(202, body)
+
+
+def _outcome(results: list[dict[str, Any]], counts: Mapping[str, int]) -> str:
+    if results and not all(r["duplicate"] for r in results):
+        return "accepted"
+    if results or counts["duplicates"]:
+        return "duplicate"
+    if counts["dropped"]:
+        return "dropped"
+    return "unrouted"
+
+
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "Acknowledged, not batched: `ignored` (with the reason) or `pong`"},
+    202: {"description": "Accepted: the messages and the channels they were routed to"},
+    400: {"description": "The payload is not what its event says (names the field)"},
+    401: {"description": "Missing, malformed or wrong signature / token"},
+    404: {"description": "The source is disabled (no secret configured)"},
+    413: {"description": "The body is over the size limit"},
+    503: {"description": "The store is unavailable or the service is shutting down"},
+}
+
+
+@sources_router.post("/github", responses=_RESPONSES, summary="GitHub webhook deliveries")
+async def github(request: Request) -> Response:
+    """Verify ``X-Hub-Signature-256``, adapt the ``X-GitHub-Event``, route and batch it."""
+    return await _receive(request, "github")
+
+
+@sources_router.post("/jira", responses=_RESPONSES, summary="Jira admin webhooks")
+async def jira(request: Request) -> Response:
+    """Verify ``X-Hub-Signature``, adapt the ``webhookEvent``, route and batch it."""
+    return await _receive(request, "jira")
+
+
+@sources_router.post(
+    "/alertmanager", responses=_RESPONSES, summary="Alertmanager webhook_config (version 4)"
+)
+async def alertmanager(request: Request) -> Response:
+    """Check the bearer token, turn every alert into a message, route and batch them."""
+    return await _receive(request, "alertmanager")
+
+
+class SourcesCollector(Collector):
+    """``slack_batcher_source_*`` metrics: deliveries by outcome, ignored / unrouted kinds."""
+
+    def __init__(self, state: SourcesState) -> None:
+        self.state = state
+
+    def describe(self) -> list[Metric]:
+        """Return nothing: families are built at scrape time."""
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        """Yield the source counters as Prometheus families."""
+        counters = self.state.counters
+        deliveries = CounterMetricFamily(
+            "slack_batcher_source_deliveries",
+            "Webhook deliveries per source, by outcome.",
+            labels=["source", "outcome"],
+        )
+        for source, figures in sorted(self.state.summary().items()):
+            for outcome in OUTCOMES:
+                deliveries.add_metric([source, outcome], figures[outcome])
+        yield deliveries
+        messages = CounterMetricFamily(
+            "slack_batcher_source_messages",
+            "Messages handed to the batcher per source (one per routed channel).",
+            labels=["source"],
+        )
+        for source, count in sorted(dict(counters.messages).items()):
+            messages.add_metric([source], count)
+        yield messages
+        for table, doc in (
+            ("ignored", "Deliveries acknowledged without a message, per event kind."),
+            ("unrouted", "Events no route matched, per event kind."),
+            ("dropped", "Events a drop route discarded, per event kind."),
+        ):
+            family = CounterMetricFamily(
+                f"slack_batcher_source_{table}", doc, labels=["source", "event"]
+            )
+            for (source, kind), count in sorted(dict(getattr(counters, table)).items()):
+                family.add_metric([source, kind], count)
+            yield family

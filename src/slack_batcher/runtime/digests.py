@@ -1,0 +1,179 @@
+"""Live digests: one top-level post per storm, kept current with ``chat.update``.
+
+Every flushed batch has a *digest key* (:func:`digest_key`): by default its type and scope
+("alert:api"); with ``digest_by = ["alertname"]`` those data fields; with ``[]`` the whole
+channel. When a batch is delivered and its channel has a live digest for the key, it is not
+posted at the top level: its pages go to the digest's thread and the digest post is edited
+to the running summary (:func:`~slack_batcher.formatting.digest_summary.format_digest_summary`).
+Otherwise it is posted as usual and becomes the digest of its key.
+
+A digest is live for ``digest_window_minutes`` after its last flush, never more than
+``digest_max_age_minutes`` after it was posted, and up to :data:`MAX_DIGEST_ITEMS` items.
+The first time a digest takes a second batch, the first post's own page is re-posted in the
+thread (the parent becomes the summary), so each item is posted exactly once in the thread
+and the parent shows the summary of them all. The map (key → post, items, expiry) lives
+in the store (:class:`~slack_batcher.store.base.DigestRecord`): a restart keeps editing the
+same post. The delivery steps themselves are :mod:`.delivery`'s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from ..formatting.digest_summary import format_digest_summary
+from ..formatting.items import DEFAULT_ITEM_FORMATTERS
+from ..formatting.message import SlackMessage
+from ..models import BatchableMessage
+from ..store.base import DigestRecord, OutboxEntry
+
+if TYPE_CHECKING:
+    from ..batcher import MessageBatcher
+    from ..config import BatchConfig
+
+__all__ = ["MAX_DIGEST_ITEMS", "LiveDigests", "digest_key", "is_critical"]
+
+#: A digest holding this many items takes no more: the next flush starts a new one.
+MAX_DIGEST_ITEMS = 1000
+_MAX_KEY = 300
+
+
+def _shared(values: Iterable[str]) -> str:
+    found = set(values)
+    return found.pop() if len(found) == 1 else "*"
+
+
+def _field(message: BatchableMessage, name: str) -> str:
+    value = message.data.get(name)
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        return str(value).strip().lower()
+    return ""
+
+
+def digest_key(messages: list[BatchableMessage], digest_by: list[str] | None) -> str:
+    """Return the digest key of a batch: ``"alert:api"``, ``"alertname=higherrorrate"``, ``"*"``.
+
+    ``digest_by=None``: the content type and scope every message shares (``*`` where they
+    differ); ``[]``: ``"*"``, one digest per channel; field names: ``field=value`` for each,
+    the value every message shares or ``*``.
+    """
+    if digest_by is None:
+        kind = _shared(m.content_type.value for m in messages)
+        scope = _shared(m.get_scope() for m in messages)
+        key = f"{kind}:{scope}"
+    elif not digest_by:
+        key = "*"
+    else:
+        key = ",".join(f"{name}={_shared(_field(m, name) for m in messages)}" for name in digest_by)
+    return key[:_MAX_KEY]
+
+
+def is_critical(messages: Iterable[BatchableMessage]) -> bool:
+    """Return True when a batch holds a critical item (its reply is broadcast)."""
+    return any(m.priority == "critical" for m in messages)
+
+
+class LiveDigests:
+    """The digest map of one service: lookups, new digests, joins and summaries."""
+
+    def __init__(self, batcher: MessageBatcher) -> None:
+        self.batcher = batcher
+        self.store = batcher.store
+
+    def config(self, channel_id: str) -> BatchConfig:
+        """Return the BatchConfig of *channel_id* (digests honour per-channel settings)."""
+        return self.batcher.config_for(channel_id)
+
+    def enabled(self, channel_id: str) -> bool:
+        """Return True when flushes to *channel_id* go into live digests."""
+        return bool(self.config(channel_id).live_digests)
+
+    def key_for(self, entry: OutboxEntry) -> str:
+        """Return the store key of *entry*'s digest (its channel and digest key)."""
+        by = self.config(entry.channel_id).digest_by
+        return f"{entry.channel_id}\x1f{digest_key(entry.messages, by)}"
+
+    def find(self, key: str, now: datetime, incoming: int = 0) -> DigestRecord | None:
+        """Return the live digest of *key* that can take *incoming* more items, or None."""
+        record = self.store.get_digest(key, now)
+        if record is None or len(record.messages) + incoming > MAX_DIGEST_ITEMS:
+            return None
+        return record
+
+    def _expiry(self, channel_id: str, created: datetime, now: datetime) -> datetime:
+        config = self.config(channel_id)
+        window = now + timedelta(minutes=config.digest_window_minutes)
+        return min(window, created + timedelta(minutes=config.digest_max_age_minutes))
+
+    def start(self, entry: OutboxEntry, key: str, ts: str, now: datetime) -> DigestRecord:
+        """Make the post *ts* of *entry* the live digest of *key*; return the saved record."""
+        first = replace(entry.message, continuations=[], metadata=dict(entry.message.metadata))
+        record = DigestRecord(
+            key=key,
+            channel_id=entry.channel_id,
+            ts=ts,
+            created_at=now,
+            updated_at=now,
+            expires_at=self._expiry(entry.channel_id, now, now),
+            messages=list(entry.messages),
+            entries=[entry.id],
+            replies=len(entry.message.pages) - 1,
+            first_post=first,
+            by_scope=self.config(entry.channel_id).digest_by == [],
+        )
+        self.store.put_digest(record)
+        return record
+
+    def first_post_reply(self, record: DigestRecord) -> SlackMessage | None:
+        """Return the first post's page 1, to re-post in the thread before the first edit.
+
+        Its metadata says ``digest_repost``: its items were first shown in the parent.
+        """
+        if record.first_post is None:
+            return None
+        page = record.first_post
+        metadata = {**page.metadata, "digest_repost": True}
+        return replace(page, continuations=[], thread_ts=None, metadata=metadata)
+
+    def converted(self, record: DigestRecord) -> DigestRecord:
+        """Save that the first post's items are in the thread now; return the record."""
+        done = replace(record, converted=True, replies=record.replies + 1, first_post=None)
+        self.store.put_digest(done)
+        return done
+
+    def joined(self, record: DigestRecord, entry: OutboxEntry, now: datetime) -> DigestRecord:
+        """Return *record* with *entry*'s items and pages added (not saved yet)."""
+        if entry.id in record.entries:  # a retry after the edit went through
+            return record
+        return replace(
+            record,
+            messages=[*record.messages, *entry.messages],
+            entries=[*record.entries, entry.id],
+            replies=record.replies + len(entry.message.pages),
+            updated_at=now,
+            expires_at=self._expiry(entry.channel_id, record.created_at, now),
+        )
+
+    def save(self, record: DigestRecord) -> None:
+        """Store *record* (after its edit reached Slack)."""
+        self.store.put_digest(record)
+
+    def forget(self, key: str) -> None:
+        """Forget the digest of *key*: the next flush starts a new one."""
+        self.store.delete_digest(key)
+
+    def summary(self, record: DigestRecord) -> SlackMessage:
+        """Render the parent post of *record*: the running summary of its items."""
+        factory = self.batcher.formatter_factory
+        options = factory.options_for(record.channel_id) if factory is not None else None
+        formatters: Any = factory.item_formatters if factory is not None else None
+        return format_digest_summary(
+            sorted(record.messages, key=lambda m: m.timestamp),
+            options=options,
+            item_formatters=formatters or DEFAULT_ITEM_FORMATTERS,
+            replies=record.replies,
+            by_scope=record.by_scope,
+            channel=record.channel_id,
+        )

@@ -1,0 +1,334 @@
+"""Live digests end to end: the runtime, the real slack_sdk client and FakeSlack.
+
+A storm becomes one top-level post per digest key, kept current with chat.update; each
+item is carried once by the digest's thread (or by the parent while it has no replies);
+the parent's header counts them all. FakeSlack shares the test's ManualClock.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from slack_batcher import (
+    BatchableMessage,
+    BatchConfig,
+    BatchingService,
+    ContentType,
+    ManualClock,
+    MemoryStore,
+    MessageBatcher,
+    SQLiteStore,
+)
+from slack_batcher.delivery import WebhookSender
+from slack_batcher.delivery.slack import SlackSender
+from slack_batcher.store import BatchStore
+from slack_batcher.testing import FakeSlack, Post
+
+TOKEN = "xoxb-fake-token"
+TAG = re.compile(r"evt-\d{4,}")
+Factory = Callable[..., tuple[MessageBatcher, BatchingService]]
+
+
+def item(
+    number: int,
+    *,
+    service: str = "api",
+    priority: str = "high",
+    status: str = "firing",
+    name: str | None = None,
+) -> BatchableMessage:
+    """Alert *number*: its name carries a unique tag, so each item can be found in posts."""
+    tag = f"evt-{number:04d}"
+    return BatchableMessage(
+        id=tag,
+        content_type=ContentType.ALERT,
+        priority=priority,
+        data={
+            "alertname": name or f"Alert {tag}",
+            "service": service,
+            "severity": "warning",
+            "status": status,
+            "instance": f"{service}-{number % 5}",
+        },
+    )
+
+
+def tags(post: Post) -> set[str]:
+    return set(TAG.findall(json.dumps(post.blocks)))
+
+
+def top_level(slack: FakeSlack, channel: str = "C1") -> list[Post]:
+    return [p for p in slack.posts_in(channel) if not p.is_reply]
+
+
+def carried(slack: FakeSlack, parent: Post) -> Counter[str]:
+    """Items a digest carries: its replies, and the parent itself until it became a summary."""
+    posts = slack.replies(parent.channel, parent.ts)
+    if not parent.history:
+        posts = [parent, *posts]
+    return Counter(tag for post in posts for tag in tags(post))
+
+
+def header_count(post: Post) -> int:
+    return int(post.blocks[0]["text"]["text"].split()[0])
+
+
+@pytest.fixture
+async def slack(clock: ManualClock) -> AsyncIterator[FakeSlack]:
+    async with FakeSlack(token=TOKEN, clock=clock) as server:
+        yield server
+
+
+@pytest.fixture
+def make_service(clock: ManualClock, slack: FakeSlack) -> Factory:
+    def make(
+        config: BatchConfig | None = None, store: BatchStore | None = None
+    ) -> tuple[MessageBatcher, BatchingService]:
+        batcher = MessageBatcher(config, clock=clock, store=store or MemoryStore(), auto_ack=False)
+        sender = SlackSender(TOKEN, base_url=slack.base_url)
+        return batcher, BatchingService(batcher, sender)
+
+    return make
+
+
+async def storm(
+    service: BatchingService,
+    numbers: range,
+    *,
+    every: float = 10.0,
+    channel: str = "C1",
+    **fields: Any,
+) -> None:
+    for number in numbers:
+        await service.submit(item(number, **fields), channel)
+        await service.advance(every)
+
+
+async def test_a_storm_is_one_top_level_post_whose_thread_carries_every_item_once(
+    slack: FakeSlack, make_service: Factory
+) -> None:
+    _, service = make_service()
+    async with service:
+        await storm(service, range(60))  # 60 alerts in 10 minutes
+        await service.advance(timedelta(minutes=6))
+
+    [parent] = top_level(slack)
+    assert carried(slack, parent) == Counter(f"evt-{n:04d}" for n in range(60))
+    assert header_count(parent) == 60
+    replies = slack.replies("C1", parent.ts)
+    # The first post's page is re-posted once, then one reply per flushed batch of five.
+    assert len(replies) == 1 + 11
+    assert len(parent.history) == 11
+    assert parent.blocks[-1]["elements"][0]["text"] == "…50 more in thread"
+    assert f"{len(replies)} replies in thread" in parent.blocks[1]["elements"][0]["text"]
+    assert service.stats()["digests"] == {"started": 1, "updates": 11, "restarted": 0}
+
+
+async def test_each_digest_key_gets_its_own_post(slack: FakeSlack, make_service: Factory) -> None:
+    _, service = make_service()
+    async with service:
+        for number in range(40):
+            await service.submit(item(number, service="api" if number % 2 else "db"), "C1")
+            await service.advance(10)
+        await service.advance(timedelta(minutes=6))
+
+    parents = top_level(slack)
+    assert sorted(p.blocks[0]["text"]["text"] for p in parents) == [
+        "20 alerts in api",
+        "20 alerts in db",
+    ]
+    for parent in parents:
+        assert set(carried(slack, parent).values()) == {1}
+
+
+async def test_one_digest_per_channel_with_a_section_per_scope_when_digest_by_is_empty(
+    slack: FakeSlack, make_service: Factory
+) -> None:
+    batcher, service = make_service()
+    batcher.configure_channel("C1", BatchConfig(digest_by=[]))
+    async with service:
+        for number in range(20):
+            await service.submit(item(number, service="api" if number % 2 else "db"), "C1")
+            await service.advance(10)
+        await service.advance(timedelta(minutes=6))
+
+    [parent] = top_level(slack)
+    assert header_count(parent) == 20
+    titles = [b["text"]["text"].splitlines()[0] for b in parent.blocks if b["type"] == "section"]
+    assert sorted(titles) == ["*api*", "*db*"]
+
+
+async def test_a_quiet_window_ends_the_digest_and_the_next_flush_starts_a_new_one(
+    slack: FakeSlack, make_service: Factory
+) -> None:
+    _, service = make_service()
+    async with service:
+        await storm(service, range(10))
+        await service.advance(timedelta(minutes=31))
+        await storm(service, range(10, 15))
+        await service.advance(timedelta(minutes=6))
+
+    assert len(top_level(slack)) == 2
+
+
+async def test_a_digest_older_than_its_max_age_takes_no_more_flushes(
+    slack: FakeSlack, make_service: Factory
+) -> None:
+    _, service = make_service(BatchConfig(digest_max_age_minutes=10))
+    async with service:
+        await storm(service, range(40), every=30)  # 20 minutes of alerts
+        await service.advance(timedelta(minutes=6))
+
+    first, second = top_level(slack)
+    assert header_count(first) + header_count(second) == 40
+    assert (second.received_at - first.received_at) >= timedelta(minutes=10)
+
+
+async def test_a_critical_item_is_broadcast_to_the_channel_from_the_thread(
+    slack: FakeSlack, make_service: Factory
+) -> None:
+    _, service = make_service()
+    async with service:
+        await storm(service, range(5))
+        await service.advance(timedelta(minutes=1))
+        await service.submit(item(99, priority="critical"), "C1")
+        await service.advance(timedelta(minutes=6))
+
+    [parent] = top_level(slack)
+    replies = slack.replies("C1", parent.ts)
+    assert [tags(r) for r in replies if r.is_broadcast] == [{"evt-0099"}]
+    assert "CRITICAL" in parent.text or ":red_circle:" in json.dumps(parent.blocks)
+
+
+@pytest.mark.parametrize("how", ["deleted", "cant_update_message", "edit_window_closed"])
+async def test_a_refused_edit_starts_a_new_digest_and_loses_nothing(
+    slack: FakeSlack, make_service: Factory, how: str
+) -> None:
+    _, service = make_service()
+    async with service:
+        await storm(service, range(5))
+        await service.advance(timedelta(minutes=1))
+        [first] = top_level(slack)
+        if how == "deleted":
+            slack.delete_message("C1", first.ts)
+        else:
+            slack.fail(how, method="chat.update", times=1)
+        await storm(service, range(5, 10))
+        await service.advance(timedelta(minutes=6))
+
+    parents = top_level(slack)
+    everything = Counter[str]()
+    for parent in [*parents, *slack.deleted]:
+        everything += carried(slack, parent)
+    assert set(everything) == {f"evt-{n:04d}" for n in range(10)}
+    assert service.stats()["digests"]["restarted"] == 1
+    assert service.stats()["dead_letters"] == 0
+
+
+async def test_a_rate_limited_edit_is_retried_into_the_same_digest(
+    slack: FakeSlack, make_service: Factory
+) -> None:
+    _, service = make_service()
+    async with service:
+        await storm(service, range(5))
+        slack.fail("ratelimited", method="chat.update", retry_after=20, times=1)
+        await storm(service, range(5, 10))
+        await service.advance(timedelta(minutes=6))
+
+    [parent] = top_level(slack)
+    assert header_count(parent) == 10
+    edits = [r for r in slack.requests if r.method == "chat.update"]
+    assert [r.status for r in edits] == [429, 200]
+    assert (edits[1].received_at - edits[0].received_at) >= timedelta(seconds=20)
+
+
+async def test_a_restart_mid_storm_keeps_editing_the_same_post(
+    slack: FakeSlack, make_service: Factory, tmp_path: Path
+) -> None:
+    path = tmp_path / "store.db"
+    batcher, service = make_service(store=SQLiteStore(path))
+    async with service:
+        await storm(service, range(20))
+    batcher.close()
+
+    batcher, service = make_service(store=SQLiteStore(path))
+    async with service:
+        await storm(service, range(20, 40))
+        await service.advance(timedelta(minutes=6))
+    batcher.close()
+
+    [parent] = top_level(slack)
+    assert header_count(parent) == 40
+    assert carried(slack, parent) == Counter(f"evt-{n:04d}" for n in range(40))
+
+
+async def test_without_an_editing_sender_every_flush_is_a_post_as_before(
+    clock: ManualClock, slack: FakeSlack
+) -> None:
+    batcher = MessageBatcher(clock=clock, auto_ack=False)
+    service = BatchingService(batcher, WebhookSender(slack.webhook_url("C1")))
+    async with service:
+        await storm(service, range(20))
+        await service.advance(timedelta(minutes=6))
+
+    assert len(top_level(slack)) == 4
+    assert not [r for r in slack.requests if r.method == "chat.update"]
+
+
+async def test_live_digests_can_be_turned_off(slack: FakeSlack, make_service: Factory) -> None:
+    _, service = make_service(BatchConfig(live_digests=False))
+    async with service:
+        await storm(service, range(20))
+        await service.advance(timedelta(minutes=6))
+
+    assert len(top_level(slack)) == 4
+
+
+# -- the property: whatever the interleaving, each accepted item is carried exactly once ----
+
+arrivals = st.lists(
+    st.tuples(
+        st.sampled_from(["api", "db", "web"]),
+        st.sampled_from(["critical", "high", "low"]),
+        st.floats(0, 400),
+    ),
+    min_size=1,
+    max_size=40,
+)
+
+
+@given(arrivals)
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+async def test_every_accepted_item_is_carried_exactly_once_by_one_digest(
+    clock: ManualClock, slack: FakeSlack, plan: list[tuple[str, str, float]]
+) -> None:
+    slack.reset()
+    batcher = MessageBatcher(clock=clock, auto_ack=False)
+    service = BatchingService(batcher, SlackSender(TOKEN, base_url=slack.base_url))
+    start = 10_000
+    async with service:
+        for number, (scope, priority, wait) in enumerate(plan):
+            await service.submit(item(start + number, service=scope, priority=priority), "C1")
+            await service.advance(wait)
+        await service.advance(timedelta(minutes=6))
+
+    total = Counter[str]()
+    for parent in top_level(slack):
+        mine = carried(slack, parent)
+        assert header_count(parent) == sum(mine.values())
+        total += mine
+    assert total == Counter(f"evt-{start + n:04d}" for n in range(len(plan)))

@@ -1,0 +1,85 @@
+"""The digest map: every store keeps live digests by key, across a reopen when durable."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from slack_batcher import SlackMessage
+from slack_batcher.store import BatchStore
+from slack_batcher.store.base import DigestRecord
+from tests.conftest import StoreFactory
+from tests.factories import T0, alert
+
+
+def record(key: str = "C1\x1falert:api", **changes: object) -> DigestRecord:
+    made = DigestRecord(
+        key=key,
+        channel_id="C1",
+        ts="1772442000.000100",
+        created_at=T0,
+        updated_at=T0 + timedelta(minutes=5),
+        expires_at=T0 + timedelta(minutes=35),
+        messages=[alert("a1"), alert("a2", name="<!channel> & co")],
+        entries=["b1", "b2"],
+        replies=3,
+        converted=True,
+        first_post=SlackMessage(blocks=[], text="2 alerts in api", metadata={"page": 1}),
+        by_scope=True,
+    )
+    for name, value in changes.items():
+        setattr(made, name, value)
+    return made
+
+
+def reopen(store_factory: StoreFactory) -> BatchStore:
+    return store_factory()
+
+
+def test_a_digest_is_kept_whole_until_it_expires(store_factory: StoreFactory) -> None:
+    store = store_factory()
+    store.put_digest(record())
+
+    found = reopen(store_factory).get_digest("C1\x1falert:api", T0 + timedelta(minutes=34))
+
+    assert found is not None
+    assert found.to_dict() == record().to_dict()
+    assert store.get_digest("C1\x1falert:api", T0 + timedelta(minutes=35)) is None
+    # Gone for good once seen expired, even for an earlier "now".
+    assert store.get_digest("C1\x1falert:api", T0) is None
+
+
+def test_putting_a_digest_again_replaces_it_and_deleting_forgets_it(
+    store_factory: StoreFactory,
+) -> None:
+    store = store_factory()
+    store.put_digest(record())
+    store.put_digest(record(ts="1772442999.000200", replies=4, messages=[alert("a3")]))
+    store.put_digest(record(key="C2\x1falert:api"))
+
+    found = store.get_digest("C1\x1falert:api", T0)
+    assert found is not None
+    assert (found.ts, found.replies, [m.id for m in found.messages]) == (
+        "1772442999.000200",
+        4,
+        ["a3"],
+    )
+    store.delete_digest("C1\x1falert:api")
+    store.delete_digest("C1\x1fnever")
+    assert store.get_digest("C1\x1falert:api", T0) is None
+    assert store.get_digest("C2\x1falert:api", T0) is not None
+
+
+def test_changing_a_returned_digest_does_not_change_the_stored_one(
+    store_factory: StoreFactory,
+) -> None:
+    store = store_factory()
+    store.put_digest(record())
+
+    found = store.get_digest("C1\x1falert:api", T0)
+    assert found is not None
+    found.messages.append(alert("a9"))
+    found.entries.append("b9")
+
+    again = store.get_digest("C1\x1falert:api", T0)
+    assert again is not None
+    assert (len(again.messages), again.entries) == (2, ["b1", "b2"])
