@@ -20,7 +20,6 @@ stays there until :meth:`Outbox.ack` or :meth:`Outbox.dead_letter`.
 
 from __future__ import annotations
 
-import heapq
 import logging
 import secrets
 import threading
@@ -35,6 +34,7 @@ from .batch import BatchGroup
 from .clock import Clock, SystemClock
 from .config import BatchConfig
 from .dead_letters import DeadLetters
+from .deadlines import Deadlines
 from .error_handler import BatchErrorHandler
 from .errors import InvalidMessageError, MessageTooLargeError
 from .flush import AddResult, FlushReason
@@ -116,7 +116,7 @@ class MessageBatcher:
         self._lock = threading.RLock()
         self._channels: OrderedDict[str, ChannelQueue] = OrderedDict()
         self._batches: dict[str, BatchGroup] = {}
-        self._deadlines: list[tuple[datetime, int, str]] = []
+        self._deadlines = Deadlines(lambda batch: self._batches.get(batch.id) is batch)
         self._sequence = 0
         self._id_prefix = secrets.token_hex(6)
         self.recorder = StatsRecorder(self.config, self.clock.now())
@@ -142,7 +142,7 @@ class MessageBatcher:
             state,
             channels=self._channels,
             policy_for=lambda channel_id: self._rules_for(channel_id).policy,
-            register=lambda queue, batch: self._register_batch(queue, batch, recovered=True),
+            register=lambda queue, batch: self._register_batch(queue, batch, None, recovered=True),
             recorder=self.recorder,
         )
         if state.batches or state.outbox:
@@ -172,6 +172,9 @@ class MessageBatcher:
                 self._channel_rules.pop(channel_id, None)
             else:
                 self._channel_rules[channel_id] = _Rules.of(config)
+            queue = self._channels.get(channel_id)
+            if queue is not None:  # open batches are placed by the new rules from now on
+                self._channels[channel_id] = self._rules_for(channel_id).policy.reindex(queue)
 
     def config_for(self, channel_id: str) -> BatchConfig:
         """Return the BatchConfig that *channel_id* is batched by."""
@@ -239,11 +242,11 @@ class MessageBatcher:
                 if self._store_keeps_batches:
                     self._store_call(self.store.record_open, batch, message)
                 if queue is None:
-                    queue = ChannelQueue(channel_id)
+                    queue = policy.new_queue(channel_id)
                     self._channels[channel_id] = queue
                 else:
                     self._channels.move_to_end(channel_id)
-                self._register_batch(queue, batch)
+                self._register_batch(queue, batch, rules.window)
             else:
                 if self._store_keeps_batches:
                     batch.last_activity = now  # what the store records; harmless if it fails
@@ -323,12 +326,16 @@ class MessageBatcher:
         )
 
     def _register_batch(
-        self, queue: ChannelQueue, batch: BatchGroup, *, recovered: bool = False
+        self,
+        queue: ChannelQueue,
+        batch: BatchGroup,
+        window: timedelta | None,
+        *,
+        recovered: bool = False,
     ) -> None:
         queue.add_batch(batch)
         self._batches[batch.id] = batch
-        self._sequence += 1
-        heapq.heappush(self._deadlines, (batch.expires_at, self._sequence, batch.id))
+        self._deadlines.push(batch, window)
         self.recorder.opened(batch, recovered=recovered)
 
     # ---------------------------------------------------------------- flushing
@@ -431,21 +438,13 @@ class MessageBatcher:
         A batch that fails to flush stays pending and is retried on the next call.
         """
         with self._lock:
-            now = self.clock.now()
-            heap = self._deadlines
-            due: list[BatchGroup] = []
-            while heap and heap[0][0] <= now:
-                _, _, batch_id = heapq.heappop(heap)
-                batch = self._batches.get(batch_id)
-                if batch is not None:
-                    due.append(batch)
+            due = self._deadlines.pop_due(self.clock.now())
             try:
                 result = self._flush_many(due, FlushReason.WINDOW, returned=_RETURNED)
             finally:
                 for batch in due:
                     if batch.id in self._batches:  # not flushed: keep its deadline
-                        self._sequence += 1
-                        heapq.heappush(heap, (batch.expires_at, self._sequence, batch.id))
+                        self._deadlines.push(batch)
             return self._hand_over(result)
 
     def force_flush_batch(self, batch_id: str) -> SlackMessage | None:
@@ -501,10 +500,7 @@ class MessageBatcher:
     def next_due_at(self) -> datetime | None:
         """Return when the next pending batch falls due, or None when nothing is pending."""
         with self._lock:
-            heap = self._deadlines
-            while heap and heap[0][2] not in self._batches:
-                heapq.heappop(heap)
-            return heap[0][0] if heap else None
+            return self._deadlines.next_due()
 
     # -------------------------------------------------------- resource control
 

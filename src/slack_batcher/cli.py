@@ -135,7 +135,14 @@ def main() -> None:
 @click.option("--port", type=click.IntRange(0, 65535), help="Listen port (overrides server.port).")
 def serve(config_path: Path | None, host: str | None, port: int | None) -> None:
     """Run the HTTP service until Ctrl-C (then flush and deliver what is pending)."""
-    from .http.server import check_bind, configure_logging, describe_sender
+    from .errors import StoreError
+    from .http.server import (
+        build_service,
+        build_store,
+        check_bind,
+        configure_logging,
+        describe_sender,
+    )
     from .http.server import serve as run_server
     from .settings import load_settings
 
@@ -150,6 +157,15 @@ def serve(config_path: Path | None, host: str | None, port: int | None) -> None:
         for problem in exc.problems:
             err.print(f"  {problem}", markup=False, soft_wrap=True)
         _fail("invalid configuration", EXIT_USAGE)
+    try:  # opened before anything is printed: a refused store is one line and exit 2
+        store = build_store(settings.store.url)
+        try:
+            service = build_service(settings, store=store)
+        except BaseException:
+            store.close()
+            raise
+    except (StoreError, ConfigError) as exc:
+        _fail(str(exc), EXIT_USAGE)
     configure_logging(settings.logging)
     err.print(f"slack-batcher: {note}", markup=False, soft_wrap=True)
     err.print(
@@ -162,8 +178,11 @@ def serve(config_path: Path | None, host: str | None, port: int | None) -> None:
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal: after a
     # clean shutdown that is a normal exit, not an abort.
     signal.signal(signal.SIGTERM, _exit_cleanly)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_server(settings))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(run_server(settings, service=service))
+    except StoreError as exc:  # e.g. a row of the store that cannot be read
+        _fail(str(exc), EXIT_USAGE)
     err.print("slack-batcher: stopped", markup=False)
 
 

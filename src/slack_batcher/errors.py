@@ -15,6 +15,7 @@ __all__ = [
     "SlackBatcherError",
     "StoreCorruptError",
     "StoreError",
+    "StoreFullError",
     "TransientDeliveryError",
 ]
 
@@ -61,6 +62,10 @@ class StoreError(SlackBatcherError):
 
 class LeaseLostError(StoreError):
     """Another instance took over work whose lease this one let run out (a shared store)."""
+
+
+class StoreFullError(StoreError):
+    """The store cannot write: its disk (or the process's file size limit) is full."""
 
 
 class StoreCorruptError(StoreError):

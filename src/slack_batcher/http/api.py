@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Query, Response
 from pydantic import Field
 
-from ..errors import BatchNotFoundError, InvalidMessageError, StoreError
+from ..errors import BatchNotFoundError, InvalidMessageError, StoreError, StoreFullError
 from ..formatting.message import SlackMessage
 from ..models import BatchableMessage
 from ..runtime.service import ServiceClosedError
@@ -124,18 +124,19 @@ async def submit(body: Annotated[MessageIn | EventList, Body()], state: StateDep
         # Events before this one are stored; this one may be too (its batch then failed to
         # flush). Resending is safe: an id still pending in its channel is ignored.
         logger.error("store error after accepting %d of %d: %s", len(results), len(items), exc)
+        why = "its disk is full" if isinstance(exc, StoreFullError) else "it cannot write"
         return problem_response(
             503,
-            f"the batch store failed; {len(results)} of {len(items)} events were accepted "
-            "(listed first in the request); resend the rest",
-            headers={"Retry-After": "5"},
+            f"the batch store failed: {why}; {len(results)} of {len(items)} events were "
+            "accepted (listed first in the request); resend the rest",
+            headers={"Retry-After": "30" if isinstance(exc, StoreFullError) else "5"},
         )
-    except ServiceClosedError:
+    except ServiceClosedError as exc:
         if results:  # those already accepted are safe in the store; say which
             logger.warning("service closed after accepting %d of %d", len(results), len(items))
         return problem_response(
             503,
-            f"the service is shutting down; {len(results)} of {len(items)} events were "
+            f"{exc}; {len(results)} of {len(items)} events were "
             "accepted (listed first in the request); resend the rest",
             headers={"Retry-After": "5"},
         )

@@ -19,9 +19,11 @@ from ..sources.settings import SourcesSettings
 from .api import api_router
 from .auth import TokenAuth
 from .dashboard import dashboard_router
+from .docs import install_offline_docs
 from .guard import LoopbackGuardMiddleware
 from .metrics import metrics_registry
 from .problems import BodyLimitMiddleware, install_problem_handlers
+from .request_metrics import RequestMetricsMiddleware
 from .sources import SourcesCollector, SourcesState, sources_router
 from .state import AppState
 
@@ -71,6 +73,8 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served offline by install_offline_docs
+        redoc_url=None,
     )
     app.state.slack_batcher = state
     app.state.slack_batcher_sources = sources_state = SourcesState.build(sources, routes)
@@ -78,6 +82,7 @@ def create_app(
     app.include_router(api_router)
     app.include_router(dashboard_router)
     app.include_router(sources_router)
+    install_offline_docs(app, title="slack-batcher")
     registry = metrics_registry(service.batcher)
     registry.register(SourcesCollector(sources_state))
 
@@ -87,17 +92,21 @@ def create_app(
 
     @app.get(
         "/readyz",
-        summary=(
-            "Readiness: the service accepts events (503 while starting or shutting down, "
-            "or while its Redis store is unreachable)"
-        ),
+        summary="Readiness: the service accepts events (503 while starting, shutting down, "
+        "or while the store cannot write)",
         tags=["probes"],
         responses={503: {"description": "Not accepting events"}},
     )
     async def readyz() -> Any:
-        if service.ready():
-            return {"status": "ready"}
-        return JSONResponse({"status": "not ready"}, status_code=503)
+        if not service.accepting:
+            reason = service.refusal or "not accepting events"
+            return JSONResponse({"status": "not ready", "reason": reason}, status_code=503)
+        check = getattr(service.batcher.store, "check_writable", None)
+        problem = check() if check is not None else None
+        if problem:
+            reason = f"the store cannot write: {problem}"
+            return JSONResponse({"status": "not ready", "reason": reason}, status_code=503)
+        return {"status": "ready"}
 
     @app.get(
         "/metrics",
@@ -112,4 +121,16 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware, max_bytes=server.max_body_bytes)
     # Outermost: a misdirected or cross-origin request is refused before its body is read.
     app.add_middleware(LoopbackGuardMiddleware, enabled=not state.auth.enabled)
+    # Outside everything, so refused requests are counted and timed too.
+    templates = [
+        path
+        for route in (
+            *api_router.routes,
+            *sources_router.routes,
+            *dashboard_router.routes,
+            *app.router.routes,
+        )
+        if isinstance(path := getattr(route, "path", None), str)
+    ]
+    app.add_middleware(RequestMetricsMiddleware, registry=registry, templates=templates)
     return app

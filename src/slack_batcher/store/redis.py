@@ -132,6 +132,14 @@ class RedisStore:
         except redis_lib.RedisError as exc:
             raise StoreError(f"Redis at {self.url}: {exc}") from exc
 
+    def check_writable(self) -> str | None:
+        """Return why the store cannot write now (Redis unreachable), or None (for /readyz)."""
+        try:
+            self.call(self.client.ping)
+        except StoreError as exc:
+            return str(exc)
+        return None
+
     def ping(self) -> bool:
         """Return True when Redis answers (for readiness checks)."""
         try:
