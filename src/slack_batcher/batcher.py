@@ -42,6 +42,7 @@ from .formatting.factory import SlackMessageFormatterFactory
 from .formatting.message import SlackMessage
 from .grouping import ChannelQueue, GroupingPolicy, profile_of
 from .inspection import describe_pending
+from .log_fields import log_fields
 from .models import BatchableMessage, BatchType
 from .outbox import Outbox
 from .recording import MESSAGE_OVERHEAD_BYTES, StatsRecorder
@@ -361,7 +362,13 @@ class MessageBatcher:
         if entry is not None:
             self.outbox.written(entry)
         self.recorder.flushed(batch, reason, max((now - batch.created_at).total_seconds(), 0.0))
-        logger.debug("flushed batch %s (%s, %d messages)", batch.id, reason, len(batch.messages))
+        logger.debug(
+            "flushed batch %s (%s, %d messages)",
+            batch.id,
+            reason,
+            len(batch.messages),
+            extra=log_fields(channel=batch.channel_id, batch_id=batch.id),
+        )
         return message
 
     def _render(self, batch: BatchGroup, *, preview: bool = False) -> SlackMessage:
@@ -402,7 +409,13 @@ class MessageBatcher:
             try:
                 message = self._flush(batch, reason, returned=returned)
             except Exception as exc:  # whatever a formatter or store raised: keep the batch
-                logger.error("could not flush batch %s (%s): %s", batch.id, reason, exc)
+                logger.error(
+                    "could not flush batch %s (%s): %s",
+                    batch.id,
+                    reason,
+                    exc,
+                    extra=log_fields(channel=batch.channel_id, batch_id=batch.id),
+                )
                 continue
             result.setdefault(batch.channel_id, []).append(message)
         return result

@@ -17,6 +17,7 @@ from ..clock import Clock
 from ..delivery.base import Sender
 from ..errors import ConfigError
 from ..formatting.factory import SlackMessageFormatterFactory
+from ..log_fields import LOG_FIELDS
 from ..runtime.service import BatchingService
 from ..settings import LoggingSettings, SenderSettings, ServiceSettings
 from ..store.base import BatchStore
@@ -203,6 +204,8 @@ class _Server(uvicorn.Server):
 
 
 class _JsonFormatter(logging.Formatter):
+    """One JSON object a line; ``channel``, ``batch_id``, ``outbox_id``, ``error_code`` as keys."""
+
     def format(self, record: logging.LogRecord) -> str:
         entry = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
@@ -210,6 +213,10 @@ class _JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        for name in LOG_FIELDS:
+            value = getattr(record, name, None)
+            if value is not None:
+                entry[name] = str(value)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry)

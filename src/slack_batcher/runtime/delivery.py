@@ -33,6 +33,7 @@ from ..delivery.retry import RetryAction, RetryPolicy
 from ..delivery.threads import batch_thread_key, stored_thread_key
 from ..errors import PermanentDeliveryError, StoreFullError
 from ..formatting.message import SlackMessage
+from ..log_fields import entry_fields
 from ..store.base import OutboxEntry
 from .config import ServiceConfig
 from .digests import LiveDigests, is_critical
@@ -90,7 +91,9 @@ class Deliverer:
 
     # ------------------------------------------------------------------ pause
 
-    def pause(self, entry: OutboxEntry, reason: str, now: datetime) -> None:
+    def pause(
+        self, entry: OutboxEntry, reason: str, now: datetime, code: str | None = None
+    ) -> None:
         """Stop all delivery; *entry* becomes the probe that retries until Slack accepts."""
         if not self.paused:
             self.paused = True
@@ -101,6 +104,7 @@ class Deliverer:
                 "every %g s until it succeeds or resume() is called",
                 reason,
                 self.config.auth_probe_interval_seconds,
+                extra=entry_fields(entry, error_code=code),
             )
 
     def resume(self) -> None:
@@ -193,7 +197,12 @@ class Deliverer:
         if index == 0:
             self._remember_thread(entry, result.ts)
         if result.warnings:  # the sender logs them; counted here
-            logger.debug("Slack warned about a post to %s: %s", entry.channel_id, result.warnings)
+            logger.debug(
+                "Slack warned about a post to %s: %s",
+                entry.channel_id,
+                result.warnings,
+                extra=entry_fields(entry),
+            )
         self.metrics.post_succeeded(entry.channel_id, result.warnings)
         if self.paused and entry is self._prober:
             self.resume()
@@ -209,7 +218,12 @@ class Deliverer:
         try:
             self.outbox.update(entry)
         except StoreFullError as exc:
-            logger.warning("delivering %s without saving its progress: %s", entry.id, exc)
+            logger.warning(
+                "delivering %s without saving its progress: %s",
+                entry.id,
+                exc,
+                extra=entry_fields(entry),
+            )
 
     def _ack(self, entry: OutboxEntry) -> None:
         """Acknowledge a delivered entry; on a full disk keep the ack to write later."""
@@ -218,7 +232,10 @@ class Deliverer:
         except StoreFullError as exc:
             self.unacked[entry.id] = entry
             logger.error(
-                "post %s was delivered but its ack cannot be written yet: %s", entry.id, exc
+                "post %s was delivered but its ack cannot be written yet: %s",
+                entry.id,
+                exc,
+                extra=entry_fields(entry),
             )
 
     def retry_acks(self) -> int:
@@ -395,7 +412,11 @@ class Deliverer:
     ) -> None:
         """Post *entry* as a new top-level post (a new digest) instead of into *plan*'s."""
         logger.info(
-            "live digest %s in %s: %s; starting a new one", plan["parent"], entry.channel_id, why
+            "live digest %s in %s: %s; starting a new one",
+            plan["parent"],
+            entry.channel_id,
+            why,
+            extra=entry_fields(entry),
         )
         if forget and self.digests is not None:
             self.digests.forget(plan["key"])
@@ -412,7 +433,11 @@ class Deliverer:
         try:
             self.digests.start(entry, plan["key"], ts, self.timers.clock.now())
         except Exception:  # the post is out; a store failure only costs the digest
-            logger.exception("could not remember the live digest of %s", entry.channel_id)
+            logger.exception(
+                "could not remember the live digest of %s",
+                entry.channel_id,
+                extra=entry_fields(entry),
+            )
             return
         self.metrics.count("digests_started")
 
@@ -444,11 +469,17 @@ class Deliverer:
             self.outbox.dead_letter(entry.id, reason, decision.code)
             self.metrics.dead_lettered()
             self.metrics.untrack(entry.id)
-            logger.error("dead-lettered post %s to %s: %s", entry.id, channel, reason)
+            logger.error(
+                "dead-lettered post %s to %s: %s",
+                entry.id,
+                channel,
+                reason,
+                extra=entry_fields(entry, error_code=decision.code),
+            )
             self.progress.fire()
             return True
         if decision.action is RetryAction.PAUSE:
-            self.pause(entry, decision.reason, now)
+            self.pause(entry, decision.reason, now, decision.code)
             state.pop("failures", None)
             state.pop("failing_since", None)
             probe = entry is self._prober
@@ -474,6 +505,7 @@ class Deliverer:
                 decision.reason,
                 failures,
                 decision.delay,
+                extra=entry_fields(entry, error_code=decision.code),
             )
         self._save(entry)
         return False

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from ..clock import ManualClock
 from ..errors import LeaseLostError
+from ..log_fields import entry_fields
 from ..store.base import OutboxEntry
 from .delivery import Deliverer
 from .metrics import DeliveryMetrics
@@ -139,6 +140,7 @@ class Dispatcher:
                 "and may appear twice",
                 entry.id,
                 entry.channel_id,
+                extra=entry_fields(entry),
             )
 
     async def _channel_worker(self, channel: str) -> None:
@@ -152,10 +154,21 @@ class Dispatcher:
                 except asyncio.CancelledError:
                     raise
                 except LeaseLostError as exc:  # a shared store: another instance has it now
-                    logger.warning("stopped delivering %s to %s: %s", entry.id, channel, exc)
+                    logger.warning(
+                        "stopped delivering %s to %s: %s",
+                        entry.id,
+                        channel,
+                        exc,
+                        extra=entry_fields(entry),
+                    )
                     self.metrics.untrack(entry.id)
                 except Exception:
-                    logger.exception("delivering %s to %s failed; trying again", entry.id, channel)
+                    logger.exception(
+                        "delivering %s to %s failed; trying again",
+                        entry.id,
+                        channel,
+                        extra=entry_fields(entry),
+                    )
                     retry_at = clock.now() + timedelta(seconds=INTERNAL_RETRY_SECONDS)
                     await self.timers.wait(retry_at)
                     continue
