@@ -132,7 +132,7 @@ class SQLiteStore(SQLiteFile):
         try:
             body = codec.message_body(message)
             row = codec.batch_row(batch)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, RecursionError) as exc:
             raise self._unencodable("recording a new batch", exc) from exc
         cursors = self._steps(
             "recording a new batch",
@@ -147,7 +147,7 @@ class SQLiteStore(SQLiteFile):
         """Append *message* to the stored *batch* in one transaction; the batch must exist."""
         try:
             body = codec.message_body(message)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, RecursionError) as exc:
             raise self._unencodable("recording a message", exc) from exc
         seq = self._seqs.get(batch.id)
         if seq is not None:
@@ -174,7 +174,7 @@ class SQLiteStore(SQLiteFile):
                 encoded = codec.join_bodies([body for _, body in cached])
             try:
                 steps.append((_INSERT_OUTBOX, codec.outbox_row(entry, encoded)))
-            except (TypeError, ValueError) as exc:
+            except (TypeError, ValueError, RecursionError) as exc:
                 raise self._unencodable("recording a flush", exc) from exc
         seq = self._seqs.pop(batch.id, None)
         self._steps("recording a flush", steps + self._deleting_batch(batch.id, seq))
@@ -184,7 +184,7 @@ class SQLiteStore(SQLiteFile):
         self._bodies.pop(batch.id, None)
         try:
             row = codec.dead_letter_row(letter)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, RecursionError) as exc:
             raise self._unencodable("dead-lettering a batch", exc) from exc
         seq = self._seqs.pop(batch.id, None)
         steps: list[Step] = [(_INSERT_DEAD_LETTER, row)]
