@@ -70,7 +70,7 @@ def ingest_table(directory: Path) -> None:
         for index, (_, open_store, group, count) in enumerate(runs):
             best[index] = min(best[index], ingest(open_store(), workload[:count], group))
     base_us = 0.0
-    for (label, _, group, count), seconds in zip(runs, best, strict=True):
+    for (label, _, _group, count), seconds in zip(runs, best, strict=True):
         us = seconds * 1e6 / count
         base_us = base_us or us
         safety = (
