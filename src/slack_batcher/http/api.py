@@ -102,14 +102,8 @@ async def submit(body: Annotated[MessageIn | EventList, Body()], state: StateDep
         prepared.append((message, item.channel))
     results: list[IngestResult] = []
     try:
-        for index, (message, channel) in enumerate(prepared):
-            try:
-                added = await state.service.submit(message, channel)
-            except InvalidMessageError as exc:  # checked above already; kept as a guard
-                field = "channel" if exc.field == "channel_id" else exc.field
-                note = f" ({index} earlier events were accepted)" if index else ""
-                prefix = f"[{index}]." if many else ""
-                raise InvalidMessageError(prefix + field, exc.problem + note) from None
+        added_all, error = await state.service.submit_many(prepared)
+        for (message, channel), added in zip(prepared, added_all, strict=False):
             results.append(
                 IngestResult(
                     id=message.id,
@@ -120,6 +114,14 @@ async def submit(body: Annotated[MessageIn | EventList, Body()], state: StateDep
                     flush_reason=added.flush_reason,
                 )
             )
+        if isinstance(error, InvalidMessageError):  # checked above already; kept as a guard
+            index = len(results)
+            field = "channel" if error.field == "channel_id" else error.field
+            note = f" ({index} earlier events were accepted)" if index else ""
+            prefix = f"[{index}]." if many else ""
+            raise InvalidMessageError(prefix + field, error.problem + note) from None
+        if error is not None:
+            raise error
     except StoreError as exc:
         # Events before this one are stored; this one may be too (its batch then failed to
         # flush). Resending is safe: an id still pending in its channel is ignored.
