@@ -368,9 +368,11 @@ class BatchingService:
         self._checkpoint()
 
     def _on_drained(self) -> None:
-        """Checkpoint soon: the outbox drained, a good moment to shrink the WAL."""
-        if self._loop is not None and not self._closed:
-            self._loop.call_soon(self._checkpoint)
+        """Checkpoint once the service is idle: the outbox just drained.
+
+        A checkpoint fsyncs, so not at every drain of a busy service: the idle timer decides.
+        """
+        self._schedule_upkeep()
 
     # ------------------------------------------------------------- scheduling
 
