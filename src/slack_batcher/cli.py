@@ -23,6 +23,7 @@ from rich.progress import Progress
 from rich.table import Table
 from rich.text import Text
 
+from .cli_setup import config_warnings, register
 from .errors import ConfigError
 
 __all__ = ["main"]
@@ -196,11 +197,15 @@ def _exit_cleanly(signum: int, frame: object) -> None:
 @main.command()
 @click.option(
     "--events",
-    "events_dir",
-    type=click.Path(file_okay=False, exists=True, path_type=Path),
-    default=Path("examples/events"),
-    show_default=True,
-    help="Directory of *.jsonl event files.",
+    "events_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Webhook deliveries to replay, as JSON lines (default: the bundled day).",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Batching and [[routes]] to use (default: the starter config, `config init`).",
 )
 @click.option(
     "--output",
@@ -216,23 +221,38 @@ def _exit_cleanly(signum: int, frame: object) -> None:
     show_envvar=True,
     help="With $SLACK_BOT_TOKEN: post the demo's messages to this real channel.",
 )
-def demo(events_dir: Path, output_dir: Path, channel: str | None) -> None:
-    """Replay a day of a small team's events through the real pipeline (no token needed)."""
-    from .demo import load_events, run_demo
+def demo(
+    events_file: Path | None, config_path: Path | None, output_dir: Path, channel: str | None
+) -> None:
+    """Replay a day of a small team's webhooks through the real service (no token needed)."""
+    from .demo import demo_settings, load_deliveries, run_demo
 
     try:
-        events = load_events(events_dir)
-    except ValueError as exc:
-        _fail(str(exc), EXIT_USAGE)
+        deliveries = load_deliveries(events_file)
+        settings = demo_settings(config_path)
+    except (ValueError, ConfigError) as exc:
+        problems = exc.problems if isinstance(exc, ConfigError) else [str(exc)]
+        _fail("; ".join(problems), EXIT_USAGE)
     with Progress(console=err, transient=True) as progress:
-        task = progress.add_task("replaying events", total=len(events))
-        result = run_demo(
-            events_dir,
-            output_dir,
-            events=events,
-            progress=lambda done: progress.update(task, completed=done),
-        )
-    table = Table(title=f"A day of a small team: {len(events)} events, simulated in seconds")
+        task = progress.add_task("replaying webhooks", total=len(deliveries))
+        try:
+            result = run_demo(
+                output_dir,
+                deliveries=deliveries,
+                settings=settings,
+                progress=lambda done: progress.update(task, completed=done),
+            )
+        except ValueError as exc:
+            _fail(str(exc), EXIT_USAGE)
+    sources = ", ".join(f"{name} {count}" for name, count in result.deliveries.items())
+    answers = ", ".join(f"{count} {name}" for name, count in result.outcomes.items())
+    out.print(
+        f"{len(deliveries)} signed webhook deliveries ({sources}) posted to /v1/sources/*: "
+        f"{answers}",
+        markup=False,
+    )
+    events = result.total_events
+    table = Table(title=f"A day of a small team: {events} events, simulated in seconds")
     for name, justify in (
         ("channel", "left"),
         ("events in", "right"),
@@ -252,7 +272,7 @@ def demo(events_dir: Path, output_dir: Path, channel: str | None) -> None:
             f"{before} → {row.top_level}" if before is not None else str(row.top_level),
             f"{row.longest_wait_seconds / 60:.1f} min",
         )
-    total_reduction = 1 - result.total_posts / result.total_events
+    total_reduction = 1 - result.total_posts / events if events else 0.0
     table.add_row(
         "total", str(result.total_events), str(result.total_posts), f"{total_reduction:.0%}", ""
     )
@@ -275,7 +295,7 @@ def demo(events_dir: Path, output_dir: Path, channel: str | None) -> None:
 
 def _post_demo_for_real(posts: list[Any], token: str, channel: str) -> None:
     from .delivery.slack import SlackSender
-    from .demo import post_for_real
+    from .demo_post import post_for_real
     from .errors import DeliveryError
 
     sender = SlackSender(token)
@@ -591,7 +611,11 @@ def config_check(path: Path | None) -> None:
             err.print(f"  {problem}", markup=False, soft_wrap=True)
         _fail(f"{len(problems)} problem(s) in {path or 'the environment'}", EXIT_USAGE)
     out.print(f"{path or 'environment'}: OK")
+    for warning in config_warnings(path):
+        err.print(f"  warning: {warning}", markup=False)
 
+
+register(main)  # config init / show, routes test (cli_setup.py)
 
 if __name__ == "__main__":
     main()

@@ -23,6 +23,7 @@ from .schemas import (
     Problem,
     ReplayResult,
 )
+from .sources import route_api_event
 from .state import AppState, get_state, require_token, state_of
 
 __all__ = ["api_router"]
@@ -81,7 +82,10 @@ api_router = APIRouter(prefix="/v1", dependencies=[Depends(require_token)], resp
     summary="Submit one event or a list of events for batching",
 )
 async def submit(body: Annotated[MessageIn | EventList, Body()], request: Request) -> Response:
-    """Validate every event, then add each to its channel's batches (202)."""
+    """Validate every event, then add each to its channel's batches (202).
+
+    An event without a ``channel`` goes where the ``[[routes]]`` send it (source ``api``).
+    """
     state = state_of(request)  # not a dependency: one less for FastAPI to solve per request
     batcher = state.service.batcher
     items = body if isinstance(body, list) else [body]
@@ -96,11 +100,13 @@ async def submit(body: Annotated[MessageIn | EventList, Body()], request: Reques
         prefix = f"[{index}]." if many else ""
         try:
             message = item.to_message()
-            batcher.check_message(message, item.channel)
+            channels = (item.channel,) if item.channel else route_api_event(request, message)
+            for channel in channels:
+                batcher.check_message(message, channel)
         except InvalidMessageError as exc:
             field = "channel" if exc.field == "channel_id" else exc.field
             raise InvalidMessageError(prefix + field, exc.problem) from None
-        prepared.append((message, item.channel))
+        prepared.extend((message, channel) for channel in channels)
     results: list[IngestResult] = []
     try:
         added_all, error = await state.service.submit_many(prepared)
