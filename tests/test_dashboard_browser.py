@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
 from tests.test_http_harness import TOKEN, LiveServer, event
 
@@ -107,4 +107,75 @@ def test_without_the_token_the_dashboard_shows_only_the_login(
     page.get_by_role("button", name="Open dashboard").click()
     expect(page.locator(".notice.error")).to_contain_text("not the API token")
     expect(page.locator("article.batch")).to_have_count(0)
+    page.close()
+
+
+def test_on_a_390_px_phone_the_dashboard_fits_and_counts_delivered_and_dead_letters_apart(
+    browser: Browser, server: LiveServer
+) -> None:
+    with server.client() as client:
+        client.post(
+            "/v1/messages",
+            json=[
+                event("ok-1", title="Add auth"),
+                event("ok-2", title="Fix the ingest path"),
+                event("lost-1", "#release-engineering-notifications", title="Goes nowhere"),
+                event("lost-2", "#release-engineering-notifications", title="Nor this"),
+                event("wait-1", "#ci", content_type="ci_build", title="lint failed on main"),
+            ],
+        ).raise_for_status()
+        client.post("/v1/flush", params={"channel": "#dev-api"}).raise_for_status()
+        client.post(
+            "/v1/flush", params={"channel": "#release-engineering-notifications"}
+        ).raise_for_status()
+    server.wait_for(lambda: server.batcher.dead_letters())
+    server.wait_for(lambda: server.batcher.get_batch_stats()["outbox_pending"] == 0)
+
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(server.url + "/")
+    page.get_by_label("API token").fill(TOKEN)
+    page.get_by_role("button", name="Open dashboard").click()
+    expect(page.locator("#health")).to_contain_text("stuck_batches")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard-390px.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    for selector in ("#health table", "#summary", "#channels", "#dead-letters"):
+        box = page.locator(selector).bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, selector
+
+    summary = page.locator("#summary")
+    expect(summary.locator("[data-figure='messages delivered'] b")).to_have_text("2")
+    expect(summary.locator("[data-figure='messages dead-lettered'] b")).to_have_text("2")
+    expect(summary.locator("[data-figure='Slack posts'] b")).to_have_text("1")
+    expect(summary.locator("[data-figure='posts saved'] b")).to_have_text("1")
+    lost = page.locator("#channels tr[data-channel='#release-engineering-notifications']")
+    expect(lost.locator("td[data-label='posts delivered']")).to_have_text("0")
+    expect(lost.locator("td[data-label='in dead letters']")).to_have_text("2")
+    dev = page.locator("#channels tr[data-channel='#dev-api']")
+    expect(dev.locator("td[data-label='posts delivered']")).to_have_text("1")
+    expect(dev.locator("td[data-label='in dead letters']")).to_have_text("0")
+    page.close()
+
+
+def test_api_docs_render_offline_from_this_server_alone(
+    browser: Browser, server: LiveServer
+) -> None:
+    page = browser.new_page()
+    elsewhere: list[str] = []
+
+    def only_this_server(route: Route) -> None:
+        if route.request.url.startswith(server.url):
+            route.continue_()
+        else:  # an air-gapped host: no CDN, no fonts, no validator
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_this_server)
+    page.goto(server.url + "/docs")
+    operation = page.locator(".opblock-summary-path[data-path='/v1/messages']")
+    expect(operation.first).to_be_visible(timeout=20_000)
+    expect(page.locator(".title").first).to_contain_text("slack-batcher")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "api-docs.png"))
+    assert elsewhere == []
     page.close()

@@ -22,7 +22,7 @@ SERVER_MODULES = frozenset(
         "prometheus_client",
         "pydantic_settings",
         "httpx",
-        "swagger_ui_bundle",
+        "fastapi_offline",
     }
 )
 EXIT_MISSING_EXTRA = 2

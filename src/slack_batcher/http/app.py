@@ -19,9 +19,11 @@ from ..sources.settings import SourcesSettings
 from .api import api_router
 from .auth import TokenAuth
 from .dashboard import dashboard_router
+from .docs import install_offline_docs
 from .guard import LoopbackGuardMiddleware
 from .metrics import metrics_registry
 from .problems import BodyLimitMiddleware, install_problem_handlers
+from .request_metrics import RequestMetricsMiddleware
 from .sources import SourcesCollector, SourcesState, sources_router
 from .state import AppState
 
@@ -71,6 +73,8 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served offline by install_offline_docs
+        redoc_url=None,
     )
     app.state.slack_batcher = state
     app.state.slack_batcher_sources = sources_state = SourcesState.build(sources, routes)
@@ -78,6 +82,7 @@ def create_app(
     app.include_router(api_router)
     app.include_router(dashboard_router)
     app.include_router(sources_router)
+    install_offline_docs(app, title="slack-batcher")
     registry = metrics_registry(service.batcher)
     registry.register(SourcesCollector(sources_state))
 
@@ -109,4 +114,16 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware, max_bytes=server.max_body_bytes)
     # Outermost: a misdirected or cross-origin request is refused before its body is read.
     app.add_middleware(LoopbackGuardMiddleware, enabled=not state.auth.enabled)
+    # Outside everything, so refused requests are counted and timed too.
+    templates = [
+        path
+        for route in (
+            *api_router.routes,
+            *sources_router.routes,
+            *dashboard_router.routes,
+            *app.router.routes,
+        )
+        if isinstance(path := getattr(route, "path", None), str)
+    ]
+    app.add_middleware(RequestMetricsMiddleware, registry=registry, templates=templates)
     return app

@@ -79,10 +79,16 @@ def _badge(status: str) -> str:
     return f'<span class="badge {e(status)}">{e(status)}</span>'
 
 
+def _cell(label: str, content: str) -> str:
+    """Return a table cell labelled for narrow screens, where each row becomes a card."""
+    return f'<td data-label="{e(label)}">{content}</td>'
+
+
 def _health_section(health: dict[str, Any]) -> str:
     rows = "".join(
-        f"<tr><td>{e(name)}</td><td>{_badge(check['status'])}</td>"
-        f"<td>{e(check['value'])} / {e(check['threshold'])}</td><td>{e(check['message'])}</td></tr>"
+        f"<tr>{_cell('check', e(name))}{_cell('status', _badge(check['status']))}"
+        + _cell("value / threshold", f"{e(check['value'])} / {e(check['threshold'])}")
+        + f"{_cell('', e(check['message']))}</tr>"
         for name, check in health["checks"].items()
     )
     return (
@@ -92,13 +98,19 @@ def _health_section(health: dict[str, Any]) -> str:
     )
 
 
-def _channels_section(state: AppState, pending: dict[str, Any], now: datetime) -> str:
-    stats = state.service.batcher.get_batch_stats()["by_channel"]
-    names = sorted(set(stats) | set(pending["channels"]))
+def _channels_section(
+    state: AppState, stats: dict[str, Any], pending: dict[str, Any], now: datetime
+) -> str:
+    by_channel = stats["by_channel"]
+    delivered = (stats.get("delivery") or {}).get("posts_by_channel") or {}
+    lettered: dict[str, int] = {}
+    for letter in state.service.batcher.dead_letters(None):
+        lettered[letter.channel_id] = lettered.get(letter.channel_id, 0) + len(letter.messages)
+    names = sorted(set(by_channel) | set(pending["channels"]) | set(lettered))
     rows = []
     for name in names:
         waiting = pending["channels"].get(name, {})
-        figures = stats.get(name, {})
+        figures = by_channel.get(name, {})
         flush = ""
         if waiting:
             flush = _button(
@@ -108,19 +120,21 @@ def _channels_section(state: AppState, pending: dict[str, Any], now: datetime) -
                 state.auth.csrf_token(),
             )
         rows.append(
-            f'<tr data-channel="{e(name)}"><td>{e(name)}</td>'
-            f"<td>{waiting.get('batch_count', 0)}</td><td>{waiting.get('message_count', 0)}</td>"
-            f"<td>{_when(waiting.get('next_due_at'), now)}</td>"
-            f"<td>{figures.get('messages_batched', 0)}</td>"
-            f"<td>{figures.get('batches_sent', 0)}</td>"
-            f"<td>{flush}</td></tr>"
+            f'<tr data-channel="{e(name)}">{_cell("channel", e(name))}'
+            f"{_cell('pending batches', str(waiting.get('batch_count', 0)))}"
+            f"{_cell('pending messages', str(waiting.get('message_count', 0)))}"
+            f"{_cell('next due', _when(waiting.get('next_due_at'), now))}"
+            f"{_cell('messages in', str(figures.get('messages_batched', 0)))}"
+            f"{_cell('posts delivered', str(delivered.get(name, 0)))}"
+            f"{_cell('in dead letters', str(lettered.get(name, 0)))}"
+            f"{_cell('', flush)}</tr>"
         )
-    body = "".join(rows) or '<tr><td colspan="7" class="muted">No channel yet.</td></tr>'
+    body = "".join(rows) or '<tr><td colspan="8" class="muted">No channel yet.</td></tr>'
     return (
         '<section id="channels"><h2>Channels</h2><table><thead><tr><th>channel</th>'
         "<th>pending batches</th><th>pending messages</th><th>next due</th>"
-        "<th>messages in</th><th>posts out</th><th></th></tr></thead>"
-        f"<tbody>{body}</tbody></table></section>"
+        "<th>messages in</th><th>posts delivered</th><th>in dead letters</th><th></th></tr>"
+        f"</thead><tbody>{body}</tbody></table></section>"
     )
 
 
@@ -184,9 +198,11 @@ def _letters_section(state: AppState, now: datetime) -> str:
             state.auth.csrf_token(),
         )
         rows.append(
-            f'<tr data-letter-id="{e(letter.id)}"><td>{e(letter.channel_id)}</td>'
-            f"<td>{e(letter.reason)}</td><td>{len(letter.messages)}: {e(ids)}</td>"
-            f"<td>{_when(letter.created_at.isoformat(), now)}</td><td>{replay}</td></tr>"
+            f'<tr data-letter-id="{e(letter.id)}">{_cell("channel", e(letter.channel_id))}'
+            f"{_cell('reason', e(letter.reason))}"
+            f"{_cell('messages', f'{len(letter.messages)}: {e(ids)}')}"
+            f"{_cell('created', _when(letter.created_at.isoformat(), now))}"
+            f"{_cell('', replay)}</tr>"
         )
     body = "".join(rows) or '<tr><td colspan="5" class="muted">No dead letter.</td></tr>'
     return (
@@ -197,18 +213,23 @@ def _letters_section(state: AppState, now: datetime) -> str:
 
 
 def _summary(stats: dict[str, Any], health: dict[str, Any]) -> str:
+    """Headline figures; delivered and dead-lettered are counted apart, never together."""
     delivery = stats.get("delivery") or {}
+    delivered = int(delivery.get("messages_delivered", 0))
+    posts = int(delivery.get("posts", 0))
     figures = [
         ("messages in", stats["messages_batched"]),
         ("pending", stats["messages_pending"]),
-        ("batches flushed", stats["batches_sent"]),
-        ("Slack posts", delivery.get("posts", "—")),
-        ("posts saved", stats["api_posts_saved"]),
         ("outbox", stats["outbox_pending"]),
-        ("dead letters", stats["dead_letters_created"]),
+        ("messages delivered", delivered),
+        ("messages dead-lettered", stats["messages_dead_lettered"]),
+        ("Slack posts", posts),
+        # Posts avoided for messages that reached Slack: a dead letter saved nothing.
+        ("posts saved", max(0, delivered - posts)),
     ]
     cells = "".join(
-        f'<div class="figure"><b>{e(v)}</b><span>{e(k)}</span></div>' for k, v in figures
+        f'<div class="figure" data-figure="{e(k)}"><b>{e(v)}</b><span>{e(k)}</span></div>'
+        for k, v in figures
     )
     return f'<section id="summary">{_badge(health["status"])}{cells}</section>'
 
@@ -232,7 +253,7 @@ def render_dashboard(state: AppState, *, refresh: int, notice: str | None) -> st
         f"<header class='top'><h1>slack-batcher</h1><span class='muted'>at "
         f"{e(now.strftime('%Y-%m-%d %H:%M:%S UTC'))}</span>{flush_all}</header><main>{flash}"
         f"{_summary(stats, health)}{_health_section(health)}"
-        f"{_channels_section(state, pending, now)}{_batches_section(state, pending, now)}"
+        f"{_channels_section(state, stats, pending, now)}{_batches_section(state, pending, now)}"
         f"{_posts_section(state)}{_letters_section(state, now)}</main></body></html>"
     )
 

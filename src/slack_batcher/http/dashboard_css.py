@@ -35,4 +35,19 @@ article header{padding:6px 10px;background:#fafafa;border-bottom:1px solid #eee;
 main.login{max-width:360px;margin:80px auto}
 main.login label{display:block;margin:12px 0}
 main.login input{display:block;width:100%;padding:6px;margin-top:4px}
+td,.preview{overflow-wrap:anywhere}
+header.top{flex-wrap:wrap}
+@media (max-width:640px){
+header.top{padding:8px 12px;gap:8px}
+main{padding:8px}
+section{padding:10px}
+#summary{gap:12px 18px}
+table,tbody,tr,td{display:block;width:100%}
+thead{display:none}
+tr{border-bottom:1px solid #eee;padding:6px 0}
+td{border:0;padding:2px 0}
+td[data-label]:not([data-label=""])::before{content:attr(data-label) ": ";color:#616061;
+font-size:12px}
+form.inline{margin-left:0}
+}
 """
