@@ -107,3 +107,20 @@ def test_a_sliding_batch_is_due_a_window_after_its_last_message_or_at_its_cap(
         assert due == expected
         clock.advance(timedelta(minutes=gap))
         batcher.flush_expired_batches()
+
+
+def test_a_route_sets_digest_and_latency_options_for_its_channels() -> None:
+    from slack_batcher.routing import parse_routes
+
+    table = parse_routes(
+        [
+            {"source": "alertmanager", "channel": "#oncall", "digest_by": ["alertname"]},
+            {"channel": "#misc", "flush_leading": True, "window": "sliding"},
+        ]
+    )
+    configs = table.channel_configs(BatchConfig())
+
+    assert configs["#oncall"].digest_by == ["alertname"]
+    assert (configs["#misc"].flush_leading, configs["#misc"].window) == (True, "sliding")
+    with pytest.raises(ConfigError, match=r"routes\[0\]\.window"):
+        parse_routes([{"channel": "#x", "window": "tumbling"}])

@@ -9,7 +9,9 @@ Match keys — a string is a case-insensitive glob (``acme/*``), a list means an
 ``source``, ``event``, ``action``, ``repository``, ``project``, ``severity``, ``author``,
 ``labels.<name>`` (a table), and ``bot`` (true / false). Targets: ``channel`` or
 ``channels``. Per-route batching overrides: ``max_batch_size``, ``max_batch_age_minutes``,
-``similarity_threshold``, ``items_per_page``; they apply to the route's channels. When two
+``similarity_threshold``, ``items_per_page``, and the live-digest and latency settings
+(``digest_by``, ``digest_window_minutes``, ``flush_leading``, ``window``, …; see
+``docs/grouping.md``); they apply to the route's channels. When two
 routes name one channel with different overrides, the first route in the file wins for that
 channel (:meth:`RouteTable.warnings` says so, and ``config check`` prints it).
 """
@@ -35,6 +37,14 @@ OVERRIDE_KEYS = (
     "max_batch_age_minutes",
     "similarity_threshold",
     "items_per_page",
+    # live digests and latency (docs/grouping.md)
+    "live_digests",
+    "digest_by",
+    "digest_window_minutes",
+    "digest_max_age_minutes",
+    "flush_leading",
+    "window",
+    "max_wait_minutes",
 )
 #: Sources a route may name (``api``: events posted to /v1/messages without a channel).
 KNOWN_SOURCES = ("github", "jira", "alertmanager", "api")
