@@ -123,7 +123,9 @@ def run_setup(events: list[DemoEvent], config: BatchConfig) -> dict[str, Any]:
         "storm_top_level": sum(
             1
             for c in posts
-            if c.thread_ts is None and c.channel == STORM_CHANNEL and STORM_START <= c.at < STORM_END
+            if c.thread_ts is None
+            and c.channel == STORM_CHANNEL
+            and STORM_START <= c.at < STORM_END
         ),
         "shown": len(waits),
         "p50": _percentile(waits, 0.5),
