@@ -403,3 +403,44 @@ async def test_a_channel_with_a_slash_is_refused_by_name(clock: ManualClock) -> 
         answer = await app.client.post("/v1/messages", json=event("x", "team/dev"), headers=AUTH)
         assert answer.status_code == 422
         assert answer.json()["errors"][0]["field"] == "channel"
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ('{"title": "bad \\ud800 text"}', "data.title"),
+        ('{"\\udfff": 1}', "data"),
+        ('{"x": [{"y": "\\ud800"}]}', "data.x[0].y"),
+        ("[" * 40 + "]" * 40, "data"),  # 41 levels with data itself
+        ('{"a": ' * 900 + "1" + "}" * 900, "data"),
+    ],
+    ids=["surrogate-value", "surrogate-key", "surrogate-nested", "41-deep", "901-deep"],
+)
+async def test_invalid_unicode_and_deep_nesting_are_422s_naming_the_field(
+    clock: ManualClock, data: str, field: str
+) -> None:
+    async with in_process(clock) as app:
+        if data.startswith("["):
+            data = '{"list": ' + data + "}"
+        content = '{"id": "a", "channel": "#x", "content_type": "alert", "data": ' + data + "}"
+        response = await app.client.post(
+            "/v1/messages",
+            content=content.encode(),
+            headers={**AUTH, "content-type": "application/json"},
+        )
+        assert response.status_code == 422, response.text
+        assert [e["field"] for e in response.json()["errors"]] == [field]
+        assert app.batcher.get_batch_stats()["messages_received"] == 0
+
+
+async def test_json_too_deep_to_parse_is_a_4xx_not_a_500(clock: ManualClock) -> None:
+    async with in_process(clock) as app:
+        data = '{"a": ' * 5000 + "1" + "}" * 5000
+        content = '{"id": "a", "channel": "#x", "content_type": "alert", "data": ' + data + "}"
+        response = await app.client.post(
+            "/v1/messages",
+            content=content.encode(),
+            headers={**AUTH, "content-type": "application/json"},
+        )
+        assert 400 <= response.status_code < 500, response.text
+        assert app.batcher.get_batch_stats()["messages_received"] == 0

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.test_http_harness import TOKEN, LiveServer, event
+from slack_batcher.testing import FakeSlack
+from tests.test_http_harness import TOKEN, LiveServer, event, free_socket
 
 
 @pytest.fixture(scope="module")
@@ -63,3 +71,59 @@ def test_docs_load_their_assets_from_this_server(server: LiveServer) -> None:
         answer = httpx.get(f"{server.url}/docs/assets/{asset}", timeout=10)
         assert answer.status_code == 200 and len(answer.content) > 100_000, asset
     assert TOKEN  # the docs are open, like /openapi.json
+
+
+def test_json_logs_carry_channel_batch_outbox_and_error_code_as_fields(tmp_path: Path) -> None:
+    with FakeSlack(posts_per_second=None, channels=["#dev-api"]) as slack, free_socket() as sock:
+        port = sock.getsockname()[1]
+        sock.close()
+        config = tmp_path / "service.toml"
+        config.write_text(
+            f'[store]\nurl = "sqlite:///{tmp_path}/batches.db"\n'
+            f'[sender]\nkind = "slack"\nslack_api_url = "{slack.base_url}"\n'
+            f"[server]\nport = {port}\n"
+            '[logging]\nformat = "json"\n'
+        )
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
+        env["SLACK_BOT_TOKEN"] = slack.token or ""
+        env["SLACK_BATCHER_API_TOKEN"] = TOKEN
+        process = subprocess.Popen(
+            [sys.executable, "-m", "slack_batcher.cli", "serve", "--config", str(config)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            headers = {"Authorization": f"Bearer {TOKEN}"}
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    if httpx.get(f"{url}/readyz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert process.poll() is None, process.communicate()[1]
+                assert time.monotonic() < deadline, "serve did not become ready"
+                time.sleep(0.05)
+            sent = httpx.post(f"{url}/v1/messages", json=event("lost-1", "#gone"), headers=headers)
+            [accepted] = sent.json()["results"]
+            httpx.post(f"{url}/v1/flush", headers=headers).raise_for_status()
+            while not httpx.get(f"{url}/v1/dead-letters", headers=headers).json()["dead_letters"]:
+                assert time.monotonic() < deadline, "no dead letter"
+                time.sleep(0.05)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            _, stderr = process.communicate(timeout=30)
+    records = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+    [dead] = [r for r in records if r["message"].startswith("dead-lettered post")]
+    assert dead["level"] == "ERROR"
+    assert dead["channel"] == "#gone"
+    assert dead["batch_id"] == accepted["batch_id"]
+    assert dead["outbox_id"] == accepted["batch_id"]  # one flush per batch
+    assert dead["error_code"] == "channel_not_found"
+    refused = [r for r in records if r["message"].startswith("Slack refused a post")]
+    assert refused and refused[0]["channel"] == "#gone"
+    assert refused[0]["error_code"] == "channel_not_found"
+    assert TOKEN not in stderr and (slack.token or "xoxb") not in stderr

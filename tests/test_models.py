@@ -18,6 +18,7 @@ from slack_batcher import (
     MessageTooLargeError,
     Priority,
 )
+from slack_batcher.models import MAX_NESTING
 from tests.factories import pr
 
 
@@ -129,3 +130,54 @@ def test_the_scope_is_repository_then_project_then_service_then_team() -> None:
     assert build(data={"project": "ACME", "service": "api"}).get_scope() == "acme"
     assert build(data={"team": "Core"}).get_scope() == "core"
     assert build(data={}).get_scope() == ""
+
+
+def _nested(levels: int) -> dict[str, object]:
+    """A data dict nesting objects *levels* deep, the dict itself included."""
+    data: dict[str, object] = {}
+    current = data
+    for _ in range(levels - 1):
+        child: dict[str, object] = {}
+        current["a"] = child
+        current = child
+    return data
+
+
+class TestUnicodeAndNesting:
+    @pytest.mark.parametrize(
+        ("kwargs", "field"),
+        [
+            ({"data": {"title": "x\ud800"}}, "data.title"),
+            ({"data": {"\udfff": 1}}, "data"),
+            ({"metadata": {"tags": ["ok", "\ud800"]}}, "metadata.tags[1]"),
+            ({"id": "gh-\ud800"}, "id"),
+            ({"author": "al\udcffice"}, "author"),
+        ],
+    )
+    def test_a_lone_surrogate_is_refused_naming_where_it_is(
+        self, kwargs: dict[str, Any], field: str
+    ) -> None:
+        with pytest.raises(InvalidMessageError) as raised:
+            BatchableMessage(**{"id": "gh-1", "content_type": "alert", **kwargs})
+        assert raised.value.field == field
+
+    def test_nesting_up_to_the_limit_is_accepted_and_one_more_level_is_refused(self) -> None:
+        BatchableMessage(id="ok", content_type="alert", data=_nested(MAX_NESTING))
+        with pytest.raises(InvalidMessageError, match=f"more than {MAX_NESTING} levels"):
+            BatchableMessage(id="deep", content_type="alert", data=_nested(MAX_NESTING + 1))
+        with pytest.raises(InvalidMessageError, match="levels"):
+            BatchableMessage(id="deeper", content_type="alert", data=_nested(5000))
+
+    def test_a_data_dict_that_contains_itself_is_refused(self) -> None:
+        data: dict[str, Any] = {"x": 1}
+        data["self"] = data
+        with pytest.raises(InvalidMessageError) as raised:
+            BatchableMessage(id="loop", content_type="alert", data=data)
+        assert raised.value.field == "data"
+
+    def test_size_counts_utf8_bytes_of_compact_json(self) -> None:
+        message = BatchableMessage(
+            id="x", content_type="alert", data={"a": "é", "b": [1, 2.5, None, True]}
+        )
+        # {"a":"é","b":[1,2.5,null,true]} is 32 bytes; "{}" metadata 2; id 1
+        assert message.size_bytes == 35

@@ -129,7 +129,6 @@ def test_sigterm_with_200_pending_delivers_everything_before_exit(
 ) -> None:
     path = tmp_path / "batches.db"
     process = start_child(children, path, slack, "pending:200:10")
-    assert slack.posts == []  # all 200 wait in their 5-minute windows
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=30) == 0
     counts = posted_events(slack)
@@ -149,6 +148,35 @@ def test_sigterm_past_the_drain_deadline_leaves_the_rest_in_the_store(
     delivered, left = posted_events(slack), outbox_events(path)
     assert 0 < len(left) < 200
     assert set(delivered) | set(left) == {f"evt-{n:04d}" for n in range(200)}
+
+
+def test_sigterm_at_the_deadline_lets_posts_in_flight_finish_and_posts_nothing_twice(
+    slack: FakeSlack, tmp_path: Path, children: list[subprocess.Popen[str]]
+) -> None:
+    path = tmp_path / "batches.db"
+    slack.fail(delay=1.0)  # Slack answers each post after 1 s (and carries it out)
+    # 20 channels x 2 full batches: at the 0.5 s deadline the first post of every channel
+    # is in flight (Slack will accept it), the second waits for pacing (1 post/s/channel).
+    process = start_child(children, path, slack, "pending:200:20", drain=0.5)
+    started = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 0
+    assert time.monotonic() - started < 15  # bounded by the answers, not the grace period
+    first_run = posted_events(slack)
+    left = outbox_events(path)
+    assert len(first_run) == 100  # the 20 posts in flight finished and were recorded
+    assert set(first_run).isdisjoint(left)  # nothing delivered is still in the outbox
+    assert len(left) == 100  # the 20 posts not started stay for the next start
+
+    slack.clear_faults()
+    process = start_child(children, path, slack, "deliver")
+    slack.wait_for_posts(40, timeout=20)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 0
+    counts = posted_events(slack)
+    assert sorted(counts) == [f"evt-{n:04d}" for n in range(200)]
+    assert set(counts.values()) == {1}, "no post was repeated"
+    assert outbox_events(path) == []
 
 
 def test_sigkill_mid_delivery_then_restart_redelivers_the_outbox(

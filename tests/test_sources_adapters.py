@@ -349,3 +349,13 @@ def test_arbitrary_json_never_breaks_an_adapter(source: str, payload: Any, event
         return
     for routed in adapted.events:
         assert routed.message.id
+
+
+def test_messages_carry_when_the_event_happened_from_the_payload() -> None:
+    pr = only(gh("pull_request", "opened", at="2026-03-02T11:30:00Z")).message
+    assert pr.timestamp.isoformat() == "2026-03-02T11:30:00+00:00"
+    issue = only(jira.adapt(jira_event("jira:issue_created", timestamp=1_772_445_000_000), {}))
+    assert issue.message.timestamp.isoformat() == "2026-03-02T09:50:00+00:00"
+    resolved = alert("A", status="resolved")
+    message = only(alertmanager.adapt(alertmanager_notification([resolved]), {})).message
+    assert message.timestamp.isoformat() == "2026-03-02T10:00:00+00:00"

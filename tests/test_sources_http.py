@@ -27,7 +27,7 @@ from slack_batcher.sources.samples import (
 from slack_batcher.sources.settings import SourcesSettings
 from slack_batcher.sources.verify import sign
 from slack_batcher.testing import FakeSlack
-from tests.test_http_harness import AUTH, make_service, server_settings
+from tests.test_http_harness import AUTH, TOKEN, make_service, server_settings
 
 GH_SECRET = "gh-secret-0123456789"
 JIRA_SECRET = "jira-secret-0123456789"
@@ -366,3 +366,69 @@ async def test_arbitrary_signed_json_never_gets_a_5xx(
         raw, headers = signed_request(source, json.dumps(payload).encode(), secret, event=event)
         response = await app.client.post(f"/v1/sources/{source}", content=raw, headers=headers)
         assert response.status_code in (200, 202, 400), response.text
+
+
+async def test_v1_messages_may_leave_out_the_channel_when_routes_pick_one(
+    clock: ManualClock,
+) -> None:
+    routes = [
+        {"source": "api", "event": "ci_build", "repository": "acme/*", "channel": "#ci"},
+        {"source": "api", "severity": "critical", "channels": ["#oncall", "#alerts"]},
+    ]
+    async with sources_app(clock, routes=routes) as app:
+        ci = {"id": "api-1", "content_type": "ci_build", "data": {"repository": "acme/api"}}
+        response = await app.client.post("/v1/messages", json=ci, headers=AUTH)
+        assert response.status_code == 202, response.text
+        assert response.json()["results"][0]["channel"] == "#ci"
+        page = {"id": "api-2", "content_type": "alert", "data": {"severity": "critical"}}
+        both = await app.client.post("/v1/messages", json=[page], headers=AUTH)
+        assert [r["channel"] for r in both.json()["results"]] == ["#oncall", "#alerts"]
+        lost = {"id": "api-3", "content_type": "generic", "data": {}}
+        refused = await app.client.post("/v1/messages", json=lost, headers=AUTH)
+        assert refused.status_code == 422
+        assert refused.json()["errors"][0]["field"] == "channel"
+        assert "no route matches" in refused.json()["detail"]
+        named = {**lost, "channel": "#anywhere"}
+        assert (await app.client.post("/v1/messages", json=named, headers=AUTH)).status_code == 202
+
+
+async def test_v1_messages_without_routes_still_needs_the_channel(clock: ManualClock) -> None:
+    async with sources_app(clock, routes=[]) as app:
+        lost = {"id": "api-3", "content_type": "generic"}
+        refused = await app.client.post("/v1/messages", json=lost, headers=AUTH)
+        assert refused.status_code == 422
+        assert "no [[routes]]" in refused.json()["detail"]
+
+
+async def test_the_openapi_schema_requires_a_channel_only_without_routes(
+    clock: ManualClock,
+) -> None:
+    async with sources_app(clock) as routed, sources_app(clock, routes=[]) as plain:
+        for app, required in ((routed, False), (plain, True)):
+            schema = (await app.client.get("/openapi.json")).json()
+            model = schema["components"]["schemas"]["MessageIn"]
+            assert ("channel" in model["required"]) is required
+        assert "/v1/sources/github" in schema["paths"]
+
+
+async def test_the_dashboard_shows_deliveries_per_source(clock: ManualClock) -> None:
+    async with sources_app(clock, secrets={"github": {"secret": GH_SECRET}}) as app:
+        await app.github("pull_request", PR)
+        await app.github("pull_request", PR, secret="wrong")
+        await app.github("star", {"action": "created"})
+        await app.client.post("/dashboard/login", data={"token": TOKEN})  # keeps the cookie
+        page = (await app.client.get("/")).text
+        section = page[page.index('<section id="sources">') :]
+        section = section[: section.index("</section>")]
+        row = section[section.index('data-source="github"') :]
+        row = row[: row.index("</tr>")]
+        cells = [c.split("<")[0] for c in row.split("<td>")[1:]]
+        # source, state, messages, accepted, ignored, duplicate, unrouted, dropped, unauthorized
+        assert cells[:9] == ["github", "enabled", "1", "1", "1", "0", "0", "0", "1"]
+        assert 'data-source="jira"' not in section
+
+
+async def test_the_dashboard_says_when_no_source_is_enabled(clock: ManualClock) -> None:
+    async with sources_app(clock, secrets={}) as app:
+        await app.client.post("/dashboard/login", data={"token": TOKEN})
+        assert "No webhook source is enabled" in (await app.client.get("/")).text

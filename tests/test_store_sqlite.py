@@ -95,8 +95,28 @@ def test_another_applications_sqlite_file_is_not_touched(tmp_path: Path) -> None
     conn.commit()
     conn.close()
 
+    before = path.read_bytes()
+
     with pytest.raises(StoreCorruptError, match=r"app\.db: .*not a slack-batcher store.*users"):
         SQLiteStore(path)
+    assert path.read_bytes() == before  # still in rollback-journal mode (header byte 18 = 1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["app.db"]  # no -wal, -shm, .lock
+
+
+def test_a_foreign_database_in_wal_mode_is_refused_byte_identical(tmp_path: Path) -> None:
+    path = tmp_path / "app.db"
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA application_id = 42")
+    conn.execute("CREATE TABLE users (id INTEGER PRIMARY KEY)")
+    conn.commit()
+    conn.close()
+    before = path.read_bytes()
+
+    with pytest.raises(StoreCorruptError, match=r"app\.db: .*another application"):
+        SQLiteStore(path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["app.db"]
 
 
 def test_a_directory_path_is_a_clear_error(tmp_path: Path) -> None:
@@ -195,6 +215,36 @@ def test_a_second_process_cannot_open_a_store_in_use(tmp_path: Path) -> None:
         holder.stdin.close()
         holder.stdout.close()
     SQLiteStore(path).close()  # the lock died with the process
+
+
+def test_a_hard_link_to_a_store_in_use_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    SQLiteStore(path).close()
+    link = tmp_path / "other-name.db"
+    os.link(path, link)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from slack_batcher import SQLiteStore; s = SQLiteStore(sys.argv[1]);"
+            " print('ready', flush=True); sys.stdin.read()",
+            str(path),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdin is not None and holder.stdout is not None
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        with pytest.raises(StoreError, match=r"other-name\.db: in use by another process"):
+            SQLiteStore(link)
+    finally:
+        holder.kill()
+        holder.wait()
+        holder.stdin.close()
+        holder.stdout.close()
+    SQLiteStore(link).close()
 
 
 def test_reopening_in_the_same_process_shares_the_file(tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ from .errors import (
     SlackBatcherError,
     StoreCorruptError,
     StoreError,
+    StoreFullError,
     TransientDeliveryError,
 )
 from .formatting import (
@@ -95,6 +96,7 @@ __all__ = [
     "SlackSender",
     "StoreCorruptError",
     "StoreError",
+    "StoreFullError",
     "SystemClock",
     "TransientDeliveryError",
     "WebhookSender",

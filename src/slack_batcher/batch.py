@@ -7,9 +7,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from .models import BatchableMessage, BatchType, ContentType
+from .models import PRIORITY_SCORES, BatchableMessage, BatchType, ContentType
 
 __all__ = ["BatchGroup"]
+
+
+def _by_time(message: BatchableMessage) -> datetime:
+    return message.timestamp
+
+
+def _by_priority_then_time(message: BatchableMessage) -> tuple[int, datetime]:
+    return (-PRIORITY_SCORES[message.priority], message.timestamp)
 
 
 @dataclass(eq=False, slots=True)
@@ -33,10 +41,13 @@ class BatchGroup:
     metadata: dict[str, Any] = field(default_factory=dict)
     #: Grouping partition this batch belongs to (see grouping.py); not shown to users.
     partition: tuple[str, ...] = ()
-    #: Distinct (scope, author, content type) profiles of its messages, for scoring.
-    profiles: list[tuple[str, str, ContentType]] = field(default_factory=list)
-    #: Pair and single feature keys of the profiles, kept once a batch has many profiles.
+    #: Scoring state (see grouping.py), not shown to users: the first member's scope; its
+    #: distinct profiles once members differ in scope (and their feature keys once there
+    #: are many); author → content-type bits for a large single-scope batch.
+    scope: str | None = None
+    profiles: list[tuple[str, str, ContentType]] | None = None
     match_keys: set[tuple[object, ...]] | None = None
+    author_types: dict[str | None, int] | None = None
     size_bytes: int = 0
     #: Opening order within its channel (set by the channel queue).
     sequence: int = 0
@@ -66,8 +77,8 @@ class BatchGroup:
     def ordered_messages(self, priority_ordering: bool = True) -> list[BatchableMessage]:
         """Return the messages by priority (highest first), then event time, then arrival."""
         if not priority_ordering:
-            return sorted(self.messages, key=lambda m: m.timestamp)
-        return sorted(self.messages, key=lambda m: (-m.get_priority_score(), m.timestamp))
+            return sorted(self.messages, key=_by_time)
+        return sorted(self.messages, key=_by_priority_then_time)
 
     def should_flush(
         self, max_age_minutes: float = 5, max_size: int = 5, now: datetime | None = None

@@ -20,7 +20,6 @@ stays there until :meth:`Outbox.ack` or :meth:`Outbox.dead_letter`.
 
 from __future__ import annotations
 
-import heapq
 import logging
 import secrets
 import threading
@@ -35,6 +34,7 @@ from .batch import BatchGroup
 from .clock import Clock, SystemClock
 from .config import BatchConfig
 from .dead_letters import DeadLetters
+from .deadlines import Deadlines
 from .error_handler import BatchErrorHandler
 from .errors import InvalidMessageError, MessageTooLargeError
 from .flush import AddResult, FlushReason
@@ -43,6 +43,7 @@ from .formatting.message import SlackMessage
 from .grouping import ChannelQueue, GroupingPolicy, profile_of
 from .inspection import describe_pending
 from .latency import LeadingEdges
+from .log_fields import log_fields
 from .models import BatchableMessage, BatchType
 from .outbox import Outbox
 from .recording import MESSAGE_OVERHEAD_BYTES, StatsRecorder
@@ -127,7 +128,7 @@ class MessageBatcher:
         self._lock = threading.RLock()
         self._channels: OrderedDict[str, ChannelQueue] = OrderedDict()
         self._batches: dict[str, BatchGroup] = {}
-        self._deadlines: list[tuple[datetime, int, str]] = []
+        self._deadlines = Deadlines(lambda batch: self._batches.get(batch.id) is batch)
         self._sequence = 0
         self._id_prefix = secrets.token_hex(6)
         self._latency = LeadingEdges()
@@ -154,7 +155,7 @@ class MessageBatcher:
             state,
             channels=self._channels,
             policy_for=lambda channel_id: self._rules_for(channel_id).policy,
-            register=lambda queue, batch: self._register_batch(queue, batch, recovered=True),
+            register=lambda queue, batch: self._register_batch(queue, batch, None, recovered=True),
             recorder=self.recorder,
         )
         if state.batches or state.outbox:
@@ -186,6 +187,9 @@ class MessageBatcher:
                 self._channel_rules.pop(channel_id, None)
             else:
                 self._channel_rules[channel_id] = _Rules.of(config)
+            queue = self._channels.get(channel_id)
+            if queue is not None:  # open batches are placed by the new rules from now on
+                self._channels[channel_id] = self._rules_for(channel_id).policy.reindex(queue)
 
     def config_for(self, channel_id: str) -> BatchConfig:
         """Return the BatchConfig that *channel_id* is batched by."""
@@ -256,11 +260,13 @@ class MessageBatcher:
                 if self._store_keeps_batches:
                     self._store_call(self.store.record_open, batch, message)
                 if queue is None:
-                    queue = ChannelQueue(channel_id)
+                    queue = policy.new_queue(channel_id)
                     self._channels[channel_id] = queue
                 else:
                     self._channels.move_to_end(channel_id)
-                self._register_batch(queue, batch)
+                # A sliding window's due time moves: it is kept in the heap, not a lane.
+                lane = rules.window if rules.sliding_cap is None else None
+                self._register_batch(queue, batch, lane)
             else:
                 if self._store_keeps_batches:
                     batch.last_activity = now  # what the store records; harmless if it fails
@@ -304,10 +310,9 @@ class MessageBatcher:
         assert rules.sliding_cap is not None
         due = min(now + rules.window, batch.created_at + rules.sliding_cap)
         if due > batch.expires_at:
-            # The earlier heap entry stays; flush_expired_batches skips it (not due yet).
+            # The earlier entry stays; Deadlines skips it once the batch is due later.
             batch.expires_at = due
-            self._sequence += 1
-            heapq.heappush(self._deadlines, (due, self._sequence, batch.id))
+            self._deadlines.push(batch)
 
     def check_message(self, message: object, channel_id: object) -> None:
         """Raise :class:`~slack_batcher.errors.InvalidMessageError` if *add* would refuse it.
@@ -354,12 +359,16 @@ class MessageBatcher:
         )
 
     def _register_batch(
-        self, queue: ChannelQueue, batch: BatchGroup, *, recovered: bool = False
+        self,
+        queue: ChannelQueue,
+        batch: BatchGroup,
+        window: timedelta | None,
+        *,
+        recovered: bool = False,
     ) -> None:
         queue.add_batch(batch)
         self._batches[batch.id] = batch
-        self._sequence += 1
-        heapq.heappush(self._deadlines, (batch.expires_at, self._sequence, batch.id))
+        self._deadlines.push(batch, window)
         self.recorder.opened(batch, recovered=recovered)
 
     # ---------------------------------------------------------------- flushing
@@ -385,7 +394,13 @@ class MessageBatcher:
         if entry is not None:
             self.outbox.written(entry)
         self.recorder.flushed(batch, reason, max((now - batch.created_at).total_seconds(), 0.0))
-        logger.debug("flushed batch %s (%s, %d messages)", batch.id, reason, len(batch.messages))
+        logger.debug(
+            "flushed batch %s (%s, %d messages)",
+            batch.id,
+            reason,
+            len(batch.messages),
+            extra=log_fields(channel=batch.channel_id, batch_id=batch.id),
+        )
         return message
 
     def _render(self, batch: BatchGroup, *, preview: bool = False) -> SlackMessage:
@@ -426,7 +441,13 @@ class MessageBatcher:
             try:
                 message = self._flush(batch, reason, returned=returned)
             except Exception as exc:  # whatever a formatter or store raised: keep the batch
-                logger.error("could not flush batch %s (%s): %s", batch.id, reason, exc)
+                logger.error(
+                    "could not flush batch %s (%s): %s",
+                    batch.id,
+                    reason,
+                    exc,
+                    extra=log_fields(channel=batch.channel_id, batch_id=batch.id),
+                )
                 continue
             result.setdefault(batch.channel_id, []).append(message)
         return result
@@ -462,21 +483,13 @@ class MessageBatcher:
         A batch that fails to flush stays pending and is retried on the next call.
         """
         with self._lock:
-            now = self.clock.now()
-            heap = self._deadlines
-            due: list[BatchGroup] = []
-            while heap and heap[0][0] <= now:
-                _, _, batch_id = heapq.heappop(heap)
-                batch = self._batches.get(batch_id)
-                if batch is not None and batch.expires_at <= now:  # a slid window: not yet
-                    due.append(batch)
+            due = self._deadlines.pop_due(self.clock.now())
             try:
                 result = self._flush_many(due, FlushReason.WINDOW, returned=_RETURNED)
             finally:
                 for batch in due:
                     if batch.id in self._batches:  # not flushed: keep its deadline
-                        self._sequence += 1
-                        heapq.heappush(heap, (batch.expires_at, self._sequence, batch.id))
+                        self._deadlines.push(batch)
             return self._hand_over(result)
 
     def force_flush_batch(self, batch_id: str) -> SlackMessage | None:
@@ -532,15 +545,7 @@ class MessageBatcher:
     def next_due_at(self) -> datetime | None:
         """Return when the next pending batch falls due, or None when nothing is pending."""
         with self._lock:
-            heap = self._deadlines
-            batches = self._batches
-            while heap:
-                due, _, batch_id = heap[0]
-                batch = batches.get(batch_id)
-                if batch is not None and batch.expires_at <= due:
-                    return due
-                heapq.heappop(heap)  # flushed, or a sliding window moved past this entry
-            return None
+            return self._deadlines.next_due()
 
     # -------------------------------------------------------- resource control
 

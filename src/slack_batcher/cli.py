@@ -23,6 +23,7 @@ from rich.progress import Progress
 from rich.table import Table
 from rich.text import Text
 
+from .cli_setup import config_warnings, register
 from .errors import ConfigError
 
 __all__ = ["main"]
@@ -135,7 +136,14 @@ def main() -> None:
 @click.option("--port", type=click.IntRange(0, 65535), help="Listen port (overrides server.port).")
 def serve(config_path: Path | None, host: str | None, port: int | None) -> None:
     """Run the HTTP service until Ctrl-C (then flush and deliver what is pending)."""
-    from .http.server import check_bind, configure_logging, describe_sender
+    from .errors import StoreError
+    from .http.server import (
+        build_service,
+        build_store,
+        check_bind,
+        configure_logging,
+        describe_sender,
+    )
     from .http.server import serve as run_server
     from .settings import load_settings
 
@@ -150,6 +158,15 @@ def serve(config_path: Path | None, host: str | None, port: int | None) -> None:
         for problem in exc.problems:
             err.print(f"  {problem}", markup=False, soft_wrap=True)
         _fail("invalid configuration", EXIT_USAGE)
+    try:  # opened before anything is printed: a refused store is one line and exit 2
+        store = build_store(settings.store.url)
+        try:
+            service = build_service(settings, store=store)
+        except BaseException:
+            store.close()
+            raise
+    except (StoreError, ConfigError) as exc:
+        _fail(str(exc), EXIT_USAGE)
     configure_logging(settings.logging)
     err.print(f"slack-batcher: {note}", markup=False, soft_wrap=True)
     err.print(
@@ -162,8 +179,11 @@ def serve(config_path: Path | None, host: str | None, port: int | None) -> None:
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal: after a
     # clean shutdown that is a normal exit, not an abort.
     signal.signal(signal.SIGTERM, _exit_cleanly)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_server(settings))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(run_server(settings, service=service))
+    except StoreError as exc:  # e.g. a row of the store that cannot be read
+        _fail(str(exc), EXIT_USAGE)
     err.print("slack-batcher: stopped", markup=False)
 
 
@@ -177,11 +197,15 @@ def _exit_cleanly(signum: int, frame: object) -> None:
 @main.command()
 @click.option(
     "--events",
-    "events_dir",
-    type=click.Path(file_okay=False, exists=True, path_type=Path),
-    default=Path("examples/events"),
-    show_default=True,
-    help="Directory of *.jsonl event files.",
+    "events_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Webhook deliveries to replay, as JSON lines (default: the bundled day).",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Batching and [[routes]] to use (default: the starter config, `config init`).",
 )
 @click.option(
     "--output",
@@ -197,23 +221,38 @@ def _exit_cleanly(signum: int, frame: object) -> None:
     show_envvar=True,
     help="With $SLACK_BOT_TOKEN: post the demo's messages to this real channel.",
 )
-def demo(events_dir: Path, output_dir: Path, channel: str | None) -> None:
-    """Replay a day of a small team's events through the real pipeline (no token needed)."""
-    from .demo import load_events, run_demo
+def demo(
+    events_file: Path | None, config_path: Path | None, output_dir: Path, channel: str | None
+) -> None:
+    """Replay a day of a small team's webhooks through the real service (no token needed)."""
+    from .demo import demo_settings, load_deliveries, run_demo
 
     try:
-        events = load_events(events_dir)
-    except ValueError as exc:
-        _fail(str(exc), EXIT_USAGE)
+        deliveries = load_deliveries(events_file)
+        settings = demo_settings(config_path)
+    except (ValueError, ConfigError) as exc:
+        problems = exc.problems if isinstance(exc, ConfigError) else [str(exc)]
+        _fail("; ".join(problems), EXIT_USAGE)
     with Progress(console=err, transient=True) as progress:
-        task = progress.add_task("replaying events", total=len(events))
-        result = run_demo(
-            events_dir,
-            output_dir,
-            events=events,
-            progress=lambda done: progress.update(task, completed=done),
-        )
-    table = Table(title=f"A day of a small team: {len(events)} events, simulated in seconds")
+        task = progress.add_task("replaying webhooks", total=len(deliveries))
+        try:
+            result = run_demo(
+                output_dir,
+                deliveries=deliveries,
+                settings=settings,
+                progress=lambda done: progress.update(task, completed=done),
+            )
+        except ValueError as exc:
+            _fail(str(exc), EXIT_USAGE)
+    sources = ", ".join(f"{name} {count}" for name, count in result.deliveries.items())
+    answers = ", ".join(f"{count} {name}" for name, count in result.outcomes.items())
+    out.print(
+        f"{len(deliveries)} signed webhook deliveries ({sources}) posted to /v1/sources/*: "
+        f"{answers}",
+        markup=False,
+    )
+    events = result.total_events
+    table = Table(title=f"A day of a small team: {events} events, simulated in seconds")
     for name, justify in (
         ("channel", "left"),
         ("events in", "right"),
@@ -233,7 +272,7 @@ def demo(events_dir: Path, output_dir: Path, channel: str | None) -> None:
             f"{before} → {row.top_level}" if before is not None else str(row.top_level),
             f"{row.longest_wait_seconds / 60:.1f} min",
         )
-    total_reduction = 1 - result.total_posts / result.total_events
+    total_reduction = 1 - result.total_posts / events if events else 0.0
     after = sum(row.top_level for row in result.channels)
     befores = [row.top_level_without_digests for row in result.channels]
     shown = str(after) if None in befores else f"{sum(b or 0 for b in befores)} → {after}"
@@ -580,7 +619,11 @@ def config_check(path: Path | None) -> None:
             err.print(f"  {problem}", markup=False, soft_wrap=True)
         _fail(f"{len(problems)} problem(s) in {path or 'the environment'}", EXIT_USAGE)
     out.print(f"{path or 'environment'}: OK")
+    for warning in config_warnings(path):
+        err.print(f"  warning: {warning}", markup=False)
 
+
+register(main)  # config init / show, routes test (cli_setup.py)
 
 if __name__ == "__main__":
     main()

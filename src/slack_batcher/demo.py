@@ -1,13 +1,19 @@
-"""The demo: a day of a small team's events through the real pipeline, in a few seconds.
+"""The demo: a day of a small team's webhooks through the real service, in a few seconds.
 
-:func:`run_demo` replays ``examples/events/*.jsonl`` (one JSON object a line:
-``{"at": seconds after the day's start, "channel": "#dev-api", "event": {…}}``) through a
-:class:`MessageBatcher` on a SQLite store in a temporary directory, the
-:class:`BatchingService` runtime and the JSONL dry-run sender, on a simulated clock. It writes
-``posts.jsonl`` (every ``chat.postMessage`` payload), ``summary.json`` (per channel, and which
-events each post carries) and ``index.html`` (every post as Slack would show it) to the
-output directory, and returns the figures. :func:`post_for_real` then sends those posts to a
-real Slack channel, paced, when a bot token and a channel are given.
+:func:`run_demo` replays the bundled day (``slack_batcher/data/demo-webhooks.jsonl``: GitHub,
+Jira and Alertmanager bodies shaped as each provider documents them) through the HTTP
+service's source endpoints: each delivery is signed (HMAC for GitHub and Jira, a bearer
+token for Alertmanager) and posted to ``/v1/sources/<source>``, routed by the ``[[routes]]``
+of the starter configuration (``slack-batcher config init`` writes the same file), batched
+on a SQLite store in a temporary directory and delivered by the runtime to the JSONL dry-run
+sender, on a simulated clock. It writes ``posts.jsonl`` (every ``chat.postMessage``
+payload), ``summary.json`` (per channel, and which messages each post carries) and
+``index.html`` (every post as Slack would show it), and returns the figures.
+:func:`post_for_real` then sends those posts to a real Slack channel, paced.
+
+A delivery line is ``{"at": seconds after the day's start, "source": "github",
+"event": "pull_request", "delivery": "<id>", "body": {…}}`` (``event`` and ``delivery``
+for GitHub; Jira's id is its ``X-Atlassian-Webhook-Identifier``).
 """
 
 from __future__ import annotations
@@ -15,10 +21,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 import tempfile
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -39,42 +49,58 @@ from .errors import DeliveryError, TransientDeliveryError
 from .formatting.factory import SlackMessageFormatterFactory
 from .formatting.message import SlackMessage
 from .http.recent import RecordingSender
-from .models import BatchableMessage
 from .preview import render_page
 from .runtime.service import BatchingService
+from .settings import ServiceSettings, load_settings
+from .sources.samples import signed_request
+from .sources.settings import SourcesSettings
 from .store.sqlite import SQLiteStore
 
 __all__ = [
     "DAY_START",
     "ChannelFigures",
-    "DemoEvent",
+    "DemoDelivery",
     "DemoPost",
     "DemoResult",
-    "load_events",
+    "load_deliveries",
     "post_for_real",
     "run_demo",
+    "starter_config",
 ]
 
 logger = logging.getLogger(__name__)
 
 #: The simulated day starts at 08:30 UTC on a Monday.
 DAY_START = datetime(2026, 3, 2, 8, 30, tzinfo=UTC)
+SOURCES = ("github", "jira", "alertmanager")
 #: The afternoon's alert storm, whose posts the demo reports (with and without digests).
-#: The on-call channel keeps one live digest for all services, a section each (a route's
-#: ``digest_by = []``); elsewhere the default digest key applies (type and scope).
+#: The starter config's alerts route keeps one live digest for all services in that channel
+#: (``digest_by = []``); elsewhere the default digest key applies (type and scope).
 STORM_CHANNEL = "#alerts"
-CHANNEL_CONFIG: dict[str, dict[str, Any]] = {STORM_CHANNEL: {"digest_by": []}}
 STORM_START = datetime(2026, 3, 2, 14, 10, tzinfo=UTC)
 STORM_END = datetime(2026, 3, 2, 14, 20, tzinfo=UTC)
 
 
+def starter_config() -> str:
+    """Return the text of the commented starter configuration (examples/slack-batcher.toml)."""
+    return resources.files("slack_batcher").joinpath("data/slack-batcher.toml").read_text("utf-8")
+
+
+@contextmanager
+def _bundled(name: str) -> Iterator[Path]:
+    with resources.as_file(resources.files("slack_batcher").joinpath(f"data/{name}")) as path:
+        yield path
+
+
 @dataclass(frozen=True, slots=True)
-class DemoEvent:
-    """One event of the stream: when it arrives (seconds after the start) and where."""
+class DemoDelivery:
+    """One webhook of the day: when it arrives (seconds after the start), from where, what."""
 
     at: float
-    channel: str
-    message: BatchableMessage
+    source: str
+    body: dict[str, Any]
+    event: str = ""
+    delivery: str = ""
 
 
 @dataclass(slots=True)
@@ -93,7 +119,7 @@ class DemoPost:
 
 @dataclass(slots=True)
 class ChannelFigures:
-    """A channel's result: events in, Slack posts out, and the longest wait of an event."""
+    """A channel's result: messages routed in, Slack posts out, an event's longest wait."""
 
     channel: str
     events: int = 0
@@ -117,12 +143,15 @@ class DemoResult:
     posts: list[DemoPost]
     output_dir: Path
     stats: dict[str, Any] = field(default_factory=dict)
+    #: Deliveries per source, and per answer (``accepted``, ``ignored``, ``duplicate`` …).
+    deliveries: Counter[str] = field(default_factory=Counter)
+    outcomes: Counter[str] = field(default_factory=Counter)
     #: The alert storm's posts, edits and replies (with live digests on).
     storm: StormFigures | None = None
 
     @property
     def total_events(self) -> int:
-        """Events replayed."""
+        """Messages routed to channels (one per channel a delivery went to)."""
         return sum(c.events for c in self.channels)
 
     @property
@@ -131,52 +160,113 @@ class DemoResult:
         return len(self.posts)
 
 
-def load_events(directory: Path, start: datetime = DAY_START) -> list[DemoEvent]:
-    """Read every ``*.jsonl`` file in *directory*, in arrival order.
+def load_deliveries(path: Path | None = None) -> list[DemoDelivery]:
+    """Read a JSON-lines file of deliveries (default: the bundled day), in arrival order.
 
-    An event without a ``timestamp`` happened when it arrived (``start + at``). A bad line
-    raises ValueError naming the file and line.
+    A bad line raises ValueError naming the file and line.
     """
-    events: list[DemoEvent] = []
-    files = sorted(directory.glob("*.jsonl"))
-    if not files:
-        raise ValueError(f"{directory}: no *.jsonl event files")
-    for path in files:
-        with path.open(encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                    raw = dict(row["event"])
-                    at = float(row["at"])
-                    raw.setdefault("timestamp", (start + timedelta(seconds=at)).isoformat())
-                    events.append(
-                        DemoEvent(at, str(row["channel"]), BatchableMessage.from_dict(raw))
+    if path is None:
+        with _bundled("demo-webhooks.jsonl") as bundled:
+            return load_deliveries(bundled)
+    deliveries: list[DemoDelivery] = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                source = str(row["source"])
+                if source not in SOURCES:
+                    raise ValueError(f"unknown source {source!r}")
+                body = row["body"]
+                if not isinstance(body, dict):
+                    raise TypeError("body: expected a JSON object")
+                deliveries.append(
+                    DemoDelivery(
+                        float(row["at"]),
+                        source,
+                        body,
+                        str(row.get("event", "")),
+                        str(row.get("delivery", "")),
                     )
-                except (ValueError, KeyError, TypeError) as exc:
-                    raise ValueError(f"{path.name} line {number}: {exc}") from None
-    events.sort(key=lambda e: e.at)
-    return events
+                )
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ValueError(f"{path.name} line {number}: {exc}") from None
+    deliveries.sort(key=lambda d: d.at)
+    return deliveries
+
+
+def demo_settings(config: Path | None = None) -> ServiceSettings:
+    """Return the settings the demo runs by: *config* (default: the starter file)."""
+    if config is None:
+        with _bundled("slack-batcher.toml") as bundled:
+            return load_settings(bundled)
+    return load_settings(config)
+
+
+@dataclass(slots=True)
+class _Tally:
+    """What the replay saw: messages per channel, arrival times, answers per source."""
+
+    by_channel: Counter[str] = field(default_factory=Counter)
+    arrivals: dict[str, datetime] = field(default_factory=dict)
+    deliveries: Counter[str] = field(default_factory=Counter)
+    outcomes: Counter[str] = field(default_factory=Counter)
+    #: Every message routed to a channel ({"id", "channel", …}) and when it arrived.
+    routed: list[dict[str, Any]] = field(default_factory=list)
+    routed_at: list[datetime] = field(default_factory=list)
 
 
 async def _replay(
-    events: list[DemoEvent],
+    deliveries: list[DemoDelivery],
     service: BatchingService,
-    clock: ManualClock,
-    start: datetime,
+    app: Any,
+    credentials: dict[str, str],
     progress: Callable[[int], None] | None,
-) -> None:
-    async with service:
-        for index, event in enumerate(events, start=1):
-            arrival = start + timedelta(seconds=event.at)
+) -> _Tally:
+    import httpx
+
+    clock = service.clock
+    assert isinstance(clock, ManualClock)
+    tally = _Tally()
+    transport = httpx.ASGITransport(app=app)
+    async with service, httpx.AsyncClient(transport=transport, base_url="http://demo") as client:
+        for index, delivery in enumerate(deliveries, start=1):
+            arrival = DAY_START + timedelta(seconds=delivery.at)
             if arrival > clock.now():
                 await service.advance(arrival - clock.now())
-            await service.submit(event.message, event.channel)
+            raw, headers = signed_request(
+                delivery.source,
+                delivery.body,
+                credentials[delivery.source],
+                event=delivery.event,
+                delivery=delivery.delivery or f"demo-{index}",
+            )
+            response = await client.post(
+                f"/v1/sources/{delivery.source}", content=raw, headers=headers
+            )
+            if response.status_code >= 300:
+                raise ValueError(
+                    f"delivery {index} ({delivery.source} {delivery.event}) was refused: "
+                    f"HTTP {response.status_code} {response.text[:300]}"
+                )
+            answer = response.json()
+            tally.deliveries[delivery.source] += 1
+            tally.outcomes[answer["status"]] += 1
+            for routed in answer.get("messages", []):
+                if not routed["duplicate"]:
+                    tally.by_channel[routed["channel"]] += 1
+                    tally.arrivals[routed["id"]] = clock.now()
+                    tally.routed.append(routed)
+                    tally.routed_at.append(clock.now())
             if progress is not None:
                 progress(index)
         window = service.batcher.config.max_batch_age
-        await service.advance(window + timedelta(minutes=5))
+        longest = max(
+            [window, *(service.batcher.config_for(c).max_batch_age for c in tally.by_channel)]
+        )
+        await service.advance(longest + timedelta(minutes=5))
+    return tally
 
 
 def _collect_posts(recorder: RecordingSender, arrivals: dict[str, datetime]) -> list[DemoPost]:
@@ -202,10 +292,8 @@ def _collect_posts(recorder: RecordingSender, arrivals: dict[str, datetime]) -> 
     return posts
 
 
-def _figures(events: list[DemoEvent], posts: list[DemoPost]) -> list[ChannelFigures]:
-    table: dict[str, ChannelFigures] = {}
-    for event in events:
-        table.setdefault(event.channel, ChannelFigures(event.channel)).events += 1
+def _figures(by_channel: Counter[str], posts: list[DemoPost]) -> list[ChannelFigures]:
+    table = {channel: ChannelFigures(channel, count) for channel, count in by_channel.items()}
     for post in posts:
         figures = table.setdefault(post.channel, ChannelFigures(post.channel))
         figures.posts += 1
@@ -216,6 +304,8 @@ def _figures(events: list[DemoEvent], posts: list[DemoPost]) -> list[ChannelFigu
 def _write_outputs(result: DemoResult) -> None:
     out = result.output_dir
     summary = {
+        "deliveries": dict(result.deliveries),
+        "answers": dict(result.outcomes),
         "events": result.total_events,
         "posts": result.total_posts,
         "channels": [
@@ -252,75 +342,105 @@ def _write_outputs(result: DemoResult) -> None:
 
 
 def run_demo(
-    events_dir: Path,
     output_dir: Path,
     *,
-    config: BatchConfig | None = None,
+    deliveries: list[DemoDelivery] | None = None,
+    settings: ServiceSettings | None = None,
     progress: Callable[[int], None] | None = None,
-    events: list[DemoEvent] | None = None,
 ) -> DemoResult:
-    """Replay the events in *events_dir* through the real pipeline; write *output_dir*.
+    """Replay *deliveries* (default: the bundled day) through the service; write *output_dir*.
 
-    *progress* is called with the number of events replayed so far.
+    *settings* supplies the batching configuration and the routes (default: the starter
+    configuration); the sources get fresh random secrets. *progress* is called with the
+    number of deliveries replayed so far. A delivery the service refuses raises ValueError.
+    With live digests on, the day is replayed a second time without them, to count the
+    channel posts they saved.
     """
-    events = events if events is not None else load_events(events_dir)
+    deliveries = deliveries if deliveries is not None else load_deliveries()
+    settings = settings if settings is not None else demo_settings()
     output_dir.mkdir(parents=True, exist_ok=True)
     posts_file = output_dir / "posts.jsonl"
-    arrivals = {e.message.id: DAY_START + timedelta(seconds=e.at) for e in events}
-    chosen = config or BatchConfig()
-    recorder, stats = _run(events, chosen, posts_file, progress)
-    posts = _collect_posts(recorder, arrivals)
-    result = DemoResult(_figures(events, posts), posts, output_dir, stats)
-    _add_digest_figures(result, events, chosen, posts_file)
+    recorder, stats, tally = _run(deliveries, settings, posts_file, progress)
+    posts = _collect_posts(recorder, tally.arrivals)
+    result = DemoResult(
+        _figures(tally.by_channel, posts),
+        posts,
+        output_dir,
+        stats,
+        tally.deliveries,
+        tally.outcomes,
+    )
+    _add_digest_figures(result, deliveries, settings, tally, posts_file)
     _write_outputs(result)
     return result
 
 
 def _run(
-    events: list[DemoEvent],
-    config: BatchConfig,
+    deliveries: list[DemoDelivery],
+    settings: ServiceSettings,
     posts_file: Path,
     progress: Callable[[int], None] | None,
-) -> tuple[RecordingSender, dict[str, Any]]:
+    *,
+    live_digests: bool = True,
+) -> tuple[RecordingSender, dict[str, Any], _Tally]:
+    from .http.app import create_app
+
+    def configured(config: BatchConfig) -> BatchConfig:
+        return config if live_digests else replace(config, live_digests=False)
+
+    credentials = {source: secrets.token_hex(16) for source in SOURCES}
+    sources = SourcesSettings.model_validate(
+        {
+            "github": {"secret": credentials["github"]},
+            "jira": {"secret": credentials["jira"]},
+            "alertmanager": {"token": credentials["alertmanager"]},
+        }
+    )
     posts_file.unlink(missing_ok=True)
     clock = ManualClock(DAY_START)
     with tempfile.TemporaryDirectory(prefix="slack-batcher-demo-") as tmp:
-        store = SQLiteStore(Path(tmp) / "batches.db")
         batcher = MessageBatcher(
-            config,
+            configured(settings.batch_config),
             SlackMessageFormatterFactory(),
             clock=clock,
-            store=store,
+            store=SQLiteStore(Path(tmp) / "batches.db"),
             auto_ack=False,
         )
-        for channel, changes in CHANNEL_CONFIG.items():
-            batcher.configure_channel(channel, replace(config, **changes))
+        for channel, config in settings.routes.channel_configs(settings.batch_config).items():
+            batcher.configure_channel(channel, configured(config))
         recorder = RecordingSender(
-            JsonlSender(posts_file, clock=clock), limit=len(events) * 2 + 10, clock=clock
+            JsonlSender(posts_file, clock=clock), limit=len(deliveries) * 2 + 10, clock=clock
         )
         service = BatchingService(batcher, recorder)
+        app = create_app(service, sources=sources, routes=settings.routes)
         try:
-            asyncio.run(_replay(events, service, clock, DAY_START, progress))
+            tally = asyncio.run(_replay(deliveries, service, app, credentials, progress))
             stats = batcher.get_batch_stats()
         finally:
             batcher.close()
-    return recorder, stats
+    return recorder, stats, tally
 
 
 def _add_digest_figures(
-    result: DemoResult, events: list[DemoEvent], config: BatchConfig, posts_file: Path
+    result: DemoResult,
+    deliveries: list[DemoDelivery],
+    settings: ServiceSettings,
+    tally: _Tally,
+    posts_file: Path,
 ) -> None:
     """Count top-level posts per channel and the storm's posts; with digests, also without."""
     lines = read_lines(posts_file)
-    arrivals = [(e.channel, DAY_START + timedelta(seconds=e.at)) for e in events]
+    arrivals = [
+        (line["channel"], at) for line, at in zip(tally.routed, tally.routed_at, strict=True)
+    ]
     storm = storm_figures(lines, arrivals, STORM_CHANNEL, STORM_START, STORM_END)
     before = None
-    if config.live_digests:
+    if settings.batch_config.live_digests:
 
         def rerun(changed: BatchConfig, path: Path) -> None:
-            _run(events, changed, path, None)
+            _run(deliveries, settings, path, None, live_digests=changed.live_digests)
 
-        before = top_level_without_digests(config, rerun)
+        before = top_level_without_digests(settings.batch_config, rerun)
         without = storm_figures(before, arrivals, STORM_CHANNEL, STORM_START, STORM_END)
         storm = replace(storm, top_level_without_digests=without.top_level)
     after = top_level_by_channel(lines)

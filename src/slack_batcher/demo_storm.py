@@ -121,15 +121,15 @@ def top_level_without_digests(
 def digest_thread(
     posts: list[DemoPost], channel: str, start: datetime, end: datetime
 ) -> tuple[str, list[SlackMessage]] | None:
-    """Return (heading, [final parent, *replies]) of the busiest digest posted in the window."""
-    parents = [
-        p
-        for p in posts
-        if p.channel == channel and p.thread_ts is None and p.ts and start <= p.posted_at < end
-    ]
+    """Return (heading, [final parent, *replies]) of the digest busiest in the window.
+
+    The digest may have been posted before the window opened (a storm can join a digest
+    that is still live); only its replies posted in the window count.
+    """
+    parents = [p for p in posts if p.channel == channel and p.thread_ts is None and p.ts]
     replies: dict[str, list[DemoPost]] = {}
     for post in posts:
-        if post.thread_ts is not None:
+        if post.thread_ts is not None and start <= post.posted_at < end:
             replies.setdefault(post.thread_ts, []).append(post)
     busiest = max(parents, key=lambda p: len(replies.get(p.ts or "", [])), default=None)
     if busiest is None or not replies.get(busiest.ts or ""):

@@ -14,6 +14,7 @@ __all__ = [
     "SlackBatcherError",
     "StoreCorruptError",
     "StoreError",
+    "StoreFullError",
     "TransientDeliveryError",
 ]
 
@@ -56,6 +57,10 @@ class FormatterError(SlackBatcherError):
 
 class StoreError(SlackBatcherError):
     """The batch store failed to read or write its state."""
+
+
+class StoreFullError(StoreError):
+    """The store cannot write: its disk (or the process's file size limit) is full."""
 
 
 class StoreCorruptError(StoreError):

@@ -14,9 +14,11 @@ The configured strategies combine (see ``docs/grouping.md``):
 * ``TIME_BASED``: the window alone; without ``CONTENT_SIMILARITY`` every message of a
   partition joins the one open batch of that partition.
 
-Candidates are found through an index of feature values, not by scanning the channel: when
-the threshold cannot be reached without a feature (with the default 0.7: the scope), only
-batches sharing that feature are scored.
+Keyed by scope: when the threshold cannot be reached without sharing the scope (the default
+0.7), a channel keeps ``{scope: open batches}`` and scores only those, usually one or two.
+Every member of such a batch then shares one scope, so a batch stores nothing per member
+for scoring: a small batch scans its members, a large one keeps author → content types.
+Other thresholds score every open batch of the partition against each member's profile.
 """
 
 from __future__ import annotations
@@ -44,6 +46,11 @@ AUTHOR_WEIGHT = 0.3
 TYPE_WEIGHT = 0.3
 _WEIGHTS = (SCOPE_WEIGHT, AUTHOR_WEIGHT, TYPE_WEIGHT)
 _EPSILON = 1e-9
+#: Past this many members a single-scope batch keeps author → content types for scoring.
+_KEYED_AFTER = 8
+_TYPE_BITS = {kind: 1 << n for n, kind in enumerate(ContentType)}
+#: The key of the all-types mask in ``BatchGroup.author_types``.
+_ANY_AUTHOR = None
 
 
 def _folded(value: object) -> str:
@@ -59,8 +66,23 @@ def profile_of(message: BatchableMessage) -> Profile:
     return (_folded(scope_of(message.data)), _folded(message.author), message.content_type)
 
 
-#: Past this many distinct profiles a batch scores through pair keys instead of a scan.
-_KEYED_AFTER = 8
+def similarity(a: Profile, b: Profile) -> float:
+    """Return the weighted share of features two profiles have in common, in [0, 1]."""
+    score = 0.0
+    if a[0] == b[0]:
+        score += SCOPE_WEIGHT
+    if a[1] == b[1]:
+        score += AUTHOR_WEIGHT
+    if a[2] is b[2]:
+        score += TYPE_WEIGHT
+    return score
+
+
+# ------------------------------------------------------------------ per-batch scoring
+# A batch is in one of three states: single scope and small (``profiles`` and
+# ``author_types`` None: members are scanned), single scope and large (``author_types``),
+# or mixed scopes (``profiles``: its distinct profiles; ``match_keys`` once there are many).
+
 _PAIRS = (
     (0, 1, SCOPE_WEIGHT + AUTHOR_WEIGHT),
     (0, 2, SCOPE_WEIGHT + TYPE_WEIGHT),
@@ -74,11 +96,10 @@ def _match_keys(profile: Profile) -> list[tuple[object, ...]]:
     return keys
 
 
-def batch_similarity(profile: Profile, batch: BatchGroup) -> float:
-    """Return *profile*'s best similarity to any member of *batch*, in O(1) for big batches."""
+def _profiles_score(profile: Profile, batch: BatchGroup) -> float:
     keys = batch.match_keys
     if keys is None:
-        return max(similarity(profile, other) for other in batch.profiles)
+        return max(similarity(profile, other) for other in batch.profiles or ())
     if profile in keys:
         return SCOPE_WEIGHT + AUTHOR_WEIGHT + TYPE_WEIGHT
     best = 0.0
@@ -91,81 +112,165 @@ def batch_similarity(profile: Profile, batch: BatchGroup) -> float:
     return best
 
 
-def similarity(a: Profile, b: Profile) -> float:
-    """Return the weighted share of features two profiles have in common, in [0, 1]."""
-    score = 0.0
-    if a[0] == b[0]:
-        score += SCOPE_WEIGHT
-    if a[1] == b[1]:
-        score += AUTHOR_WEIGHT
-    if a[2] is b[2]:
-        score += TYPE_WEIGHT
-    return score
+def batch_similarity(profile: Profile, batch: BatchGroup) -> float:
+    """Return *profile*'s best similarity to any member of *batch*."""
+    if batch.profiles is not None:
+        return _profiles_score(profile, batch)
+    scope, author, kind = profile
+    base = SCOPE_WEIGHT if scope == batch.scope else 0.0
+    table = batch.author_types
+    if table is not None:
+        bit = _TYPE_BITS[kind]
+        types = table.get(author, 0)
+        if types & bit:
+            return base + AUTHOR_WEIGHT + TYPE_WEIGHT
+        if types or table[_ANY_AUTHOR] & bit:
+            return base + AUTHOR_WEIGHT  # == TYPE_WEIGHT
+        return base
+    best = 0.0
+    for member in batch.messages:  # a handful: cheaper than keeping anything per member
+        other = member.author
+        if not other:
+            other = ""
+        elif not other.islower():
+            other = other.lower()
+        score = (AUTHOR_WEIGHT if other == author else 0.0) + (
+            TYPE_WEIGHT if member.content_type is kind else 0.0
+        )
+        if score > best:
+            best = score
+            if best > AUTHOR_WEIGHT + TYPE_WEIGHT - _EPSILON:
+                break
+    return base + best
 
 
 @dataclass(slots=True)
 class ChannelQueue:
     """The open batches of one channel and the indexes used to place a message.
 
-    Exists only while the channel has pending batches.
+    Exists only while the channel has pending batches. ``scoped`` and ``partitioned`` come
+    from the channel's :class:`GroupingPolicy` (see :meth:`GroupingPolicy.new_queue`).
     """
 
     channel_id: str
+    #: Keep ``by_scope`` (the policy needs a shared scope to reach its threshold).
+    scoped: bool = True
+    #: Keep ``partitions`` (a strategy partitions the channel).
+    partitioned: bool = False
     #: Open batches by id, in opening order.
     batches: dict[str, BatchGroup] = field(default_factory=dict)
     #: Pending message id → its batch (dedup and lookups).
     message_ids: dict[str, BatchGroup] = field(default_factory=dict)
-    #: (partition, feature index, value) → batches holding a member with that value.
-    features: dict[tuple[object, ...], dict[str, BatchGroup]] = field(default_factory=dict)
-    #: partition → its open batches, in opening order.
+    #: scope (or (partition, scope)) → the open batch, or batches, with a member of that scope.
+    by_scope: dict[object, BatchGroup | list[BatchGroup]] = field(default_factory=dict)
+    #: partition → its open batches, in opening order (when partitioned).
     partitions: dict[tuple[str, ...], dict[str, BatchGroup]] = field(default_factory=dict)
     pending_messages: int = 0
     #: Batches opened so far: each batch's ``sequence`` (ties go to the lower).
     opened: int = 0
+
+    def members(self, partition: tuple[str, ...]) -> dict[str, BatchGroup] | None:
+        """Return the open batches of *partition*, in opening order."""
+        return self.partitions.get(partition) if self.partitioned else self.batches
 
     def add_batch(self, batch: BatchGroup) -> None:
         """Register a newly opened (still empty) batch."""
         self.opened += 1
         batch.sequence = self.opened
         self.batches[batch.id] = batch
-        self.partitions.setdefault(batch.partition, {})[batch.id] = batch
+        if self.partitioned:
+            self.partitions.setdefault(batch.partition, {})[batch.id] = batch
 
     def index_message(self, batch: BatchGroup, message: BatchableMessage, profile: Profile) -> None:
-        """Record that *message* (with *profile*) joined *batch*."""
+        """Record that *message* (with *profile*), already appended to *batch*, joined it."""
         self.message_ids[message.id] = batch
         self.pending_messages += 1
+        scope = profile[0]
+        if batch.scope is None:  # the first member
+            batch.scope = scope
+            if self.scoped:
+                self._register_scope(batch, scope)
+            return
+        if batch.profiles is None and scope == batch.scope:
+            table = batch.author_types
+            if table is None:
+                if len(batch.messages) <= _KEYED_AFTER:
+                    return
+                table = batch.author_types = {_ANY_AUTHOR: 0}
+                for member in batch.messages:
+                    self._note_author_type(table, profile_of(member))
+                return
+            self._note_author_type(table, profile)
+            return
+        if batch.profiles is None:  # a second scope: from now on, score by profiles
+            batch.author_types = None
+            batch.profiles = []
+            for member in batch.messages[:-1]:
+                self._add_profile(batch, profile_of(member))
+        if self.scoped and not any(p[0] == scope for p in batch.profiles):
+            self._register_scope(batch, scope)
+        self._add_profile(batch, profile)
+
+    @staticmethod
+    def _note_author_type(table: dict[str | None, int], profile: Profile) -> None:
+        bit = _TYPE_BITS[profile[2]]
+        table[profile[1]] = table.get(profile[1], 0) | bit
+        table[_ANY_AUTHOR] |= bit
+
+    @staticmethod
+    def _add_profile(batch: BatchGroup, profile: Profile) -> None:
+        profiles = batch.profiles
+        assert profiles is not None
         keys = batch.match_keys
         if keys is not None:
             if profile in keys:
                 return
             keys.add(profile)
             keys.update(_match_keys(profile))
-        elif profile in batch.profiles:
+        elif profile in profiles:
             return
-        batch.profiles.append(profile)
-        if keys is None and len(batch.profiles) > _KEYED_AFTER:
-            batch.match_keys = {key for p in batch.profiles for key in (p, *_match_keys(p))}
-        for position, value in enumerate(profile):
-            key = (batch.partition, position, value)
-            self.features.setdefault(key, {})[batch.id] = batch
+        profiles.append(profile)
+        if keys is None and len(profiles) > _KEYED_AFTER:
+            batch.match_keys = {key for p in profiles for key in (p, *_match_keys(p))}
+
+    def _scope_key(self, batch: BatchGroup, scope: str) -> object:
+        return (batch.partition, scope) if batch.partition else scope
+
+    def _register_scope(self, batch: BatchGroup, scope: str) -> None:
+        key = self._scope_key(batch, scope)
+        found = self.by_scope.get(key)
+        if found is None:
+            self.by_scope[key] = batch
+        elif type(found) is list:
+            found.append(batch)
+        else:
+            self.by_scope[key] = [found, batch]  # type: ignore[list-item]
+
+    def _unregister_scope(self, batch: BatchGroup, scope: str) -> None:
+        key = self._scope_key(batch, scope)
+        found = self.by_scope.get(key)
+        if found is batch:
+            del self.by_scope[key]
+        elif type(found) is list:
+            if batch in found:
+                found.remove(batch)
+            if len(found) == 1:
+                self.by_scope[key] = found[0]
 
     def remove_batch(self, batch: BatchGroup) -> None:
         """Forget *batch* and its messages."""
         if self.batches.pop(batch.id, None) is None:
             return
-        members = self.partitions.get(batch.partition)
-        if members is not None:
-            members.pop(batch.id, None)
-            if not members:
-                del self.partitions[batch.partition]
-        for profile in batch.profiles:
-            for position, value in enumerate(profile):
-                key = (batch.partition, position, value)
-                holders = self.features.get(key)
-                if holders is not None:
-                    holders.pop(batch.id, None)
-                    if not holders:
-                        del self.features[key]
+        if self.partitioned:
+            members = self.partitions.get(batch.partition)
+            if members is not None:
+                members.pop(batch.id, None)
+                if not members:
+                    del self.partitions[batch.partition]
+        if self.scoped and batch.scope is not None:
+            scopes = {batch.scope} | {p[0] for p in batch.profiles or ()}
+            for scope in scopes:
+                self._unregister_scope(batch, scope)
         message_ids = self.message_ids
         for message in batch.messages:
             if message_ids.get(message.id) is batch:
@@ -185,14 +290,25 @@ class GroupingPolicy:
         #: False when no strategy partitions a channel: every partition key is ().
         self.partitioned = self.by_author or self.by_priority or self.by_key
         self.threshold = threshold
-        # A feature is required when the others together cannot reach the threshold.
-        self._required = [
-            position
-            for position, weight in enumerate(_WEIGHTS)
-            if sum(_WEIGHTS) - weight < threshold - _EPSILON
-        ]
-        #: The scope's position when it is the only required feature (the default).
-        self._single_required = 0 if self._required == [0] else None
+        #: True when only batches sharing the message's scope can reach the threshold.
+        self.scoped = self.by_similarity and sum(_WEIGHTS) - SCOPE_WEIGHT < threshold - _EPSILON
+
+    def new_queue(self, channel_id: str) -> ChannelQueue:
+        """Return an empty queue indexed the way this policy places messages."""
+        return ChannelQueue(channel_id, scoped=self.scoped, partitioned=self.partitioned)
+
+    def reindex(self, queue: ChannelQueue) -> ChannelQueue:
+        """Return a new queue holding *queue*'s open batches, indexed by this policy."""
+        fresh = self.new_queue(queue.channel_id)
+        for batch in queue.batches.values():
+            messages, batch.messages = batch.messages, []
+            batch.scope = batch.profiles = batch.match_keys = batch.author_types = None
+            batch.partition = self.partition_of(messages[0], profile_of(messages[0]))
+            fresh.add_batch(batch)
+            for message in messages:
+                batch.messages.append(message)
+                fresh.index_message(batch, message, profile_of(message))
+        return fresh
 
     def partition_of(self, message: BatchableMessage, profile: Profile) -> tuple[str, ...]:
         """Return the partition key: the batches *message* may join share it."""
@@ -212,35 +328,28 @@ class GroupingPolicy:
 
         The highest score reaching the threshold wins; on a tie, the batch opened first.
         """
-        members = queue.partitions.get(partition)
-        if not members:
-            return None
-        if not self.by_similarity:
-            return next(iter(members.values()))
-        if self._single_required is not None:  # the default: only batches sharing the scope
-            holders = queue.features.get((partition, self._single_required, profile[0]))
-            if not holders:
+        candidates: Iterable[BatchGroup]
+        if self.scoped and queue.scoped:
+            found = queue.by_scope.get((partition, profile[0]) if partition else profile[0])
+            if found is None:
                 return None
-            candidates: Iterable[BatchGroup] = holders.values()
+            if type(found) is not list:
+                batch: BatchGroup = found  # type: ignore[assignment]
+                score = batch_similarity(profile, batch)
+                return batch if score >= self.threshold - _EPSILON else None
+            candidates = found
         else:
-            candidates = self._candidates(queue, partition, profile, members)
+            members = queue.members(partition)
+            if not members:
+                return None
+            if not self.by_similarity:
+                return next(iter(members.values()))
+            candidates = members.values()
         best: BatchGroup | None = None
         best_score = -1.0
         threshold = self.threshold - _EPSILON
-        scope, author, kind = profile
         for batch in candidates:
-            if batch.match_keys is None:
-                score = 0.0
-                for other in batch.profiles:  # inlined similarity(): the hot loop
-                    current = (
-                        (SCOPE_WEIGHT if other[0] == scope else 0.0)
-                        + (AUTHOR_WEIGHT if other[1] == author else 0.0)
-                        + (TYPE_WEIGHT if other[2] is kind else 0.0)
-                    )
-                    if current > score:
-                        score = current
-            else:
-                score = batch_similarity(profile, batch)
+            score = batch_similarity(profile, batch)
             if score < threshold:
                 continue
             if score > best_score + _EPSILON or (
@@ -250,28 +359,3 @@ class GroupingPolicy:
             ):
                 best, best_score = batch, score
         return best
-
-    def _candidates(
-        self,
-        queue: ChannelQueue,
-        partition: tuple[str, ...],
-        profile: Profile,
-        members: dict[str, BatchGroup],
-    ) -> list[BatchGroup]:
-        if self.threshold <= _EPSILON:
-            return list(members.values())
-        features = queue.features
-        if self._required:
-            sets = [features.get((partition, pos, profile[pos])) for pos in self._required]
-            if any(not s for s in sets):
-                return []
-            smallest = min(sets, key=len)  # type: ignore[arg-type]
-            assert smallest is not None
-            others = [s for s in sets if s is not smallest]
-            return [b for k, b in smallest.items() if all(k in o for o in others if o)]
-        found: dict[str, BatchGroup] = {}
-        for position in range(3):
-            holders = features.get((partition, position, profile[position]))
-            if holders:
-                found.update(holders)
-        return list(found.values())

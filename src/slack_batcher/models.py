@@ -8,6 +8,7 @@ reach a batch. Timestamps are timezone-aware UTC; a naive datetime is taken to b
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -148,16 +149,106 @@ def _coerce_timestamp(value: object) -> datetime:
         ) from None
 
 
+#: Deepest nesting of objects and arrays in ``data`` / ``metadata`` (the dict itself is 1).
+MAX_NESTING = 32
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def _not_serialisable(value: object) -> object:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _make_encode() -> Callable[[object], str]:
+    """Return compact JSON encoding; the C encoder built once when the C module is there.
+
+    No circular-reference markers: ``_too_deep`` refuses cycles first.
+    """
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return _ENCODER.encode
+    encoder = make(
+        None, _not_serialisable, json.encoder.encode_basestring, None, ":", ",", False, False, False
+    )
+
+    def encode(value: object) -> str:
+        return "".join(encoder(value, 0))
+
+    return encode
+
+
+_encode = _make_encode()
+_CONTAINERS = (dict, list, tuple)
+
+
+def _too_deep(value: object, limit: int) -> bool:
+    """Return True when *value* nests containers more than *limit* levels (cycles included)."""
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        for child in children:  # type: ignore[attr-defined]
+            if isinstance(child, _CONTAINERS):
+                stack.append((child, depth + 1))
+    return False
+
+
+def _surrogate_path(name: str, value: object) -> str:
+    """Return where in *value* a string that is not valid Unicode sits, e.g. ``data.title``."""
+    stack: list[tuple[object, str]] = [(value, name)]
+    while stack:
+        item, path = stack.pop()
+        pairs = item.items() if isinstance(item, dict) else enumerate(item)  # type: ignore[arg-type]
+        for key, child in pairs:
+            where = f"{path}.{key}" if isinstance(item, dict) else f"{path}[{key}]"
+            if isinstance(key, str) and not _valid_text(key):
+                return path
+            if isinstance(child, str) and not _valid_text(child):
+                return where
+            if isinstance(child, _CONTAINERS):
+                stack.append((child, where))
+    return name
+
+
+def _valid_text(text: str) -> bool:
+    """Return False for text with a lone surrogate (it cannot be encoded as UTF-8)."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _encoded_size(name: str, value: object) -> int:
+    """Return the UTF-8 size of *value* as compact JSON; refuse what JSON cannot carry."""
     if not isinstance(value, dict):
         raise InvalidMessageError(
             name, f"expected a JSON object (dict), got {type(value).__name__}"
         )
+    if not value:
+        return 2
+    for child in value.values():
+        if isinstance(child, _CONTAINERS):
+            if _too_deep(value, MAX_NESTING):
+                raise InvalidMessageError(
+                    name, f"nests objects and arrays more than {MAX_NESTING} levels deep"
+                )
+            break
     try:
-        encoded = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    except (TypeError, ValueError) as exc:
+        encoded = _encode(value)
+    except (TypeError, ValueError, RecursionError) as exc:
         raise InvalidMessageError(name, f"must be JSON-serialisable: {exc}") from None
-    return len(encoded.encode("utf-8"))
+    if encoded.isascii():
+        return len(encoded)
+    try:
+        return len(encoded.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise InvalidMessageError(
+            _surrogate_path(name, value), "contains a lone surrogate: not valid Unicode text"
+        ) from None
 
 
 def scope_of(data: dict[str, Any]) -> object:
@@ -191,20 +282,37 @@ class BatchableMessage:
     size_bytes: int = field(default=0, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.id, str) or not self.id.strip():
+        # The common case (enum members, canonical strings, UTC) sets nothing: this runs for
+        # every message a caller builds.
+        id_ = self.id
+        if not isinstance(id_, str) or not id_ or id_.isspace():
             raise InvalidMessageError("id", "must be a non-empty string")
-        if len(self.id) > MAX_ID_LENGTH:
-            raise InvalidMessageError(
-                "id", f"is {len(self.id)} characters; at most {MAX_ID_LENGTH}"
-            )
-        if self.author is not None and not isinstance(self.author, str):
-            raise InvalidMessageError("author", f"expected a string or None, got {self.author!r}")
+        if len(id_) > MAX_ID_LENGTH:
+            raise InvalidMessageError("id", f"is {len(id_)} characters; at most {MAX_ID_LENGTH}")
+        if not _valid_text(id_):
+            raise InvalidMessageError("id", "contains a lone surrogate: not valid Unicode text")
+        author = self.author
+        if author is not None:
+            if not isinstance(author, str):
+                raise InvalidMessageError("author", f"expected a string or None, got {author!r}")
+            if not _valid_text(author):
+                raise InvalidMessageError(
+                    "author", "contains a lone surrogate: not valid Unicode text"
+                )
         setattr_ = object.__setattr__
-        setattr_(self, "content_type", _coerce_content_type(self.content_type))
-        setattr_(self, "priority", _coerce_priority(self.priority))
-        setattr_(self, "timestamp", _coerce_timestamp(self.timestamp))
-        size = _encoded_size("data", self.data) + _encoded_size("metadata", self.metadata)
-        setattr_(self, "size_bytes", size + len(self.id) + len(self.author or ""))
+        if type(self.content_type) is not ContentType:
+            setattr_(self, "content_type", _coerce_content_type(self.content_type))
+        given = self.priority
+        priority = _PRIORITY_NAMES.get(given) if type(given) is str else None
+        if priority is None or priority is not given:
+            setattr_(self, "priority", priority or _coerce_priority(given))
+        timestamp = self.timestamp
+        if type(timestamp) is not datetime or timestamp.tzinfo is not UTC:
+            setattr_(self, "timestamp", _coerce_timestamp(timestamp))
+        size = _encoded_size("data", self.data)
+        metadata = self.metadata
+        size += _encoded_size("metadata", metadata) if metadata or type(metadata) is not dict else 2
+        setattr_(self, "size_bytes", size + len(id_) + len(author or ""))
 
     def get_similarity_key(self) -> str:
         """Return the key of messages that are "the same kind of thing".

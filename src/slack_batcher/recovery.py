@@ -32,10 +32,11 @@ def recover(
         if not batch.messages:
             continue
         first = batch.messages[0]
-        batch.partition = policy_for(batch.channel_id).partition_of(first, profile_of(first))
+        policy = policy_for(batch.channel_id)
+        batch.partition = policy.partition_of(first, profile_of(first))
         queue = channels.get(batch.channel_id)
         if queue is None:
-            queue = channels[batch.channel_id] = ChannelQueue(batch.channel_id)
+            queue = channels[batch.channel_id] = policy.new_queue(batch.channel_id)
         messages, batch.messages, batch.size_bytes = batch.messages, [], 0
         register(queue, batch)
         for message in messages:

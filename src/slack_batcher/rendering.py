@@ -64,7 +64,8 @@ def render_batch(
     metadata.setdefault("batch_id", batch.id)
     metadata.setdefault("channel", batch.channel_id)
     metadata.setdefault("message_count", len(batch.messages))
-    metadata.setdefault("message_ids", [m.id for m in batch.messages])
+    if "message_ids" not in metadata:
+        metadata["message_ids"] = [m.id for m in batch.messages]
     for page in message.continuations:
         page.channel = batch.channel_id
     return message

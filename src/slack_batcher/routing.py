@@ -8,10 +8,9 @@ match keys catches everything. ``drop = true`` discards what it matches (counted
 Match keys — a string is a case-insensitive glob (``acme/*``), a list means any of them:
 ``source``, ``event``, ``action``, ``repository``, ``project``, ``severity``, ``author``,
 ``labels.<name>`` (a table), and ``bot`` (true / false). Targets: ``channel`` or
-``channels``. Per-route batching overrides: ``max_batch_size``, ``max_batch_age_minutes``,
-``similarity_threshold``, ``items_per_page``, and the live-digest and latency settings
-(``digest_by``, ``digest_window_minutes``, ``flush_leading``, ``window``, …; see
-``docs/grouping.md``); they apply to the route's channels. When two
+``channels``. Per-route batching overrides (:data:`OVERRIDE_KEYS`): ``max_batch_size``,
+``max_batch_age_minutes``, ``similarity_threshold``, ``items_per_page``, the live digest
+and latency settings (``docs/grouping.md``); they apply to the route's channels. When two
 routes name one channel with different overrides, the first route in the file wins for that
 channel (:meth:`RouteTable.warnings` says so, and ``config check`` prints it).
 """
@@ -31,20 +30,24 @@ from .sources.base import SourceEvent
 
 __all__ = ["OVERRIDE_KEYS", "Route", "RouteDecision", "RouteTable", "parse_routes"]
 
-#: Batching settings a route may override for its channels.
-OVERRIDE_KEYS = (
-    "max_batch_size",
-    "max_batch_age_minutes",
-    "similarity_threshold",
-    "items_per_page",
-    # live digests and latency (docs/grouping.md)
-    "live_digests",
-    "digest_by",
-    "digest_window_minutes",
-    "digest_max_age_minutes",
-    "flush_leading",
-    "window",
-    "max_wait_minutes",
+#: Batching settings a route may override for its channels (the batcher honours them per
+#: channel: ``MessageBatcher.configure_channel``), digest settings included where present.
+OVERRIDE_KEYS: tuple[str, ...] = tuple(
+    key
+    for key in (
+        "max_batch_size",
+        "max_batch_age_minutes",
+        "similarity_threshold",
+        "items_per_page",
+        "live_digests",
+        "digest_by",
+        "digest_window_minutes",
+        "digest_max_age_minutes",
+        "flush_leading",
+        "window",
+        "max_wait_minutes",
+    )
+    if key in {f.name for f in dataclasses.fields(BatchConfig)}
 )
 #: Sources a route may name (``api``: events posted to /v1/messages without a channel).
 KNOWN_SOURCES = ("github", "jira", "alertmanager", "api")

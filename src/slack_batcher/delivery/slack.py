@@ -11,6 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from ..errors import TransientDeliveryError
 from ..formatting.message import SlackMessage
+from ..log_fields import log_fields
 from ._client import connection_retry_handlers, new_session
 from .base import PostResult
 from .classify import CONNECTION_ERROR, TIMEOUT, classify, parse_retry_after
@@ -133,7 +134,12 @@ class SlackSender:
         data = response.data if isinstance(response.data, dict) else {}
         warnings = response_warnings(data)
         if warnings:
-            logger.warning("Slack warned about a post to %s: %s", channel, ", ".join(warnings))
+            logger.warning(
+                "Slack warned about a post to %s: %s",
+                channel,
+                ", ".join(warnings),
+                extra=log_fields(channel=channel),
+            )
         return PostResult(
             ts=data.get("ts"), channel=data.get("channel", channel), warnings=warnings
         )
@@ -163,5 +169,11 @@ def _api_error(error: SlackApiError, channel: str) -> Exception:
         retry_after=parse_retry_after(headers.get("Retry-After")),
         detail="; ".join(detail_parts),
     )
-    logger.info("Slack refused a post to %s: %s (HTTP %s)", channel, failure.code, status)
+    logger.info(
+        "Slack refused a post to %s: %s (HTTP %s)",
+        channel,
+        failure.code,
+        status,
+        extra=log_fields(channel=channel, error_code=failure.code),
+    )
     return failure

@@ -12,6 +12,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from ..errors import TransientDeliveryError
 from ..formatting.message import SlackMessage
+from ..log_fields import log_fields
 from ._client import connection_retry_handlers, new_session
 from .base import PostResult
 from .classify import CONNECTION_ERROR, TIMEOUT, classify, parse_retry_after
@@ -108,6 +109,7 @@ class WebhookSender:
             channel,
             failure.code,
             response.status_code,
+            extra=log_fields(channel=channel, error_code=failure.code),
         )
         raise failure
 

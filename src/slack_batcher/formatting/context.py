@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -43,6 +42,7 @@ _SINGLE = {
     ContentType.CI_BUILD: MessageType.CI_BUILD,
     ContentType.GENERIC: MessageType.CUSTOM,
 }
+_VALUES = {kind: kind.value for kind in ContentType}
 _BATCH = {
     ContentType.PR_UPDATE: MessageType.PR_BATCH,
     ContentType.JIRA_UPDATE: MessageType.JIRA_BATCH,
@@ -78,17 +78,26 @@ class BatchFormatterContext:
         """Build the context of *batch*."""
         messages = batch.messages
         authors: list[str] = []
-        for message in messages:
-            if message.author and message.author not in authors:
-                authors.append(message.author)
-        stamps = [m.timestamp for m in messages]
+        content_types: dict[str, int] = {}
+        start = end = None
+        for message in messages:  # one pass: this runs for every flush
+            author = message.author
+            if author and author not in authors:
+                authors.append(author)
+            kind = _VALUES[message.content_type]
+            content_types[kind] = content_types.get(kind, 0) + 1
+            stamp = message.timestamp
+            if start is None or stamp < start:
+                start = stamp
+            if end is None or stamp > end:
+                end = stamp
         return cls(
             batch_group=batch,
             channel_id=batch.channel_id,
             message_count=len(messages),
-            content_types=dict(Counter(m.content_type.value for m in messages)),
+            content_types=content_types,
             authors=authors,
-            time_range={"start": min(stamps, default=None), "end": max(stamps, default=None)},
+            time_range={"start": start, "end": end},
             formatter_factory=formatter_factory,
             priority_ordering=priority_ordering,
             enable_pagination=enable_pagination,

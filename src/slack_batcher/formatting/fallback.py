@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..models import BatchableMessage
+from ..batch import BatchGroup
+from ..models import BatchableMessage, ContentType
 from . import blocks as bk
 from .context import BatchFormatterContext
-from .escape import MAX_LINK_URL, clean, escape_mrkdwn, href, is_http_url, truncate
+from .escape import MAX_LINK_URL, clean, clean_short, escape_mrkdwn, href, is_http_url, truncate
 from .limits import MAX_BLOCKS, MAX_FALLBACK_TEXT, MAX_HEADER_TEXT, MAX_SECTION_TEXT
 from .message import SlackMessage, chain_pages
 
@@ -25,25 +26,39 @@ _PRIORITY_MARKS = {"critical": "🔴", "high": "🟠", "medium": "", "low": "", 
 _TITLE_KEYS = ("title", "summary", "name", "alertname", "alert_name", "message", "text", "status")
 
 
+_TITLE_TYPES = (str, int, float)
+_KIND_LABELS = {kind: kind.value.replace("_", " ") for kind in ContentType}
+
+
 def item_title(message: BatchableMessage) -> str:
     """Return the raw (unescaped) title of an item: its data's title, or its id."""
     data = message.data
     for key in _TITLE_KEYS:
         value = data.get(key)
-        if isinstance(value, str | int | float) and str(value).strip():
-            return str(value)
+        if value is not None and isinstance(value, _TITLE_TYPES):
+            text = value if type(value) is str else str(value)
+            if text and not text.isspace():
+                return text
     return message.id
 
 
-def _item_line(message: BatchableMessage) -> str:
+def _item_line(message: BatchableMessage, title: str) -> str:
+    """Return the item's line; *title* is its title, already cleaned (at most 300)."""
     mark = _PRIORITY_MARKS.get(message.priority, "")
-    title = clean(item_title(message), 300)
     url = message.data.get("url")
     line = f"<{href(url)}|{title}>" if is_http_url(url, MAX_LINK_URL) else title
-    who = f" — {clean(message.author, 80)}" if message.author else ""
-    kind = message.content_type.value.replace("_", " ")
-    prefix = f"{mark} " if mark else ""
-    return f"• {prefix}[{kind}] {line}{who}"
+    author = message.author
+    who = f" — {clean_short(author, 80)}" if author else ""
+    if mark:
+        return f"• {mark} [{_KIND_LABELS[message.content_type]}] {line}{who}"
+    return f"• [{_KIND_LABELS[message.content_type]}] {line}{who}"
+
+
+def _short_title(raw: str, cleaned: str) -> str:
+    """Return ``clean(raw, 200)``, reusing *cleaned* (``clean(raw, 300)``) when it is short."""
+    if len(cleaned) <= 200 and len(raw) <= 200:
+        return cleaned
+    return clean(raw, 200)
 
 
 def _sections(lines: list[str]) -> list[dict[str, Any]]:
@@ -61,9 +76,15 @@ def _sections(lines: list[str]) -> list[dict[str, Any]]:
     return blocks
 
 
+def _scopes(batch: BatchGroup) -> set[str]:
+    if batch.scope is not None and batch.profiles is None:  # one scope (see grouping.py)
+        return {batch.scope} if batch.scope else set()
+    return {m.get_scope() for m in batch.messages} - {""}
+
+
 def _header_text(context: BatchFormatterContext) -> str:
     count = context.message_count
-    scopes = {m.get_scope() for m in context.batch_group.messages} - {""}
+    scopes = _scopes(context.batch_group)
     noun = "update" if count == 1 else "updates"
     where = f" in {scopes.pop()}" if len(scopes) == 1 else ""
     return truncate(escape_mrkdwn(f"{count} {noun}{where}"), MAX_HEADER_TEXT)
@@ -77,11 +98,13 @@ def format_fallback(context: BatchFormatterContext, *, reason: str | None = None
     per_page = max(1, min(per_page, _MAX_ITEMS_PER_PAGE))
     chunks = [ordered[i : i + per_page] for i in range(0, len(ordered), per_page)] or [[]]
     header = _header_text(context)
-    authors = ", ".join(clean(a, 60) for a in context.authors[:5])
+    authors = ", ".join(clean_short(a, 60) for a in context.authors[:5])
     summary = f"{context.message_count} items" + (f" from {authors}" if authors else "")
     pages: list[SlackMessage] = []
     for number, chunk in enumerate(chunks, start=1):
-        lines = [_item_line(m) for m in chunk]
+        raw = [item_title(m) for m in chunk]
+        titles = [clean(t, 300) for t in raw]
+        lines = [_item_line(m, t) for m, t in zip(chunk, titles, strict=True)]
         blocks: list[dict[str, Any]] = []
         if number == 1:
             blocks.append(bk.header(header))
@@ -94,7 +117,9 @@ def format_fallback(context: BatchFormatterContext, *, reason: str | None = None
         if later:
             more = f"…and {later} more, continued below"
             blocks.append(bk.context(more))
-        plain_items = "\n".join(f"• {clean(item_title(m), 200)}" for m in chunk[:5])
+        plain_items = "\n".join(
+            f"• {_short_title(r, t)}" for r, t in zip(raw[:5], titles, strict=False)
+        )
         unlisted = len(chunk) - min(len(chunk), 5) + later
         page_label = f" ({number}/{len(chunks)})" if len(chunks) > 1 else ""
         text = f"{header}{page_label}\n{plain_items}"

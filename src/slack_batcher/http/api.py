@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from pydantic import Field
 
-from ..errors import BatchNotFoundError, InvalidMessageError, StoreError
+from ..errors import BatchNotFoundError, InvalidMessageError, StoreError, StoreFullError
 from ..formatting.message import SlackMessage
 from ..models import BatchableMessage
 from ..runtime.service import ServiceClosedError
@@ -23,6 +23,7 @@ from .schemas import (
     Problem,
     ReplayResult,
 )
+from .sources import route_api_event
 from .state import AppState, get_state, require_token
 
 __all__ = ["api_router"]
@@ -80,8 +81,13 @@ api_router = APIRouter(prefix="/v1", dependencies=[Depends(require_token)], resp
     ),
     summary="Submit one event or a list of events for batching",
 )
-async def submit(body: Annotated[MessageIn | EventList, Body()], state: StateDep) -> Response:
-    """Validate every event, then add each to its channel's batches (202)."""
+async def submit(
+    body: Annotated[MessageIn | EventList, Body()], state: StateDep, request: Request
+) -> Response:
+    """Validate every event, then add each to its channel's batches (202).
+
+    An event without a ``channel`` goes where the ``[[routes]]`` send it (source ``api``).
+    """
     batcher = state.service.batcher
     items = body if isinstance(body, list) else [body]
     many = isinstance(body, list)
@@ -95,11 +101,13 @@ async def submit(body: Annotated[MessageIn | EventList, Body()], state: StateDep
         prefix = f"[{index}]." if many else ""
         try:
             message = item.to_message()
-            batcher.check_message(message, item.channel)
+            channels = (item.channel,) if item.channel else route_api_event(request, message)
+            for channel in channels:
+                batcher.check_message(message, channel)
         except InvalidMessageError as exc:
             field = "channel" if exc.field == "channel_id" else exc.field
             raise InvalidMessageError(prefix + field, exc.problem) from None
-        prepared.append((message, item.channel))
+        prepared.extend((message, channel) for channel in channels)
     results: list[IngestResult] = []
     try:
         for index, (message, channel) in enumerate(prepared):
@@ -124,18 +132,19 @@ async def submit(body: Annotated[MessageIn | EventList, Body()], state: StateDep
         # Events before this one are stored; this one may be too (its batch then failed to
         # flush). Resending is safe: an id still pending in its channel is ignored.
         logger.error("store error after accepting %d of %d: %s", len(results), len(items), exc)
+        why = "its disk is full" if isinstance(exc, StoreFullError) else "it cannot write"
         return problem_response(
             503,
-            f"the batch store failed; {len(results)} of {len(items)} events were accepted "
-            "(listed first in the request); resend the rest",
-            headers={"Retry-After": "5"},
+            f"the batch store failed: {why}; {len(results)} of {len(items)} events were "
+            "accepted (listed first in the request); resend the rest",
+            headers={"Retry-After": "30" if isinstance(exc, StoreFullError) else "5"},
         )
-    except ServiceClosedError:
+    except ServiceClosedError as exc:
         if results:  # those already accepted are safe in the store; say which
             logger.warning("service closed after accepting %d of %d", len(results), len(items))
         return problem_response(
             503,
-            f"the service is shutting down; {len(results)} of {len(items)} events were "
+            f"{exc}; {len(results)} of {len(items)} events were "
             "accepted (listed first in the request); resend the rest",
             headers={"Retry-After": "5"},
         )

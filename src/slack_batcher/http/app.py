@@ -24,7 +24,12 @@ from .guard import LoopbackGuardMiddleware
 from .metrics import metrics_registry
 from .problems import BodyLimitMiddleware, install_problem_handlers
 from .request_metrics import RequestMetricsMiddleware
-from .sources import SourcesCollector, SourcesState, sources_router
+from .sources import (
+    SourcesCollector,
+    SourcesState,
+    require_channel_in_schema,
+    sources_router,
+)
 from .state import AppState
 
 __all__ = ["create_app"]
@@ -92,14 +97,21 @@ def create_app(
 
     @app.get(
         "/readyz",
-        summary="Readiness: the service accepts events (503 while starting or shutting down)",
+        summary="Readiness: the service accepts events (503 while starting, shutting down, "
+        "or while the store cannot write)",
         tags=["probes"],
         responses={503: {"description": "Not accepting events"}},
     )
     async def readyz() -> Any:
-        if service.accepting:
-            return {"status": "ready"}
-        return JSONResponse({"status": "not ready"}, status_code=503)
+        if not service.accepting:
+            reason = service.refusal or "not accepting events"
+            return JSONResponse({"status": "not ready", "reason": reason}, status_code=503)
+        check = getattr(service.batcher.store, "check_writable", None)
+        problem = check() if check is not None else None
+        if problem:
+            reason = f"the store cannot write: {problem}"
+            return JSONResponse({"status": "not ready", "reason": reason}, status_code=503)
+        return {"status": "ready"}
 
     @app.get(
         "/metrics",
@@ -111,6 +123,8 @@ def create_app(
     async def metrics() -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
+    if not sources_state.routes:  # the schema then says every event names its channel
+        app.openapi_schema = require_channel_in_schema(app.openapi())
     app.add_middleware(BodyLimitMiddleware, max_bytes=server.max_body_bytes)
     # Outermost: a misdirected or cross-origin request is refused before its body is read.
     app.add_middleware(LoopbackGuardMiddleware, enabled=not state.auth.enabled)

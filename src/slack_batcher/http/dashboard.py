@@ -26,7 +26,9 @@ from ..errors import BatchNotFoundError
 from ..preview import PREVIEW_CSS, render_message
 from .auth import CSRF_FIELD, SESSION_COOKIE
 from .dashboard_css import DASHBOARD_CSS
+from .dashboard_sources import sources_section
 from .guard import cross_origin_reason
+from .sources import sources_state
 from .state import AppState, get_state
 
 StateDep = Annotated[AppState, Depends(get_state)]
@@ -234,8 +236,10 @@ def _summary(stats: dict[str, Any], health: dict[str, Any]) -> str:
     return f'<section id="summary">{_badge(health["status"])}{cells}</section>'
 
 
-def render_dashboard(state: AppState, *, refresh: int, notice: str | None) -> str:
-    """Return the dashboard page."""
+def render_dashboard(
+    state: AppState, *, refresh: int, notice: str | None, sources: str = ""
+) -> str:
+    """Return the dashboard page (*sources*: the webhook sources' section, already HTML)."""
     batcher = state.service.batcher
     now = batcher.clock.now()
     pending = batcher.inspect_pending_batches()
@@ -253,7 +257,8 @@ def render_dashboard(state: AppState, *, refresh: int, notice: str | None) -> st
         f"<header class='top'><h1>slack-batcher</h1><span class='muted'>at "
         f"{e(now.strftime('%Y-%m-%d %H:%M:%S UTC'))}</span>{flush_all}</header><main>{flash}"
         f"{_summary(stats, health)}{_health_section(health)}"
-        f"{_channels_section(state, stats, pending, now)}{_batches_section(state, pending, now)}"
+        f"{_channels_section(state, stats, pending, now)}{sources}"
+        f"{_batches_section(state, pending, now)}"
         f"{_posts_section(state)}{_letters_section(state, now)}</main></body></html>"
     )
 
@@ -312,7 +317,12 @@ async def page(request: Request, state: StateDep, refresh: int | None = None) ->
     if not state.auth.session_valid(request):
         return _login_page()
     seconds = state.settings.dashboard_refresh_seconds if refresh is None else refresh
-    body = render_dashboard(state, refresh=max(0, min(seconds, 3600)), notice=_notice(request))
+    body = render_dashboard(
+        state,
+        refresh=max(0, min(seconds, 3600)),
+        notice=_notice(request),
+        sources=sources_section(sources_state(request).summary()),
+    )
     return HTMLResponse(body, headers={"Cache-Control": "no-store"})
 
 

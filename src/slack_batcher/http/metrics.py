@@ -55,6 +55,12 @@ _DELIVERY_COUNTERS: dict[str, tuple[str, str]] = {
     "rate_limited": ("slack_rate_limited", "Posts Slack answered with HTTP 429."),
     "dead_letters": ("delivery_dead_letters", "Posts given up and dead-lettered."),
     "auth_failures": ("delivery_auth_failures", "Posts refused for bad credentials."),
+    "possible_duplicates": (
+        "delivery_possible_duplicates",
+        "Posts sent again after an attempt whose outcome is unknown (a crash mid-post, a "
+        "timeout): each may appear twice in Slack.",
+    ),
+    "recovered": ("delivery_recovered", "Outbox entries left by an earlier run and picked up."),
 }
 
 
@@ -92,6 +98,12 @@ class BatcherCollector(Collector):
         delivery = stats.get("delivery")
         if isinstance(delivery, Mapping):
             yield from _delivery(delivery)
+        write_error = getattr(self.batcher.store, "write_error", None)
+        yield GaugeMetricFamily(
+            f"{PREFIX}_store_write_failing",
+            "1 while the store's last write failed (a full disk, …): /readyz is 503 then.",
+            value=1.0 if write_error else 0.0,
+        )
         yield from _health(health)
 
 

@@ -77,11 +77,13 @@ class MessageIn(BaseModel):
     )
 
     id: str = Field(min_length=1, max_length=255, pattern=VISIBLE, description="Event id (dedup)")
-    channel: str = Field(
+    channel: str | None = Field(
+        default=None,
         min_length=1,
         max_length=255,
         pattern=CHANNEL,
-        description="Slack channel id or name (no '/')",
+        description="Slack channel id or name (no '/'); required unless the server's "
+        "configuration has [[routes]] to choose (docs/sources.md)",
     )
     content_type: ContentType
     timestamp: Annotated[

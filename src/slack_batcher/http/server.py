@@ -8,6 +8,7 @@ import logging
 import socket
 import sys
 from datetime import UTC, datetime
+from types import FrameType
 
 import uvicorn
 
@@ -16,6 +17,7 @@ from ..clock import Clock
 from ..delivery.base import Sender
 from ..errors import ConfigError
 from ..formatting.factory import SlackMessageFormatterFactory
+from ..log_fields import LOG_FIELDS
 from ..runtime.service import BatchingService
 from ..settings import LoggingSettings, SenderSettings, ServiceSettings
 from ..store.base import BatchStore
@@ -160,7 +162,28 @@ def build_service(
     return BatchingService(batcher, recording, config=settings.delivery)
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, telling the service at once when a shutdown signal arrives.
+
+    uvicorn first waits for open requests and only then runs the app's shutdown; meanwhile
+    the service must already refuse new events and ``/readyz`` must say 503.
+    """
+
+    def __init__(self, config: uvicorn.Config, service: BatchingService) -> None:
+        super().__init__(config)
+        self._service = service
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        loop = self._service.loop
+        if loop is not None and not loop.is_closed():
+            # A signal handler: hand the call to the loop rather than run it mid-step.
+            loop.call_soon_threadsafe(self._service.request_shutdown)
+
+
 class _JsonFormatter(logging.Formatter):
+    """One JSON object a line; ``channel``, ``batch_id``, ``outbox_id``, ``error_code`` as keys."""
+
     def format(self, record: logging.LogRecord) -> str:
         entry = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
@@ -168,6 +191,10 @@ class _JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        for name in LOG_FIELDS:
+            value = getattr(record, name, None)
+            if value is not None:
+                entry[name] = str(value)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry)
@@ -185,14 +212,22 @@ def configure_logging(settings: LoggingSettings) -> None:
     root.setLevel(settings.level)
 
 
-async def serve(settings: ServiceSettings, *, sock: socket.socket | None = None) -> None:
+async def serve(
+    settings: ServiceSettings,
+    *,
+    sock: socket.socket | None = None,
+    service: BatchingService | None = None,
+) -> None:
     """Serve until SIGINT/SIGTERM; the service drains its outbox before the process exits.
 
     *sock* is an already bound socket (tests pass one on a free port); otherwise the server
-    binds ``server.host:server.port`` after :func:`check_bind` allowed it.
+    binds ``server.host:server.port`` after :func:`check_bind` allowed it. *service* is one
+    already built by :func:`build_service` (default: built here); its store is closed on the
+    way out.
     """
     note = check_bind(settings)
-    service = build_service(settings)
+    if service is None:
+        service = build_service(settings)
     app = create_app(
         service,
         settings=settings.server,
@@ -209,7 +244,7 @@ async def serve(settings: ServiceSettings, *, sock: socket.socket | None = None)
         server_header=False,
         lifespan="on",
     )
-    server = uvicorn.Server(config)
+    server = _Server(config, service)
     logger.info("slack-batcher %s; sender: %s", note, describe_sender(settings.sender))
     try:
         await server.serve(sockets=[sock] if sock is not None else None)

@@ -26,7 +26,7 @@ from ..errors import InvalidMessageError, StoreError
 from ..models import BatchableMessage
 from ..routing import RouteTable
 from ..runtime.service import ServiceClosedError
-from ..sources import ADAPTERS, Adapted, PayloadError
+from ..sources import ADAPTERS, Adapted, PayloadError, SourceEvent
 from ..sources.counters import OUTCOMES, RecentIds, SourceCounters
 from ..sources.settings import SourcesSettings
 from ..sources.verify import verify_bearer, verify_hmac_sha256
@@ -34,7 +34,14 @@ from .problems import problem_response
 from .schemas import ProblemField
 from .state import state_of
 
-__all__ = ["SourcesCollector", "SourcesState", "sources_router", "sources_state"]
+__all__ = [
+    "SourcesCollector",
+    "SourcesState",
+    "require_channel_in_schema",
+    "route_api_event",
+    "sources_router",
+    "sources_state",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +73,65 @@ def sources_state(request: Request) -> SourcesState:
     """Return the app's source state."""
     state: SourcesState = request.app.state.slack_batcher_sources
     return state
+
+
+def _data_text(data: Mapping[str, Any], *names: str) -> str:
+    for name in names:
+        value = data.get(name)
+        if isinstance(value, str | int) and not isinstance(value, bool):
+            return str(value)
+    return ""
+
+
+def route_api_event(request: Request, message: BatchableMessage) -> tuple[str, ...]:
+    """Return the channels the routes choose for a ``/v1/messages`` event without one.
+
+    The event is routed as source ``api``, event = its content type, action / repository /
+    project / severity / labels from its data. Raises InvalidMessageError naming ``channel``
+    when no route takes it.
+    """
+    state = sources_state(request)
+    if not state.routes:
+        raise InvalidMessageError("channel", "required: no [[routes]] are configured to pick one")
+    data = message.data
+    labels = data.get("labels")
+    event = SourceEvent(
+        message,
+        "api",
+        message.content_type.value,
+        action=_data_text(data, "action", "status", "event"),
+        repository=_data_text(data, "repository", "repo"),
+        project=_data_text(data, "project"),
+        severity=_data_text(data, "severity"),
+        author=message.author or "",
+        labels={str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {},
+        bot=message.metadata.get("bot") is True,
+    )
+    decision = state.routes.route(event)
+    if decision.dropped:
+        raise InvalidMessageError("channel", "left out, and a drop route matches this event")
+    if decision.unrouted:
+        raise InvalidMessageError(
+            "channel",
+            f"left out, and no route matches this event (source 'api', event "
+            f"{event.event!r}); name a channel or add a route",
+        )
+    return decision.channels
+
+
+def require_channel_in_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """Mark ``channel`` required in the OpenAPI schema: without routes every event names one."""
+    model = schema.get("components", {}).get("schemas", {}).get("MessageIn")
+    if isinstance(model, dict):
+        required = model.setdefault("required", [])
+        if "channel" not in required:
+            required.append("channel")
+        channel = model.get("properties", {}).get("channel", {})
+        for branch in channel.pop("anyOf", []):  # "string or null" becomes "string"
+            if branch.get("type") == "string":
+                channel.update(branch)
+        channel.pop("default", None)
+    return schema
 
 
 sources_router = APIRouter(prefix="/v1/sources", tags=["sources"])

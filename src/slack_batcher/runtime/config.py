@@ -29,12 +29,16 @@ class ServiceConfig:
     replies to page 1; ``thread_related`` also threads later batches about the same PR,
     ticket or alert under the first post about it, for ``thread_ttl_seconds``.
 
-    Shutdown drains the outbox for at most ``shutdown_timeout_seconds``. While delivery is
+    Shutdown drains the outbox for at most ``shutdown_timeout_seconds``; then no post is
+    started, and posts already in flight get ``shutdown_post_grace_seconds`` for Slack's
+    answer (keep it above the sender's HTTP timeout, 10 s by default). While delivery is
     paused by an auth error, a post is retried every ``auth_probe_interval_seconds``.
     ``max_concurrent_posts`` bounds posts in flight. Health: an undelivered post more than
     ``stuck_outbox_seconds`` past its due time is stuck; more than
     ``error_rate_threshold`` failed attempts among the recent ones degrades health.
-    ``close_sender`` closes the sender when the service closes.
+    ``close_sender`` closes the sender when the service closes. ``group_commit`` lets the
+    submits of one event-loop turn share one store commit (SQLite), committed before any
+    of them returns.
     """
 
     channel_posts_per_second: float = 1.0
@@ -50,6 +54,8 @@ class ServiceConfig:
     thread_related: bool = True
     thread_ttl_seconds: float = 24 * 3600.0
     shutdown_timeout_seconds: float = 30.0
+    shutdown_post_grace_seconds: float = 15.0
+    group_commit: bool = True
     auth_probe_interval_seconds: float = 60.0
     max_concurrent_posts: int = 50
     stuck_outbox_seconds: float = 900.0
@@ -97,6 +103,7 @@ class ServiceConfig:
             "retry_max_delay_seconds",
             "retry_give_up_after_seconds",
             "shutdown_timeout_seconds",
+            "shutdown_post_grace_seconds",
         ):
             value = getattr(self, name)
             if not _is_number(value) or value < 0:
@@ -105,7 +112,13 @@ class ServiceConfig:
             value = getattr(self, name)
             if not _is_number(value) or not 0 <= value <= 1:
                 problems.append(f"{name}: must be between 0 and 1, got {value!r}")
-        for name in ("pacing", "thread_related", "close_sender", "enable_threading"):
+        for name in (
+            "pacing",
+            "thread_related",
+            "close_sender",
+            "enable_threading",
+            "group_commit",
+        ):
             value = getattr(self, name)
             if not isinstance(value, bool) and not (name == "enable_threading" and value is None):
                 problems.append(f"{name}: must be true or false, got {value!r}")

@@ -26,13 +26,14 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from ..delivery.base import Sender, can_update
+from ..delivery.base import PostResult, Sender, can_update
 from ..delivery.classify import is_auth_error
 from ..delivery.pacing import Pacer
 from ..delivery.retry import RetryAction, RetryPolicy
 from ..delivery.threads import batch_thread_key, stored_thread_key
-from ..errors import PermanentDeliveryError
+from ..errors import PermanentDeliveryError, StoreFullError
 from ..formatting.message import SlackMessage
+from ..log_fields import entry_fields
 from ..store.base import OutboxEntry
 from .config import ServiceConfig
 from .digests import LiveDigests, is_critical
@@ -81,10 +82,17 @@ class Deliverer:
         self.resumed = Signal(timers)
         #: Fires whenever an entry leaves the outbox (the shutdown drain waits on it).
         self.progress = Signal(timers)
+        #: Set at the shutdown deadline: no post is started any more (those in flight finish).
+        self.stopping = False
+        self._posting: set[str] = set()  # channels with a post in flight
+        #: Delivered entries whose ack could not be written (a full disk), retried later.
+        self.unacked: dict[str, OutboxEntry] = {}
 
     # ------------------------------------------------------------------ pause
 
-    def pause(self, entry: OutboxEntry, reason: str, now: datetime) -> None:
+    def pause(
+        self, entry: OutboxEntry, reason: str, now: datetime, code: str | None = None
+    ) -> None:
         """Stop all delivery; *entry* becomes the probe that retries until Slack accepts."""
         if not self.paused:
             self.paused = True
@@ -95,6 +103,7 @@ class Deliverer:
                 "every %g s until it succeeds or resume() is called",
                 reason,
                 self.config.auth_probe_interval_seconds,
+                extra=entry_fields(entry, error_code=code),
             )
 
     def resume(self) -> None:
@@ -111,52 +120,132 @@ class Deliverer:
 
     # --------------------------------------------------------------- delivery
 
-    async def deliver(self, entry: OutboxEntry) -> None:
-        """Post every remaining page of *entry*, then ack it (or dead-letter it)."""
+    def is_posting(self, channel: str) -> bool:
+        """Return True while a post to *channel* is in flight (sent, answer not yet read)."""
+        return channel in self._posting
+
+    async def deliver(self, entry: OutboxEntry) -> bool:
+        """Post every remaining page of *entry*, then ack it (or dead-letter it).
+
+        Returns True once the entry left the outbox, False when it stays because the
+        service is :attr:`stopping` (no new post is started then; progress is saved, so the
+        next start resumes at the first page not posted).
+        """
         pages = entry.message.pages
         state = entry.state
         posted: list[str | None] = state.setdefault("posted", [])
-        channel = entry.channel_id
         digest = self._digest_plan(entry)
         if digest is not None and await self._digest_steps(entry, digest):
-            return
+            return True
         while len(posted) < len(pages):
             index = len(posted)
             await self._wait_turn(entry)
+            if self.stopping:
+                return False
             thread_ts = self._thread_for(entry, index)
             page = self._page(pages, index, threaded=thread_ts is not None)
             if index == 0 and digest is not None:
                 page = self._broadcast(entry, digest, page)
             state["attempting"] = index
             entry.attempts += 1
-            self.outbox.update(entry)
+            self._save(entry)
             try:
-                async with self._slots:
-                    result = await self.sender.post(page, channel=channel, thread_ts=thread_ts)
+                result = await self._post(entry, page, thread_ts)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a sender bug must not kill the channel's worker
                 if self._failed(entry, exc):
-                    return
+                    return True
+                if self.stopping:
+                    return False
                 continue
-            posted.append(result.ts)
-            self._succeeded(entry)
-            if index == 0:
-                self._remember_thread(entry, result.ts)
-            if result.warnings:  # the sender logs them; counted here
-                logger.debug("Slack warned about a post to %s: %s", channel, result.warnings)
-            self.metrics.post_succeeded(channel, result.warnings)
-            if self.paused and entry is self._prober:
-                self.resume()
-            if len(posted) < len(pages):
-                self.outbox.update(entry)
+            if result is None:
+                return False
+            self._posted(entry, index, result)
         if digest is not None and not digest["parent"]:
             self._start_digest(entry, digest)
-        self.outbox.ack(entry.id)
+        self._ack(entry)
         now = self.timers.clock.now()
         self.metrics.delivered_entry(len(entry.messages), (now - entry.due_at).total_seconds())
         self.metrics.untrack(entry.id)
         self.progress.fire()
+        return True
+
+    async def _post(
+        self, entry: OutboxEntry, page: SlackMessage, thread_ts: str | None
+    ) -> PostResult | None:
+        """Post one page in a free slot; None when the shutdown deadline came first."""
+        channel = entry.channel_id
+        async with self._slots:
+            if self.stopping:  # the deadline passed while waiting for a slot
+                entry.state.pop("attempting", None)
+                entry.attempts -= 1
+                self._save(entry)
+                return None
+            self._posting.add(channel)
+            try:
+                return await self.sender.post(page, channel=channel, thread_ts=thread_ts)
+            finally:
+                self._posting.discard(channel)
+
+    def _posted(self, entry: OutboxEntry, index: int, result: PostResult) -> None:
+        """Record that page *index* of *entry* reached Slack."""
+        posted: list[str | None] = entry.state["posted"]
+        posted.append(result.ts)
+        self._succeeded(entry)
+        if index == 0:
+            self._remember_thread(entry, result.ts)
+        if result.warnings:  # the sender logs them; counted here
+            logger.debug(
+                "Slack warned about a post to %s: %s",
+                entry.channel_id,
+                result.warnings,
+                extra=entry_fields(entry),
+            )
+        self.metrics.post_succeeded(entry.channel_id, result.warnings)
+        if self.paused and entry is self._prober:
+            self.resume()
+        if len(posted) < len(entry.message.pages):
+            self._save(entry)
+
+    def _save(self, entry: OutboxEntry) -> None:
+        """Save delivery progress; on a full disk, deliver anyway.
+
+        The saved progress only serves a restart after a crash (resume at the right page,
+        count possible duplicates), so a full disk must not stop delivery for it.
+        """
+        try:
+            self.outbox.update(entry)
+        except StoreFullError as exc:
+            logger.warning(
+                "delivering %s without saving its progress: %s",
+                entry.id,
+                exc,
+                extra=entry_fields(entry),
+            )
+
+    def _ack(self, entry: OutboxEntry) -> None:
+        """Acknowledge a delivered entry; on a full disk keep the ack to write later."""
+        try:
+            self.outbox.ack(entry.id)
+        except StoreFullError as exc:
+            self.unacked[entry.id] = entry
+            logger.error(
+                "post %s was delivered but its ack cannot be written yet: %s",
+                entry.id,
+                exc,
+                extra=entry_fields(entry),
+            )
+
+    def retry_acks(self) -> int:
+        """Write the acks a full disk held back; return how many are still waiting."""
+        for outbox_id in list(self.unacked):
+            try:
+                self.outbox.ack(outbox_id)
+            except StoreFullError:
+                break
+            del self.unacked[outbox_id]
+        return len(self.unacked)
 
     @staticmethod
     def _succeeded(entry: OutboxEntry) -> None:
@@ -246,7 +335,7 @@ class Deliverer:
 
     async def _digest_steps(self, entry: OutboxEntry, plan: dict[str, Any]) -> bool:
         """Take *entry* into its live digest up to its replies; True if dead-lettered."""
-        while plan["parent"] and plan["step"] != "replies":
+        while plan["parent"] and plan["step"] != "replies" and not self.stopping:
             if await self._digest_step(entry, plan):
                 return True
         return False
@@ -264,6 +353,8 @@ class Deliverer:
         digests = self.digests
         assert digests is not None
         await self._wait_turn(entry)
+        if self.stopping:
+            return False
         now = self.timers.clock.now()
         record = digests.store.get_digest(plan["key"], now)
         if record is None or record.ts != plan["parent"]:
@@ -279,14 +370,18 @@ class Deliverer:
         joined = record
         try:
             async with self._slots:
-                if step == "convert":
-                    page = digests.first_post_reply(record)
-                    if page is not None:
-                        await self.sender.post(page, channel=channel, thread_ts=record.ts)
-                else:
-                    joined = digests.joined(record, entry, now)
-                    update = getattr(self.sender, "update")  # noqa: B009 - checked by can_update
-                    await update(digests.summary(joined), channel=channel, ts=record.ts)
+                self._posting.add(channel)
+                try:
+                    if step == "convert":
+                        page = digests.first_post_reply(record)
+                        if page is not None:
+                            await self.sender.post(page, channel=channel, thread_ts=record.ts)
+                    else:
+                        joined = digests.joined(record, entry, now)
+                        update = getattr(self.sender, "update")  # noqa: B009 - can_update checked
+                        await update(digests.summary(joined), channel=channel, ts=record.ts)
+                finally:
+                    self._posting.discard(channel)
         except asyncio.CancelledError:
             raise
         except PermanentDeliveryError as exc:
@@ -316,7 +411,11 @@ class Deliverer:
     ) -> None:
         """Post *entry* as a new top-level post (a new digest) instead of into *plan*'s."""
         logger.info(
-            "live digest %s in %s: %s; starting a new one", plan["parent"], entry.channel_id, why
+            "live digest %s in %s: %s; starting a new one",
+            plan["parent"],
+            entry.channel_id,
+            why,
+            extra=entry_fields(entry),
         )
         if forget and self.digests is not None:
             self.digests.forget(plan["key"])
@@ -333,7 +432,11 @@ class Deliverer:
         try:
             self.digests.start(entry, plan["key"], ts, self.timers.clock.now())
         except Exception:  # the post is out; a store failure only costs the digest
-            logger.exception("could not remember the live digest of %s", entry.channel_id)
+            logger.exception(
+                "could not remember the live digest of %s",
+                entry.channel_id,
+                extra=entry_fields(entry),
+            )
             return
         self.metrics.count("digests_started")
 
@@ -365,11 +468,17 @@ class Deliverer:
             self.outbox.dead_letter(entry.id, reason, decision.code)
             self.metrics.dead_lettered()
             self.metrics.untrack(entry.id)
-            logger.error("dead-lettered post %s to %s: %s", entry.id, channel, reason)
+            logger.error(
+                "dead-lettered post %s to %s: %s",
+                entry.id,
+                channel,
+                reason,
+                extra=entry_fields(entry, error_code=decision.code),
+            )
             self.progress.fire()
             return True
         if decision.action is RetryAction.PAUSE:
-            self.pause(entry, decision.reason, now)
+            self.pause(entry, decision.reason, now, decision.code)
             state.pop("failures", None)
             state.pop("failing_since", None)
             probe = entry is self._prober
@@ -395,6 +504,7 @@ class Deliverer:
                 decision.reason,
                 failures,
                 decision.delay,
+                extra=entry_fields(entry, error_code=decision.code),
             )
-        self.outbox.update(entry)
+        self._save(entry)
         return False

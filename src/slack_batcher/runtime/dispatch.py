@@ -14,10 +14,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from ..clock import ManualClock
+from ..log_fields import entry_fields
 from ..store.base import OutboxEntry
 from .delivery import Deliverer
 from .metrics import DeliveryMetrics
@@ -54,6 +56,8 @@ class Dispatcher:
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._collect_scheduled = False
         self._drained = asyncio.Event()
+        #: Called (in the loop) whenever the last owned entry left: the outbox drained.
+        self.on_drained: Callable[[], None] | None = None
         self._loop = asyncio.get_running_loop()
         self.outbox = batcher.outbox
         # Entries written to the outbox since the last collect (any thread appends).
@@ -131,23 +135,31 @@ class Dispatcher:
                 "and may appear twice",
                 entry.id,
                 entry.channel_id,
+                extra=entry_fields(entry),
             )
 
     async def _channel_worker(self, channel: str) -> None:
         queue = self._queues[channel]
         clock = self.timers.clock
         try:
-            while queue:
+            while queue and not self.deliverer.stopping:
                 entry = queue[0]
                 try:
-                    await self.deliverer.deliver(entry)
+                    done = await self.deliverer.deliver(entry)
                 except asyncio.CancelledError:
                     raise
                 except Exception:
-                    logger.exception("delivering %s to %s failed; trying again", entry.id, channel)
+                    logger.exception(
+                        "delivering %s to %s failed; trying again",
+                        entry.id,
+                        channel,
+                        extra=entry_fields(entry),
+                    )
                     retry_at = clock.now() + timedelta(seconds=INTERNAL_RETRY_SECONDS)
                     await self.timers.wait(retry_at)
                     continue
+                if not done:
+                    continue  # stopping (the loop ends), or a retry is due: try it again
                 queue.popleft()
                 self._jobs.pop(entry.id, None)
         finally:
@@ -156,6 +168,8 @@ class Dispatcher:
                 self._queues.pop(channel, None)
             if not self._jobs:
                 self._drained.set()
+                if self.on_drained is not None:
+                    self.on_drained()
 
     async def drain(self, deadline: datetime) -> None:
         """Deliver until nothing is owned or the clock reaches *deadline*.
@@ -177,10 +191,34 @@ class Dispatcher:
             except TimeoutError:
                 return
 
-    async def stop(self) -> None:
-        """Cancel every worker (their entries stay in the outbox) and wait for them."""
+    async def stop(self, grace: float = 0.0) -> int:
+        """Stop delivering: start no new post, let those in flight finish, then end.
+
+        Workers waiting (for pacing, a retry or a slot) are cancelled at once: their entries
+        stay in the outbox untouched. A worker whose post is in flight gets up to *grace*
+        seconds (the sender's HTTP timeout) for Slack's answer, which is then recorded —
+        acknowledged, or its progress saved — so a post Slack accepted is not posted again at
+        the next start. Returns how many posts were still in flight after *grace*.
+        """
         self.outbox.remove_listener(self._on_outbox)
-        tasks = list(self._workers.values())
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        self.deliverer.stopping = True
+        tasks = dict(self._workers)
+        for channel, task in tasks.items():
+            if not self.deliverer.is_posting(channel):
+                task.cancel()
+        in_flight = [t for c, t in tasks.items() if self.deliverer.is_posting(c)]
+        late = 0
+        if in_flight:
+            _, pending = await asyncio.wait(in_flight, timeout=grace)
+            late = len(pending)
+            if late:
+                logger.warning(
+                    "%d posts got no answer within %g s of the shutdown deadline: cancelled; "
+                    "they may have reached Slack and are sent again at the next start",
+                    late,
+                    grace,
+                )
+            for task in pending:
+                task.cancel()
+        await asyncio.gather(*tasks.values(), return_exceptions=True)
+        return late

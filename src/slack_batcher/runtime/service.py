@@ -25,15 +25,16 @@ import signal
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..clock import Clock, ManualClock
 from ..delivery.base import Sender
-from ..errors import SlackBatcherError
+from ..errors import SlackBatcherError, StoreError
 from ..models import BatchableMessage
 from .config import ServiceConfig
 from .delivery import Deliverer
 from .dispatch import INTERNAL_RETRY_SECONDS, Dispatcher
+from .group_commit import GroupCommit, GroupStore
 from .metrics import DeliveryMetrics
 from .timers import ClockTimers, Signal
 
@@ -43,6 +44,9 @@ if TYPE_CHECKING:
 __all__ = ["BatchingService", "ServiceClosedError"]
 
 logger = logging.getLogger(__name__)
+
+#: Seconds without a submit after which the store's write-ahead log is checkpointed.
+IDLE_CHECKPOINT_SECONDS = 1.0
 
 
 class ServiceClosedError(SlackBatcherError, RuntimeError):
@@ -95,6 +99,11 @@ class BatchingService:
         self._accepting = False
         self._closed = False
         self._stop_requested = asyncio.Event()
+        self._writes = 0  # submits so far: the upkeep timer checkpoints once they pause
+        self._writes_seen = 0
+        self._upkeep_handle: asyncio.TimerHandle | None = None
+        self._group: GroupCommit | None = None
+        self._diverged: str | None = None
         self._signals: tuple[int, ...] = ()
 
     # -------------------------------------------------------------- lifecycle
@@ -117,6 +126,10 @@ class BatchingService:
         dispatcher = self._dispatcher = Dispatcher(
             batcher=self.batcher, timers=timers, deliverer=deliverer, metrics=self.metrics
         )
+        dispatcher.on_drained = self._on_drained
+        store = self.batcher.store
+        if self.config.group_commit and hasattr(store, "begin_group"):
+            self._group = GroupCommit(cast(GroupStore, store), loop, self._group_failed)
         self._deadline_signal = Signal(timers)
         recovered = dispatcher.collect()
         if recovered:
@@ -148,6 +161,11 @@ class BatchingService:
             return
         self._closed = True
         self._accepting = False
+        if self._upkeep_handle is not None:
+            self._upkeep_handle.cancel()
+            self._upkeep_handle = None
+        if self._group is not None:
+            self._group.close()
         timers, _ = self._require_started()
         dispatcher = self._require_dispatcher()
         if self._deadline_task is not None:
@@ -158,29 +176,38 @@ class BatchingService:
             self.batcher.shutdown()
         except Exception:
             logger.exception("could not flush every pending batch at shutdown")
+        unflushed = self.batcher.get_batch_stats()["batches_pending"]
         dispatcher.collect()
         owned = dispatcher.owned
         delivered, dead = self.metrics.delivered, self.metrics.dead_letters
         deadline = self.clock.now() + timedelta(seconds=self.config.shutdown_timeout_seconds)
         await dispatcher.drain(deadline)
-        await dispatcher.stop()
+        late = await dispatcher.stop(self.config.shutdown_post_grace_seconds)
+        assert self._deliverer is not None
+        unacked = self._deliverer.retry_acks()
+        self._checkpoint()
         left = self.batcher.outbox_size()
         summary = {
-            "flushed_batches": pending,
+            "flushed_batches": pending - unflushed,
+            "failed_to_flush": unflushed,
             "posts_to_deliver": owned,
             "delivered": self.metrics.delivered - delivered,
             "dead_lettered": self.metrics.dead_letters - dead,
+            "cut_off_in_flight": late,
+            "acks_not_written": unacked,
             "left_in_outbox": left,
             "durable": self.batcher.durable,
         }
         self.metrics.last_shutdown = summary
         log = logger.info
-        if left and not summary["durable"]:
+        if (left and not summary["durable"]) or unflushed:
             log = logger.error
         log(
-            "shutdown: flushed %d pending batches; delivered %d of %d posts, dead-lettered %d; "
-            "%d left in the outbox (%s)",
+            "shutdown: flushed %d of %d pending batches%s; delivered %d of %d posts, "
+            "dead-lettered %d; %d left in the outbox (%s)",
+            pending - unflushed,
             pending,
+            f" ({unflushed} failed to flush and stay pending)" if unflushed else "",
             summary["delivered"],
             owned,
             summary["dead_lettered"],
@@ -228,14 +255,20 @@ class BatchingService:
         """Add *message* to *channel_id*'s batches; anything it flushes is delivered.
 
         Raises :class:`ServiceClosedError` once shutdown began, and the batcher's
-        :class:`~slack_batcher.errors.InvalidMessageError` for bad input.
+        :class:`~slack_batcher.errors.InvalidMessageError` for bad input. With a store that
+        supports it (SQLite) and ``group_commit`` on, the submits of one event-loop turn
+        share one commit, and each returns once that commit is done; a failed commit raises
+        :class:`~slack_batcher.errors.StoreError` here.
         """
         if not self._accepting:
-            raise ServiceClosedError(
-                "the service is not accepting messages (not started or closed)"
-            )
+            raise ServiceClosedError(self.refusal or "the service is not accepting messages")
+        group = self._group
+        committed = group.join() if group is not None else None
         result = self.batcher.add(message, channel_id)
+        self._writes += 1
         self.notify()
+        if committed is not None:
+            await committed  # durable before the caller (an HTTP 202) hears of it
         return result
 
     def submit_threadsafe(
@@ -269,10 +302,47 @@ class BatchingService:
             return
         if not dispatcher.in_sync():
             dispatcher.request_collect()
+        if self._upkeep_handle is None:
+            self._schedule_upkeep()
         due = self.batcher.next_due_at()
         target = self._timer_target
         if due is not None and (target is None or due < target) and self._deadline_signal:
             self._deadline_signal.fire()
+
+    # ----------------------------------------------------------- store upkeep
+
+    def _checkpoint(self) -> None:
+        """Let a store with a write-ahead log copy it back and shrink it."""
+        checkpoint = getattr(self.batcher.store, "checkpoint", None)
+        if checkpoint is None:
+            return
+        try:
+            checkpoint()
+        except StoreError as exc:
+            logger.warning("checkpointing the store failed: %s", exc)
+
+    def _schedule_upkeep(self) -> None:
+        """Checkpoint once submits pause for :data:`IDLE_CHECKPOINT_SECONDS` (idle)."""
+        if self._upkeep_handle is not None or self._loop is None or self._closed:
+            return
+        if getattr(self.batcher.store, "checkpoint", None) is None:
+            return
+        self._writes_seen = self._writes
+        self._upkeep_handle = self._loop.call_later(IDLE_CHECKPOINT_SECONDS, self._upkeep)
+
+    def _upkeep(self) -> None:
+        self._upkeep_handle = None
+        deliverer = self._deliverer
+        waiting = deliverer.retry_acks() if deliverer is not None else 0
+        if self._writes != self._writes_seen or waiting:
+            self._schedule_upkeep()  # still busy (or acks held back by a full disk)
+            return
+        self._checkpoint()
+
+    def _on_drained(self) -> None:
+        """Checkpoint soon: the outbox drained, a good moment to shrink the WAL."""
+        if self._loop is not None and not self._closed:
+            self._loop.call_soon(self._checkpoint)
 
     # ------------------------------------------------------------- scheduling
 
@@ -319,6 +389,42 @@ class BatchingService:
     def accepting(self) -> bool:
         """True while :meth:`submit` accepts messages."""
         return self._accepting
+
+    @property
+    def group_commit(self) -> GroupCommit | None:
+        """The group commit in use (its ``groups`` and ``writes`` counts), if any."""
+        return self._group
+
+    @property
+    def refusal(self) -> str | None:
+        """Why :meth:`submit` refuses events, or None while it accepts them."""
+        if self._accepting:
+            return None
+        if self._diverged is not None:
+            return self._diverged
+        if self.closing:
+            return "the service is shutting down"
+        return "the service is not started"
+
+    def _group_failed(self, exc: StoreError) -> None:
+        # The turn's writes are undone in the store but applied in the batcher's memory:
+        # accepting more could answer a resent event "duplicate" that is not stored.
+        self._accepting = False
+        self._diverged = (
+            f"the store could not commit ({exc}); events of that moment were refused; "
+            "restart the service to continue from what is stored"
+        )
+        logger.critical("%s", self._diverged)
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        """The event loop the service runs on, once started."""
+        return self._loop
+
+    @property
+    def closing(self) -> bool:
+        """True once a shutdown was requested or began."""
+        return self._closed or self._stop_requested.is_set()
 
     def stats(self) -> dict[str, Any]:
         """Return the delivery figures (also under ``"delivery"`` in ``get_batch_stats()``)."""

@@ -9,11 +9,12 @@ not what they expect, so the adapters stay short and a strange payload can never
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from .base import PayloadError
 
-__all__ = ["as_int", "clip", "labels_of", "obj", "required", "text"]
+__all__ = ["as_int", "clip", "labels_of", "obj", "required", "text", "when"]
 
 #: Longest string copied from a payload into a message (the formatter cuts at 3000 anyway).
 MAX_TEXT = 3000
@@ -67,6 +68,26 @@ def as_int(parent: object, *path: str) -> int | None:
     if isinstance(value, str) and value.strip().isdigit() and len(value) < 19:
         return int(value.strip())
     return None
+
+
+def when(parent: object, *path: str) -> datetime | None:
+    """Return the time at *path*: an ISO 8601 string or epoch milliseconds; else None.
+
+    Alertmanager's "no end" (year 1) and anything unreadable or naive-out-of-range is None.
+    """
+    value = obj(parent, *path[:-1]).get(path[-1]) if len(path) > 1 else _get(parent, path[0])
+    try:
+        if isinstance(value, int) and not isinstance(value, bool):
+            found = datetime.fromtimestamp(value / 1000, UTC)
+        elif isinstance(value, str) and 10 <= len(value) <= 40:
+            found = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        else:
+            return None
+    except (ValueError, OverflowError, OSError):
+        return None
+    if found.tzinfo is None:
+        found = found.replace(tzinfo=UTC)
+    return found if found.year > 1970 else None
 
 
 def required(parent: object, name: str, prefix: str = "") -> dict[str, Any]:

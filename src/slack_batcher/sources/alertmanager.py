@@ -17,8 +17,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from ..clock import utc_now
 from ..models import BatchableMessage, ContentType
-from ._fields import labels_of, text
+from ._fields import labels_of, text, when
 from .base import Adapted, PayloadError, SourceEvent
 
 __all__ = ["EVENT", "adapt", "severity_priority"]
@@ -107,6 +108,7 @@ def adapt(payload: object, headers: Mapping[str, str]) -> Adapted:
         if status == "resolved":
             data["ends_at"] = text(alert, "endsAt", limit=64)
             data["refers_to"] = firing_id
+        at = (when(alert, "endsAt") if status == "resolved" else None) or when(alert, "startsAt")
         message = BatchableMessage(
             id=f"am:{fingerprint}:{status}:{starts_at}",
             content_type=ContentType.ALERT,
@@ -119,6 +121,7 @@ def adapt(payload: object, headers: Mapping[str, str]) -> Adapted:
                 "receiver": receiver,
                 "thread_key": f"alert:{group}:{fingerprint}",
             },
+            timestamp=at if at is not None else utc_now(),
         )
         events.append(SourceEvent(message, SOURCE, EVENT, status, labels=labels, severity=severity))
     return Adapted(SOURCE, EVENT, tuple(events))

@@ -26,8 +26,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from ..clock import utc_now
 from ..models import BatchableMessage, ContentType
-from ._fields import clip, obj, required, text
+from ._fields import clip, obj, required, text, when
 from .base import Adapted, PayloadError, SourceEvent
 
 __all__ = ["EVENTS", "adapt", "jira_priority"]
@@ -160,6 +161,7 @@ def adapt(payload: object, headers: Mapping[str, str]) -> Adapted:
             )
     priority_name = text(fields, "priority", "name")
     severity = priority_name.lower()
+    at = when(payload, "timestamp")
     message = BatchableMessage(
         id=_message_id(headers, payload, event),
         content_type=ContentType.JIRA_UPDATE,
@@ -167,6 +169,7 @@ def adapt(payload: object, headers: Mapping[str, str]) -> Adapted:
         priority=jira_priority(priority_name) if priority_name else "medium",
         data={k: v for k, v in data.items() if v not in ("", None)},
         metadata={"source": SOURCE, "event": event, "action": action},
+        timestamp=at if at is not None else utc_now(),
     )
     routed = SourceEvent(
         message,

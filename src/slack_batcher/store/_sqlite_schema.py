@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..errors import SchemaVersionError, StoreCorruptError
 
-__all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "prepare"]
+__all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "check_identity", "prepare"]
 
 #: "SLKB": marks a file as a slack-batcher store.
 APPLICATION_ID = 0x534C4B42
@@ -97,16 +97,13 @@ MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
 SCHEMA_VERSION = max(MIGRATIONS)
 
 
-def prepare(conn: sqlite3.Connection, path: Path) -> int:
-    """Check that *conn* holds a slack-batcher store and migrate it to the current schema.
+def check_identity(conn: sqlite3.Connection, path: Path, app_id: int, version: int) -> None:
+    """Raise unless *conn* (read-only is enough) holds a slack-batcher store we can read.
 
-    Returns the version found on disk (0 for a new file). Raises
-    :class:`~slack_batcher.errors.SchemaVersionError` for a file written by a newer version and
-    :class:`~slack_batcher.errors.StoreCorruptError` for a SQLite file that is not a store.
-    *conn* must be in autocommit mode (``isolation_level=None``).
+    A new, empty file passes. Raises :class:`~slack_batcher.errors.StoreCorruptError` for a
+    SQLite file of another application and :class:`~slack_batcher.errors.SchemaVersionError`
+    for a store written by a newer version.
     """
-    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
     if app_id == 0 and version == 0:
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_schema WHERE type='table'")]
         if tables:
@@ -124,6 +121,19 @@ def prepare(conn: sqlite3.Connection, path: Path) -> int:
             f"{path}: written by a newer slack-batcher (schema version {version}; this version "
             f"reads up to {SCHEMA_VERSION}); upgrade slack-batcher or use another file"
         )
+
+
+def prepare(conn: sqlite3.Connection, path: Path) -> int:
+    """Check that *conn* holds a slack-batcher store and migrate it to the current schema.
+
+    Returns the version found on disk (0 for a new file). Raises
+    :class:`~slack_batcher.errors.SchemaVersionError` for a file written by a newer version and
+    :class:`~slack_batcher.errors.StoreCorruptError` for a SQLite file that is not a store.
+    *conn* must be in autocommit mode (``isolation_level=None``).
+    """
+    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    check_identity(conn, path, app_id, version)
     for target in range(version + 1, SCHEMA_VERSION + 1):
         conn.execute("BEGIN IMMEDIATE")
         try:

@@ -24,26 +24,38 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 from ..batch import BatchGroup
 from ..errors import StoreCorruptError, StoreError
 from ..models import BatchableMessage
 from . import _sqlite_codec as codec
+from . import _sqlite_disk as disk
 from . import _sqlite_lock as process_lock
-from ._sqlite_open import check_file, connect
+from ._sqlite_open import check_file, connect, inspect
 from .base import DeadLetter, DigestRecord, OutboxEntry, StoredState
 
 __all__ = ["SQLiteStore"]
 
-_INSERT_MESSAGE = (
+_T = TypeVar("_T")
+
+_INSERT_MESSAGE = "INSERT INTO messages (batch_seq, message_id, body) VALUES (?, ?, ?)"
+# The slower forms, by batch id, for a batch whose row number is not cached (see _seqs).
+_INSERT_MESSAGE_BY_ID = (
     "INSERT INTO messages (batch_seq, message_id, body) SELECT seq, ?, ? FROM batches WHERE id = ?"
 )
-_DELETE_BATCH_MESSAGES = (
+#: How much room a write needs for the store to count as writable again (bytes).
+PROBE_BYTES = 64 * 1024
+_PROBE_WRITE = (
+    "INSERT OR REPLACE INTO threads (thread_key, ts, expires_at)"
+    f" VALUES ('~probe', zeroblob({PROBE_BYTES}), '')"
+)
+_DELETE_BATCH_MESSAGES_BY_ID = (
     "DELETE FROM messages WHERE batch_seq = (SELECT seq FROM batches WHERE id = ?)"
 )
 
@@ -53,7 +65,7 @@ class SQLiteStore:
 
     ``SQLiteStore(path, synchronous="NORMAL", busy_timeout=5.0)``. The file and its parent
     directory are created when missing; an existing file must be a slack-batcher store. One
-    process uses a file at a time (an advisory ``<path>.lock`` guards it). Safe to call from
+    process uses a file at a time (an advisory ``flock`` on the file guards it). Safe to call from
     several threads: calls are serialised by a lock.
     """
 
@@ -76,15 +88,22 @@ class SQLiteStore:
         # Pending batch id → (message id, stored body) of its messages, so a flush writes
         # the outbox's copy of the messages without encoding them again.
         self._bodies: dict[str, list[tuple[str, str]]] = {}
+        # Pending batch id → its row's seq, so a message joining it is one plain INSERT.
+        # Dropped whenever a transaction is rolled back (seqs of rolled-back rows are reused).
+        self._seqs: dict[str, int] = {}
+        #: Why the last write failed (a full disk, …); None once a write succeeds again.
+        self.write_error: str | None = None
+        self._last_probe = 0.0
         check_file(self.path)
+        inspect(self.path)  # read-only: a foreign or damaged file is refused untouched
         self._lock_key = process_lock.acquire(self.path)
         try:
-            self._conn: sqlite3.Connection | None = connect(
-                self.path, synchronous=synchronous, busy_timeout=busy_timeout
-            )
+            conn, degraded = connect(self.path, synchronous=synchronous, busy_timeout=busy_timeout)
         except BaseException:
             process_lock.release(self._lock_key)
             raise
+        self._conn: sqlite3.Connection | None = conn
+        self.write_error = degraded
 
     def __repr__(self) -> str:
         return f"SQLiteStore({str(self.path)!r})"
@@ -99,22 +118,39 @@ class SQLiteStore:
         leaves the others in place; the block only *defers the commit* to its exit, where
         everything done inside becomes durable at once, even when the block raises. A kill
         inside the block loses the whole group, so acknowledge the messages added inside
-        (e.g. answer the HTTP request) only after the block exits. Hold the lock that
-        serialises the batcher around the block, or other threads' store calls wait
-        for it. Nested blocks join the outer one.
+        (e.g. answer the HTTP request) only after the block exits. Store calls made by
+        other threads meanwhile join the group too. Nested blocks join the outer one.
+        """
+        self.begin_group()
+        try:
+            yield
+        finally:
+            self.commit_group()
+
+    def begin_group(self) -> None:
+        """Open a group commit (see :meth:`transaction`) without a ``with`` block.
+
+        Until the matching :meth:`commit_group`, every store call — from any thread — joins
+        the group. The service opens one per event-loop turn and commits it before any
+        request of that turn is answered.
         """
         with self._lock:
             conn = self._open_connection()
-            outermost = self._depth == 0
-            if outermost:
+            if self._depth == 0:
                 self._begin(conn, "starting a group commit")
             self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
-                if outermost:
-                    self._commit(conn, "committing a group")
+
+    def commit_group(self) -> None:
+        """Close the group opened by :meth:`begin_group`; the outermost one commits.
+
+        Raises :class:`~slack_batcher.errors.StoreError` when the commit fails: then
+        nothing done inside the group was stored.
+        """
+        with self._lock:
+            conn = self._open_connection()
+            self._depth -= 1
+            if self._depth == 0:
+                self._commit(conn, "committing a group")
 
     @contextmanager
     def _transaction(self, action: str) -> Iterator[sqlite3.Connection]:
@@ -127,15 +163,18 @@ class SQLiteStore:
                 try:
                     yield conn
                 except BaseException:
+                    self._seqs.clear()
                     conn.execute("ROLLBACK TO change" if grouped else "ROLLBACK")
                     if grouped:
                         conn.execute("RELEASE change")
                     raise
                 conn.execute("RELEASE change" if grouped else "COMMIT")
+                self.write_error = None
             except sqlite3.Error as exc:
+                self._seqs.clear()
                 if conn.in_transaction and not grouped:
                     conn.execute("ROLLBACK")
-                raise StoreError(f"{self.path}: {action} failed: {exc}") from exc
+                raise self._write_failed(action, exc) from exc
             except (TypeError, ValueError) as exc:  # rolled back above: not JSON-encodable
                 raise StoreError(f"{self.path}: {action} failed: cannot encode: {exc}") from exc
 
@@ -148,23 +187,28 @@ class SQLiteStore:
         with self._lock:
             conn = self._open_connection()
             try:
-                return conn.execute(sql, params)
+                cursor = conn.execute(sql, params)
             except sqlite3.Error as exc:
-                raise StoreError(f"{self.path}: {action} failed: {exc}") from exc
+                self._seqs.clear()  # a full disk or I/O error may roll a group back whole
+                raise self._write_failed(action, exc) from exc
+            self.write_error = None
+            return cursor
 
     def _begin(self, conn: sqlite3.Connection, action: str) -> None:
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            raise StoreError(f"{self.path}: {action} failed: {exc}") from exc
+            raise self._write_failed(action, exc) from exc
 
     def _commit(self, conn: sqlite3.Connection, action: str) -> None:
         try:
             conn.execute("COMMIT")
+            self.write_error = None
         except sqlite3.Error as exc:
+            self._seqs.clear()
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            raise StoreError(f"{self.path}: {action} failed: {exc}") from exc
+            raise self._write_failed(action, exc) from exc
 
     @contextmanager
     def _reading(self, action: str) -> Iterator[sqlite3.Connection]:
@@ -183,6 +227,11 @@ class SQLiteStore:
             except sqlite3.Error as exc:
                 raise StoreError(f"{self.path}: {action} failed: {exc}") from exc
 
+    def _write_failed(self, action: str, exc: sqlite3.Error) -> StoreError:
+        error = disk.write_failure(self.path, action, exc)
+        self.write_error = str(error)
+        return error
+
     def _open_connection(self) -> sqlite3.Connection:
         if self._conn is None:
             raise StoreError(f"{self.path}: the store is closed")
@@ -199,34 +248,62 @@ class SQLiteStore:
             ).fetchall()
             bodies: dict[int, list[BatchableMessage]] = {row[0]: [] for row in rows}
             cached: dict[int, list[tuple[str, str]]] = {row[0]: [] for row in rows}
-            for batch_seq, message_id, body in conn.execute(
-                "SELECT batch_seq, message_id, body FROM messages ORDER BY seq"
+            for seq, batch_seq, message_id, body in conn.execute(
+                "SELECT seq, batch_seq, message_id, body FROM messages ORDER BY seq"
             ):
-                bodies[batch_seq].append(codec.message_from_body(body))
+                found = bodies.get(batch_seq)
+                if found is None:
+                    raise self._unreadable("messages", seq, "its batch is missing")
+                found.append(self._decode("messages", seq, codec.message_from_body, body))
                 cached[batch_seq].append((message_id, body))
             outbox = self._outbox_rows(conn, None)
-        batches = [codec.batch_from_row(row[1:], bodies[row[0]]) for row in rows]
+        batches = [
+            self._decode("batches", row[0], codec.batch_from_row, row[1:], bodies[row[0]])
+            for row in rows
+        ]
         self._bodies = {row[1]: cached[row[0]] for row in rows}
+        self._seqs = {row[1]: row[0] for row in rows}
         return StoredState(batches=batches, outbox=outbox)
+
+    def _unreadable(self, table: str, seq: object, problem: str) -> StoreCorruptError:
+        return StoreCorruptError(
+            f"{self.path}: table {table}, row seq={seq}: unreadable ({problem}); the file is "
+            "left as it is: fix or delete that row with the sqlite3 shell, or restore a backup"
+        )
+
+    def _decode(self, table: str, seq: object, decode: Callable[..., _T], *args: Any) -> _T:
+        """Run *decode*; a bad row becomes a StoreCorruptError naming the file and the row."""
+        try:
+            return decode(*args)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise self._unreadable(table, seq, f"{type(exc).__name__}: {exc}") from exc
 
     def record_open(self, batch: BatchGroup, message: BatchableMessage) -> None:
         """Insert *batch* and its first *message* in one transaction."""
         body = codec.message_body(message)
         with self._transaction("recording a new batch") as conn:
-            conn.execute(
+            seq = conn.execute(
                 "INSERT INTO batches (id, channel_id, batch_type, created_at, expires_at,"
                 " last_activity, metadata) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 codec.batch_row(batch),
-            )
-            conn.execute(_INSERT_MESSAGE, (message.id, body, batch.id))
+            ).lastrowid
+            conn.execute(_INSERT_MESSAGE, (seq, message.id, body))
         self._bodies[batch.id] = [(message.id, body)]
+        if seq is not None:
+            self._seqs[batch.id] = seq
 
     def record_add(self, batch: BatchGroup, message: BatchableMessage) -> None:
         """Append *message* to the stored *batch* in one transaction; the batch must exist."""
         body = codec.message_body(message)
-        cursor = self._statement(
-            "recording a message", _INSERT_MESSAGE, (message.id, body, batch.id)
-        )
+        seq = self._seqs.get(batch.id)
+        if seq is not None:
+            cursor = self._statement(
+                "recording a message", _INSERT_MESSAGE, (seq, message.id, body)
+            )
+        else:
+            cursor = self._statement(
+                "recording a message", _INSERT_MESSAGE_BY_ID, (message.id, body, batch.id)
+            )
         if cursor.rowcount != 1:  # nothing was written
             raise StoreError(f"{self.path}: batch {batch.id!r} is not in the store")
         cached = self._bodies.get(batch.id)
@@ -243,22 +320,28 @@ class SQLiteStore:
             and [m.id for m in entry.messages] == [message_id for message_id, _ in cached]
         ):
             encoded = codec.join_bodies([body for _, body in cached])
+        seq = self._seqs.pop(batch.id, None)
         with self._transaction("recording a flush") as conn:
-            self._delete_batch(conn, batch.id)
+            self._delete_batch(conn, batch.id, seq)
             if entry is not None:
                 self._insert_outbox(conn, entry, encoded)
 
     def record_dead_batch(self, batch: BatchGroup, letter: DeadLetter) -> None:
         """Delete *batch* and its messages and insert *letter* in one transaction."""
         self._bodies.pop(batch.id, None)
+        seq = self._seqs.pop(batch.id, None)
         with self._transaction("dead-lettering a batch") as conn:
-            self._delete_batch(conn, batch.id)
+            self._delete_batch(conn, batch.id, seq)
             self._insert_dead_letter(conn, letter)
 
     @staticmethod
-    def _delete_batch(conn: sqlite3.Connection, batch_id: str) -> None:
-        conn.execute(_DELETE_BATCH_MESSAGES, (batch_id,))
-        conn.execute("DELETE FROM batches WHERE id = ?", (batch_id,))
+    def _delete_batch(conn: sqlite3.Connection, batch_id: str, seq: int | None) -> None:
+        if seq is None:
+            conn.execute(_DELETE_BATCH_MESSAGES_BY_ID, (batch_id,))
+            conn.execute("DELETE FROM batches WHERE id = ?", (batch_id,))
+        else:
+            conn.execute("DELETE FROM messages WHERE batch_seq = ?", (seq,))
+            conn.execute("DELETE FROM batches WHERE seq = ?", (seq,))
 
     # ----------------------------------------------------------------- outbox
 
@@ -267,21 +350,22 @@ class SQLiteStore:
         with self._reading("reading the outbox") as conn:
             return self._outbox_rows(conn, limit)
 
-    @staticmethod
-    def _outbox_rows(conn: sqlite3.Connection, limit: int | None) -> list[OutboxEntry]:
+    def _outbox_rows(self, conn: sqlite3.Connection, limit: int | None) -> list[OutboxEntry]:
         rows = conn.execute(
-            f"SELECT {codec.OUTBOX_COLUMNS} FROM outbox ORDER BY seq LIMIT ?",
+            f"SELECT seq, {codec.OUTBOX_COLUMNS} FROM outbox ORDER BY seq LIMIT ?",
             (-1 if limit is None else limit,),
         )
-        return [codec.outbox_from_row(row) for row in rows]
+        return [self._decode("outbox", row[0], codec.outbox_from_row, row[1:]) for row in rows]
 
     def get_outbox(self, outbox_id: str) -> OutboxEntry | None:
         """Return one undelivered entry, or None."""
         with self._reading("reading the outbox") as conn:
             row = conn.execute(
-                f"SELECT {codec.OUTBOX_COLUMNS} FROM outbox WHERE id = ?", (outbox_id,)
+                f"SELECT seq, {codec.OUTBOX_COLUMNS} FROM outbox WHERE id = ?", (outbox_id,)
             ).fetchone()
-        return None if row is None else codec.outbox_from_row(row)
+        if row is None:
+            return None
+        return self._decode("outbox", row[0], codec.outbox_from_row, row[1:])
 
     @staticmethod
     def _insert_outbox(
@@ -383,6 +467,53 @@ class SQLiteStore:
             "INSERT OR REPLACE INTO threads (thread_key, ts, expires_at) VALUES (?, ?, ?)",
             (thread_key, ts, codec.time_text(expires_at)),
         )
+
+    # ------------------------------------------------------------ maintenance
+
+    def checkpoint(self) -> int:
+        """Copy the WAL into the database file, and truncate a WAL that grew large.
+
+        Cheap when there is little to copy; the service runs it when idle and whenever its
+        outbox drains, so the WAL (and the disk it needs) stays small. Skipped inside a
+        group. Returns the WAL file's size in bytes afterwards.
+        """
+        with self._lock:
+            conn = self._open_connection()
+            if self._depth or conn.in_transaction:
+                return -1
+            try:
+                return disk.checkpoint(conn, self.path)
+            except sqlite3.Error as exc:
+                raise self._write_failed("checkpointing the WAL", exc) from exc
+
+    def check_writable(self) -> str | None:
+        """Return why writes fail (None when they work), probing again after a failure.
+
+        While :attr:`write_error` is set, a probe write of :data:`PROBE_BYTES` (written and
+        deleted in one transaction, so the file does not change) is tried at most once a
+        second, so readiness recovers once space is freed even when no traffic arrives.
+        """
+        if self.write_error is None:
+            return None
+        now = time.monotonic()
+        if now - self._last_probe < 1.0:
+            return self.write_error
+        self._last_probe = now
+        with self._lock:
+            conn = self._conn
+            if conn is None or self._depth or conn.in_transaction:
+                return self.write_error
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute(_PROBE_WRITE)
+                conn.execute("DELETE FROM threads WHERE thread_key = '~probe'")
+                conn.execute("COMMIT")
+                self.write_error = None
+            except sqlite3.Error as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                self._write_failed("writing", exc)
+        return self.write_error
 
     # ---------------------------------------------------------------- digests
 
