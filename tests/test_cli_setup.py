@@ -115,3 +115,10 @@ def test_routes_test_names_the_field_of_a_bad_payload(tmp_path: Path) -> None:
     payload.write_text('{"action": "opened", "pull_request": {"title": "x"}}')
     done = run("routes", "test", "--source", "github", "--event", "pull_request", str(payload))
     assert done.exit_code == 2 and "pull_request.number" in done.output
+
+
+def test_the_new_commands_have_help() -> None:
+    for command in (["config", "init"], ["config", "show"], ["routes"], ["routes", "test"]):
+        result = CliRunner().invoke(main, [*command, "--help"])
+        assert result.exit_code == 0, command
+        assert "Usage:" in result.output

@@ -359,3 +359,16 @@ def test_messages_carry_when_the_event_happened_from_the_payload() -> None:
     resolved = alert("A", status="resolved")
     message = only(alertmanager.adapt(alertmanager_notification([resolved]), {})).message
     assert message.timestamp.isoformat() == "2026-03-02T10:00:00+00:00"
+
+
+def test_alerts_left_out_of_a_notification_are_noted_on_its_messages() -> None:
+    body = alertmanager_notification([alert("A")])
+    body["truncatedAlerts"] = 7
+    message = only(alertmanager.adapt(body, {})).message
+    assert message.metadata["truncated_alerts"] == 7
+    many = alertmanager_notification(
+        [alert("A", fingerprint=f"{i:016x}") for i in range(alertmanager.MAX_ALERTS + 3)]
+    )
+    adapted = alertmanager.adapt(many, {})
+    assert len(adapted.events) == alertmanager.MAX_ALERTS
+    assert adapted.events[0].message.metadata["truncated_alerts"] == 3

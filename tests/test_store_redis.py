@@ -77,5 +77,5 @@ def test_every_key_of_a_channel_carries_its_hash_tag() -> None:
     assert all(k.startswith("tags:{C42}:") for k in channel_keys)
     assert {k for k in keys if "{" not in k} <= {
         "tags:due", "tags:where", "tags:batches", "tags:outbox", "tags:ofree", "tags:order",
-        "tags:pending",
+        "tags:pending", "tags:chans",
     }  # fmt: skip

@@ -303,7 +303,7 @@ def demo(
 
 def _post_demo_for_real(posts: list[Any], token: str, channel: str) -> None:
     from .delivery.slack import SlackSender
-    from .demo import post_for_real
+    from .demo_post import post_for_real
     from .errors import DeliveryError
 
     sender = SlackSender(token)

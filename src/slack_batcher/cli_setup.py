@@ -121,7 +121,7 @@ def to_toml(values: dict[str, Any]) -> str:
 @click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
 def config_init(path: Path, force: bool) -> None:
     """Write a commented starter configuration to PATH (default: slack-batcher.toml)."""
-    from .demo import starter_config
+    from .demo_data import starter_config
 
     if path.exists() and not force:
         _fail(f"{path} exists; use --force to overwrite it")

@@ -9,7 +9,7 @@ on a SQLite store in a temporary directory and delivered by the runtime to the J
 sender, on a simulated clock. It writes ``posts.jsonl`` (every ``chat.postMessage``
 payload), ``summary.json`` (per channel, and which messages each post carries) and
 ``index.html`` (every post as Slack would show it), and returns the figures.
-:func:`post_for_real` then sends those posts to a real Slack channel, paced.
+:func:`~slack_batcher.demo_post.post_for_real` then sends them to a real channel, paced.
 
 A delivery line is ``{"at": seconds after the day's start, "source": "github",
 "event": "pull_request", "delivery": "<id>", "body": {…}}`` (``event`` and ``delivery``
@@ -24,19 +24,23 @@ import logging
 import secrets
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from .batcher import MessageBatcher
 from .clock import ManualClock
 from .config import BatchConfig
-from .delivery.base import Sender
 from .delivery.jsonl import JsonlSender
+from .demo_data import (
+    SOURCES,
+    DemoDelivery,
+    demo_settings,
+    load_deliveries,
+    starter_config,
+)
 from .demo_storm import (
     StormFigures,
     digest_thread,
@@ -45,13 +49,12 @@ from .demo_storm import (
     top_level_by_channel,
     top_level_without_digests,
 )
-from .errors import DeliveryError, TransientDeliveryError
 from .formatting.factory import SlackMessageFormatterFactory
 from .formatting.message import SlackMessage
 from .http.recent import RecordingSender
 from .preview import render_page
 from .runtime.service import BatchingService
-from .settings import ServiceSettings, load_settings
+from .settings import ServiceSettings
 from .sources.samples import signed_request
 from .sources.settings import SourcesSettings
 from .store.sqlite import SQLiteStore
@@ -62,8 +65,8 @@ __all__ = [
     "DemoDelivery",
     "DemoPost",
     "DemoResult",
+    "demo_settings",
     "load_deliveries",
-    "post_for_real",
     "run_demo",
     "starter_config",
 ]
@@ -72,35 +75,12 @@ logger = logging.getLogger(__name__)
 
 #: The simulated day starts at 08:30 UTC on a Monday.
 DAY_START = datetime(2026, 3, 2, 8, 30, tzinfo=UTC)
-SOURCES = ("github", "jira", "alertmanager")
 #: The afternoon's alert storm, whose posts the demo reports (with and without digests).
 #: The starter config's alerts route keeps one live digest for all services in that channel
 #: (``digest_by = []``); elsewhere the default digest key applies (type and scope).
 STORM_CHANNEL = "#alerts"
 STORM_START = datetime(2026, 3, 2, 14, 10, tzinfo=UTC)
 STORM_END = datetime(2026, 3, 2, 14, 20, tzinfo=UTC)
-
-
-def starter_config() -> str:
-    """Return the text of the commented starter configuration (examples/slack-batcher.toml)."""
-    return resources.files("slack_batcher").joinpath("data/slack-batcher.toml").read_text("utf-8")
-
-
-@contextmanager
-def _bundled(name: str) -> Iterator[Path]:
-    with resources.as_file(resources.files("slack_batcher").joinpath(f"data/{name}")) as path:
-        yield path
-
-
-@dataclass(frozen=True, slots=True)
-class DemoDelivery:
-    """One webhook of the day: when it arrives (seconds after the start), from where, what."""
-
-    at: float
-    source: str
-    body: dict[str, Any]
-    event: str = ""
-    delivery: str = ""
 
 
 @dataclass(slots=True)
@@ -158,50 +138,6 @@ class DemoResult:
     def total_posts(self) -> int:
         """Slack posts made (continuation pages included)."""
         return len(self.posts)
-
-
-def load_deliveries(path: Path | None = None) -> list[DemoDelivery]:
-    """Read a JSON-lines file of deliveries (default: the bundled day), in arrival order.
-
-    A bad line raises ValueError naming the file and line.
-    """
-    if path is None:
-        with _bundled("demo-webhooks.jsonl") as bundled:
-            return load_deliveries(bundled)
-    deliveries: list[DemoDelivery] = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                source = str(row["source"])
-                if source not in SOURCES:
-                    raise ValueError(f"unknown source {source!r}")
-                body = row["body"]
-                if not isinstance(body, dict):
-                    raise TypeError("body: expected a JSON object")
-                deliveries.append(
-                    DemoDelivery(
-                        float(row["at"]),
-                        source,
-                        body,
-                        str(row.get("event", "")),
-                        str(row.get("delivery", "")),
-                    )
-                )
-            except (ValueError, KeyError, TypeError) as exc:
-                raise ValueError(f"{path.name} line {number}: {exc}") from None
-    deliveries.sort(key=lambda d: d.at)
-    return deliveries
-
-
-def demo_settings(config: Path | None = None) -> ServiceSettings:
-    """Return the settings the demo runs by: *config* (default: the starter file)."""
-    if config is None:
-        with _bundled("slack-batcher.toml") as bundled:
-            return load_settings(bundled)
-    return load_settings(config)
 
 
 @dataclass(slots=True)
@@ -450,41 +386,3 @@ def _add_digest_figures(
         if counted is not None:
             figures.top_level_without_digests = counted[figures.channel]
     result.storm = storm
-
-
-async def post_for_real(
-    posts: list[DemoPost],
-    sender: Sender,
-    channel: str,
-    *,
-    interval_seconds: float = 1.1,
-    progress: Callable[[int], None] | None = None,
-) -> int:
-    """Post the demo's posts to one real *channel*, paced, honouring Retry-After.
-
-    Replies (continuation pages, related batches) go in the same threads as in the dry run.
-    Return how many were posted; a permanent error (bad token, unknown channel) stops and is
-    raised.
-    """
-    real_ts: dict[str, str] = {}
-    posted = 0
-    try:
-        for index, post in enumerate(posts, start=1):
-            thread = real_ts.get(post.thread_ts) if post.thread_ts else None
-            for _attempt in range(5):
-                try:
-                    result = await sender.post(post.message, channel=channel, thread_ts=thread)
-                    break
-                except TransientDeliveryError as exc:
-                    await asyncio.sleep(exc.retry_after or 5.0)
-            else:
-                raise DeliveryError("gave_up", f"post {index} kept failing")
-            if post.ts and result.ts:
-                real_ts[post.ts] = result.ts
-            posted += 1
-            if progress is not None:
-                progress(index)
-            await asyncio.sleep(interval_seconds)
-    finally:
-        await sender.close()
-    return posted

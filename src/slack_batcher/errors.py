@@ -8,6 +8,7 @@ __all__ = [
     "DeliveryError",
     "FormatterError",
     "InvalidMessageError",
+    "LeaseLostError",
     "MessageTooLargeError",
     "PermanentDeliveryError",
     "SchemaVersionError",
@@ -57,6 +58,10 @@ class FormatterError(SlackBatcherError):
 
 class StoreError(SlackBatcherError):
     """The batch store failed to read or write its state."""
+
+
+class LeaseLostError(StoreError):
+    """Another instance took over work whose lease this one let run out (a shared store)."""
 
 
 class StoreFullError(StoreError):

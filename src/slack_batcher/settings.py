@@ -150,6 +150,11 @@ class StoreSettings(BaseModel):
     )
     #: Redis only: every key starts with this (instances sharing batches use the same one).
     prefix: str = Field(default="slack-batcher", pattern=r"^[^{}\s]+$", max_length=100)
+    #: Redis only: how long an instance that stopped (died) keeps its posts before another
+    #: instance takes them over; a claimed batch is held twice as long.
+    lease_seconds: float = Field(default=15.0, gt=0, le=3600)
+    #: Redis only: how often each instance looks for due batches and posts to take over.
+    poll_seconds: float = Field(default=1.0, gt=0, le=60)
 
     @property
     def display_url(self) -> str:

@@ -21,6 +21,7 @@ from ..log_fields import LOG_FIELDS
 from ..runtime.service import BatchingService
 from ..settings import LoggingSettings, SenderSettings, ServiceSettings
 from ..store.base import BatchStore
+from ..store.redis import RedisStore
 from .app import create_app
 from .recent import RecordingSender
 
@@ -73,8 +74,6 @@ def build_store(url: str, *, prefix: str = "slack-batcher") -> BatchStore:
     *prefix* is the Redis key prefix (ignored by the other stores).
     """
     if url.startswith(("redis://", "rediss://", "unix://")):
-        from ..store.redis import RedisStore
-
         return RedisStore(url, prefix=prefix)
     if url == "memory://":
         from ..store.memory import MemoryStore
@@ -144,22 +143,45 @@ def build_service(
 
     The sender is wrapped in a :class:`RecordingSender` so the dashboard can show recent
     posts. Nothing is started: run it with ``async with`` or ``create_app(manage_service=)``.
+
+    A Redis store is shared: the batcher is then a
+    :class:`~slack_batcher.store.redis_batcher.SharedBatcher` and pacing a
+    :class:`~slack_batcher.delivery.shared_pacing.SharedPacer`, so every instance given
+    the same URL and prefix works on one set of batches.
     """
-    batcher = MessageBatcher(
-        settings.batch_config,
-        SlackMessageFormatterFactory(),
-        clock=clock,
-        store=store
-        if store is not None
-        else build_store(settings.store.url, prefix=settings.store.prefix),
-        auto_ack=False,
-    )
+    if store is None:
+        store = build_store(settings.store.url, prefix=settings.store.prefix)
+    pacer = None
+    batcher: MessageBatcher
+    if isinstance(store, RedisStore):
+        from ..delivery.shared_pacing import SharedPacer
+        from ..store.redis_batcher import SharedBatcher
+
+        batcher = SharedBatcher(
+            settings.batch_config,
+            SlackMessageFormatterFactory(),
+            store=store,
+            clock=clock,
+            auto_ack=False,
+            claim_seconds=2 * settings.store.lease_seconds,
+            lease_seconds=settings.store.lease_seconds,
+            poll_seconds=settings.store.poll_seconds,
+        )
+        pacer = SharedPacer(store, settings.delivery.pacing_policy())
+    else:
+        batcher = MessageBatcher(
+            settings.batch_config,
+            SlackMessageFormatterFactory(),
+            clock=clock,
+            store=store,
+            auto_ack=False,
+        )
     # Per-route batching overrides (the first route naming a channel wins: docs/sources.md).
     for channel, config in settings.routes.channel_configs(settings.batch_config).items():
         batcher.configure_channel(channel, config)
     inner = sender if sender is not None else build_sender(settings.sender, clock=batcher.clock)
     recording = RecordingSender(inner, clock=batcher.clock)
-    return BatchingService(batcher, recording, config=settings.delivery)
+    return BatchingService(batcher, recording, config=settings.delivery, pacer=pacer)
 
 
 class _Server(uvicorn.Server):

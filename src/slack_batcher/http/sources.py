@@ -142,9 +142,7 @@ def _json(status: int, body: dict[str, Any]) -> Response:
     return Response(json.dumps(body), status_code=status, media_type="application/json")
 
 
-def _authenticate(source: str, secret: str, request: Request, body: bytes) -> str | None:
-    if source == "alertmanager":
-        return verify_bearer(secret, request.headers.get("authorization"))
+def _check_signature(source: str, secret: str, request: Request, body: bytes) -> str | None:
     header = SIGNATURE_HEADERS[source]
     return verify_hmac_sha256(secret, body, request.headers.get(header), header)
 
@@ -179,7 +177,7 @@ async def _receive(request: Request, source: str) -> Response:
     if len(body) > limit:  # also enforced by the body limit middleware, before any hashing
         return problem_response(413, f"the request body is larger than {limit} bytes")
     if source != "alertmanager":
-        refusal = _authenticate(source, secret, request, body)
+        refusal = _check_signature(source, secret, request, body)
         if refusal is not None:
             counters.delivery(source, "unauthorized")
             return problem_response(401, refusal)

@@ -60,6 +60,7 @@ class Deliverer:
         timers: ClockTimers,
         metrics: DeliveryMetrics,
         rng: random.Random,
+        pacer: Pacer | None = None,
     ) -> None:
         self.batcher = batcher
         self.outbox = batcher.outbox
@@ -67,7 +68,7 @@ class Deliverer:
         self.config = config
         self.timers = timers
         self.metrics = metrics
-        self.pacer = Pacer(config.pacing_policy())
+        self.pacer = pacer if pacer is not None else Pacer(config.pacing_policy())
         self.retry: RetryPolicy = config.retry_policy()
         self._rng = rng
         threading = config.enable_threading

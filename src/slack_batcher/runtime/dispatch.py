@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from ..clock import ManualClock
+from ..errors import LeaseLostError
 from ..log_fields import entry_fields
 from ..store.base import OutboxEntry
 from .delivery import Deliverer
@@ -112,6 +113,10 @@ class Dispatcher:
         return new
 
     def _own(self, entry: OutboxEntry, *, recovered: bool) -> None:
+        # A shared store hands over entries another instance let go of (it died or stopped):
+        # they count as recovered, like those left by an earlier run of this one.
+        if entry.state.pop("taken_over", None) is not None:
+            recovered = True
         self._jobs[entry.id] = entry
         self.metrics.track(entry.id, entry.due_at)
         if recovered:
@@ -148,6 +153,15 @@ class Dispatcher:
                     done = await self.deliverer.deliver(entry)
                 except asyncio.CancelledError:
                     raise
+                except LeaseLostError as exc:  # a shared store: another instance has it now
+                    logger.warning(
+                        "stopped delivering %s to %s: %s",
+                        entry.id,
+                        channel,
+                        exc,
+                        extra=entry_fields(entry),
+                    )
+                    self.metrics.untrack(entry.id)
                 except Exception:
                     logger.exception(
                         "delivering %s to %s failed; trying again",

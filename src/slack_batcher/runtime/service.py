@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ..clock import Clock, ManualClock
 from ..delivery.base import Sender
+from ..delivery.pacing import Pacer
 from ..errors import SlackBatcherError, StoreError
 from ..models import BatchableMessage
 from .config import ServiceConfig
@@ -59,8 +60,11 @@ class BatchingService:
     ``clock`` defaults to the batcher's (they must agree: the batcher sets due times, the
     service sleeps until them). With a :class:`~slack_batcher.clock.ManualClock` nothing
     happens by itself: tests move time with :meth:`advance` (see :meth:`settle`). ``rng``
-    drives retry jitter. The sender is closed with the service (``close_sender``); the
-    batcher and its store are not — a durable store keeps what was not delivered.
+    drives retry jitter. ``pacer`` replaces the per-process pacing built from ``config``
+    (instances sharing a Redis store share a
+    :class:`~slack_batcher.delivery.shared_pacing.SharedPacer`). The sender is closed with
+    the service (``close_sender``); the batcher and its store are not — a durable store
+    keeps what was not delivered.
     """
 
     def __init__(
@@ -71,6 +75,7 @@ class BatchingService:
         clock: Clock | None = None,
         config: ServiceConfig | None = None,
         rng: random.Random | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         self.config = config if config is not None else ServiceConfig()
         self.config.ensure_valid()
@@ -89,6 +94,7 @@ class BatchingService:
         )
         batcher.add_stats_contributor(self.metrics)
         self._rng = rng if rng is not None else random.Random()
+        self._pacer = pacer
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timers: ClockTimers | None = None
         self._deliverer: Deliverer | None = None
@@ -122,6 +128,7 @@ class BatchingService:
             timers=timers,
             metrics=self.metrics,
             rng=self._rng,
+            pacer=self._pacer,
         )
         dispatcher = self._dispatcher = Dispatcher(
             batcher=self.batcher, timers=timers, deliverer=deliverer, metrics=self.metrics

@@ -19,7 +19,7 @@ from typing import Any
 
 from ..clock import utc_now
 from ..models import BatchableMessage, ContentType
-from ._fields import labels_of, text, when
+from ._fields import as_int, labels_of, text, when
 from .base import Adapted, PayloadError, SourceEvent
 
 __all__ = ["EVENT", "adapt", "severity_priority"]
@@ -81,6 +81,8 @@ def adapt(payload: object, headers: Mapping[str, str]) -> Adapted:
     common = labels_of(payload, "commonLabels")
     external = text(payload, "externalURL")
     receiver = text(payload, "receiver", limit=200)
+    # Alertmanager's max_alerts drops alerts from a notification and says how many here.
+    truncated = (as_int(payload, "truncatedAlerts") or 0) + max(0, len(alerts) - MAX_ALERTS)
     events: list[SourceEvent] = []
     for index, alert in enumerate(alerts[:MAX_ALERTS]):
         if not isinstance(alert, dict):
@@ -120,6 +122,7 @@ def adapt(payload: object, headers: Mapping[str, str]) -> Adapted:
                 "action": status,
                 "receiver": receiver,
                 "thread_key": f"alert:{group}:{fingerprint}",
+                **({"truncated_alerts": truncated} if truncated else {}),
             },
             timestamp=at if at is not None else utc_now(),
         )

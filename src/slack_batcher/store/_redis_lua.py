@@ -18,7 +18,8 @@ Key layout under the prefix ``P`` (every key of one channel ``c`` carries the ha
 * ``P:olease``   zset outbox id → lease end (µs) of entries an instance is delivering;
   ``P:ofree`` the entries nobody owns
 * ``P:where``    hash id (batch, outbox entry, dead letter) → channel
-* ``P:pending``  pending message count; ``P:t:<key>`` thread map
+* ``P:pending``  pending message count; ``P:chans`` hash channel → pending batches
+* ``P:t:<key>``  thread map entry
 
 The scripts build key names from ``ARGV[1]`` (the prefix) and the channel, so they run on
 one Redis server (or a primary with replicas), not across Cluster slots.
@@ -26,9 +27,9 @@ one Redis server (or a primary with replicas), not across Cluster slots.
 
 from __future__ import annotations
 
-__all__ = ["SCRIPTS"]
+__all__ = ["LIBRARY", "SCRIPTS"]
 
-_LIB = r"""
+LIBRARY = r"""
 local P = ARGV[1]
 local function K(c) return P .. ':{' .. c .. '}' end
 local function order() return redis.call('INCR', P .. ':order') end
@@ -55,6 +56,7 @@ local function open_batch(c, id, head, last, due, part, msg_id, body, profile, s
   redis.call('ZADD', P .. ':due', due, id)
   redis.call('HSET', P .. ':where', id, c)
   redis.call('ZADD', P .. ':batches', order(), id)
+  redis.call('HINCRBY', P .. ':chans', c, 1)
   add_to(c, id, msg_id, body, profile, size, last)
   return seq
 end
@@ -73,6 +75,7 @@ local function remove_batch(c, id)
   redis.call('ZREM', P .. ':batches', id)
   redis.call('HDEL', P .. ':where', id)
   redis.call('DECRBY', P .. ':pending', #ids)
+  if redis.call('HINCRBY', P .. ':chans', c, -1) <= 0 then redis.call('HDEL', P .. ':chans', c) end
   return bodies
 end
 
@@ -201,7 +204,7 @@ return letter
 """
 
 SCRIPTS: dict[str, str] = {
-    name: _LIB + body
+    name: LIBRARY + body
     for name, body in {
         "open": _OPEN,
         "add": _ADD,

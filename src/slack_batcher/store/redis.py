@@ -30,6 +30,7 @@ from ..grouping import profile_of
 from ..models import BatchableMessage
 from . import _redis_codec as codec
 from ._redis_lua import SCRIPTS
+from ._redis_shared_lua import SHARED_SCRIPTS
 from ._sqlite_codec import dump_json, message_body, time_text
 from .base import DeadLetter, DigestRecord, OutboxEntry, StoredState
 
@@ -101,7 +102,8 @@ class RedisStore:
         self.prefix = prefix
         self._owns_client = client is None
         self.client: redis.Redis = client if client is not None else connect(url or "")
-        self._scripts = {name: self.client.register_script(text) for name, text in SCRIPTS.items()}
+        scripts = {**SCRIPTS, **SHARED_SCRIPTS}
+        self._scripts = {name: self.client.register_script(text) for name, text in scripts.items()}
         self._lock = threading.Lock()
         self._closed = False
 
@@ -129,6 +131,14 @@ class RedisStore:
             return method(*args, **kwargs)
         except redis_lib.RedisError as exc:
             raise StoreError(f"Redis at {self.url}: {exc}") from exc
+
+    def check_writable(self) -> str | None:
+        """Return why the store cannot write now (Redis unreachable), or None (for /readyz)."""
+        try:
+            self.call(self.client.ping)
+        except StoreError as exc:
+            return str(exc)
+        return None
 
     def ping(self) -> bool:
         """Return True when Redis answers (for readiness checks)."""

@@ -1,0 +1,420 @@
+"""SharedBatcher: a MessageBatcher whose batches live in Redis, shared by several instances.
+
+Every instance given the same :class:`RedisStore` (URL and prefix) sees one set of batches:
+
+* **Placing** a message is one Lua script (``place``): the dedup check, choosing the open
+  batch it joins (the same scores, threshold, partitions and ties as ``grouping.py``) or
+  opening one, and the size / urgent trigger. Two instances adding to one channel at once
+  therefore never open two batches where one batcher would open one.
+* **Flushing** starts with a *claim*: the script that finds a batch full, or due
+  (``claim_due``, run by every instance's deadline timer — no leader), takes it out of the
+  open batches and marks it claimed by this instance for ``claim_seconds``. The instance
+  renders it and writes the outbox entry in one script that first checks the claim is still
+  its own; so each batch becomes exactly one outbox entry. If the instance dies in between,
+  the claim runs out, the batch is due again and another instance flushes it.
+* **Delivering** goes through :class:`~.redis_outbox.LeasedOutbox` (one owner per entry).
+
+What stays per instance: the counters of ``get_batch_stats`` (except the pending figures,
+read from Redis), channel configurations, and the formatter. Resource controls
+(``max_channels``, ``memory_budget_bytes``) and the stale sweep apply to local batchers only:
+here Redis holds the batches. :meth:`shutdown` flushes nothing: the other instances (or the
+next start) flush the shared batches when they are due.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Any, cast
+
+from ..batch import BatchGroup
+from ..batcher import MessageBatcher
+from ..clock import Clock
+from ..config import BatchConfig
+from ..errors import StoreError
+from ..flush import AddResult, FlushReason
+from ..formatting.factory import SlackMessageFormatterFactory
+from ..formatting.message import SlackMessage
+from ..grouping import AUTHOR_WEIGHT, SCOPE_WEIGHT, TYPE_WEIGHT, ChannelQueue, profile_of
+from ..inspection import describe_pending
+from ..models import BatchableMessage, BatchType
+from ._redis_codec import batch_from_hash, batch_head, micros, partition_text, profile_text
+from ._sqlite_codec import message_body, time_text
+from .base import BatchStore, OutboxEntry, StoredState
+from .redis import RedisStore
+from .redis_outbox import LeasedOutbox
+
+__all__ = ["SharedBatcher"]
+
+logger = logging.getLogger(__name__)
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: Due batches claimed per script call.
+_CLAIM_BATCH = 100
+
+
+class _NothingToRecover:
+    """The shared store as the base batcher sees it: no local recovery, no batch records."""
+
+    durable = True
+    keeps_batches = False
+
+    def __init__(self, store: RedisStore) -> None:
+        self._store = store
+
+    def load(self) -> StoredState:
+        return StoredState()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
+def _batch_of(row: list[str]) -> BatchGroup:
+    _id, _channel, head, last, seq, *bodies = row
+    return batch_from_hash({"head": head, "last": last, "seq": seq}, bodies)
+
+
+class SharedBatcher(MessageBatcher):
+    """Channel-aware batching over a :class:`RedisStore` shared with other instances.
+
+    ``SharedBatcher(config, formatter_factory, store=, clock=, auto_ack=, claim_seconds=30,
+    lease_seconds=15, poll_seconds=1, instance_id=None)``. ``lease_seconds`` is how long an
+    outbox entry stays with an instance that stopped extending it (it died);
+    ``poll_seconds`` how often the deadline timer looks at Redis for batches other
+    instances opened and entries to take over. All instances' clocks should agree (NTP).
+    """
+
+    def __init__(
+        self,
+        config: BatchConfig | None = None,
+        formatter_factory: SlackMessageFormatterFactory | None = None,
+        *,
+        store: RedisStore,
+        clock: Clock | None = None,
+        auto_ack: bool = True,
+        claim_seconds: float = 30.0,
+        lease_seconds: float = 15.0,
+        poll_seconds: float = 1.0,
+        instance_id: str | None = None,
+    ) -> None:
+        for name, value in (
+            ("claim_seconds", claim_seconds),
+            ("lease_seconds", lease_seconds),
+            ("poll_seconds", poll_seconds),
+        ):
+            if not value > 0:
+                raise ValueError(f"{name}: must be a positive number of seconds, got {value!r}")
+        view = cast(BatchStore, _NothingToRecover(store))
+        super().__init__(config, formatter_factory, clock=clock, store=view, auto_ack=auto_ack)
+        self.redis = store
+        self.instance_id = instance_id or (
+            f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        )
+        self.claim = timedelta(seconds=claim_seconds)
+        self.poll = timedelta(seconds=poll_seconds)
+        self.outbox: LeasedOutbox = LeasedOutbox(
+            store,
+            lock=self._lock,
+            recorder=self.recorder,
+            letters=self.letters,
+            clock=self.clock,
+            owner=self.instance_id,
+            lease=timedelta(seconds=lease_seconds),
+        )
+
+    # ------------------------------------------------------------------ adding
+
+    def _add(self, message: BatchableMessage, channel_id: str, returned: bool) -> AddResult:
+        """Place *message* in Redis (one script); flush the batch if that filled it."""
+        self.check_message(message, channel_id)
+        with self._lock:
+            stats = self._stats
+            stats.messages_received += 1
+            rules = self._rules_for(channel_id)
+            policy = rules.policy
+            now = self.clock.now()
+            profile = profile_of(message)
+            partition = policy.partition_of(message, profile) if policy.partitioned else ()
+            self._sequence += 1
+            opened = BatchGroup(
+                id=f"b_{self._id_prefix}_{self._sequence}",
+                channel_id=channel_id,
+                batch_type=BatchType.for_content_type(message.content_type),
+                created_at=now,
+                expires_at=now + rules.window,
+            )
+            reply = self._store_call(
+                self.redis.run,
+                "place",
+                channel_id,
+                message.id,
+                message_body(message),
+                profile_text(profile),
+                partition_text(partition),
+                message.size_bytes,
+                time_text(now),
+                opened.id,
+                batch_head(opened),
+                micros(opened.expires_at),
+                rules.max_batch_size,
+                int(message.priority in rules.urgent),
+                int(self._enabled),
+                int(policy.by_similarity),
+                repr(policy.threshold),
+                self.instance_id,
+                micros(now + self.claim),
+                repr(SCOPE_WEIGHT),
+                repr(AUTHOR_WEIGHT),
+                repr(TYPE_WEIGHT),
+            )
+            if reply[0] == "dup":
+                self.recorder.duplicate(channel_id)
+                return AddResult(reply[1], True)
+            stats.messages_batched += 1
+            stats.messages_by_type[message.content_type] += 1
+            stats.operations += 1
+            self.recorder.recent_errors.append(False)
+            channel = self.recorder.channel(channel_id)
+            channel.messages_batched += 1
+            channel.last_activity = now
+            if reply[0] == "added":
+                if reply[2] == "1":
+                    stats.batches_created += 1
+                    channel.batches_created += 1
+                return AddResult(reply[1])
+            reason = FlushReason(reply[1])
+            batch = _batch_of(reply[2:])
+            if len(batch.messages) == 1:
+                stats.batches_created += 1
+                channel.batches_created += 1
+            return AddResult(batch.id, False, self._flush_claimed(batch, reason, returned), reason)
+
+    # ---------------------------------------------------------------- flushing
+
+    def _flush_claimed(
+        self, batch: BatchGroup, reason: FlushReason, returned: bool
+    ) -> SlackMessage | None:
+        """Render a batch this instance claimed and write its outbox entry.
+
+        Returns None when rendering failed (the claim runs out and the batch is due again)
+        or another instance flushed it meanwhile.
+        """
+        try:
+            message = self._render(batch)
+        except Exception as exc:
+            logger.error("could not render batch %s (%s): %s", batch.id, reason, exc)
+            return None
+        now = self.clock.now()
+        entry = None
+        if not (returned and self.auto_ack):
+            entry = OutboxEntry(
+                id=batch.id,
+                channel_id=batch.channel_id,
+                batch_id=batch.id,
+                message=message,
+                messages=list(batch.messages),
+                flushed_at=now,
+                due_at=min(batch.expires_at, now),
+                reason=reason.value,
+            )
+        lease_until = micros(now + self.outbox.lease)
+        if not self._store_call(
+            lambda: self.redis.flush(batch, entry, owner=self.instance_id, lease_until=lease_until)
+        ):
+            logger.info("batch %s was flushed by another instance", batch.id)
+            return None
+        if entry is not None:
+            self.outbox.written(entry)
+        self.recorder.flushed(batch, reason, max((now - batch.created_at).total_seconds(), 0.0))
+        return message
+
+    def _flush_rows(
+        self, rows: list[list[str]], reason: FlushReason, returned: bool
+    ) -> dict[str, list[SlackMessage]]:
+        result: dict[str, list[SlackMessage]] = {}
+        for row in rows:
+            batch = _batch_of(row)
+            message = self._flush_claimed(batch, reason, returned)
+            if message is not None:
+                result.setdefault(batch.channel_id, []).append(message)
+        return result
+
+    def _claim_ids(self, ids: list[str]) -> list[list[str]]:
+        if not ids:
+            return []
+        now = self.clock.now()
+        rows: list[list[str]] = self._store_call(
+            self.redis.run,
+            "claim_ids",
+            micros(now),
+            self.instance_id,
+            micros(now + self.claim),
+            *ids,
+        )
+        return rows
+
+    def flush_expired_batches(self) -> dict[str, list[SlackMessage]]:
+        """Claim and flush every due batch of every instance; return the messages by channel.
+
+        Also extends this instance's delivery leases and takes over outbox entries whose
+        owner stopped extending them (:meth:`LeasedOutbox.maintain`).
+        """
+        with self._lock:
+            self.outbox.maintain()
+            result: dict[str, list[SlackMessage]] = {}
+            while True:
+                now = self.clock.now()
+                rows: list[list[str]] = self._store_call(
+                    self.redis.run,
+                    "claim_due",
+                    micros(now),
+                    self.instance_id,
+                    micros(now + self.claim),
+                    _CLAIM_BATCH,
+                )
+                for cid, messages in self._flush_rows(rows, FlushReason.WINDOW, True).items():
+                    result.setdefault(cid, []).extend(messages)
+                if len(rows) < _CLAIM_BATCH:
+                    return self._hand_over(result)
+
+    def flush_all_batches(self) -> dict[str, list[SlackMessage]]:
+        """Flush every shared batch not being flushed already; return the messages by channel."""
+        with self._lock:
+            ids = self.redis.call(self.redis.client.zrange, self.redis.key("batches"), 0, -1)
+            rows = self._claim_ids(ids)
+            return self._hand_over(self._flush_rows(rows, FlushReason.MANUAL, True))
+
+    def flush_channel_batches(self, channel_id: str) -> list[SlackMessage]:
+        """Flush *channel_id*'s open batches; return its messages in opening order."""
+        with self._lock:
+            key = f"{self.redis.prefix}:{{{channel_id}}}:open"
+            rows = self._claim_ids(self.redis.call(self.redis.client.zrange, key, 0, -1))
+            result = self._flush_rows(rows, FlushReason.MANUAL, True)
+            return self._hand_over(result, channel_id).get(channel_id, [])
+
+    def force_flush_batch(self, batch_id: str) -> SlackMessage | None:
+        """Flush one shared batch now; None if no claimable batch has that id."""
+        with self._lock:
+            rows = self._claim_ids([batch_id])
+            messages = self._flush_rows(rows, FlushReason.MANUAL, True)
+            return next((m for ms in messages.values() for m in ms), None)
+
+    def flush_early(self, batch_ids: list[str], reason: FlushReason) -> int:
+        """Flush the named shared batches on a side path (into the outbox)."""
+        with self._lock:
+            flushed = self._flush_rows(self._claim_ids(batch_ids), reason, False)
+            return sum(len(v) for v in flushed.values())
+
+    def shutdown(self) -> dict[str, list[SlackMessage]]:
+        """Flush nothing: shared batches stay for the other instances (or the next start)."""
+        return {}
+
+    def cleanup_stale_batches(self, max_age_hours: float = 24) -> int:
+        """Do nothing: a shared batch that fails to flush is retried every claim period."""
+        return 0
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Give held outbox entries back to the other instances, then close the store."""
+        with self._lock:
+            try:
+                released = self.outbox.release()
+                if released:
+                    logger.info("gave %d undelivered posts back to the other instances", released)
+            except StoreError as exc:
+                logger.warning(
+                    "could not give undelivered posts back (%s): they wait out their lease", exc
+                )
+            self.redis.close()
+
+    def next_due_at(self) -> datetime | None:
+        """Return the next shared due time, but at most ``poll_seconds`` from now.
+
+        The deadline timer thus looks at Redis regularly: batches opened by other
+        instances, and outbox entries to take over. Never raises (Redis down: poll again).
+        """
+        poll = self.clock.now() + self.poll
+        try:
+            head = self.redis.call(
+                self.redis.client.zrange, self.redis.key("due"), 0, 0, withscores=True
+            )
+        except StoreError:
+            return poll
+        if not head:
+            return poll
+        due = _EPOCH + timedelta(microseconds=int(head[0][1]))
+        return min(due, poll)
+
+    # ---------------------------------------------------------- observability
+
+    def _pending(self, channel_id: str | None = None) -> list[BatchGroup]:
+        if channel_id is None:
+            ids = self.redis.call(self.redis.client.zrange, self.redis.key("batches"), 0, -1)
+        else:
+            key = f"{self.redis.prefix}:{{{channel_id}}}:open"
+            ids = self.redis.call(self.redis.client.zrange, key, 0, -1)
+        return self.redis.batches(ids)
+
+    def preview_batch(self, batch_id: str) -> SlackMessage | None:
+        """Render a shared pending batch as it would be posted now; None if unknown."""
+        found = self.redis.batches([batch_id])
+        with self._lock:
+            return self._render(found[0], preview=True) if found else None
+
+    def inspect_pending_batches(self, channel_id: str | None = None) -> dict[str, Any]:
+        """Describe the shared pending batches (of every instance), sending nothing."""
+        queues: dict[str, ChannelQueue] = {}
+        for batch in sorted(self._pending(channel_id), key=lambda b: b.created_at):
+            queue = queues.setdefault(batch.channel_id, ChannelQueue(batch.channel_id))
+            queue.batches[batch.id] = batch
+            queue.pending_messages += len(batch.messages)
+        with self._lock:
+            return describe_pending(
+                queues,
+                self.clock.now(),
+                channel_id=channel_id,
+                priority_ordering={},
+                default_ordering=self.config.priority_ordering,
+            )
+
+    def get_batch_stats(self) -> dict[str, Any]:
+        """Return this instance's counters with the shared pending figures from Redis."""
+        stats = super().get_batch_stats()
+        stats["store"] = self.describe_store()
+        try:
+            client = self.redis.client
+            pipe = client.pipeline(transaction=False)
+            pipe.zcard(self.redis.key("batches"))
+            pipe.get(self.redis.key("pending"))
+            pipe.hlen(self.redis.key("chans"))
+            batches, messages, channels = self.redis.call(pipe.execute)
+        except StoreError:
+            return stats
+        stats["batches_pending"] = int(batches)
+        stats["messages_pending"] = int(messages or 0)
+        stats["active_channels"] = int(channels)
+        return stats
+
+    def describe_store(self) -> dict[str, Any]:
+        """Say which store this instance shares and what it holds of the delivery work."""
+        return {
+            "kind": "redis",
+            "url": self.redis.url,
+            "prefix": self.redis.prefix,
+            "instance": self.instance_id,
+            "reachable": self.redis.ping(),
+            "leases_held": len(self.outbox.held),
+            "taken_over": self.outbox.taken_over,
+            "lost": self.outbox.lost,
+        }

@@ -1,0 +1,186 @@
+"""Several batchers sharing one Redis: the grouping decision, claims and races.
+
+The Lua placement must decide exactly what ``grouping.py`` decides (property-tested against
+a MessageBatcher on the memory store); two batchers racing on one channel never open a batch
+the single-process core would not, and never lose or duplicate a message.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections import Counter
+from datetime import timedelta
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from slack_batcher import BatchableMessage, BatchConfig, BatchStrategy, ManualClock, MessageBatcher
+from slack_batcher.store.redis import RedisStore
+from slack_batcher.store.redis_batcher import SharedBatcher
+from tests.factories import T0, pr
+from tests.redis_server import shared_server
+
+
+def shared(config: BatchConfig | None = None, *, prefix: str, clock: ManualClock, **kw: object):  # type: ignore[no-untyped-def]
+    store = RedisStore(shared_server().url, prefix=prefix)
+    return SharedBatcher(config, store=store, clock=clock, **kw)  # type: ignore[arg-type]
+
+
+messages = st.builds(
+    BatchableMessage,
+    id=st.sampled_from([f"m{i}" for i in range(15)]),
+    content_type=st.sampled_from(["pr_update", "jira_update", "alert", "deployment"]),
+    timestamp=st.just(T0),
+    author=st.sampled_from([None, "alice", "Alice", "bob"]),
+    priority=st.sampled_from(["critical", "high", "medium", "low"]),
+    data=st.fixed_dictionaries(
+        {"repository": st.sampled_from(["acme/api", "acme/web", "ACME/api", ""])}
+    ),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    sequence=st.lists(st.tuples(messages, st.sampled_from(["C1", "C2"])), max_size=25),
+    strategies=st.sets(st.sampled_from(list(BatchStrategy)), min_size=1),
+    threshold=st.sampled_from([0.0, 0.3, 0.4, 0.6, 0.7, 0.71, 1.0]),
+    size=st.integers(min_value=2, max_value=6),
+)
+def test_redis_places_every_message_where_the_python_core_does(
+    sequence: list[tuple[BatchableMessage, str]],
+    strategies: set[BatchStrategy],
+    threshold: float,
+    size: int,
+) -> None:
+    config = BatchConfig(
+        max_batch_size=size,
+        similarity_threshold=threshold,
+        strategies=sorted(strategies),
+        urgent_priorities=["critical"],
+    )
+    clock = ManualClock(T0)
+    local = MessageBatcher(config, clock=clock)
+    remote = shared(config, prefix=f"prop-{uuid.uuid4().hex}", clock=clock)
+    members: dict[str, dict[str, list[str]]] = {"local": {}, "redis": {}}
+    for message, channel in sequence:
+        clock.advance(timedelta(seconds=1))
+        outcomes = []
+        for name, batcher in (("local", local), ("redis", remote)):
+            result = batcher.add(message, channel)
+            joined = members[name].setdefault(result.batch_id, [])
+            if not result.duplicate:
+                joined.append(message.id)
+            outcomes.append((result.duplicate, result.flush_reason, list(joined)))
+        assert outcomes[0] == outcomes[1], (message, channel)
+    remote.close()
+
+
+def test_a_size_flush_writes_one_outbox_entry_owned_by_the_flushing_instance() -> None:
+    clock = ManualClock(T0)
+    prefix = f"own-{uuid.uuid4().hex}"
+    first = shared(BatchConfig(max_batch_size=2), prefix=prefix, clock=clock, auto_ack=False)
+    second = shared(BatchConfig(max_batch_size=2), prefix=prefix, clock=clock, auto_ack=False)
+
+    first.add(pr("gh-1"), "C1")
+    result = second.add(pr("gh-2", number=43), "C1")
+
+    assert result.flush_reason == "size"
+    entries = second.redis.entries_with_owner([result.batch_id])
+    assert [(e.id, owner) for e, owner in entries] == [(result.batch_id, second.instance_id)]
+    assert [m.id for m in entries[0][0].messages] == ["gh-1", "gh-2"]
+    assert first.get_batch_stats()["messages_pending"] == 0
+
+
+def test_a_due_batch_is_flushed_by_exactly_one_of_two_instances() -> None:
+    clock = ManualClock(T0)
+    prefix = f"due-{uuid.uuid4().hex}"
+    first = shared(prefix=prefix, clock=clock, auto_ack=False)
+    second = shared(prefix=prefix, clock=clock, auto_ack=False)
+    first.add(pr("gh-1"), "C1")
+    second.add(pr("gh-2", number=43), "C1")
+
+    clock.advance(timedelta(minutes=5))
+    flushed = [first.flush_expired_batches(), second.flush_expired_batches()]
+
+    assert [sum(len(v) for v in f.values()) for f in flushed] == [1, 0]
+    assert len(first.outbox) == 1
+    assert first.outbox.held == {first.pending_outbox()[0].id}
+
+
+def test_a_claim_whose_instance_died_comes_due_again_for_another() -> None:
+    clock = ManualClock(T0)
+    prefix = f"claim-{uuid.uuid4().hex}"
+    dying = shared(prefix=prefix, clock=clock, claim_seconds=30)
+    survivor = shared(prefix=prefix, clock=clock, auto_ack=False, claim_seconds=30)
+    dying.add(pr("gh-1"), "C1")
+    clock.advance(timedelta(minutes=5))
+    # The dying instance claims the due batch and stops before writing its outbox entry.
+    rows = dying.redis.run("claim_due", 10**17, dying.instance_id, 10**17 + 1, 10)
+    assert len(rows) == 1
+    dying.redis.run("claim_ids", 0, "x", 0, rows[0][0])  # not claimable: claimed, not expired
+    assert survivor.flush_expired_batches() == {}
+
+    # Only once the claim has run out does the survivor take the batch.
+    dying.redis.client.zadd(dying.redis.key("due"), {rows[0][0]: 0})
+    flushed = survivor.flush_expired_batches()
+
+    assert [m.metadata["message_ids"] for m in flushed["C1"]] == [["gh-1"]]
+
+
+def test_two_batchers_racing_on_one_channel_lose_nothing_and_open_no_extra_batch() -> None:
+    clock = ManualClock(T0)
+    prefix = f"race-{uuid.uuid4().hex}"
+    config = BatchConfig(max_batch_size=5)
+    batchers = [shared(config, prefix=prefix, clock=clock, auto_ack=False) for _ in range(2)]
+    per_thread = 100
+    errors: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def run(index: int) -> None:
+        try:
+            start.wait()
+            for n in range(per_thread):
+                batchers[index].add(pr(f"t{index}-{n}", number=n), "C1")
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert errors == []
+    entries = batchers[0].pending_outbox()
+    posted = Counter(m.id for e in entries for m in e.messages)
+    assert len(posted) == 2 * per_thread
+    assert set(posted.values()) == {1}
+    # 200 messages of one repository in batches of 5: exactly 40 batches, as one core would.
+    assert [len(e.messages) for e in entries] == [5] * 40
+    assert batchers[0].get_batch_stats()["messages_pending"] == 0
+
+
+def test_on_equal_scores_redis_picks_the_batch_opened_first_as_the_core_does() -> None:
+    config = BatchConfig(similarity_threshold=0.3, max_batch_size=10)
+    clock = ManualClock(T0)
+    local = MessageBatcher(config, clock=clock)
+    remote = shared(config, prefix=f"tie-{uuid.uuid4().hex}", clock=clock)
+
+    def message(mid: str, repo: str, author: str, kind: str) -> BatchableMessage:
+        return BatchableMessage(
+            id=mid, content_type=kind, timestamp=T0, author=author, data={"repository": repo}
+        )
+
+    first = message("a", "acme/api", "alice", "pr_update")
+    second = message("b", "acme/web", "bob", "alert")
+    # Shares the author with the first batch and the type with the second: 0.3 each.
+    tied = message("c", "acme/ops", "alice", "alert")
+    results = {}
+    for name, batcher in (("local", local), ("redis", remote)):
+        opened = [batcher.add(m, "C1").batch_id for m in (first, second)]
+        results[name] = (opened, batcher.add(tied, "C1").batch_id)
+
+    for opened, joined in results.values():
+        assert opened[0] != opened[1]
+        assert joined == opened[0]
