@@ -57,6 +57,7 @@ from .runtime.service import BatchingService
 from .settings import ServiceSettings
 from .sources.samples import signed_request
 from .sources.settings import SourcesSettings
+from .store.memory import MemoryStore
 from .store.sqlite import SQLiteStore
 
 __all__ = [
@@ -339,7 +340,8 @@ def _run(
             configured(settings.batch_config),
             SlackMessageFormatterFactory(),
             clock=clock,
-            store=SQLiteStore(Path(tmp) / "batches.db"),
+            # The comparison run only counts posts: the memory store keeps it quick.
+            store=SQLiteStore(Path(tmp) / "batches.db") if live_digests else MemoryStore(),
             auto_ack=False,
         )
         for channel, config in settings.routes.channel_configs(settings.batch_config).items():
