@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,6 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
@@ -433,3 +435,14 @@ async def test_the_dashboard_says_when_no_source_is_enabled(clock: ManualClock) 
     async with sources_app(clock, secrets={}) as app:
         await app.client.post("/dashboard/login", data={"token": TOKEN})
         assert "No webhook source is enabled" in (await app.client.get("/")).text
+
+
+async def test_startup_says_which_sources_are_enabled_and_warns_about_routes(
+    clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="slack_batcher.http.sources")
+    async with sources_app(clock, routes=[{"source": "jira", "channel": "#j"}]):
+        pass
+    assert "webhook sources enabled: github, jira, alertmanager (1 routes)" in caplog.text
+    assert "no catch-all route" in caplog.text
+    assert GH_SECRET not in caplog.text
