@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from slack_batcher import BatchableMessage, ContentType, MessageBatcher
@@ -72,9 +73,13 @@ def make_messages(
     return out
 
 
-def run_workload(batcher: MessageBatcher, workload: list[tuple[BatchableMessage, str]]) -> float:
+def run_workload(
+    batcher: MessageBatcher,
+    workload: list[tuple[BatchableMessage, str]],
+    timer: Callable[[], float] = time.perf_counter,
+) -> float:
     """Add every message, render each post to a dict as a sender would; return seconds."""
-    start = time.perf_counter()
+    start = timer()
     for message, channel in workload:
         ready = batcher.add_message(message, channel)
         if ready is not None:
@@ -82,4 +87,4 @@ def run_workload(batcher: MessageBatcher, workload: list[tuple[BatchableMessage,
     for messages in batcher.flush_all_batches().values():
         for ready in messages:
             ready.to_dict()
-    return time.perf_counter() - start
+    return timer() - start

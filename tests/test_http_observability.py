@@ -48,6 +48,8 @@ def test_requests_are_counted_and_timed_by_route_template_and_status(server: Liv
         assert too_big.status_code == 413
     anonymous = httpx.get(f"{server.url}/v1/stats", timeout=10)
     assert anonymous.status_code == 401
+    for verb in ("BREW", "PROPFIND"):  # made-up methods cannot add series
+        httpx.request(verb, f"{server.url}/v1/stats", timeout=10)
 
     counts = samples(server, "slack_batcher_http_requests_total")
     assert counts[("POST", "/v1/messages", "202")] == 3
@@ -56,6 +58,8 @@ def test_requests_are_counted_and_timed_by_route_template_and_status(server: Liv
     assert counts[("GET", "unmatched", "404")] == 1
     assert counts[("GET", "/v1/stats", "401")] == 1
     assert not any("b_one" in route for _, route, _ in counts)
+    assert sum(v for (method, _, _), v in counts.items() if method == "OTHER") == 2
+    assert not any(method in ("BREW", "PROPFIND") for method, _, _ in counts)
 
     latency = samples(server, "slack_batcher_http_request_duration_seconds_count")
     assert latency[("POST", "/v1/messages", "202")] == 3

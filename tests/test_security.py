@@ -112,14 +112,16 @@ def test_without_a_token_a_rebound_host_name_is_misdirected(open_server: LiveSer
         assert answer.status_code == 421, (method, path, answer.status_code)
         assert answer.headers["content-type"] == "application/problem+json"
         assert "loopback host name" in answer.json()["detail"]
-    rebound_port = {"Host": f"evil.example:{open_server.url.rsplit(':', 1)[1]}"}
-    assert raw(open_server, "GET", "/v1/stats", headers=rebound_port).status_code == 421
+    port = open_server.url.rsplit(":", 1)[1]
+    for host in (f"evil.example:{port}", f"localhost.evil.example:{port}", "127.0.0.1.nip.io", ""):
+        assert raw(open_server, "GET", "/v1/stats", headers={"Host": host}).status_code == 421
     assert open_server.batcher.get_batch_stats()["messages_pending"] == 1, "nothing flushed"
 
 
 def test_without_a_token_loopback_names_with_the_port_are_served(open_server: LiveServer) -> None:
     port = open_server.url.rsplit(":", 1)[1]
-    for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}", "LOCALHOST"):
+    loopback = (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}", "LOCALHOST", "127.0.0.2")
+    for host in loopback:
         answer = raw(open_server, "GET", "/v1/stats", headers={"Host": host})
         assert answer.status_code == 200, host
 

@@ -12,6 +12,10 @@ from .models import PRIORITY_SCORES, BatchableMessage, BatchType, ContentType
 __all__ = ["BatchGroup"]
 
 
+_TEAM = BatchType.TEAM_ACTIVITY
+_TYPE_OF = {kind: BatchType.for_content_type(kind) for kind in ContentType}
+
+
 def _by_time(message: BatchableMessage) -> datetime:
     return message.timestamp
 
@@ -68,10 +72,10 @@ class BatchGroup:
         self.messages.append(message)
         self.size_bytes += message.size_bytes
         self.last_activity = now or self.last_activity
-        if self.batch_type is not BatchType.TEAM_ACTIVITY:
-            own = BatchType.for_content_type(message.content_type)
+        if self.batch_type is not _TEAM:
+            own = _TYPE_OF[message.content_type]
             if own is not self.batch_type and len(self.messages) > 1:
-                self.batch_type = BatchType.TEAM_ACTIVITY
+                self.batch_type = _TEAM
 
     def ordered_messages(self, priority_ordering: bool = True) -> list[BatchableMessage]:
         """Return the messages by priority (highest first), then event time, then arrival."""

@@ -40,7 +40,7 @@ from .errors import InvalidMessageError, MessageTooLargeError
 from .flush import AddResult, FlushReason
 from .formatting.factory import SlackMessageFormatterFactory
 from .formatting.message import SlackMessage
-from .grouping import ChannelQueue, GroupingPolicy, profile_of
+from .grouping import ChannelQueue, GroupingPolicy, folded
 from .inspection import describe_pending
 from .log_fields import log_fields
 from .models import BatchableMessage, BatchType
@@ -112,6 +112,7 @@ class MessageBatcher:
         self._channel_rules: dict[str, _Rules] = {}
         self._enabled = self.config.enabled
         self._max_message_bytes = self.config.max_message_bytes
+        self._memory_budget = self.config.memory_budget_bytes
         # A store that keeps no batch records (memory) is not called on the hot path.
         self._store_keeps_batches = bool(getattr(self.store, "keeps_batches", True))
         self._lock = threading.RLock()
@@ -230,7 +231,14 @@ class MessageBatcher:
                 else (self._rules)
             )
             now = self.clock.now()
-            profile = profile_of(message)
+            # profile_of(message), inlined
+            data = message.data
+            scope = data.get("repository") or data.get("project") or data.get("service")
+            scope = folded(scope or data.get("team"))
+            author = message.author
+            if author and not author.islower():
+                author = author.lower()
+            profile = (scope, author or "", message.content_type)
             policy = rules.policy
             partition = policy.partition_of(message, profile) if policy.partitioned else ()
             batch = None
@@ -277,7 +285,7 @@ class MessageBatcher:
             elif message.priority in rules.urgent:
                 reason = FlushReason.URGENT
             flushed = self._flush(batch, reason, returned=returned) if reason else None
-            budget = self.config.memory_budget_bytes
+            budget = self._memory_budget
             if budget is not None and recorder.memory_estimate() > budget:
                 self.error_handler.relieve_memory(budget)
             return AddResult(batch.id, False, flushed, reason)
@@ -362,13 +370,14 @@ class MessageBatcher:
         if entry is not None:
             self.outbox.written(entry)
         self.recorder.flushed(batch, reason, max((now - batch.created_at).total_seconds(), 0.0))
-        logger.debug(
-            "flushed batch %s (%s, %d messages)",
-            batch.id,
-            reason,
-            len(batch.messages),
-            extra=log_fields(channel=batch.channel_id, batch_id=batch.id),
-        )
+        if logger.isEnabledFor(logging.DEBUG):  # no log fields built per flush otherwise
+            logger.debug(
+                "flushed batch %s (%s, %d messages)",
+                batch.id,
+                reason,
+                len(batch.messages),
+                extra=log_fields(channel=batch.channel_id, batch_id=batch.id),
+            )
         return message
 
     def _render(self, batch: BatchGroup, *, preview: bool = False) -> SlackMessage:

@@ -34,6 +34,7 @@ __all__ = [
     "GroupingPolicy",
     "Profile",
     "batch_similarity",
+    "folded",
     "profile_of",
     "similarity",
 ]
@@ -53,12 +54,16 @@ _TYPE_BITS = {kind: 1 << n for n, kind in enumerate(ContentType)}
 _ANY_AUTHOR = None
 
 
-def _folded(value: object) -> str:
+def folded(value: object) -> str:
+    """Return *value* as lower-case text ("" for a missing value), as features compare."""
     if not value:
         return ""
     text = value if isinstance(value, str) else str(value)
     # islower() first: most names are lower-case already, and then no copy is made.
     return text if text.islower() else text.lower()
+
+
+_folded = folded
 
 
 def profile_of(message: BatchableMessage) -> Profile:

@@ -9,7 +9,7 @@ from .config import BatchConfig
 from .errors import FormatterError
 from .formatting.context import BatchFormatterContext
 from .formatting.factory import SlackMessageFormatterFactory
-from .formatting.fallback import format_fallback
+from .formatting.fallback import format_fallback, render_fallback
 from .formatting.message import SlackMessage
 from .recording import StatsRecorder
 
@@ -33,19 +33,25 @@ def render_batch(
     A failing formatter is replaced by ``on_error`` when ``fallback_formatting`` is on, else
     raises :class:`~slack_batcher.errors.FormatterError`.
     """
-    context = BatchFormatterContext.from_batch(
-        batch,
-        formatter_factory=factory,
-        priority_ordering=config.priority_ordering,
-        enable_pagination=config.enable_pagination,
-        items_per_page=config.items_per_page,
-    )
     formatter = factory if config.enable_formatter_integration else None
     stats = recorder.stats
-    if formatter is None:
-        message = format_fallback(context)
+    if formatter is None:  # no context needed: the fallback reads the batch itself
+        message = render_fallback(
+            batch,
+            channel_id=batch.channel_id,
+            priority_ordering=config.priority_ordering,
+            enable_pagination=config.enable_pagination,
+            items_per_page=config.items_per_page,
+        )
         stats.fallback_used += not preview
     else:
+        context = BatchFormatterContext.from_batch(
+            batch,
+            formatter_factory=factory,
+            priority_ordering=config.priority_ordering,
+            enable_pagination=config.enable_pagination,
+            items_per_page=config.items_per_page,
+        )
         try:
             message = formatter.format_batch(context)
             stats.formatter_used += not preview

@@ -47,6 +47,10 @@ class _Item(NamedTuple):
     plain: str
 
 
+#: Builds an _Item from a tuple without the generated __new__'s Python-level call.
+_new_item = tuple.__new__
+
+
 def _scope(message: BatchableMessage) -> str:
     data = message.data
     value = data.get("repository") or data.get("project") or data.get("team") or ""
@@ -67,11 +71,16 @@ def header_text(
         noun = KINDS[kind].noun if count == 1 else KINDS[kind].plural
     else:
         noun = "update" if count == 1 else "updates"
-    scopes = {_scope(m) for m in messages} - {""}
+    scopes: set[str] = set()
+    for message in messages:  # _scope(), inlined: this runs for every item of every digest
+        data = message.data
+        value = data.get("repository") or data.get("project") or data.get("team")
+        if value:
+            scopes.add(value if isinstance(value, str) else str(value))
     if not scopes and views:
         scopes = {v.scope for v in views}
         scopes = scopes if "" not in scopes else set()
-    if len({s.lower() for s in scopes}) == 1:
+    if len(scopes) == 1 or (len(scopes) > 1 and len({s.lower() for s in scopes}) == 1):
         return f"{count} {noun} in {min(scopes)}"
     authors = {m.author for m in messages}
     if len(authors) == 1 and None not in authors:
@@ -106,7 +115,7 @@ def _items(
         if message.priority == "critical":
             facts.critical += 1
         line, plain = item_lines(message, view, options)
-        items.append(_Item(message, kind, line, plain))
+        items.append(_new_item(_Item, (message, kind, line, plain)))
     if len(counts) > 1:  # a mixed batch: group by type, in order of each group's first item
         rank = {kind: place for place, kind in enumerate(counts)}
         items.sort(key=lambda item: rank[item.group])  # stable: keeps order inside a group
@@ -193,10 +202,12 @@ def format_digest(
         headline += f" — {counts}"
     elif critical:
         headline += f" — {critical} critical"
-    summary = [authors_text(context.authors, options)]
-    summary.append(time_span(context.time_range.get("start"), context.time_range.get("end")))
-    summary.append(counts)
-    summary_text = truncate(" · ".join(s for s in summary if s), 2000)
+    summary = [
+        authors_text(context.authors, options),
+        time_span(context.time_range.get("start"), context.time_range.get("end")),
+        counts,
+    ]
+    summary_text = truncate(" · ".join([s for s in summary if s]), 2000)
 
     messages: list[SlackMessage] = []
     done = 0

@@ -18,7 +18,7 @@ from .escape import MAX_LINK_URL, clean, clean_short, escape_mrkdwn, href, is_ht
 from .limits import MAX_BLOCKS, MAX_FALLBACK_TEXT, MAX_HEADER_TEXT, MAX_SECTION_TEXT
 from .message import SlackMessage, chain_pages
 
-__all__ = ["format_fallback", "item_title"]
+__all__ = ["format_fallback", "item_title", "render_fallback"]
 
 #: Items per page when pagination is off: still below Slack's block limit.
 _MAX_ITEMS_PER_PAGE = 40
@@ -42,16 +42,33 @@ def item_title(message: BatchableMessage) -> str:
     return message.id
 
 
-def _item_line(message: BatchableMessage, title: str) -> str:
-    """Return the item's line; *title* is its title, already cleaned (at most 300)."""
-    mark = _PRIORITY_MARKS.get(message.priority, "")
-    url = message.data.get("url")
-    line = f"<{href(url)}|{title}>" if is_http_url(url, MAX_LINK_URL) else title
-    author = message.author
-    who = f" — {clean_short(author, 80)}" if author else ""
-    if mark:
-        return f"• {mark} [{_KIND_LABELS[message.content_type]}] {line}{who}"
-    return f"• [{_KIND_LABELS[message.content_type]}] {line}{who}"
+def _authors(messages: list[BatchableMessage]) -> list[str]:
+    authors: list[str] = []
+    for message in messages:
+        if message.author and message.author not in authors:
+            authors.append(message.author)
+    return authors
+
+
+def _page_lines(chunk: list[BatchableMessage]) -> tuple[list[str], list[str]]:
+    """Return a page's item lines and its first five fallback-text lines."""
+    lines: list[str] = []
+    plain: list[str] = []
+    marks, labels = _PRIORITY_MARKS, _KIND_LABELS
+    for message in chunk:  # the item line, inlined: this loop runs for every message
+        raw = item_title(message)
+        title = clean(raw, 300)
+        url = message.data.get("url")
+        line = f"<{href(url)}|{title}>" if is_http_url(url, MAX_LINK_URL) else title
+        mark = marks.get(message.priority, "")
+        kind = labels[message.content_type]
+        author = message.author
+        if author:
+            line += " — " + clean_short(author, 80)
+        lines.append(f"• {mark} [{kind}] {line}" if mark else f"• [{kind}] {line}")
+        if len(plain) < 5:
+            plain.append("• " + _short_title(raw, title))
+    return lines, plain
 
 
 def _short_title(raw: str, cleaned: str) -> str:
@@ -82,9 +99,8 @@ def _scopes(batch: BatchGroup) -> set[str]:
     return {m.get_scope() for m in batch.messages} - {""}
 
 
-def _header_text(context: BatchFormatterContext) -> str:
-    count = context.message_count
-    scopes = _scopes(context.batch_group)
+def _header_text(batch: BatchGroup, count: int) -> str:
+    scopes = _scopes(batch)
     noun = "update" if count == 1 else "updates"
     where = f" in {scopes.pop()}" if len(scopes) == 1 else ""
     return truncate(escape_mrkdwn(f"{count} {noun}{where}"), MAX_HEADER_TEXT)
@@ -92,53 +108,80 @@ def _header_text(context: BatchFormatterContext) -> str:
 
 def format_fallback(context: BatchFormatterContext, *, reason: str | None = None) -> SlackMessage:
     """Render *context*'s batch as a plain list of items, paged within Slack's limits."""
-    batch = context.batch_group
-    ordered = batch.ordered_messages(context.priority_ordering)
-    per_page = context.items_per_page if context.enable_pagination else _MAX_ITEMS_PER_PAGE
+    return render_fallback(
+        context.batch_group,
+        channel_id=context.channel_id,
+        priority_ordering=context.priority_ordering,
+        enable_pagination=context.enable_pagination,
+        items_per_page=context.items_per_page,
+        reason=reason,
+        count=context.message_count,
+        authors=context.authors,
+    )
+
+
+def render_fallback(
+    batch: BatchGroup,
+    *,
+    channel_id: str,
+    priority_ordering: bool = True,
+    enable_pagination: bool = True,
+    items_per_page: int = 5,
+    reason: str | None = None,
+    count: int | None = None,
+    authors: list[str] | None = None,
+) -> SlackMessage:
+    """Render *batch* as :func:`format_fallback` does, without a BatchFormatterContext.
+
+    *count* and *authors* default to the batch's message count and distinct authors.
+    """
+    ordered = batch.ordered_messages(priority_ordering)
+    if count is None:
+        count = len(batch.messages)
+    if authors is None:
+        authors = _authors(batch.messages)
+    per_page = items_per_page if enable_pagination else _MAX_ITEMS_PER_PAGE
     per_page = max(1, min(per_page, _MAX_ITEMS_PER_PAGE))
-    chunks = [ordered[i : i + per_page] for i in range(0, len(ordered), per_page)] or [[]]
-    header = _header_text(context)
-    authors = ", ".join(clean_short(a, 60) for a in context.authors[:5])
-    summary = f"{context.message_count} items" + (f" from {authors}" if authors else "")
+    if len(ordered) <= per_page:
+        chunks = [ordered]
+    else:
+        chunks = [ordered[i : i + per_page] for i in range(0, len(ordered), per_page)]
+    header = _header_text(batch, count)
+    summary = f"{count} items"
+    if authors:
+        summary += " from " + ", ".join([clean_short(a, 60) for a in authors[:5]])
     pages: list[SlackMessage] = []
+    page_count = len(chunks)
     for number, chunk in enumerate(chunks, start=1):
-        raw = [item_title(m) for m in chunk]
-        titles = [clean(t, 300) for t in raw]
-        lines = [_item_line(m, t) for m, t in zip(chunk, titles, strict=True)]
-        blocks: list[dict[str, Any]] = []
+        lines, plain = _page_lines(chunk)
+        blocks: list[dict[str, Any]]
         if number == 1:
-            blocks.append(bk.header(header))
-            blocks.append(bk.context(truncate(summary, 2000)))
+            blocks = [bk.header(header), bk.context(truncate(summary, 2000))]
         else:
-            label = f"({number}/{len(chunks)}) {header}, continued"
-            blocks.append(bk.context(label))
+            blocks = [bk.context(f"({number}/{page_count}) {header}, continued")]
         blocks.extend(_sections(lines)[: MAX_BLOCKS - len(blocks) - 1])
-        later = sum(len(c) for c in chunks[number:])
+        later = len(ordered) - sum(len(c) for c in chunks[:number]) if number < page_count else 0
         if later:
-            more = f"…and {later} more, continued below"
-            blocks.append(bk.context(more))
-        plain_items = "\n".join(
-            f"• {_short_title(r, t)}" for r, t in zip(raw[:5], titles, strict=False)
-        )
-        unlisted = len(chunk) - min(len(chunk), 5) + later
-        page_label = f" ({number}/{len(chunks)})" if len(chunks) > 1 else ""
-        text = f"{header}{page_label}\n{plain_items}"
+            blocks.append(bk.context(f"…and {later} more, continued below"))
+        unlisted = len(chunk) - len(plain) + later
+        text = header + (f" ({number}/{page_count})" if page_count > 1 else "")
+        text += "\n" + "\n".join(plain)
         if unlisted > 0:
             text += f"\n…and {unlisted} more"
         pages.append(
             SlackMessage(
                 blocks=blocks,
                 text=truncate(text, MAX_FALLBACK_TEXT),
-                channel=context.channel_id,
-                metadata={"page": number, "pages": len(chunks)},
+                channel=channel_id,
+                metadata={"page": number, "pages": page_count},
             )
         )
     first = chain_pages(
         pages,
         batch_id=batch.id,
-        channel=context.channel_id,
+        channel=channel_id,
         batch_type=batch.batch_type.value,
-        message_count=context.message_count,
+        message_count=count,
         message_ids=[m.id for m in ordered],
         formatter="fallback",
     )

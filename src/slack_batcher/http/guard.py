@@ -5,8 +5,8 @@ loopback only. That alone does not stop a web page in the operator's browser: DN
 points ``evil.example`` at 127.0.0.1 (the request then says ``Host: evil.example``), and a
 cross-site form can POST to ``http://127.0.0.1:8787/v1/flush``. So, in tokenless mode only:
 
-* a request whose ``Host`` is not a loopback name (``127.0.0.1``, ``localhost``, ``[::1]``,
-  with any port) is answered 421 Misdirected Request;
+* a request whose ``Host`` is not a loopback name (``localhost``, ``127.0.0.1`` or another
+  127.x.y.z address, ``[::1]``; with any port) is answered 421 Misdirected Request;
 * a state-changing request (any method but GET, HEAD, OPTIONS) that a browser marks as coming
   from another origin (``Origin`` not this host, ``Origin: null``, ``Sec-Fetch-Site`` other
   than ``same-origin`` / ``none``) is answered 403. Clients that are not browsers (curl, the
@@ -23,6 +23,7 @@ signatures, so every route stays reachable through a reverse proxy under any hos
 
 from __future__ import annotations
 
+import ipaddress
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
@@ -36,6 +37,7 @@ __all__ = [
     "LoopbackGuardMiddleware",
     "cross_origin_reason",
     "host_name",
+    "is_loopback_host",
 ]
 
 #: Host names (without the port) a tokenless server answers to.
@@ -52,6 +54,17 @@ def host_name(host: str) -> str:
         end = host.find("]")
         return host[: end + 1] if end > 0 else host
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def is_loopback_host(host: str) -> bool:
+    """Return True when a ``Host`` header value names this machine's loopback interface."""
+    name = host_name(host)
+    if name in LOOPBACK_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(name.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def cross_origin_reason(headers: Headers) -> str | None:
@@ -90,7 +103,7 @@ class LoopbackGuardMiddleware:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        if host_name(headers.get("host", "")) not in LOOPBACK_HOSTS:
+        if not is_loopback_host(headers.get("host", "")):
             response = problem_response(
                 421,
                 "without an API token this server answers only to a loopback host name "

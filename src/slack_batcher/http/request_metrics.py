@@ -19,6 +19,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 __all__ = ["UNMATCHED", "RequestMetricsMiddleware", "route_template"]
 
 UNMATCHED = "unmatched"
+#: Methods counted by name; any other (a client may send any token) is ``OTHER``.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 #: Latency buckets in seconds: ingest is sub-millisecond, a flush of many batches is longer.
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
 
@@ -61,6 +63,7 @@ class RequestMetricsMiddleware:
             registry=registry,
             buckets=BUCKETS,
         )
+        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass the request on, then record its route, status and duration."""
@@ -81,7 +84,14 @@ class RequestMetricsMiddleware:
         try:
             await self.app(scope, receive, recording_send)
         finally:
-            labels = (scope["method"], route_template(scope, self.patterns), str(status))
-            self.requests.labels(*labels).inc()
-            duration = elapsed if elapsed is not None else time.perf_counter() - started
-            self.latency.labels(*labels).observe(duration)
+            method = scope["method"] if scope["method"] in METHODS else "OTHER"
+            labels = (method, route_template(scope, self.patterns), status)
+            children = self._children.get(labels)
+            if children is None:  # labels() takes a lock and builds a key: once per series
+                method, route, code = labels
+                children = self._children[labels] = (
+                    self.requests.labels(method, route, str(code)),
+                    self.latency.labels(method, route, str(code)),
+                )
+            children[0].inc()
+            children[1].observe(elapsed if elapsed is not None else time.perf_counter() - started)
