@@ -52,14 +52,25 @@ def ingest_table(directory: Path) -> None:
             100,
             len(workload),
         ),
+        (
+            "SQLite NORMAL, group commit of 1000",
+            lambda: sqlite(directory, "NORMAL"),
+            1000,
+            len(workload),
+        ),
         ("SQLite FULL, 1 commit per call", lambda: sqlite(directory, "FULL"), 1, 2_000),
         ("SQLite FULL, group commit of 100", lambda: sqlite(directory, "FULL"), 100, len(workload)),
     ]
     print(f"ingest, {len(workload):,} msgs / 50 channels (PR/JIRA/alert), auto_ack=False:")
     print(f"  {'store':<38} {'msg/s':>9} {'µs/msg':>8} {'store µs/msg':>13}   kill -9 / power loss")
+    # Rounds interleave the rows, so a burst of load from elsewhere hits them alike; each row
+    # keeps its best round.
+    best = [float("inf")] * len(runs)
+    for _ in range(3):
+        for index, (_, open_store, group, count) in enumerate(runs):
+            best[index] = min(best[index], ingest(open_store(), workload[:count], group))
     base_us = 0.0
-    for label, open_store, group, count in runs:
-        seconds = min(ingest(open_store(), workload[:count], group) for _ in range(2))
+    for (label, _, _group, count), seconds in zip(runs, best, strict=True):
         us = seconds * 1e6 / count
         base_us = base_us or us
         safety = (

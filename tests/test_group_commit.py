@@ -6,6 +6,7 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
+import httpx
 import pytest
 
 from slack_batcher import (
@@ -19,6 +20,8 @@ from slack_batcher import (
     StoreFullError,
 )
 from slack_batcher.delivery.console import ConsoleSender
+from slack_batcher.http import create_app
+from slack_batcher.testing import FakeSlack
 from tests.factories import pr
 
 
@@ -105,4 +108,26 @@ async def test_a_failed_group_commit_refuses_that_turn_and_every_later_event(
         assert "restart the service" in (service.refusal or "")
         with pytest.raises(Exception, match="restart the service"):
             await service.submit(pr("gh-after"), "C1")
+    store.close()
+
+
+async def test_a_request_of_many_events_is_one_commit_done_before_the_202(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    from tests.test_http_harness import AUTH, event, make_service, server_settings
+
+    path = tmp_path / "store.db"
+    store = SQLiteStore(path)
+    with FakeSlack(clock=clock, posts_per_second=None) as slack:
+        service = make_service(slack, clock, store=store, config=BatchConfig(max_batch_size=500))
+        async with service:
+            app = create_app(service, settings=server_settings())
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                events = [event(f"gh-{n}") for n in range(100)]
+                response = await client.post("/v1/messages", json=events, headers=AUTH)
+                assert response.status_code == 202
+                assert stored_ids(path) == {f"gh-{n}" for n in range(100)}
+                group = service.group_commit
+                assert group is not None and group.writes == 1 and group.groups == 1
     store.close()

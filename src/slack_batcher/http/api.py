@@ -24,7 +24,7 @@ from .schemas import (
     ReplayResult,
 )
 from .sources import route_api_event
-from .state import AppState, get_state, require_token
+from .state import AppState, get_state, require_token, state_of
 
 __all__ = ["api_router"]
 
@@ -81,13 +81,12 @@ api_router = APIRouter(prefix="/v1", dependencies=[Depends(require_token)], resp
     ),
     summary="Submit one event or a list of events for batching",
 )
-async def submit(
-    body: Annotated[MessageIn | EventList, Body()], state: StateDep, request: Request
-) -> Response:
+async def submit(body: Annotated[MessageIn | EventList, Body()], request: Request) -> Response:
     """Validate every event, then add each to its channel's batches (202).
 
     An event without a ``channel`` goes where the ``[[routes]]`` send it (source ``api``).
     """
+    state = state_of(request)  # not a dependency: one less for FastAPI to solve per request
     batcher = state.service.batcher
     items = body if isinstance(body, list) else [body]
     many = isinstance(body, list)
@@ -110,14 +109,8 @@ async def submit(
         prepared.extend((message, channel) for channel in channels)
     results: list[IngestResult] = []
     try:
-        for index, (message, channel) in enumerate(prepared):
-            try:
-                added = await state.service.submit(message, channel)
-            except InvalidMessageError as exc:  # checked above already; kept as a guard
-                field = "channel" if exc.field == "channel_id" else exc.field
-                note = f" ({index} earlier events were accepted)" if index else ""
-                prefix = f"[{index}]." if many else ""
-                raise InvalidMessageError(prefix + field, exc.problem + note) from None
+        added_all, error = await state.service.submit_many(prepared)
+        for (message, channel), added in zip(prepared, added_all, strict=False):
             results.append(
                 IngestResult(
                     id=message.id,
@@ -128,6 +121,14 @@ async def submit(
                     flush_reason=added.flush_reason,
                 )
             )
+        if isinstance(error, InvalidMessageError):  # checked above already; kept as a guard
+            index = len(results)
+            field = "channel" if error.field == "channel_id" else error.field
+            note = f" ({index} earlier events were accepted)" if index else ""
+            prefix = f"[{index}]." if many else ""
+            raise InvalidMessageError(prefix + field, error.problem + note) from None
+        if error is not None:
+            raise error
     except StoreError as exc:
         # Events before this one are stored; this one may be too (its batch then failed to
         # flush). Resending is safe: an id still pending in its channel is ignored.

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, cast
 from ..clock import Clock, ManualClock
 from ..delivery.base import Sender
 from ..delivery.pacing import Pacer
-from ..errors import SlackBatcherError, StoreError
+from ..errors import InvalidMessageError, SlackBatcherError, StoreError
 from ..models import BatchableMessage
 from .config import ServiceConfig
 from .delivery import Deliverer
@@ -278,6 +278,34 @@ class BatchingService:
             await committed  # durable before the caller (an HTTP 202) hears of it
         return result
 
+    async def submit_many(
+        self, events: Iterable[tuple[BatchableMessage, str]]
+    ) -> tuple[list[AddResult], Exception | None]:
+        """Add several events in one go: with group commit, one commit for all of them.
+
+        Returns the results of the events added, in order, and the error that stopped the
+        rest (an :class:`~slack_batcher.errors.InvalidMessageError` or
+        :class:`~slack_batcher.errors.StoreError`), or None. Every event in the results is
+        durable when this returns; a failed group commit raises StoreError (none is).
+        """
+        if not self._accepting:
+            raise ServiceClosedError(self.refusal or "the service is not accepting messages")
+        group = self._group
+        committed = group.join() if group is not None else None
+        results: list[AddResult] = []
+        error: Exception | None = None
+        add = self.batcher.add
+        try:
+            for message, channel_id in events:
+                results.append(add(message, channel_id))
+        except (InvalidMessageError, StoreError) as exc:
+            error = exc
+        self._writes += len(results)
+        self.notify()
+        if committed is not None:
+            await committed
+        return results, error
+
     def submit_threadsafe(
         self,
         message: BatchableMessage,
@@ -347,9 +375,11 @@ class BatchingService:
         self._checkpoint()
 
     def _on_drained(self) -> None:
-        """Checkpoint soon: the outbox drained, a good moment to shrink the WAL."""
-        if self._loop is not None and not self._closed:
-            self._loop.call_soon(self._checkpoint)
+        """Checkpoint once the service is idle: the outbox just drained.
+
+        A checkpoint fsyncs, so not at every drain of a busy service: the idle timer decides.
+        """
+        self._schedule_upkeep()
 
     # ------------------------------------------------------------- scheduling
 

@@ -8,6 +8,7 @@ JSON (UTF-8, not ASCII-escaped).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,7 +35,31 @@ __all__ = [
 ]
 
 _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-dump_json = _encoder.encode
+
+
+def _not_serialisable(value: object) -> object:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _make_dump() -> Callable[[object], str]:
+    """Return compact JSON encoding: the C encoder called directly (~2 µs less per call)."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # pragma: no cover - CPython always has it
+        return _encoder.encode
+    # No circular-reference markers (after an error they would keep stale ids): a cycle
+    # surfaces as RecursionError, which the store reports as "cannot encode".
+    encoder = make(
+        None, _not_serialisable, json.encoder.encode_basestring, None, ":", ",", False, False, False
+    )
+
+    def dump(value: object) -> str:
+        return "".join(encoder(value, 0))
+
+    return dump
+
+
+#: Encode a value as compact JSON (UTF-8 text, no NaN, TypeError for what JSON cannot hold).
+dump_json = _make_dump()
 
 
 def time_text(when: datetime) -> str:

@@ -23,21 +23,15 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import threading
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from ..batch import BatchGroup
 from ..errors import StoreCorruptError, StoreError
 from ..models import BatchableMessage
 from . import _sqlite_codec as codec
-from . import _sqlite_disk as disk
-from . import _sqlite_lock as process_lock
-from ._sqlite_open import check_file, connect, inspect
+from ._sqlite_file import SQLiteFile, Step
 from .base import DeadLetter, DigestRecord, OutboxEntry, StoredState
 
 __all__ = ["SQLiteStore"]
@@ -45,22 +39,27 @@ __all__ = ["SQLiteStore"]
 _T = TypeVar("_T")
 
 _INSERT_MESSAGE = "INSERT INTO messages (batch_seq, message_id, body) VALUES (?, ?, ?)"
+_INSERT_FIRST_MESSAGE = (
+    "INSERT INTO messages (batch_seq, message_id, body) VALUES (last_insert_rowid(), ?, ?)"
+)
+_INSERT_BATCH = (
+    "INSERT INTO batches (id, channel_id, batch_type, created_at, expires_at, last_activity,"
+    " metadata) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_OUTBOX = f"INSERT INTO outbox ({codec.OUTBOX_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+_INSERT_DEAD_LETTER = (
+    f"INSERT INTO dead_letters ({codec.DEAD_LETTER_COLUMNS}) VALUES (?,?,?,?,?,?,?,?)"
+)
 # The slower forms, by batch id, for a batch whose row number is not cached (see _seqs).
 _INSERT_MESSAGE_BY_ID = (
     "INSERT INTO messages (batch_seq, message_id, body) SELECT seq, ?, ? FROM batches WHERE id = ?"
-)
-#: How much room a write needs for the store to count as writable again (bytes).
-PROBE_BYTES = 64 * 1024
-_PROBE_WRITE = (
-    "INSERT OR REPLACE INTO threads (thread_key, ts, expires_at)"
-    f" VALUES ('~probe', zeroblob({PROBE_BYTES}), '')"
 )
 _DELETE_BATCH_MESSAGES_BY_ID = (
     "DELETE FROM messages WHERE batch_seq = (SELECT seq FROM batches WHERE id = ?)"
 )
 
 
-class SQLiteStore:
+class SQLiteStore(SQLiteFile):
     """A :class:`~slack_batcher.store.BatchStore` in one SQLite file (WAL mode).
 
     ``SQLiteStore(path, synchronous="NORMAL", busy_timeout=5.0)``. The file and its parent
@@ -79,163 +78,13 @@ class SQLiteStore:
         synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
         busy_timeout: float = 5.0,
     ) -> None:
-        if synchronous not in ("NORMAL", "FULL"):
-            raise ValueError(f"synchronous: must be 'NORMAL' or 'FULL', got {synchronous!r}")
-        self.path = Path(path)
-        self.synchronous = synchronous
-        self._lock = threading.RLock()
-        self._depth = 0  # open transaction() blocks
         # Pending batch id → (message id, stored body) of its messages, so a flush writes
         # the outbox's copy of the messages without encoding them again.
         self._bodies: dict[str, list[tuple[str, str]]] = {}
-        # Pending batch id → its row's seq, so a message joining it is one plain INSERT.
-        # Dropped whenever a transaction is rolled back (seqs of rolled-back rows are reused).
-        self._seqs: dict[str, int] = {}
-        #: Why the last write failed (a full disk, …); None once a write succeeds again.
-        self.write_error: str | None = None
-        self._last_probe = 0.0
-        check_file(self.path)
-        inspect(self.path)  # read-only: a foreign or damaged file is refused untouched
-        self._lock_key = process_lock.acquire(self.path)
-        try:
-            conn, degraded = connect(self.path, synchronous=synchronous, busy_timeout=busy_timeout)
-        except BaseException:
-            process_lock.release(self._lock_key)
-            raise
-        self._conn: sqlite3.Connection | None = conn
-        self.write_error = degraded
+        super().__init__(path, synchronous=synchronous, busy_timeout=busy_timeout)
 
     def __repr__(self) -> str:
         return f"SQLiteStore({str(self.path)!r})"
-
-    # ------------------------------------------------------------ transactions
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """Group every store call made inside the block into one commit (group commit).
-
-        Each call inside still succeeds or fails whole (a savepoint), and one that fails
-        leaves the others in place; the block only *defers the commit* to its exit, where
-        everything done inside becomes durable at once, even when the block raises. A kill
-        inside the block loses the whole group, so acknowledge the messages added inside
-        (e.g. answer the HTTP request) only after the block exits. Store calls made by
-        other threads meanwhile join the group too. Nested blocks join the outer one.
-        """
-        self.begin_group()
-        try:
-            yield
-        finally:
-            self.commit_group()
-
-    def begin_group(self) -> None:
-        """Open a group commit (see :meth:`transaction`) without a ``with`` block.
-
-        Until the matching :meth:`commit_group`, every store call — from any thread — joins
-        the group. The service opens one per event-loop turn and commits it before any
-        request of that turn is answered.
-        """
-        with self._lock:
-            conn = self._open_connection()
-            if self._depth == 0:
-                self._begin(conn, "starting a group commit")
-            self._depth += 1
-
-    def commit_group(self) -> None:
-        """Close the group opened by :meth:`begin_group`; the outermost one commits.
-
-        Raises :class:`~slack_batcher.errors.StoreError` when the commit fails: then
-        nothing done inside the group was stored.
-        """
-        with self._lock:
-            conn = self._open_connection()
-            self._depth -= 1
-            if self._depth == 0:
-                self._commit(conn, "committing a group")
-
-    @contextmanager
-    def _transaction(self, action: str) -> Iterator[sqlite3.Connection]:
-        """Run the body as one IMMEDIATE transaction (a savepoint inside a group)."""
-        with self._lock:
-            conn = self._open_connection()
-            grouped = self._depth > 0
-            try:
-                conn.execute("SAVEPOINT change" if grouped else "BEGIN IMMEDIATE")
-                try:
-                    yield conn
-                except BaseException:
-                    self._seqs.clear()
-                    conn.execute("ROLLBACK TO change" if grouped else "ROLLBACK")
-                    if grouped:
-                        conn.execute("RELEASE change")
-                    raise
-                conn.execute("RELEASE change" if grouped else "COMMIT")
-                self.write_error = None
-            except sqlite3.Error as exc:
-                self._seqs.clear()
-                if conn.in_transaction and not grouped:
-                    conn.execute("ROLLBACK")
-                raise self._write_failed(action, exc) from exc
-            except (TypeError, ValueError) as exc:  # rolled back above: not JSON-encodable
-                raise StoreError(f"{self.path}: {action} failed: cannot encode: {exc}") from exc
-
-    def _statement(self, action: str, sql: str, params: tuple[object, ...]) -> sqlite3.Cursor:
-        """Run one statement as its own transaction (SQLite makes a statement atomic).
-
-        Cheaper than :meth:`_transaction` (no BEGIN / COMMIT round trips); inside a group
-        it joins the group's transaction.
-        """
-        with self._lock:
-            conn = self._open_connection()
-            try:
-                cursor = conn.execute(sql, params)
-            except sqlite3.Error as exc:
-                self._seqs.clear()  # a full disk or I/O error may roll a group back whole
-                raise self._write_failed(action, exc) from exc
-            self.write_error = None
-            return cursor
-
-    def _begin(self, conn: sqlite3.Connection, action: str) -> None:
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise self._write_failed(action, exc) from exc
-
-    def _commit(self, conn: sqlite3.Connection, action: str) -> None:
-        try:
-            conn.execute("COMMIT")
-            self.write_error = None
-        except sqlite3.Error as exc:
-            self._seqs.clear()
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise self._write_failed(action, exc) from exc
-
-    @contextmanager
-    def _reading(self, action: str) -> Iterator[sqlite3.Connection]:
-        """Run the body's reads as one snapshot (a deferred read transaction)."""
-        with self._lock:
-            conn = self._open_connection()
-            try:
-                if self._depth:  # inside a group: its transaction is the snapshot
-                    yield conn
-                    return
-                conn.execute("BEGIN")
-                try:
-                    yield conn
-                finally:
-                    conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                raise StoreError(f"{self.path}: {action} failed: {exc}") from exc
-
-    def _write_failed(self, action: str, exc: sqlite3.Error) -> StoreError:
-        error = disk.write_failure(self.path, action, exc)
-        self.write_error = str(error)
-        return error
-
-    def _open_connection(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise StoreError(f"{self.path}: the store is closed")
-        return self._conn
 
     # ---------------------------------------------------------------- batches
 
@@ -280,21 +129,26 @@ class SQLiteStore:
 
     def record_open(self, batch: BatchGroup, message: BatchableMessage) -> None:
         """Insert *batch* and its first *message* in one transaction."""
-        body = codec.message_body(message)
-        with self._transaction("recording a new batch") as conn:
-            seq = conn.execute(
-                "INSERT INTO batches (id, channel_id, batch_type, created_at, expires_at,"
-                " last_activity, metadata) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                codec.batch_row(batch),
-            ).lastrowid
-            conn.execute(_INSERT_MESSAGE, (seq, message.id, body))
+        try:
+            body = codec.message_body(message)
+            row = codec.batch_row(batch)
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise self._unencodable("recording a new batch", exc) from exc
+        cursors = self._steps(
+            "recording a new batch",
+            ((_INSERT_BATCH, row), (_INSERT_FIRST_MESSAGE, (message.id, body))),
+        )
         self._bodies[batch.id] = [(message.id, body)]
+        seq = cursors[0].lastrowid
         if seq is not None:
             self._seqs[batch.id] = seq
 
     def record_add(self, batch: BatchGroup, message: BatchableMessage) -> None:
         """Append *message* to the stored *batch* in one transaction; the batch must exist."""
-        body = codec.message_body(message)
+        try:
+            body = codec.message_body(message)
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise self._unencodable("recording a message", exc) from exc
         seq = self._seqs.get(batch.id)
         if seq is not None:
             cursor = self._statement(
@@ -313,35 +167,43 @@ class SQLiteStore:
     def record_flush(self, batch: BatchGroup, entry: OutboxEntry | None) -> None:
         """Delete *batch* and its messages and insert *entry* (if any) in one transaction."""
         cached = self._bodies.pop(batch.id, None)
-        encoded = None
-        if (
-            entry is not None
-            and cached is not None
-            and [m.id for m in entry.messages] == [message_id for message_id, _ in cached]
-        ):
-            encoded = codec.join_bodies([body for _, body in cached])
+        steps: list[Step] = []
+        if entry is not None:
+            encoded = None
+            if cached is not None and [m.id for m in entry.messages] == [i for i, _ in cached]:
+                encoded = codec.join_bodies([body for _, body in cached])
+            try:
+                steps.append((_INSERT_OUTBOX, codec.outbox_row(entry, encoded)))
+            except (TypeError, ValueError, RecursionError) as exc:
+                raise self._unencodable("recording a flush", exc) from exc
         seq = self._seqs.pop(batch.id, None)
-        with self._transaction("recording a flush") as conn:
-            self._delete_batch(conn, batch.id, seq)
-            if entry is not None:
-                self._insert_outbox(conn, entry, encoded)
+        self._steps("recording a flush", steps + self._deleting_batch(batch.id, seq))
 
     def record_dead_batch(self, batch: BatchGroup, letter: DeadLetter) -> None:
         """Delete *batch* and its messages and insert *letter* in one transaction."""
         self._bodies.pop(batch.id, None)
+        try:
+            row = codec.dead_letter_row(letter)
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise self._unencodable("dead-lettering a batch", exc) from exc
         seq = self._seqs.pop(batch.id, None)
-        with self._transaction("dead-lettering a batch") as conn:
-            self._delete_batch(conn, batch.id, seq)
-            self._insert_dead_letter(conn, letter)
+        steps: list[Step] = [(_INSERT_DEAD_LETTER, row)]
+        self._steps("dead-lettering a batch", steps + self._deleting_batch(batch.id, seq))
 
     @staticmethod
-    def _delete_batch(conn: sqlite3.Connection, batch_id: str, seq: int | None) -> None:
+    def _deleting_batch(batch_id: str, seq: int | None) -> list[Step]:
         if seq is None:
-            conn.execute(_DELETE_BATCH_MESSAGES_BY_ID, (batch_id,))
-            conn.execute("DELETE FROM batches WHERE id = ?", (batch_id,))
-        else:
-            conn.execute("DELETE FROM messages WHERE batch_seq = ?", (seq,))
-            conn.execute("DELETE FROM batches WHERE seq = ?", (seq,))
+            return [
+                (_DELETE_BATCH_MESSAGES_BY_ID, (batch_id,)),
+                ("DELETE FROM batches WHERE id = ?", (batch_id,)),
+            ]
+        return [
+            ("DELETE FROM messages WHERE batch_seq = ?", (seq,)),
+            ("DELETE FROM batches WHERE seq = ?", (seq,)),
+        ]
+
+    def _unencodable(self, action: str, exc: Exception) -> StoreError:
+        return StoreError(f"{self.path}: {action} failed: cannot encode: {exc}")
 
     # ----------------------------------------------------------------- outbox
 
@@ -366,15 +228,6 @@ class SQLiteStore:
         if row is None:
             return None
         return self._decode("outbox", row[0], codec.outbox_from_row, row[1:])
-
-    @staticmethod
-    def _insert_outbox(
-        conn: sqlite3.Connection, entry: OutboxEntry, messages_json: str | None = None
-    ) -> None:
-        conn.execute(
-            f"INSERT INTO outbox ({codec.OUTBOX_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            codec.outbox_row(entry, messages_json),
-        )
 
     def update_outbox(self, entry: OutboxEntry) -> None:
         """Save *entry*'s attempts, next attempt time, last error and sender state."""
@@ -468,53 +321,6 @@ class SQLiteStore:
             (thread_key, ts, codec.time_text(expires_at)),
         )
 
-    # ------------------------------------------------------------ maintenance
-
-    def checkpoint(self) -> int:
-        """Copy the WAL into the database file, and truncate a WAL that grew large.
-
-        Cheap when there is little to copy; the service runs it when idle and whenever its
-        outbox drains, so the WAL (and the disk it needs) stays small. Skipped inside a
-        group. Returns the WAL file's size in bytes afterwards.
-        """
-        with self._lock:
-            conn = self._open_connection()
-            if self._depth or conn.in_transaction:
-                return -1
-            try:
-                return disk.checkpoint(conn, self.path)
-            except sqlite3.Error as exc:
-                raise self._write_failed("checkpointing the WAL", exc) from exc
-
-    def check_writable(self) -> str | None:
-        """Return why writes fail (None when they work), probing again after a failure.
-
-        While :attr:`write_error` is set, a probe write of :data:`PROBE_BYTES` (written and
-        deleted in one transaction, so the file does not change) is tried at most once a
-        second, so readiness recovers once space is freed even when no traffic arrives.
-        """
-        if self.write_error is None:
-            return None
-        now = time.monotonic()
-        if now - self._last_probe < 1.0:
-            return self.write_error
-        self._last_probe = now
-        with self._lock:
-            conn = self._conn
-            if conn is None or self._depth or conn.in_transaction:
-                return self.write_error
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                conn.execute(_PROBE_WRITE)
-                conn.execute("DELETE FROM threads WHERE thread_key = '~probe'")
-                conn.execute("COMMIT")
-                self.write_error = None
-            except sqlite3.Error as exc:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                self._write_failed("writing", exc)
-        return self.write_error
-
     # ---------------------------------------------------------------- digests
 
     def get_digest(self, key: str, now: datetime) -> DigestRecord | None:
@@ -546,22 +352,3 @@ class SQLiteStore:
     def delete_digest(self, key: str) -> None:
         """Forget the digest of *key*."""
         self._statement("writing the digest map", "DELETE FROM digests WHERE key = ?", (key,))
-
-    # ---------------------------------------------------------------- closing
-
-    def close(self) -> None:
-        """Checkpoint and close the file and release the process lock; safe to call twice."""
-        with self._lock:
-            conn, self._conn = self._conn, None
-            if conn is None:
-                return
-            try:
-                conn.close()
-            finally:
-                process_lock.release(self._lock_key)
-
-    def __enter__(self) -> SQLiteStore:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
