@@ -62,7 +62,15 @@ class SourcesState:
     def build(cls, settings: SourcesSettings | None, routes: RouteTable | None) -> SourcesState:
         """Build the state from the settings (defaults: every source disabled, no routes)."""
         chosen = settings if settings is not None else SourcesSettings()
-        return cls(chosen, routes or RouteTable(), SourceCounters(), RecentIds(chosen.remember_ids))
+        table = routes or RouteTable()
+        enabled = chosen.enabled()
+        if enabled:
+            logger.info(
+                "webhook sources enabled: %s (%d routes)", ", ".join(enabled), len(table.routes)
+            )
+            for warning in table.warnings(sources_enabled=True):
+                logger.warning("%s", warning)
+        return cls(chosen, table, SourceCounters(), RecentIds(chosen.remember_ids))
 
     def summary(self) -> dict[str, dict[str, Any]]:
         """Per-source figures for the dashboard and stats."""
