@@ -252,8 +252,10 @@ def routes_test(
             }
         )
         if not as_json:
-            out.print(f"{routed.source} {routed.kind} → {where}", markup=False)
-            out.print(f"  message {routed.message.id}: {rendered.text}", markup=False)
+            out.print(f"{routed.source} {routed.kind} → {where}", markup=False, soft_wrap=True)
+            out.print(
+                f"  message {routed.message.id}: {rendered.text}", markup=False, soft_wrap=True
+            )
     if as_json:
         out.print_json(json.dumps(report, default=str))
 
