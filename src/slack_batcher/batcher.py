@@ -246,8 +246,11 @@ class MessageBatcher(BatcherDelegates):
             now = self.clock.now()
             # profile_of(message), inlined
             data = message.data
-            scope = data.get("repository") or data.get("project") or data.get("service")
-            scope = folded(scope or data.get("team"))
+            scope = (
+                data.get("repository") or data.get("project") or data.get("service")
+            ) or data.get("team")
+            if type(scope) is not str or not scope.islower():  # else already folded
+                scope = folded(scope)
             author = message.author
             if author and not author.islower():
                 author = author.lower()
