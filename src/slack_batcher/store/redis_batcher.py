@@ -394,7 +394,8 @@ class SharedBatcher(MessageBatcher):
     def get_batch_stats(self) -> dict[str, Any]:
         """Return this instance's counters with the shared pending figures from Redis."""
         stats = super().get_batch_stats()
-        stats["store"] = self.describe_store()
+        stats["store"] = f"{self.redis.describe()}, instance {self.instance_id}"
+        stats["shared"] = self.shared_stats()
         try:
             client = self.redis.client
             pipe = client.pipeline(transaction=False)
@@ -409,12 +410,9 @@ class SharedBatcher(MessageBatcher):
         stats["active_channels"] = int(channels)
         return stats
 
-    def describe_store(self) -> dict[str, Any]:
-        """Say which store this instance shares and what it holds of the delivery work."""
+    def shared_stats(self) -> dict[str, Any]:
+        """Say whether Redis answers and what this instance holds of the delivery work."""
         return {
-            "kind": "redis",
-            "url": self.redis.url,
-            "prefix": self.redis.prefix,
             "instance": self.instance_id,
             "reachable": self.redis.ping(),
             "leases_held": len(self.outbox.held),
