@@ -53,6 +53,8 @@ __all__ = ["SharedBatcher"]
 logger = logging.getLogger(__name__)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: Float slack of score comparisons, as in grouping.py.
+_EPSILON = 1e-9
 #: Due batches claimed per script call.
 _CLAIM_BATCH = 100
 
@@ -170,6 +172,7 @@ class SharedBatcher(MessageBatcher):
                 repr(SCOPE_WEIGHT),
                 repr(AUTHOR_WEIGHT),
                 repr(TYPE_WEIGHT),
+                int(AUTHOR_WEIGHT + TYPE_WEIGHT < policy.threshold - _EPSILON),
             )
             if reply[0] == "dup":
                 self.recorder.duplicate(channel_id)
