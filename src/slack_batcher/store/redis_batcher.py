@@ -172,7 +172,7 @@ class SharedBatcher(MessageBatcher):
                 repr(SCOPE_WEIGHT),
                 repr(AUTHOR_WEIGHT),
                 repr(TYPE_WEIGHT),
-                int(AUTHOR_WEIGHT + TYPE_WEIGHT < policy.threshold - _EPSILON),
+                int(policy.threshold - _EPSILON > AUTHOR_WEIGHT + TYPE_WEIGHT),
             )
             if reply[0] == "dup":
                 self.recorder.duplicate(channel_id)
