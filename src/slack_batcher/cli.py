@@ -580,7 +580,7 @@ def dead_letters_replay(url: str, token: str | None, letter_ids: tuple[str, ...]
 )
 def preview(payload: Any, output: Path | None) -> None:
     """Render a Slack payload (chat.postMessage JSON, a list, or JSON lines) to HTML."""
-    from .preview import render_page
+    from .http.preview import render_page
 
     text = payload.read()
     try:

@@ -23,11 +23,11 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..errors import BatchNotFoundError
-from ..preview import PREVIEW_CSS, render_message
 from .auth import CSRF_FIELD, SESSION_COOKIE
 from .dashboard_css import DASHBOARD_CSS
 from .dashboard_sources import sources_section
 from .guard import cross_origin_reason
+from .preview import PREVIEW_CSS, render_message
 from .sources import sources_state
 from .state import AppState, get_state
 
