@@ -340,14 +340,21 @@ class SQLiteStore(SQLiteFile):
             raise StoreCorruptError(f"{self.path}: digest {key!r} is unreadable: {exc}") from exc
 
     def put_digest(self, record: DigestRecord) -> None:
-        """Insert or replace the digest of ``record.key`` in one transaction."""
+        """Insert or replace the digest of ``record.key``; sweep the expired ones (one transaction).
+
+        Digests expired by ``record.updated_at`` go, so keys that fell silent do not pile up.
+        """
         body = json.dumps(record.to_dict(), ensure_ascii=False, separators=(",", ":"))
-        self._statement(
-            "writing the digest map",
-            "INSERT OR REPLACE INTO digests (key, channel_id, ts, expires_at, body)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (record.key, record.channel_id, record.ts, codec.time_text(record.expires_at), body),
-        )
+        expires = codec.time_text(record.expires_at)
+        with self._transaction("writing the digest map") as conn:
+            conn.execute(
+                "DELETE FROM digests WHERE expires_at <= ?", (codec.time_text(record.updated_at),)
+            )
+            conn.execute(
+                "INSERT OR REPLACE INTO digests (key, channel_id, ts, expires_at, body)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (record.key, record.channel_id, record.ts, expires, body),
+            )
 
     def delete_digest(self, key: str) -> None:
         """Forget the digest of *key*."""
