@@ -122,3 +122,22 @@ def test_the_new_commands_have_help() -> None:
         result = CliRunner().invoke(main, [*command, "--help"])
         assert result.exit_code == 0, command
         assert "Usage:" in result.output
+
+
+def test_routes_test_routes_a_v1_messages_event_as_source_api(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(
+        '[[routes]]\nsource = "api"\nevent = "ci_build"\nrepository = "acme/*"\n'
+        'channel = "#ci"\n[[routes]]\nchannel = "#misc"\n'
+    )
+    event = tmp_path / "event.json"
+    event.write_text(
+        json.dumps({"content_type": "ci_build", "data": {"repository": "acme/api", "title": "x"}})
+    )
+    done = run("routes", "test", "--config", str(config), "--source", "api", str(event))
+    assert done.exit_code == 0, done.output
+    assert "api ci_build → #ci" in done.output
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"content_type": "nope"}')
+    refused = run("routes", "test", "--source", "api", str(bad))
+    assert refused.exit_code == 2 and "content_type" in refused.output

@@ -264,3 +264,62 @@ def test_rows_hold_what_they_cover() -> None:
     row = Row((alert("a1"),), DEFAULT_ITEM_FORMATTERS[ContentType.ALERT](alert("a1"), OPTIONS))
 
     assert (row.times, row.latest.id, row.priority_score) == (1, "a1", 75)
+
+
+# -- folding in every digest post ---------------------------------------------------------------
+
+
+def post_of(messages: list[BatchableMessage], **options: Any) -> Any:
+    from slack_batcher import BatchGroup, BatchType, SlackMessageFormatterFactory
+
+    batch = BatchGroup(
+        id="b1",
+        channel_id="C1",
+        batch_type=BatchType.ALERT_DIGEST,
+        created_at=T0,
+        expires_at=at(5),
+        messages=messages,
+    )
+    return SlackMessageFormatterFactory(FormatOptions(**options)).format(batch)
+
+
+def test_a_post_shows_four_identical_alerts_as_one_line_and_keeps_every_id() -> None:
+    storm = [alert(f"a{i}", instance=f"host-0{i}", minute=i / 2) for i in range(1, 5)]
+
+    post = post_of([*storm, alert("d1", "DiskFull", instance="h9", minute=2)])
+
+    lines = [
+        line
+        for b in post.blocks
+        if b["type"] == "section"
+        for line in b["text"]["text"].split("\n")
+    ]
+    assert lines == [
+        "• :large_orange_circle: HighErrorRate — *firing (warning)* ×4 · host-01, host-02, +2"
+        " · 09:00–09:02",
+        "• :large_orange_circle: DiskFull — *firing (warning)* · 09:02",
+    ]
+    assert post.blocks[0]["text"]["text"] == "5 alerts in api"
+    assert sorted(post.metadata["message_ids"]) == ["a1", "a2", "a3", "a4", "d1"]
+
+
+def test_folding_can_be_turned_off_for_one_line_per_event() -> None:
+    storm = [alert(f"a{i}", instance=f"host-0{i}") for i in range(4)]
+
+    post = post_of(storm, fold_repeats=False)
+
+    assert (
+        sum(b["text"]["text"].count("\n") + 1 for b in post.blocks if b["type"] == "section") == 4
+    )
+
+
+@given(alerts, st.booleans())
+@settings(max_examples=60, deadline=None)
+def test_a_folded_post_still_carries_every_event_once(
+    messages: list[BatchableMessage], compact: bool
+) -> None:
+    post = post_of(messages, compact=compact)
+
+    ids = [i for page in post.pages for i in page.metadata.get("message_ids", [])]
+    assert Counter(ids) == Counter(m.id for m in messages)
+    assert validate_message(post) == []

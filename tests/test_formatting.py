@@ -110,7 +110,8 @@ def test_format_accepts_an_event_a_batch_or_a_context() -> None:
 
 def test_channels_get_their_own_options() -> None:
     factory = SlackMessageFormatterFactory(
-        channel_options={"C-quiet": FormatOptions(compact=True, emoji=False)}
+        FormatOptions(fold_repeats=False),  # two "opened" events of one PR: keep both lines
+        channel_options={"C-quiet": FormatOptions(compact=True, emoji=False, fold_repeats=False)},
     )
     batch = [pr("a", priority="critical"), pr("b", author="bob")]
     loud = text_of(factory.format(group(*batch, channel="C-loud")))
@@ -258,7 +259,8 @@ def test_items_are_ordered_by_priority_then_time_and_grouped_by_type() -> None:
         alert("a-crit", priority="critical", timestamp=later),
         jira("j-high", priority="high"),
     )
-    message = SlackMessageFormatterFactory().format(batch)
+    # p-low and p-mid are one PR: folding would merge them into one line.
+    message = SlackMessageFormatterFactory(FormatOptions(fold_repeats=False)).format(batch)
     assert message.metadata["message_ids"] == ["a-crit", "j-high", "j-mid", "p-mid", "p-low"]
     titles = [b["text"]["text"].split("\n")[0] for b in message.blocks if b["type"] == "section"]
     assert titles == [
@@ -373,7 +375,7 @@ def test_fallback_text_keeps_its_and_n_more_line_when_items_are_long() -> None:
             for i in range(40)
         ]
     )
-    factory = SlackMessageFormatterFactory(FormatOptions(max_items_in_text=20))
+    factory = SlackMessageFormatterFactory(FormatOptions(max_items_in_text=20, fold_repeats=False))
     message = factory.format(batch, items_per_page=40)
     assert len(message.text) <= 4000
     listed = sum(1 for line in message.text.splitlines() if line.startswith("• "))

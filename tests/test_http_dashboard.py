@@ -127,3 +127,16 @@ async def test_without_a_token_dashboard_actions_still_need_the_form_token(
         done = await app.client.post("/dashboard/flush", data=await csrf_of(app.client))
         assert done.status_code == 303
         assert app.batcher.get_batch_stats()["messages_pending"] == 0
+
+
+async def test_dashboard_pages_cannot_be_framed_or_run_scripts(clock: ManualClock) -> None:
+    async with in_process(clock) as app:
+        login = await app.client.get("/")
+        await app.client.post("/dashboard/login", data={"token": TOKEN})
+        page = await app.client.get("/")
+        for answer in (login, page):
+            assert answer.headers["x-frame-options"] == "DENY"
+            policy = answer.headers["content-security-policy"]
+            assert "frame-ancestors 'none'" in policy and "default-src 'none'" in policy
+            assert "script-src" not in policy  # so no script runs at all
+            assert answer.headers["cache-control"] == "no-store"

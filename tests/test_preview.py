@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from slack_batcher import SlackMessage
-from slack_batcher.preview import mrkdwn_to_html, render_message, render_page
+from slack_batcher.http.preview import mrkdwn_to_html, render_message, render_page
 
 ALLOWED_TAGS = {"b", "i", "s", "code", "pre", "a", "span", "br", "div", "img", "hr"}
 

@@ -184,3 +184,26 @@ def test_on_equal_scores_redis_picks_the_batch_opened_first_as_the_core_does() -
     for opened, joined in results.values():
         assert opened[0] != opened[1]
         assert joined == opened[0]
+
+
+def test_one_instance_delivers_a_channel_posts_flushed_elsewhere_reach_it_through_its_inbox() -> (
+    None
+):
+    clock = ManualClock(T0)
+    prefix = f"dlv-{uuid.uuid4().hex}"
+    config = BatchConfig(max_batch_size=2)
+    holder = shared(config, prefix=prefix, clock=clock, auto_ack=False)
+    other = shared(config, prefix=prefix, clock=clock, auto_ack=False)
+    holder.add(pr("gh-1"), "C1")
+    holder.add(pr("gh-2", number=2), "C1")  # flushed: the holder now delivers C1
+    received: list[str] = []
+    holder.outbox.subscribe(lambda entry: received.append(entry.id))
+
+    other.add(pr("gh-3", number=3), "C1")
+    second = other.add(pr("gh-4", number=4), "C1")
+
+    assert second.flush_reason == "size"
+    assert other.outbox.held == set()  # flushed by `other`, delivered by the holder
+    holder.flush_expired_batches()  # the holder's timer: its inbox
+    assert received == [second.batch_id]
+    assert holder.outbox.held == {e.id for e in holder.pending_outbox()}

@@ -32,9 +32,9 @@ PR_CASES = [
     ("reopened", {}, "reopened"),
     ("closed", {"merged": True}, "merged"),
     ("closed", {}, "closed"),
-    ("ready_for_review", {}, "ready_for_review"),
+    ("ready_for_review", {}, "ready for review"),
     ("review_requested", {"reviewer": "bob"}, "review_requested"),
-    ("converted_to_draft", {}, "converted_to_draft"),
+    ("converted_to_draft", {}, "converted to draft"),
 ]
 
 
@@ -100,23 +100,39 @@ def test_a_push_reports_branch_commit_count_and_compare_link() -> None:
 
 @pytest.mark.parametrize("event", ["workflow_run", "check_suite", "workflow_job"])
 @pytest.mark.parametrize(
-    ("conclusion", "priority"), [("failure", "high"), ("success", "medium"), ("cancelled", "low")]
+    ("conclusion", "said", "priority"),
+    [
+        ("failure", "failed", "high"),
+        ("success", "passed", "medium"),
+        ("cancelled", "cancelled", "low"),
+        ("timed_out", "timed out", "high"),
+    ],
 )
 def test_completed_ci_runs_are_ci_builds_and_failures_are_high_priority(
-    event: str, conclusion: str, priority: str
+    event: str, conclusion: str, said: str, priority: str
 ) -> None:
     message = only(gh(event, "completed", conclusion=conclusion, branch="feature/9")).message
     assert message.content_type.value == "ci_build"
     assert message.priority == priority
-    assert message.data["status"] == conclusion and message.data["branch"] == "feature/9"
+    assert message.data["status"] == said and message.data["conclusion"] == conclusion
+    assert message.data["branch"] == "feature/9"
     assert gh(event, "requested").ignored is not None
 
 
-@pytest.mark.parametrize(("state", "priority"), [("success", "medium"), ("failure", "high")])
-def test_deployment_statuses_are_deployments(state: str, priority: str) -> None:
+@pytest.mark.parametrize(
+    ("state", "said", "priority"),
+    [
+        ("success", "succeeded", "medium"),
+        ("failure", "failed", "high"),
+        ("in_progress", "in progress", "medium"),
+        ("queued", "queued", "low"),
+    ],
+)
+def test_deployment_statuses_are_deployments(state: str, said: str, priority: str) -> None:
     message = only(gh("deployment_status", "created", state=state, ref="v2.4.0")).message
     assert message.content_type.value == "deployment"
-    assert message.data["status"] == state and message.data["version"] == "v2.4.0"
+    assert message.data["status"] == said and message.data["state"] == state
+    assert message.data["version"] == "v2.4.0"
     assert message.data["environment"] == "production" and message.priority == priority
 
 

@@ -96,7 +96,7 @@ async def test_webhooks_from_three_providers_become_batched_posts_in_the_right_c
     assert "3 updates in acme/api" in pr_post.text
     assert "merged" in pr_post.text and "approved" in pr_post.text
     [ci_post] = posted["#ci-builds"]
-    assert "failure" in ci_post.text
+    assert "failed" in ci_post.text
     [jira_post] = posted["#jira-acme"]
     assert "ACME-7" in jira_post.text
     [alerts_post] = posted["#alerts"]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -10,6 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
@@ -422,7 +425,7 @@ async def test_the_dashboard_shows_deliveries_per_source(clock: ManualClock) -> 
         section = section[: section.index("</section>")]
         row = section[section.index('data-source="github"') :]
         row = row[: row.index("</tr>")]
-        cells = [c.split("<")[0] for c in row.split("<td>")[1:]]
+        cells = [re.sub(r"<[^>]*>", "", "<td" + c) for c in row.split("<td")[1:]]
         # source, state, messages, accepted, ignored, duplicate, unrouted, dropped, unauthorized
         assert cells[:9] == ["github", "enabled", "1", "1", "1", "0", "0", "0", "1"]
         assert 'data-source="jira"' not in section
@@ -432,3 +435,14 @@ async def test_the_dashboard_says_when_no_source_is_enabled(clock: ManualClock) 
     async with sources_app(clock, secrets={}) as app:
         await app.client.post("/dashboard/login", data={"token": TOKEN})
         assert "No webhook source is enabled" in (await app.client.get("/")).text
+
+
+async def test_startup_says_which_sources_are_enabled_and_warns_about_routes(
+    clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="slack_batcher.http.sources")
+    async with sources_app(clock, routes=[{"source": "jira", "channel": "#j"}]):
+        pass
+    assert "webhook sources enabled: github, jira, alertmanager (1 routes)" in caplog.text
+    assert "no catch-all route" in caplog.text
+    assert GH_SECRET not in caplog.text

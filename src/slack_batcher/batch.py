@@ -30,8 +30,9 @@ class BatchGroup:
 
     ``created_at`` is when its first message arrived (the window opens then) and
     ``expires_at`` when it is due: ``created_at + max_batch_age``, fixed when the batch opens
-    and never moved by later messages. ``messages`` keeps arrival order; use
-    :meth:`ordered_messages` for display order.
+    and never moved by later messages (unless the channel's ``window`` is ``"sliding"``:
+    then each message moves it to arrival + max_batch_age, up to ``max_wait_minutes``).
+    ``messages`` keeps arrival order; use :meth:`ordered_messages` for display order.
     """
 
     id: str

@@ -42,6 +42,7 @@ from .formatting.factory import SlackMessageFormatterFactory
 from .formatting.message import SlackMessage
 from .grouping import ChannelQueue, GroupingPolicy, folded
 from .inspection import describe_pending
+from .latency import LeadingEdges
 from .log_fields import log_fields
 from .models import BatchableMessage, BatchType
 from .outbox import Outbox
@@ -71,15 +72,25 @@ class _Rules:
     window: timedelta
     max_batch_size: int
     urgent: frozenset[str]
+    #: ``flush_leading``: the first message of a quiet channel-and-digest-key flushes at once.
+    leading: bool = False
+    #: ``window="sliding"``: each message moves the due time, up to this after the opening.
+    sliding_cap: timedelta | None = None
 
     @classmethod
     def of(cls, config: BatchConfig) -> _Rules:
+        cap = None
+        if config.window == "sliding":
+            minutes = config.max_wait_minutes
+            cap = timedelta(minutes=minutes) if minutes is not None else 3 * config.max_batch_age
         return cls(
             config=config,
             policy=GroupingPolicy(config.strategies, config.similarity_threshold),
             window=config.max_batch_age,
             max_batch_size=config.max_batch_size,
             urgent=frozenset(config.urgent_priorities),
+            leading=config.flush_leading,
+            sliding_cap=cap,
         )
 
 
@@ -121,6 +132,7 @@ class MessageBatcher:
         self._deadlines = Deadlines(lambda batch: self._batches.get(batch.id) is batch)
         self._sequence = 0
         self._id_prefix = secrets.token_hex(6)
+        self._latency = LeadingEdges()
         self.recorder = StatsRecorder(self.config, self.clock.now())
         self.recorder.watch_pending(self._channels)
         self._stats = self.recorder.stats
@@ -161,7 +173,9 @@ class MessageBatcher:
         """Batch *channel_id* by *config* from now on (None: back to the batcher's config).
 
         Honoured per channel: ``max_batch_size``, ``max_batch_age_minutes``,
-        ``similarity_threshold``, ``strategies``, ``urgent_priorities`` and the rendering
+        ``similarity_threshold``, ``strategies``, ``urgent_priorities``, the latency options
+        (``flush_leading``, ``window``, ``max_wait_minutes``), the live-digest settings
+        (read by the runtime through :meth:`config_for`) and the rendering
         options (``items_per_page``, ``enable_pagination``, ``priority_ordering``,
         ``enable_formatter_integration``, ``fallback_formatting``). The rest (``enabled``,
         ``max_channels``, limits and budgets) stays the batcher's. Batches already open keep
@@ -244,6 +258,9 @@ class MessageBatcher:
             batch = None
             if queue is not None and self._enabled:
                 batch = policy.choose(queue, partition, profile)
+            leading = rules.leading and self._latency.quiet(
+                channel_id, message, rules.config.digest_by, rules.window, now
+            )
             if batch is None:
                 if queue is None and len(self._channels) >= self.config.max_channels:
                     self.error_handler.handle_channel_overflow(self.config.max_channels)
@@ -255,12 +272,16 @@ class MessageBatcher:
                     self._channels[channel_id] = queue
                 else:
                     self._channels.move_to_end(channel_id)
-                self._register_batch(queue, batch, rules.window)
+                # A sliding window's due time moves: it is kept in the heap, not a lane.
+                lane = rules.window if rules.sliding_cap is None else None
+                self._register_batch(queue, batch, lane)
             else:
                 if self._store_keeps_batches:
                     batch.last_activity = now  # what the store records; harmless if it fails
                     self._store_call(self.store.record_add, batch, message)
                 self._channels.move_to_end(channel_id)
+                if rules.sliding_cap is not None:
+                    self._slide(batch, now, rules)
             batch.add_message(message, now)
             queue.index_message(batch, message, profile)  # type: ignore[union-attr]
 
@@ -284,11 +305,22 @@ class MessageBatcher:
                 reason = FlushReason.SIZE
             elif message.priority in rules.urgent:
                 reason = FlushReason.URGENT
+            elif leading and len(batch.messages) == 1:
+                reason = FlushReason.LEADING
             flushed = self._flush(batch, reason, returned=returned) if reason else None
             budget = self._memory_budget
             if budget is not None and recorder.memory_estimate() > budget:
                 self.error_handler.relieve_memory(budget)
             return AddResult(batch.id, False, flushed, reason)
+
+    def _slide(self, batch: BatchGroup, now: datetime, rules: _Rules) -> None:
+        """Move a sliding window's due time to now + window, capped after its opening."""
+        assert rules.sliding_cap is not None
+        due = min(now + rules.window, batch.created_at + rules.sliding_cap)
+        if due > batch.expires_at:
+            # The earlier entry stays; Deadlines skips it once the batch is due later.
+            batch.expires_at = due
+            self._deadlines.push(batch)
 
     def check_message(self, message: object, channel_id: object) -> None:
         """Raise :class:`~slack_batcher.errors.InvalidMessageError` if *add* would refuse it.

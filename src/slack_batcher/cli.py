@@ -273,8 +273,16 @@ def demo(
             f"{row.longest_wait_seconds / 60:.1f} min",
         )
     total_reduction = 1 - result.total_posts / events if events else 0.0
+    after = sum(row.top_level for row in result.channels)
+    befores = [row.top_level_without_digests for row in result.channels]
+    shown = str(after) if None in befores else f"{sum(b or 0 for b in befores)} → {after}"
     table.add_row(
-        "total", str(result.total_events), str(result.total_posts), f"{total_reduction:.0%}", ""
+        "total",
+        str(result.total_events),
+        str(result.total_posts),
+        f"{total_reduction:.0%}",
+        shown,
+        "",
     )
     out.print(table)
     storm = result.storm
@@ -572,7 +580,7 @@ def dead_letters_replay(url: str, token: str | None, letter_ids: tuple[str, ...]
 )
 def preview(payload: Any, output: Path | None) -> None:
     """Render a Slack payload (chat.postMessage JSON, a list, or JSON lines) to HTML."""
-    from .preview import render_page
+    from .http.preview import render_page
 
     text = payload.read()
     try:

@@ -162,6 +162,20 @@ def routes() -> None:
     """Try the [[routes]] of a configuration."""
 
 
+def _api(raw: object) -> Any:
+    """Adapt a /v1/messages event (its ``channel`` ignored) as the routes would see it."""
+    from .models import BatchableMessage
+    from .sources import Adapted
+    from .sources.api import api_event
+
+    if not isinstance(raw, dict):
+        raise ValueError("expected one event: a JSON object")
+    event = {k: v for k, v in raw.items() if k != "channel"}
+    event.setdefault("id", "routes-test")
+    message = BatchableMessage.from_dict(event)
+    return Adapted("api", message.content_type.value, (api_event(message),))
+
+
 def _headers(pairs: tuple[str, ...]) -> dict[str, str]:
     headers: dict[str, str] = {}
     for pair in pairs:
@@ -176,8 +190,8 @@ def _headers(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option(
     "--source",
     required=True,
-    type=click.Choice(["github", "jira", "alertmanager"]),
-    help="Which provider sent the payload.",
+    type=click.Choice(["github", "jira", "alertmanager", "api"]),
+    help="Which provider sent the payload (api: a /v1/messages event without a channel).",
 )
 @click.option("--event", default="", help="GitHub's X-GitHub-Event (Jira's is in the body).")
 @click.option("--header", "header_pairs", multiple=True, help="Extra header, 'Name: value'.")
@@ -208,7 +222,8 @@ def routes_test(
     if event:
         headers["X-GitHub-Event"] = event
     try:
-        adapted = ADAPTERS[source](json.loads(payload.read()), headers)
+        raw = json.loads(payload.read())
+        adapted = _api(raw) if source == "api" else ADAPTERS[source](raw, headers)
     except (PayloadError, ValueError, RecursionError) as exc:
         _fail(f"{payload.name}: {exc}")
     if adapted.ignored is not None:
@@ -237,8 +252,10 @@ def routes_test(
             }
         )
         if not as_json:
-            out.print(f"{routed.source} {routed.kind} → {where}", markup=False)
-            out.print(f"  message {routed.message.id}: {rendered.text}", markup=False)
+            out.print(f"{routed.source} {routed.kind} → {where}", markup=False, soft_wrap=True)
+            out.print(
+                f"  message {routed.message.id}: {rendered.text}", markup=False, soft_wrap=True
+            )
     if as_json:
         out.print_json(json.dumps(report, default=str))
 

@@ -3,8 +3,9 @@
 Batches opened with the same window fall due in the order they open (the clock does not go
 back), so each window gets a FIFO *lane*: pushing and popping cost O(1) and an entry is one
 reference. A batch that would break a lane's order (a clock set back, a recovered batch, a
-failed flush retried) goes to a heap instead. Entries of batches that left the pending set
-are skipped lazily.
+failed flush retried) goes to a heap instead, and so does every batch of a sliding window
+(its due time moves: it is pushed again, and the earlier entry is skipped). Entries of
+batches that left the pending set are skipped lazily.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ class Deadlines:
         heap = self._heap
         while heap and heap[0][0] <= now:
             batch = heapq.heappop(heap)[2]
-            if alive(batch):
+            if alive(batch) and batch.expires_at <= now:  # else a sliding window moved it
                 due.append(batch)
         if len(due) > 1:
             due.sort(key=lambda b: b.expires_at)  # stable: each lane is in opening order
@@ -68,8 +69,8 @@ class Deadlines:
             if lane and (best is None or lane[0].expires_at < best):
                 best = lane[0].expires_at
         heap = self._heap
-        while heap and not alive(heap[0][2]):
-            heapq.heappop(heap)
+        while heap and (not alive(heap[0][2]) or heap[0][2].expires_at > heap[0][0]):
+            heapq.heappop(heap)  # left the pending set, or a sliding window moved it later
         if heap and (best is None or heap[0][0] < best):
             best = heap[0][0]
         return best

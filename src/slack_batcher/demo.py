@@ -51,8 +51,8 @@ from .demo_storm import (
 )
 from .formatting.factory import SlackMessageFormatterFactory
 from .formatting.message import SlackMessage
+from .http.preview import render_page
 from .http.recent import RecordingSender
-from .preview import render_page
 from .runtime.service import BatchingService
 from .settings import ServiceSettings
 from .sources.samples import signed_request

@@ -23,6 +23,8 @@ class FlushReason(StrEnum):
     SHUTDOWN = "shutdown"
     OVERFLOW = "overflow"
     MEMORY_PRESSURE = "memory_pressure"
+    #: ``flush_leading``: the first message of a quiet channel-and-digest-key.
+    LEADING = "leading"
 
 
 @dataclass(slots=True)

@@ -9,8 +9,8 @@ Match keys — a string is a case-insensitive glob (``acme/*``), a list means an
 ``source``, ``event``, ``action``, ``repository``, ``project``, ``severity``, ``author``,
 ``labels.<name>`` (a table), and ``bot`` (true / false). Targets: ``channel`` or
 ``channels``. Per-route batching overrides (:data:`OVERRIDE_KEYS`): ``max_batch_size``,
-``max_batch_age_minutes``, ``similarity_threshold``, ``items_per_page`` and the live digest
-settings; they apply to the route's channels. When two
+``max_batch_age_minutes``, ``similarity_threshold``, ``items_per_page``, the live digest
+and latency settings (``docs/grouping.md``); they apply to the route's channels. When two
 routes name one channel with different overrides, the first route in the file wins for that
 channel (:meth:`RouteTable.warnings` says so, and ``config check`` prints it).
 """
@@ -43,6 +43,9 @@ OVERRIDE_KEYS: tuple[str, ...] = tuple(
         "digest_by",
         "digest_window_minutes",
         "digest_max_age_minutes",
+        "flush_leading",
+        "window",
+        "max_wait_minutes",
     )
     if key in {f.name for f in dataclasses.fields(BatchConfig)}
 )

@@ -5,7 +5,10 @@ span, counts by type). Items follow, one line each, grouped by content type in a
 batch (a group's place is that of its most urgent, earliest item) and ordered by priority
 then time. Each item is rendered by its own content type's item formatter. Items beyond
 ``items_per_page`` (with pagination on) or beyond what fits in 50 blocks go to continuation
-pages; every page but the last ends with "…and N more, continued below".
+pages; every page but the last ends with "…and N more, continued below". Repeats collapse
+into one line and an entity's events merge into one line with its path (``×4``,
+``firing → resolved``; see :mod:`.collapse` and :mod:`.lifecycle`); items_per_page and
+"…and N more" then count lines, the header every event.
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ from typing import Any, NamedTuple
 
 from ..models import BatchableMessage, ContentType
 from . import blocks as bk
+from .collapse import row_lines
 from .context import BatchFormatterContext
 from .escape import clean, truncate
 from .items import KINDS, ItemFormatter, ItemView
+from .lifecycle import fold_rows
 from .limits import MAX_BLOCKS, MAX_FALLBACK_TEXT, MAX_HEADER_TEXT, MAX_SECTION_TEXT
 from .message import SlackMessage, chain_pages
 from .options import FormatOptions
@@ -45,6 +50,8 @@ class _Item(NamedTuple):
     group: ContentType
     line: str
     plain: str
+    #: The events a folded line covers (repeats, a lifecycle); empty: just ``message``.
+    covers: tuple[BatchableMessage, ...] = ()
 
 
 #: Builds an _Item from a tuple without the generated __new__'s Python-level call.
@@ -115,7 +122,13 @@ def _items(
         if message.priority == "critical":
             facts.critical += 1
         line, plain = item_lines(message, view, options)
-        items.append(_new_item(_Item, (message, kind, line, plain)))
+        items.append(_new_item(_Item, (message, kind, line, plain, ())))
+    rows = fold_rows(list(zip(ordered, views, strict=True))) if options.fold_repeats else None
+    if rows is not None:  # repeats collapsed, lifecycles merged (see formatting/collapse.py)
+        items = [
+            _Item(row.latest, row.content_type, *row_lines(row, options), row.messages)
+            for row in rows
+        ]
     if len(counts) > 1:  # a mixed batch: group by type, in order of each group's first item
         rank = {kind: place for place, kind in enumerate(counts)}
         items.sort(key=lambda item: rank[item.group])  # stable: keeps order inside a group
@@ -241,5 +254,5 @@ def format_digest(
         channel=context.channel_id,
         batch_type=batch.batch_type.value,
         message_count=total,
-        message_ids=[i.message.id for i in items],
+        message_ids=[m.id for i in items for m in (i.covers or (i.message,))],
     )

@@ -24,10 +24,10 @@ from dataclasses import replace
 
 from ..delivery.threads import message_thread_key
 from ..models import BatchableMessage, ContentType
-from .collapse import Row
+from .collapse import Row, collapse_rows
 from .items import ItemView
 
-__all__ = ["entity_key", "lifecycle_rows", "state_of"]
+__all__ = ["entity_key", "fold_rows", "lifecycle_rows", "state_of"]
 
 _STATE_KEYS: dict[ContentType, tuple[str, ...]] = {
     ContentType.PR_UPDATE: ("action", "state", "status"),
@@ -106,8 +106,10 @@ def lifecycle_rows(pairs: Iterable[tuple[BatchableMessage, ItemView]]) -> list[R
     """
     groups: dict[object, list[tuple[BatchableMessage, ItemView]]] = {}
     for message, view in pairs:
-        key: object = entity_key(message)
-        if key is None:
+        entity = entity_key(message)
+        # The label and title must match too: a thread key may be cut at 200 characters.
+        key: object = (entity, view.label, view.title)
+        if entity is None:
             key = ("event", message.id, len(groups))
         groups.setdefault(key, []).append((message, view))
     rows: list[Row] = []
@@ -118,3 +120,18 @@ def lifecycle_rows(pairs: Iterable[tuple[BatchableMessage, ItemView]]) -> list[R
         else:
             rows.append(_merged(group))
     return rows
+
+
+def fold_rows(pairs: list[tuple[BatchableMessage, ItemView]]) -> list[Row] | None:
+    """Return the rows of a post: lifecycles merged, then repeats collapsed.
+
+    None when nothing folds (no two events share an entity or a line): the post then shows
+    one line per event, exactly as without folding, at the cost of one pass.
+    """
+    if len(pairs) < 2:
+        return None
+    # Both folds need two events of one type with the same label and title: a set says.
+    seen = {(m.content_type, v.label, v.title) for m, v in pairs}
+    if len(seen) == len(pairs):
+        return None
+    return collapse_rows(lifecycle_rows(pairs))

@@ -33,6 +33,8 @@ class FormatOptions:
     - ``user_ids``: author name → Slack user id (``U…``/``W…``). The only way a mention
       (``<@U…>``) ever appears in output.
     - ``max_items_in_text``: how many items the plain fallback text lists.
+    - ``fold_repeats``: in a digest, repeats collapse into one line ("×4") and an entity's
+      events into one line with its path ("firing → resolved"); off: one line per event.
     """
 
     compact: bool = False
@@ -40,10 +42,11 @@ class FormatOptions:
     base_urls: Mapping[str, str] = field(default_factory=dict)
     user_ids: Mapping[str, str] = field(default_factory=dict)
     max_items_in_text: int = 5
+    fold_repeats: bool = True
 
     def __post_init__(self) -> None:
         problems: list[str] = []
-        for name in ("compact", "emoji"):
+        for name in ("compact", "emoji", "fold_repeats"):
             if not isinstance(getattr(self, name), bool):
                 problems.append(f"{name}: must be true or false, got {getattr(self, name)!r}")
         for source, url in dict(self.base_urls).items():

@@ -23,11 +23,11 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..errors import BatchNotFoundError
-from ..preview import PREVIEW_CSS, render_message
 from .auth import CSRF_FIELD, SESSION_COOKIE
 from .dashboard_css import DASHBOARD_CSS
 from .dashboard_sources import sources_section
 from .guard import cross_origin_reason
+from .preview import PREVIEW_CSS, render_message
 from .sources import sources_state
 from .state import AppState, get_state
 
@@ -38,6 +38,19 @@ __all__ = ["dashboard_router", "render_dashboard"]
 MAX_BATCHES_SHOWN = 50
 MAX_POSTS_SHOWN = 20
 MAX_LETTERS_SHOWN = 50
+#: Headers of every dashboard page: never cached, never framed by another site (a framed
+#: page would carry the CSRF token for a click-jacking page), no script at all, forms post
+#: only here; images in previews may come from any http(s) URL.
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src http: https: data:; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "Referrer-Policy": "same-origin",  # "no-referrer" would make the forms send Origin: null
+    "X-Content-Type-Options": "nosniff",
+}
 _NOTICES = {
     "flushed": "Flushed {n} batch(es); delivery is under way.",
     "replayed": "Re-queued {n} message(s) for batching.",
@@ -308,7 +321,11 @@ def _notice(request: Request) -> str | None:
 
 
 def _login_page(error: str = "") -> HTMLResponse:
-    return HTMLResponse(_LOGIN_PAGE.format(css=DASHBOARD_CSS, error=error), status_code=401)
+    return HTMLResponse(
+        _LOGIN_PAGE.format(css=DASHBOARD_CSS, error=error),
+        status_code=401,
+        headers=PAGE_HEADERS,
+    )
 
 
 @dashboard_router.get("/", response_class=HTMLResponse)
@@ -323,7 +340,7 @@ async def page(request: Request, state: StateDep, refresh: int | None = None) ->
         notice=_notice(request),
         sources=sources_section(sources_state(request).summary()),
     )
-    return HTMLResponse(body, headers={"Cache-Control": "no-store"})
+    return HTMLResponse(body, headers=PAGE_HEADERS)
 
 
 @dashboard_router.post("/dashboard/login")

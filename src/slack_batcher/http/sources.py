@@ -26,7 +26,8 @@ from ..errors import InvalidMessageError, StoreError
 from ..models import BatchableMessage
 from ..routing import RouteTable
 from ..runtime.service import ServiceClosedError
-from ..sources import ADAPTERS, Adapted, PayloadError, SourceEvent
+from ..sources import ADAPTERS, Adapted, PayloadError
+from ..sources.api import api_event
 from ..sources.counters import OUTCOMES, RecentIds, SourceCounters
 from ..sources.settings import SourcesSettings
 from ..sources.verify import verify_bearer, verify_hmac_sha256
@@ -62,7 +63,15 @@ class SourcesState:
     def build(cls, settings: SourcesSettings | None, routes: RouteTable | None) -> SourcesState:
         """Build the state from the settings (defaults: every source disabled, no routes)."""
         chosen = settings if settings is not None else SourcesSettings()
-        return cls(chosen, routes or RouteTable(), SourceCounters(), RecentIds(chosen.remember_ids))
+        table = routes or RouteTable()
+        enabled = chosen.enabled()
+        if enabled:
+            logger.info(
+                "webhook sources enabled: %s (%d routes)", ", ".join(enabled), len(table.routes)
+            )
+            for warning in table.warnings(sources_enabled=True):
+                logger.warning("%s", warning)
+        return cls(chosen, table, SourceCounters(), RecentIds(chosen.remember_ids))
 
     def summary(self) -> dict[str, dict[str, Any]]:
         """Per-source figures for the dashboard and stats."""
@@ -75,14 +84,6 @@ def sources_state(request: Request) -> SourcesState:
     return state
 
 
-def _data_text(data: Mapping[str, Any], *names: str) -> str:
-    for name in names:
-        value = data.get(name)
-        if isinstance(value, str | int) and not isinstance(value, bool):
-            return str(value)
-    return ""
-
-
 def route_api_event(request: Request, message: BatchableMessage) -> tuple[str, ...]:
     """Return the channels the routes choose for a ``/v1/messages`` event without one.
 
@@ -93,20 +94,7 @@ def route_api_event(request: Request, message: BatchableMessage) -> tuple[str, .
     state = sources_state(request)
     if not state.routes:
         raise InvalidMessageError("channel", "required: no [[routes]] are configured to pick one")
-    data = message.data
-    labels = data.get("labels")
-    event = SourceEvent(
-        message,
-        "api",
-        message.content_type.value,
-        action=_data_text(data, "action", "status", "event"),
-        repository=_data_text(data, "repository", "repo"),
-        project=_data_text(data, "project"),
-        severity=_data_text(data, "severity"),
-        author=message.author or "",
-        labels={str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {},
-        bot=message.metadata.get("bot") is True,
-    )
+    event = api_event(message)
     decision = state.routes.route(event)
     if decision.dropped:
         raise InvalidMessageError("channel", "left out, and a drop route matches this event")

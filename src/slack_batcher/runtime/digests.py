@@ -23,6 +23,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from ..digest_key import digest_key
 from ..formatting.digest_summary import format_digest_summary
 from ..formatting.items import DEFAULT_ITEM_FORMATTERS
 from ..formatting.message import SlackMessage
@@ -37,37 +38,6 @@ __all__ = ["MAX_DIGEST_ITEMS", "LiveDigests", "digest_key", "is_critical"]
 
 #: A digest holding this many items takes no more: the next flush starts a new one.
 MAX_DIGEST_ITEMS = 1000
-_MAX_KEY = 300
-
-
-def _shared(values: Iterable[str]) -> str:
-    found = set(values)
-    return found.pop() if len(found) == 1 else "*"
-
-
-def _field(message: BatchableMessage, name: str) -> str:
-    value = message.data.get(name)
-    if isinstance(value, str | int | float) and not isinstance(value, bool):
-        return str(value).strip().lower()
-    return ""
-
-
-def digest_key(messages: list[BatchableMessage], digest_by: list[str] | None) -> str:
-    """Return the digest key of a batch: ``"alert:api"``, ``"alertname=higherrorrate"``, ``"*"``.
-
-    ``digest_by=None``: the content type and scope every message shares (``*`` where they
-    differ); ``[]``: ``"*"``, one digest per channel; field names: ``field=value`` for each,
-    the value every message shares or ``*``.
-    """
-    if digest_by is None:
-        kind = _shared(m.content_type.value for m in messages)
-        scope = _shared(m.get_scope() for m in messages)
-        key = f"{kind}:{scope}"
-    elif not digest_by:
-        key = "*"
-    else:
-        key = ",".join(f"{name}={_shared(_field(m, name) for m in messages)}" for name in digest_by)
-    return key[:_MAX_KEY]
 
 
 def is_critical(messages: Iterable[BatchableMessage]) -> bool:

@@ -22,8 +22,8 @@ from ..clock import ManualClock
 from ..errors import LeaseLostError
 from ..log_fields import entry_fields
 from ..store.base import OutboxEntry
-from .delivery import Deliverer
 from .metrics import DeliveryMetrics
+from .posting import Deliverer
 from .timers import ClockTimers
 
 if TYPE_CHECKING:

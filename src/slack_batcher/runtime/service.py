@@ -33,10 +33,10 @@ from ..delivery.pacing import Pacer
 from ..errors import InvalidMessageError, SlackBatcherError, StoreError
 from ..models import BatchableMessage
 from .config import ServiceConfig
-from .delivery import Deliverer
 from .dispatch import INTERNAL_RETRY_SECONDS, Dispatcher
 from .group_commit import GroupCommit, GroupStore
 from .metrics import DeliveryMetrics
+from .posting import Deliverer
 from .timers import ClockTimers, Signal
 
 if TYPE_CHECKING:

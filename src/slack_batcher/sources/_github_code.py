@@ -23,6 +23,8 @@ _PR_ACTIONS = {
     "review_requested",
     "converted_to_draft",
 }
+#: Actions shown as people say them (review_requested is worded by the formatter).
+_PR_SAID = {"ready_for_review": "ready for review", "converted_to_draft": "converted to draft"}
 _REVIEW_STATES = {
     "approved": "approved",
     "changes_requested": "changes requested",
@@ -50,7 +52,7 @@ def pull_request(d: Delivery, payload: Mapping[str, Any]) -> SourceEvent | str:
         return f"pull_request action {d.action or '(none)'!r} is not reported"
     pr = required(payload, "pull_request")
     data = _pull_request_data(pr, payload)
-    status = d.action
+    status = _PR_SAID.get(d.action, d.action)
     if d.action == "closed":
         status = "merged" if pr.get("merged") is True or text(pr, "merged_at") else "closed"
     data["action"] = status

@@ -42,6 +42,26 @@ def _conclusion_priority(conclusion: str) -> str:
     return "low" if conclusion in _QUIET else "medium"
 
 
+#: GitHub's conclusions and deployment states as people say them (others shown as sent).
+_SAID = {
+    "success": "passed",
+    "failure": "failed",
+    "timed_out": "timed out",
+    "startup_failure": "failed to start",
+    "action_required": "action required",
+    "cancelled": "cancelled",
+    "skipped": "skipped",
+    "neutral": "neutral",
+    "stale": "stale",
+}
+_DEPLOY_SAID = {
+    "success": "succeeded",
+    "failure": "failed",
+    "error": "errored",
+    "in_progress": "in progress",
+}
+
+
 def ci(d: Delivery, payload: Mapping[str, Any]) -> SourceEvent | str:
     """Report a completed workflow run, workflow job or check suite as a CI build."""
     if d.action != "completed":
@@ -67,11 +87,13 @@ def ci(d: Delivery, payload: Mapping[str, Any]) -> SourceEvent | str:
     data = {
         "pipeline": pipeline,
         "branch": branch,
-        "status": conclusion,
+        "status": _SAID.get(conclusion, conclusion),
+        "conclusion": conclusion,
         "build_number": build,
         "commit": sha,
         "url": url,
-        "title": f"{pipeline} {conclusion}" + (f" on {branch}" if branch else ""),
+        "title": f"{pipeline} {_SAID.get(conclusion, conclusion)}"
+        + (f" on {branch}" if branch else ""),
     }
     at = when(run, "updated_at") or when(run, "completed_at")
     return d.make(ContentType.CI_BUILD, data, priority=_conclusion_priority(conclusion), at=at)
@@ -92,7 +114,8 @@ def deployment_status(d: Delivery, payload: Mapping[str, Any]) -> SourceEvent | 
         "service": d.repository.rsplit("/", 1)[-1] if d.repository else "",
         "environment": text(status, "environment") or text(deployment, "environment"),
         "version": version,
-        "status": state,
+        "status": _DEPLOY_SAID.get(state, state),
+        "state": state,
         "url": text(status, "target_url")
         or text(status, "log_url")
         or text(status, "environment_url"),

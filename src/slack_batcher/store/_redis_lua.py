@@ -16,7 +16,8 @@ Key layout under the prefix ``P`` (every key of one channel ``c`` carries the ha
   at its lease's end, so a claim whose owner died comes due again
 * ``P:batches`` / ``P:outbox`` / ``P:dead``  zsets id → write order (``P:order``)
 * ``P:olease``   zset outbox id → lease end (µs) of entries an instance is delivering;
-  ``P:ofree`` the entries nobody owns
+  ``P:ofree`` the entries nobody owns; ``P:inbox:<owner>`` entries handed to an instance
+* ``K:dlv``      hash ``owner``, ``until``: the one instance delivering the channel
 * ``P:where``    hash id (batch, outbox entry, dead letter) → channel
 * ``P:pending``  pending message count; ``P:chans`` hash channel → pending batches
 * ``P:t:<key>``  thread map entry
@@ -79,18 +80,45 @@ local function remove_batch(c, id)
   return bodies
 end
 
-local function put_outbox(c, id, entry, attempts, state, owner, lease, bodies)
+-- Who delivers channel *c*: its holder while the holder's lease (µs) runs, else *me*, who
+-- takes the channel until *lease*. Returns the holder and its lease's end.
+local function channel_holder(c, me, now, lease)
+  local k = K(c) .. ':dlv'
+  local f = redis.call('HMGET', k, 'owner', 'until')
+  if f[1] and f[1] ~= me and tonumber(f[2]) > now then return f[1], f[2] end
+  redis.call('HSET', k, 'owner', me, 'until', lease)
+  return me, lease
+end
+
+-- Give outbox entry *id* of channel *c* to whoever delivers the channel (*me* if nobody
+-- does): one instance delivers a channel at a time. Returns true when that is *me*;
+-- otherwise the holder finds the entry in its inbox, with *before* (the owner that let it
+-- go, or the holder itself for a fresh flush) after a unit separator.
+local function assign(c, id, me, now, lease, before)
+  local holder, till = channel_holder(c, me, now, lease)
+  redis.call('HSET', K(c) .. ':o:' .. id, 'owner', holder)
+  redis.call('ZREM', P .. ':ofree', id)
+  redis.call('ZADD', P .. ':olease', till, id)
+  if holder ~= me then
+    redis.call('RPUSH', P .. ':inbox:' .. holder, id .. '\31' .. (before or holder))
+  end
+  return holder == me
+end
+
+-- Returns 1 when *owner* ('' for none) delivers the new entry, 2 when another instance does.
+local function put_outbox(c, id, entry, attempts, state, owner, now, lease, bodies)
   local ok = K(c) .. ':o:' .. id
   redis.call('HSET', ok, 'entry', entry, 'msgs', '[' .. table.concat(bodies, ',') .. ']',
-    'attempts', attempts, 'next', '', 'error', '', 'state', state, 'owner', owner)
+    'attempts', attempts, 'next', '', 'error', '', 'state', state, 'owner', '')
   local n = order()
   redis.call('ZADD', P .. ':outbox', n, id)
   redis.call('HSET', P .. ':where', id, c)
-  if owner ~= '' then
-    redis.call('ZADD', P .. ':olease', lease, id)
-  else
+  if owner == '' then
     redis.call('ZADD', P .. ':ofree', n, id)
+    return 1
   end
+  if assign(c, id, owner, now, lease) then return 1 end
+  return 2
 end
 
 local function remove_outbox(c, id)
@@ -135,14 +163,15 @@ add_to(c, id, ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8])
 return 1
 """
 
-# ARGV: prefix, channel, id, owner, entry ('' = none), attempts, state, lease
-# Returns 1 when flushed, 0 when the batch is gone or claimed by another owner.
+# ARGV: prefix, channel, id, owner, entry ('' = none), attempts, state, now, lease
+# Returns 0 when the batch is gone or claimed by another owner; else 1 when flushed and
+# *owner* delivers the entry, 2 when the instance delivering the channel does.
 _FLUSH = r"""
 local c, id, owner = ARGV[2], ARGV[3], ARGV[4]
 if not may_flush(K(c) .. ':b:' .. id, owner) then return 0 end
 local bodies = remove_batch(c, id)
-if ARGV[5] ~= '' then put_outbox(c, id, ARGV[5], ARGV[6], ARGV[7], owner, ARGV[8], bodies) end
-return 1
+if ARGV[5] == '' then return 1 end
+return put_outbox(c, id, ARGV[5], ARGV[6], ARGV[7], owner, tonumber(ARGV[8]), ARGV[9], bodies)
 """
 
 # ARGV: prefix, channel, id, owner, letter id, letter JSON

@@ -136,11 +136,25 @@ end
 return out
 """
 
-# ARGV: prefix, now, owner, lease, limit. Leases outbox entries nobody holds (free, or whose
-# lease ran out) to *owner*; returns {id, previous owner, ...}.
+# ARGV: prefix, now, owner, lease, limit. Gives *owner* the outbox entries handed to it
+# (its inbox) and leases it the entries nobody holds (free, or whose lease ran out), unless
+# their channel is delivered by another live instance (they go to its inbox). Returns
+# {id, previous owner, ...}.
 _LEASE = r"""
-local now, owner, lease, limit = tonumber(ARGV[2]), ARGV[3], ARGV[4], tonumber(ARGV[5])
+local now, me, lease, limit = tonumber(ARGV[2]), ARGV[3], ARGV[4], tonumber(ARGV[5])
 local out = {}
+local inbox = P .. ':inbox:' .. me
+for _, item in ipairs(redis.call('LRANGE', inbox, 0, -1)) do
+  local cut = string.find(item, '\31', 1, true)
+  local id, before = string.sub(item, 1, cut - 1), string.sub(item, cut + 1)
+  local c = redis.call('HGET', P .. ':where', id)
+  if c and redis.call('HGET', K(c) .. ':o:' .. id, 'owner') == me then
+    redis.call('ZADD', P .. ':olease', lease, id)
+    out[#out + 1] = id
+    out[#out + 1] = before
+  end
+end
+redis.call('DEL', inbox)
 local ids = redis.call('ZRANGE', P .. ':ofree', 0, limit - 1)
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. ':olease', '-inf', now, 'LIMIT', 0, limit)) do
   ids[#ids + 1] = id
@@ -150,11 +164,10 @@ for _, id in ipairs(ids) do
   local ok = c and (K(c) .. ':o:' .. id)
   if ok and redis.call('EXISTS', ok) == 1 then
     local before = redis.call('HGET', ok, 'owner')
-    redis.call('HSET', ok, 'owner', owner)
-    redis.call('ZREM', P .. ':ofree', id)
-    redis.call('ZADD', P .. ':olease', lease, id)
-    out[#out + 1] = id
-    out[#out + 1] = before
+    if assign(c, id, me, now, lease, before) then
+      out[#out + 1] = id
+      out[#out + 1] = before
+    end
   else
     redis.call('ZREM', P .. ':ofree', id)
     redis.call('ZREM', P .. ':olease', id)
@@ -163,7 +176,8 @@ end
 return out
 """
 
-# ARGV: prefix, owner, lease, id... Extends *owner*'s leases; returns the ids it lost.
+# ARGV: prefix, owner, lease, id... Extends *owner*'s leases on these entries and on their
+# channels; returns the ids it lost.
 _RENEW = r"""
 local owner, lease = ARGV[2], ARGV[3]
 local lost = {}
@@ -172,6 +186,9 @@ for i = 4, #ARGV do
   local c = redis.call('HGET', P .. ':where', id)
   if c and redis.call('HGET', K(c) .. ':o:' .. id, 'owner') == owner then
     redis.call('ZADD', P .. ':olease', 'XX', lease, id)
+    if redis.call('HGET', K(c) .. ':dlv', 'owner') == owner then
+      redis.call('HSET', K(c) .. ':dlv', 'until', lease)
+    end
   else
     lost[#lost + 1] = id
   end
@@ -191,6 +208,9 @@ for i = 3, #ARGV do
     redis.call('HSET', ok, 'owner', '')
     redis.call('ZREM', P .. ':olease', id)
     redis.call('ZADD', P .. ':ofree', redis.call('ZSCORE', P .. ':outbox', id) or 0, id)
+    if redis.call('HGET', K(c) .. ':dlv', 'owner') == owner then
+      redis.call('DEL', K(c) .. ':dlv')
+    end
     n = n + 1
   end
 end

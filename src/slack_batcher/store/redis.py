@@ -205,22 +205,32 @@ class RedisStore:
 
     def record_flush(self, batch: BatchGroup, entry: OutboxEntry | None) -> None:
         """Remove *batch* and add *entry* to the outbox, in one script."""
-        self.flush(batch, entry, owner="", lease_until=0)
+        self.flush(batch, entry, owner="")
 
     def flush(
-        self, batch: BatchGroup, entry: OutboxEntry | None, *, owner: str, lease_until: int
-    ) -> bool:
+        self,
+        batch: BatchGroup,
+        entry: OutboxEntry | None,
+        *,
+        owner: str,
+        now: int = 0,
+        lease_until: int = 0,
+    ) -> int:
         """Like :meth:`record_flush`; with an *owner*, only if it still holds the batch's claim.
 
-        The entry is then owned by *owner* until *lease_until* (µs). Returns False (and
-        changes nothing) when the batch is gone or claimed by someone else.
+        Returns 0 (changing nothing) when the batch is gone or claimed by someone else.
+        With an *owner*, the entry goes to the instance delivering the channel: 1 when that
+        is *owner* (it holds the channel and the entry until *lease_until*, µs, unless it
+        already did), 2 when another instance holds the channel (the entry waits in its
+        inbox). Without one (the single-process protocol), 1.
         """
         args: list[object] = [batch.channel_id, batch.id, owner]
         if entry is None:
-            args += ["", 0, "{}", 0]
+            args += ["", 0, "{}", 0, 0]
         else:
-            args += [codec.entry_head(entry), entry.attempts, dump_json(entry.state), lease_until]
-        return bool(self.run("flush", *args))
+            head = codec.entry_head(entry)
+            args += [head, entry.attempts, dump_json(entry.state), now, lease_until]
+        return int(self.run("flush", *args))
 
     def record_dead_batch(self, batch: BatchGroup, letter: DeadLetter) -> None:
         """Remove *batch* and add *letter* to the dead letters, in one script."""

@@ -222,12 +222,15 @@ class SharedBatcher(MessageBatcher):
                 reason=reason.value,
             )
         lease_until = micros(now + self.outbox.lease)
-        if not self._store_call(
-            lambda: self.redis.flush(batch, entry, owner=self.instance_id, lease_until=lease_until)
-        ):
+        written = self._store_call(
+            lambda: self.redis.flush(
+                batch, entry, owner=self.instance_id, now=micros(now), lease_until=lease_until
+            )
+        )
+        if not written:
             logger.info("batch %s was flushed by another instance", batch.id)
             return None
-        if entry is not None:
+        if entry is not None and written == 1:  # 2: the channel's deliverer takes it
             self.outbox.written(entry)
         self.recorder.flushed(batch, reason, max((now - batch.created_at).total_seconds(), 0.0))
         return message

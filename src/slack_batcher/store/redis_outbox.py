@@ -1,7 +1,11 @@
 """LeasedOutbox: the outbox of instances sharing one Redis, each entry delivered by one owner.
 
-An entry written by a flush belongs to the instance that flushed it, under a *lease* that
-the owner extends while it works (:meth:`LeasedOutbox.maintain`, and every saved attempt).
+One instance at a time delivers a channel (so its posts keep their order, and its live
+digests are edited by one writer): an entry written by a flush goes to that instance, or
+to the flushing one, which then holds the channel. An entry is held under a *lease* that
+the owner extends while it works (:meth:`LeasedOutbox.maintain`, and every saved attempt);
+an entry flushed by another instance into a channel this one delivers arrives through
+:meth:`~LeasedOutbox.maintain` too (within ``poll_seconds``).
 An instance that dies stops extending; once the lease has run out, the next instance to
 call :meth:`~LeasedOutbox.maintain` takes the entry over and its listeners receive it,
 marked ``state["taken_over"]`` (the runtime counts it as recovered, and as a possible
@@ -112,22 +116,25 @@ class LeasedOutbox(Outbox):
             return len(entries)
 
     def _lease_waiting(self) -> list[OutboxEntry]:
-        taken: list[OutboxEntry] = []
+        received: list[OutboxEntry] = []
+        taken_over = 0
         now = micros(self.clock.now())
         while True:
             reply = self.redis.run("lease", now, self.owner, self._lease_end(), _LEASE_BATCH)
             before = dict(zip(reply[::2], reply[1::2], strict=True))
             fresh = [i for i in before if i not in self.held]
             for entry in self.redis.entries(fresh):
-                entry.state["taken_over"] = before[entry.id]
+                if before[entry.id] != self.owner:  # not handed to us: another let it go
+                    entry.state["taken_over"] = before[entry.id]
+                    taken_over += 1
                 self.held.add(entry.id)
-                taken.append(entry)
+                received.append(entry)
             if len(before) < _LEASE_BATCH:
                 break
-        if taken:
-            self.taken_over += len(taken)
-            logger.info("took over %d undelivered posts", len(taken))
-        return taken
+        if taken_over:
+            self.taken_over += taken_over
+            logger.info("took over %d undelivered posts", taken_over)
+        return received
 
     def _lose(self, entry_id: str) -> None:
         if entry_id in self.held:

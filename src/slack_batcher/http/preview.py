@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .formatting.message import SlackMessage
+from ..formatting.message import SlackMessage
 
 __all__ = ["EMOJI", "PREVIEW_CSS", "mrkdwn_to_html", "render_message", "render_page", "safe_url"]
 
