@@ -24,6 +24,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
@@ -335,7 +336,7 @@ class SQLiteStore(SQLiteFile):
         """Return the live digest of *key*, or None; expired ones are deleted."""
         cached = self._digests.get(key)
         if cached is not None and cached.expires_at > now:
-            return cached
+            return _copy_digest(cached)
         with self._transaction("reading the digest map") as conn:
             row = conn.execute(
                 "SELECT expires_at, body FROM digests WHERE key = ?", (key,)
@@ -352,7 +353,7 @@ class SQLiteStore(SQLiteFile):
         except (ValueError, KeyError, TypeError) as exc:
             raise StoreCorruptError(f"{self.path}: digest {key!r} is unreadable: {exc}") from exc
         self._digests[key] = record
-        return record
+        return _copy_digest(record)
 
     def put_digest(self, record: DigestRecord) -> None:
         """Insert or replace the digest of ``record.key`` in one transaction."""
@@ -363,9 +364,14 @@ class SQLiteStore(SQLiteFile):
             " VALUES (?, ?, ?, ?, ?)",
             (record.key, record.channel_id, record.ts, codec.time_text(record.expires_at), body),
         )
-        self._digests[record.key] = record
+        self._digests[record.key] = _copy_digest(record)
 
     def delete_digest(self, key: str) -> None:
         """Forget the digest of *key*."""
         self._digests.pop(key, None)
         self._statement("writing the digest map", "DELETE FROM digests WHERE key = ?", (key,))
+
+
+def _copy_digest(record: DigestRecord) -> DigestRecord:
+    """Return *record* with its own lists: a caller changing it leaves the cache alone."""
+    return replace(record, messages=list(record.messages), entries=list(record.entries))
