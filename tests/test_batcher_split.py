@@ -120,3 +120,17 @@ class TestOutboxObject:
         letter = batcher.outbox.dead_letter(seen[0].id, "channel_not_found", "channel_not_found")
         assert letter is not None and batcher.outbox.size() == 0
         assert [d.id for d in batcher.dead_letters()] == [letter.id]
+
+
+class TestDeadlines:
+    def test_a_sliding_window_batch_is_flushed_once_when_both_its_due_times_have_passed(
+        self, make_batcher: MakeBatcher, clock: ManualClock
+    ) -> None:
+        batcher = make_batcher(BatchConfig(window="sliding", max_batch_size=100))
+        batcher.add_message(pr("a"), "C1")
+        clock.advance(120)
+        batcher.add_message(pr("b"), "C1")  # the due time moves from +300 s to +420 s
+        clock.advance(600)
+        flushed = batcher.flush_expired_batches()["C1"]
+        assert [m.metadata["message_ids"] for m in flushed] == [["a", "b"]]
+        assert batcher.get_batch_stats()["batches_sent"] == 1

@@ -112,7 +112,7 @@ async def test_a_dead_instances_post_is_taken_over_and_counted_as_a_possible_dup
     stats = survivor.stats()
     assert stats["recovered"] == 1
     assert stats["possible_duplicates"] == 1
-    assert survivor.batcher.get_batch_stats()["store"]["taken_over"] == 1
+    assert survivor.batcher.get_batch_stats()["shared"]["taken_over"] == 1
 
 
 async def test_a_stopping_instance_gives_its_posts_back_at_once(
@@ -157,7 +157,8 @@ async def test_while_redis_is_down_ingest_and_readyz_answer_503_and_then_recover
             assert refused.status_code == 503
             assert refused.headers["content-type"].startswith("application/problem+json")
             assert ready.status_code == 503
-            assert stats["store"]["reachable"] is False
+            assert stats["shared"]["reachable"] is False
+            assert stats["store"].startswith(f"redis {private_redis.url}")
 
             private_redis.start()  # same port: the client reconnects by itself
             accepted = await client.post("/v1/messages", json=event("gh-1"), headers=AUTH)
@@ -182,3 +183,38 @@ def test_two_pacers_on_one_store_share_a_channels_bucket_and_its_retry_after() -
 
     first.block("C1", T0 + timedelta(seconds=30))
     assert second.try_take("C1", T0 + timedelta(seconds=5)) == T0 + timedelta(seconds=30)
+
+
+async def test_the_dashboard_and_stats_name_the_shared_store_without_its_password(
+    clock: ManualClock, slack: FakeSlack
+) -> None:
+    url = shared_server().url.replace("redis://", "redis://:sekrit@")  # no auth: ignored
+    service = redis_service(slack, clock, "dash", url=url)
+    async with service:
+        app = create_app(service, settings=server_settings(token=None))
+        transport = httpx.ASGITransport(app=app)
+        base = "http://127.0.0.1"
+        async with httpx.AsyncClient(transport=transport, base_url=base) as client:
+            page = (await client.get("/?refresh=0")).text
+            stats = (await client.get("/v1/stats")).json()
+    service.batcher.close()
+    port = shared_server().port
+    assert f"redis redis://:***@127.0.0.1:{port}/0 (prefix &#x27;dash&#x27;)" in page
+    assert "sekrit" not in page
+    assert stats["store"].startswith(f"redis redis://:***@127.0.0.1:{port}/0 (prefix 'dash')")
+    assert stats["shared"]["reachable"] is True
+
+
+def test_every_store_is_named_for_the_operator(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from slack_batcher import MemoryStore, SQLiteStore
+    from slack_batcher.store.describe import describe_store
+
+    path = Path(str(tmp_path)) / "s.db"
+    sqlite = SQLiteStore(path)
+    try:
+        assert describe_store(sqlite) == f"SQLiteStore {path}"
+    finally:
+        sqlite.close()
+    assert describe_store(MemoryStore()).startswith("MemoryStore (not durable")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from slack_batcher import BatchableMessage, BatchConfig, ConfigError
 from slack_batcher.routing import parse_routes
@@ -184,3 +187,65 @@ def test_the_service_batches_a_routes_channels_by_its_overrides(tmp_path: Path) 
     assert batcher.add_message(first, "#ci") is None
     assert batcher.add_message(second, "#ci") is not None  # full at 2, not 5
     batcher.close()
+
+
+# ------------------------------------------------------------------------ properties
+
+WORDS = st.sampled_from(["github", "jira", "alertmanager", "api"])
+NAMES = st.sampled_from(["a", "b", "ab", "acme/api", "acme/web"])
+PATTERNS = st.sampled_from(["a", "b", "a*", "*", "acme/*", "?b"])
+ROUTE = st.fixed_dictionaries(
+    {"channel": st.sampled_from(["#1", "#2", "#3"])},
+    optional={
+        "source": WORDS,
+        "repository": PATTERNS,
+        "author": st.lists(PATTERNS, min_size=1, max_size=2),
+        "bot": st.booleans(),
+        "continue": st.booleans(),
+        "labels": st.dictionaries(st.sampled_from(["team", "env"]), PATTERNS, max_size=2),
+    },
+)
+EVENT = st.builds(
+    lambda source, repository, author, bot, labels: ev(
+        source, "e", repository=repository, author=author, bot=bot, labels=labels
+    ),
+    WORDS,
+    NAMES,
+    NAMES,
+    st.booleans(),
+    st.dictionaries(st.sampled_from(["team", "env"]), NAMES, max_size=2),
+)
+
+
+def _reference(routes: list[dict[str, Any]], event: SourceEvent) -> list[str]:
+    """Routing as docs/sources.md words it, written the plain way."""
+
+    def holds(pattern: Any, value: str) -> bool:
+        patterns = pattern if isinstance(pattern, list) else [pattern]
+        return any(fnmatchcase(value.lower(), p.lower()) for p in patterns)
+
+    chosen: list[str] = []
+    for route in routes:
+        keys = [k for k in ("source", "repository", "author") if k in route]
+        if not all(holds(route[k], getattr(event, k)) for k in keys):
+            continue
+        if "bot" in route and route["bot"] != event.bot:
+            continue
+        labels = route.get("labels", {})
+        if not all(n in event.labels and holds(p, event.labels[n]) for n, p in labels.items()):
+            continue
+        if route["channel"] not in chosen:
+            chosen.append(route["channel"])
+        if not route.get("continue"):
+            break
+    return chosen
+
+
+@settings(max_examples=300, deadline=None)
+@given(routes=st.lists(ROUTE, max_size=6), event=EVENT)
+def test_routing_matches_its_plain_definition(
+    routes: list[dict[str, Any]], event: SourceEvent
+) -> None:
+    decision = parse_routes(routes).route(event)
+    assert list(decision.channels) == _reference(routes, event)
+    assert decision.unrouted == (not decision.routes)

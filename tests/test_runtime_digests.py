@@ -332,3 +332,31 @@ async def test_every_accepted_item_is_carried_exactly_once_by_one_digest(
         assert header_count(parent) == sum(mine.values())
         total += mine
     assert total == Counter(f"evt-{start + n:04d}" for n in range(len(plan)))
+
+
+async def test_a_custom_item_formatter_that_fails_in_the_summary_does_not_stop_the_digest(
+    clock: ManualClock, slack: FakeSlack
+) -> None:
+    from slack_batcher import SlackMessageFormatterFactory
+
+    calls = {"n": 0}
+
+    def flaky(message: BatchableMessage, options: Any) -> Any:
+        from slack_batcher.formatting.items import AlertFormatter
+
+        calls["n"] += 1
+        if calls["n"] > 10:  # the posts render; the summary (later) hits the failure
+            raise RuntimeError("formatter bug")
+        return AlertFormatter()(message, options)
+
+    factory = SlackMessageFormatterFactory()
+    factory.register_item("alert", flaky)
+    batcher = MessageBatcher(formatter_factory=factory, clock=clock, auto_ack=False)
+    service = BatchingService(batcher, SlackSender(TOKEN, base_url=slack.base_url))
+    async with service:
+        await storm(service, range(10))
+        await service.advance(timedelta(minutes=6))
+
+    [parent] = top_level(slack)
+    assert header_count(parent) == 10
+    assert service.stats()["dead_letters"] == 0

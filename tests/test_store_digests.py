@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import timedelta
+from pathlib import Path
 
-from slack_batcher import SlackMessage
+from slack_batcher import SlackMessage, SQLiteStore
 from slack_batcher.store import BatchStore
 from slack_batcher.store.base import DigestRecord
 from tests.conftest import StoreFactory
@@ -83,3 +85,17 @@ def test_changing_a_returned_digest_does_not_change_the_stored_one(
     again = store.get_digest("C1\x1falert:api", T0)
     assert again is not None
     assert (len(again.messages), again.entries) == (2, ["b1", "b2"])
+
+
+def test_sqlite_sweeps_the_digests_of_keys_that_fell_silent(tmp_path: Path) -> None:
+    with SQLiteStore(tmp_path / "store.db") as store:
+        store.put_digest(record(key="C1\x1fold"))
+        later = T0 + timedelta(hours=2)
+        store.put_digest(
+            record(key="C1\x1fnew", updated_at=later, expires_at=later + timedelta(minutes=30))
+        )
+    conn = sqlite3.connect(tmp_path / "store.db")
+    try:
+        assert [row[0] for row in conn.execute("SELECT key FROM digests")] == ["C1\x1fnew"]
+    finally:
+        conn.close()

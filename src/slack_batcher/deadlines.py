@@ -56,7 +56,10 @@ class Deadlines:
             if alive(batch) and batch.expires_at <= now:  # else a sliding window moved it
                 due.append(batch)
         if len(due) > 1:
-            due.sort(key=lambda b: b.expires_at)  # stable: each lane is in opening order
+            # A batch whose due time moved (a sliding window) can have two entries due at
+            # once: it is returned once.
+            unique = {id(b): b for b in due}
+            due = sorted(unique.values(), key=lambda b: b.expires_at)  # stable: opening order
         return due
 
     def next_due(self) -> datetime | None:

@@ -129,14 +129,19 @@ def digest_thread(
     parents = [p for p in posts if p.channel == channel and p.thread_ts is None and p.ts]
     replies: dict[str, list[DemoPost]] = {}
     for post in posts:
-        if post.thread_ts is not None and start <= post.posted_at < end:
+        if post.thread_ts is not None:
             replies.setdefault(post.thread_ts, []).append(post)
-    busiest = max(parents, key=lambda p: len(replies.get(p.ts or "", [])), default=None)
-    if busiest is None or not replies.get(busiest.ts or ""):
+
+    def in_window(parent: DemoPost) -> int:
+        return sum(1 for p in replies.get(parent.ts or "", []) if start <= p.posted_at < end)
+
+    busiest = max(parents, key=in_window, default=None)
+    if busiest is None or not in_window(busiest):
         return None
     thread = sorted(replies[busiest.ts or ""], key=lambda p: p.posted_at)
     heading = (
         f"A live digest in {channel}, as it reads at the end: the post, edited in place, "
-        f"then its thread ({len(thread)} replies)"
+        f"then its whole thread ({len(thread)} replies, {in_window(busiest)} of them "
+        f"{start:%H:%M}–{end:%H:%M})"
     )
     return heading, [busiest.message, *(p.message for p in thread)]

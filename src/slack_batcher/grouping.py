@@ -273,9 +273,11 @@ class ChannelQueue:
                 if not members:
                     del self.partitions[batch.partition]
         if self.scoped and batch.scope is not None:
-            scopes = {batch.scope} | {p[0] for p in batch.profiles or ()}
-            for scope in scopes:
-                self._unregister_scope(batch, scope)
+            if batch.profiles is None:  # one scope: the common case
+                self._unregister_scope(batch, batch.scope)
+            else:
+                for scope in {batch.scope} | {p[0] for p in batch.profiles}:
+                    self._unregister_scope(batch, scope)
         message_ids = self.message_ids
         for message in batch.messages:
             if message_ids.get(message.id) is batch:

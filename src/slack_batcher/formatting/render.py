@@ -115,7 +115,11 @@ def item_lines(
     priority = message.priority
     line = "• " + (_EMOJI_MARKS if options.emoji else _TEXT_MARKS).get(priority, "")
     url = view.url
-    line += f"<{href(url)}|{title}>" if _linkable(url) else title
+    # Checked here too (is_http_url, inlined): a user's item formatter may hand over any URL.
+    if url is not None and is_http_url(url, MAX_LINK_URL):
+        line += f"<{href(url)}|{title}>"
+    else:
+        line += title
     plain = _TEXT_MARKS.get(priority, "") + title
     if view.status:
         status = clean_short(view.status, STATUS_LIMIT)

@@ -64,7 +64,7 @@ def check_bind(settings: ServiceSettings) -> str:
         )
     return (
         f"no API token set (SLACK_BATCHER_API_TOKEN): the API is open, so the server "
-        f"listens on loopback ({host}) only"
+        f"listens on loopback ({host}) only and answers only loopback host names"
     )
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
@@ -202,7 +202,7 @@ def _ignored(state: SourcesState, adapted: Adapted) -> Response:
 
 
 def _plan(
-    state: SourcesState, adapted: Adapted, check: Any
+    state: SourcesState, adapted: Adapted, check: Callable[[BatchableMessage, str], None]
 ) -> tuple[list[tuple[BatchableMessage, str]], dict[str, int]]:
     """Route every event: (message, channel) pairs to submit, and what was not submitted."""
     counts = {"duplicates": 0, "dropped": 0, "unrouted": 0}

@@ -18,6 +18,7 @@ same post. The delivery steps themselves are :mod:`.delivery`'s.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
     from ..config import BatchConfig
 
 __all__ = ["MAX_DIGEST_ITEMS", "LiveDigests", "digest_key", "is_critical"]
+
+logger = logging.getLogger(__name__)
 
 #: A digest holding this many items takes no more: the next flush starts a new one.
 MAX_DIGEST_ITEMS = 1000
@@ -139,11 +142,22 @@ class LiveDigests:
         factory = self.batcher.formatter_factory
         options = factory.options_for(record.channel_id) if factory is not None else None
         formatters: Any = factory.item_formatters if factory is not None else None
-        return format_digest_summary(
-            sorted(record.messages, key=lambda m: m.timestamp),
-            options=options,
-            item_formatters=formatters or DEFAULT_ITEM_FORMATTERS,
-            replies=record.replies,
-            by_scope=record.by_scope,
-            channel=record.channel_id,
-        )
+        messages = sorted(record.messages, key=lambda m: m.timestamp)
+        try:
+            return format_digest_summary(
+                messages,
+                options=options,
+                item_formatters=formatters or DEFAULT_ITEM_FORMATTERS,
+                replies=record.replies,
+                by_scope=record.by_scope,
+                channel=record.channel_id,
+            )
+        except Exception:  # a custom item formatter failed: the built-in ones still work
+            logger.exception("rendering the digest summary with custom formatters failed")
+            return format_digest_summary(
+                messages,
+                options=options,
+                replies=record.replies,
+                by_scope=record.by_scope,
+                channel=record.channel_id,
+            )

@@ -7,7 +7,9 @@ Key layout under the prefix ``P`` (every key of one channel ``c`` carries the ha
   ``size``, ``state`` (``open`` / ``claimed``), ``owner``
 * ``K:bm:<id>``  list of message bodies (JSON), arrival order; ``K:bi:<id>`` their ids
 * ``K:bp:<id>``  set of distinct grouping profiles: scope, author, type joined by U+001F
-* ``K:open``     zset of open batch ids by opening sequence; ``K:seq`` the sequence
+* ``K:open``     zset of open batch ids by opening sequence; ``K:seq`` the sequence;
+  ``K:pt:<partition>`` the same per grouping partition, ``K:sc:<partition>␟<scope>`` per
+  partition and scope (where a message looks for the batch it joins)
 * ``K:ids``      hash pending message id → batch id (dedup)
 * ``K:o:<id>``   outbox entry hash: ``entry`` (JSON), ``msgs``, ``attempts``, ``next``,
   ``error``, ``state``, ``owner``
@@ -35,17 +37,46 @@ local P = ARGV[1]
 local function K(c) return P .. ':{' .. c .. '}' end
 local function order() return redis.call('INCR', P .. ':order') end
 
+local function split(p)
+  local a = string.find(p, '\31', 1, true)
+  local b = string.find(p, '\31', a + 1, true)
+  return string.sub(p, 1, a - 1), string.sub(p, a + 1, b - 1), string.sub(p, b + 1)
+end
+
+-- The index of a channel's open batches in one grouping partition sharing one scope.
+local function scope_key(k, part, scope) return k .. ':sc:' .. part .. '\31' .. scope end
+
 local function add_to(c, id, msg_id, body, profile, size, last)
   local k = K(c)
   local bk = k .. ':b:' .. id
   redis.call('RPUSH', k .. ':bm:' .. id, body)
   redis.call('RPUSH', k .. ':bi:' .. id, msg_id)
-  redis.call('SADD', k .. ':bp:' .. id, profile)
+  if redis.call('SADD', k .. ':bp:' .. id, profile) == 1 then
+    local f = redis.call('HMGET', bk, 'seq', 'part', 'state')
+    if f[3] == 'open' then
+      local scope = split(profile)
+      redis.call('ZADD', scope_key(k, f[2], scope), f[1], id)
+    end
+  end
   redis.call('HSET', k .. ':ids', msg_id, id)
   redis.call('HINCRBY', bk, 'count', 1)
   redis.call('HINCRBY', bk, 'size', size)
   redis.call('HSET', bk, 'last', last)
   redis.call('INCR', P .. ':pending')
+end
+
+-- Take batch *id* out of the indexes messages are placed through (it takes no more).
+local function unindex(c, id)
+  local k = K(c)
+  local part = redis.call('HGET', k .. ':b:' .. id, 'part')
+  if part then
+    for _, profile in ipairs(redis.call('SMEMBERS', k .. ':bp:' .. id)) do
+      local scope = split(profile)
+      redis.call('ZREM', scope_key(k, part, scope), id)
+    end
+    redis.call('ZREM', k .. ':pt:' .. part, id)
+  end
+  redis.call('ZREM', k .. ':open', id)
 end
 
 local function open_batch(c, id, head, last, due, part, msg_id, body, profile, size)
@@ -54,6 +85,7 @@ local function open_batch(c, id, head, last, due, part, msg_id, body, profile, s
   redis.call('HSET', k .. ':b:' .. id, 'head', head, 'last', last, 'seq', seq,
     'state', 'open', 'owner', '', 'count', 0, 'size', 0, 'part', part)
   redis.call('ZADD', k .. ':open', seq, id)
+  redis.call('ZADD', k .. ':pt:' .. part, seq, id)
   redis.call('ZADD', P .. ':due', due, id)
   redis.call('HSET', P .. ':where', id, c)
   redis.call('ZADD', P .. ':batches', order(), id)
@@ -65,13 +97,13 @@ end
 -- Forget batch *id* of channel *c*; return its message bodies (arrival order).
 local function remove_batch(c, id)
   local k = K(c)
+  unindex(c, id)
   local bodies = redis.call('LRANGE', k .. ':bm:' .. id, 0, -1)
   local ids = redis.call('LRANGE', k .. ':bi:' .. id, 0, -1)
   for _, mid in ipairs(ids) do
     if redis.call('HGET', k .. ':ids', mid) == id then redis.call('HDEL', k .. ':ids', mid) end
   end
   redis.call('DEL', k .. ':b:' .. id, k .. ':bm:' .. id, k .. ':bi:' .. id, k .. ':bp:' .. id)
-  redis.call('ZREM', k .. ':open', id)
   redis.call('ZREM', P .. ':due', id)
   redis.call('ZREM', P .. ':batches', id)
   redis.call('HDEL', P .. ':where', id)

@@ -18,7 +18,7 @@ __all__ = ["SHARED_SCRIPTS"]
 _CLAIMS = r"""
 local function claim(c, id, owner, lease)
   local k = K(c)
-  redis.call('ZREM', k .. ':open', id)
+  unindex(c, id)
   redis.call('HSET', k .. ':b:' .. id, 'state', 'claimed', 'owner', owner)
   redis.call('ZADD', P .. ':due', lease, id)
 end
@@ -43,16 +43,11 @@ local function claimable(c, id, now)
   return score ~= false and tonumber(score) <= now
 end
 
-local function split(p)
-  local a = string.find(p, '\31', 1, true)
-  local b = string.find(p, '\31', a + 1, true)
-  return string.sub(p, 1, a - 1), string.sub(p, a + 1, b - 1), string.sub(p, b + 1)
-end
 """
 
 # ARGV: prefix, channel, msg_id, body, profile, part, size, last, new_id, head, due,
 #       max_size, urgent, enabled, by_similarity, threshold, owner, lease,
-#       scope weight, author weight, type weight
+#       scope weight, author weight, type weight, scope required (1/0)
 # Returns {'dup', batch id} | {'added', batch id, opened} | {'flush', reason, batch...}
 _PLACE = r"""
 local c, mid = ARGV[2], ARGV[3]
@@ -68,18 +63,24 @@ local chosen = nil
 if enabled then
   local sc, au, ty = split(profile)
   local best = -1.0
+  -- When the threshold needs the scope, only batches sharing it can be chosen (as in
+  -- grouping.py); else any open batch of the partition.
+  local candidates
+  if by_sim and ARGV[22] == '1' then
+    candidates = redis.call('ZRANGE', scope_key(k, part, sc), 0, -1)
+  else
+    candidates = redis.call('ZRANGE', k .. ':pt:' .. part, 0, -1)
+  end
   -- Opening order: on equal scores the batch opened first wins, as in grouping.py.
-  for _, id in ipairs(redis.call('ZRANGE', k .. ':open', 0, -1)) do
-    if redis.call('HGET', k .. ':b:' .. id, 'part') == part then
-      if not by_sim then chosen = id; break end
-      local score = 0.0
-      for _, other in ipairs(redis.call('SMEMBERS', k .. ':bp:' .. id)) do
-        local s2, a2, t2 = split(other)
-        local cur = (s2 == sc and ws or 0.0) + (a2 == au and wa or 0.0) + (t2 == ty and wt or 0.0)
-        if cur > score then score = cur end
-      end
-      if score >= threshold and score > best + eps then chosen = id; best = score end
+  for _, id in ipairs(candidates) do
+    if not by_sim then chosen = id; break end
+    local score = 0.0
+    for _, other in ipairs(redis.call('SMEMBERS', k .. ':bp:' .. id)) do
+      local s2, a2, t2 = split(other)
+      local cur = (s2 == sc and ws or 0.0) + (a2 == au and wa or 0.0) + (t2 == ty and wt or 0.0)
+      if cur > score then score = cur end
     end
+    if score >= threshold and score > best + eps then chosen = id; best = score end
   end
 end
 local opened = '0'

@@ -53,6 +53,8 @@ __all__ = ["SharedBatcher"]
 logger = logging.getLogger(__name__)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: Float slack of score comparisons, as in grouping.py.
+_EPSILON = 1e-9
 #: Due batches claimed per script call.
 _CLAIM_BATCH = 100
 
@@ -170,6 +172,7 @@ class SharedBatcher(MessageBatcher):
                 repr(SCOPE_WEIGHT),
                 repr(AUTHOR_WEIGHT),
                 repr(TYPE_WEIGHT),
+                int(policy.threshold - _EPSILON > AUTHOR_WEIGHT + TYPE_WEIGHT),
             )
             if reply[0] == "dup":
                 self.recorder.duplicate(channel_id)
@@ -394,7 +397,8 @@ class SharedBatcher(MessageBatcher):
     def get_batch_stats(self) -> dict[str, Any]:
         """Return this instance's counters with the shared pending figures from Redis."""
         stats = super().get_batch_stats()
-        stats["store"] = self.describe_store()
+        stats["store"] = f"{self.redis.describe()}, instance {self.instance_id}"
+        stats["shared"] = self.shared_stats()
         try:
             client = self.redis.client
             pipe = client.pipeline(transaction=False)
@@ -409,12 +413,9 @@ class SharedBatcher(MessageBatcher):
         stats["active_channels"] = int(channels)
         return stats
 
-    def describe_store(self) -> dict[str, Any]:
-        """Say which store this instance shares and what it holds of the delivery work."""
+    def shared_stats(self) -> dict[str, Any]:
+        """Say whether Redis answers and what this instance holds of the delivery work."""
         return {
-            "kind": "redis",
-            "url": self.redis.url,
-            "prefix": self.redis.prefix,
             "instance": self.instance_id,
             "reachable": self.redis.ping(),
             "leases_held": len(self.outbox.held),

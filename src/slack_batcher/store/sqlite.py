@@ -356,14 +356,21 @@ class SQLiteStore(SQLiteFile):
         return _copy_digest(record)
 
     def put_digest(self, record: DigestRecord) -> None:
-        """Insert or replace the digest of ``record.key`` in one transaction."""
+        """Insert or replace the digest of ``record.key``; sweep the expired ones (one transaction).
+
+        Digests expired by ``record.updated_at`` go, so keys that fell silent do not pile up.
+        """
         body = codec.dump_json(record.to_dict())
-        self._statement(
-            "writing the digest map",
-            "INSERT OR REPLACE INTO digests (key, channel_id, ts, expires_at, body)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (record.key, record.channel_id, record.ts, codec.time_text(record.expires_at), body),
-        )
+        expires = codec.time_text(record.expires_at)
+        swept = record.updated_at
+        with self._transaction("writing the digest map") as conn:
+            conn.execute("DELETE FROM digests WHERE expires_at <= ?", (codec.time_text(swept),))
+            conn.execute(
+                "INSERT OR REPLACE INTO digests (key, channel_id, ts, expires_at, body)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (record.key, record.channel_id, record.ts, expires, body),
+            )
+        self._digests = {k: r for k, r in self._digests.items() if r.expires_at > swept}
         self._digests[record.key] = _copy_digest(record)
 
     def delete_digest(self, key: str) -> None:

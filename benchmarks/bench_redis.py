@@ -1,0 +1,292 @@
+"""Redis benchmarks: shared ingest through 1-3 `serve` instances, add and flush latency,
+and Redis commands per message.
+
+Each run starts its own redis-server on a free port (no persistence: ``--save ''``,
+``--appendonly no``), as the tests do. Figures depend on the machine and its load: the
+load average is printed with them; compare rows of one run, not across runs.
+
+* **Ingest through N instances**: N ``slack-batcher serve`` processes share one Redis; N
+  client processes each POST 100 events per request to their own instance (20 channels,
+  JSONL dry-run sender, pacing off). Aggregate accepted events per second, wall clock,
+  best of two runs. On a 2-core machine the instances, their clients and Redis share the
+  cores: past 2 busy processes the figure stops growing (the cores are the limit, not
+  Redis: its own CPU time stays a fraction of one core).
+* **Add latency**: one ``add_message`` call, p50 / p99, on SQLite (one commit per call),
+  on a RedisStore used through the protocol (one batcher), and through SharedBatcher
+  (placement in Redis: what several instances run).
+* **Flush latency**: ``flush_expired_batches`` over 2000 due one-message batches, per
+  batch: SQLite vs Redis with claims and delivery leases.
+* **Commands per message**: Redis's own ``INFO commandstats`` over a shared ingest of 5000
+  events and their flushes: script calls (round trips) and commands run inside them.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+from tests.redis_server import RedisServer, free_port
+
+from benchmarks.workload import make_messages
+from slack_batcher import BatchableMessage, BatchConfig, ManualClock, MessageBatcher, SQLiteStore
+from slack_batcher.store.redis import RedisStore
+from slack_batcher.store.redis_batcher import SharedBatcher
+
+SERVE_CONFIG = """
+[batching]
+max_batch_size = 20
+[store]
+url = "{url}"
+prefix = "{prefix}"
+[sender]
+kind = "jsonl"
+jsonl_path = "{posts}"
+[delivery]
+pacing = false
+[server]
+port = {port}
+[logging]
+level = "WARNING"
+"""
+
+REQUESTS_PER_CLIENT = 40
+EVENTS_PER_REQUEST = 100
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def _time_adds(
+    batcher: MessageBatcher, workload: list[tuple[BatchableMessage, str]]
+) -> list[float]:
+    timings = []
+    for message, channel in workload:
+        start = time.perf_counter()
+        batcher.add_message(message, channel)
+        timings.append(time.perf_counter() - start)
+    return timings
+
+
+def latency_table(server: RedisServer, directory: Path) -> None:
+    workload = make_messages(5000)
+    config = BatchConfig()
+    runs = {
+        "SQLite NORMAL (one commit per add)": lambda: MessageBatcher(
+            config, clock=ManualClock(), store=SQLiteStore(directory / "lat.db"), auto_ack=False
+        ),
+        "Redis, one batcher (protocol)": lambda: MessageBatcher(
+            config,
+            clock=ManualClock(),
+            store=RedisStore(server.url, prefix=f"lat-{uuid.uuid4().hex}"),
+            auto_ack=False,
+        ),
+        "Redis, SharedBatcher (placement in Lua)": lambda: SharedBatcher(
+            config,
+            clock=ManualClock(),
+            store=RedisStore(server.url, prefix=f"lat-{uuid.uuid4().hex}"),
+            auto_ack=False,
+        ),
+    }
+    print(f"add latency over {len(workload)} events (size flushes included)")
+    print(f"  {'store':42} {'p50 µs':>8} {'p99 µs':>8} {'events/s':>9}")
+    for name, make in runs.items():
+        batcher = make()
+        timings = _time_adds(batcher, workload)
+        batcher.close()
+        p50, p99 = _percentile(timings, 0.5), _percentile(timings, 0.99)
+        rate = len(timings) / sum(timings)
+        print(f"  {name:42} {p50 * 1e6:8.0f} {p99 * 1e6:8.0f} {rate:9.0f}")
+
+
+def flush_table(server: RedisServer, directory: Path) -> None:
+    batches = 2000
+    config = BatchConfig(max_batch_size=5, max_channels=batches + 1)
+    print(f"flush_expired_batches over {batches} due one-message batches")
+    print(f"  {'store':42} {'per batch µs':>12}")
+    makers = {
+        "SQLite NORMAL": lambda clock: MessageBatcher(
+            config, clock=clock, store=SQLiteStore(directory / "flush.db"), auto_ack=False
+        ),
+        "Redis, SharedBatcher (claim + lease)": lambda clock: SharedBatcher(
+            config,
+            clock=clock,
+            store=RedisStore(server.url, prefix=f"fl-{uuid.uuid4().hex}"),
+            auto_ack=False,
+        ),
+    }
+    workload = make_messages(batches)
+    for name, make in makers.items():
+        clock = ManualClock()
+        batcher = make(clock)
+        for n, (message, _) in enumerate(workload):
+            batcher.add_message(message, f"F{n}")  # one batch per channel
+        clock.advance(timedelta(minutes=10))
+        start = time.perf_counter()
+        flushed = batcher.flush_expired_batches()
+        seconds = time.perf_counter() - start
+        count = sum(len(v) for v in flushed.values())
+        batcher.close()
+        print(f"  {name:42} {seconds / max(count, 1) * 1e6:12.0f}   ({count} flushed)")
+
+
+def commands_table(server: RedisServer) -> None:
+    import redis
+
+    client = redis.Redis.from_url(server.url, decode_responses=True)
+    workload = make_messages(5000)
+    clock = ManualClock()
+    batcher = SharedBatcher(
+        BatchConfig(),
+        clock=clock,
+        store=RedisStore(server.url, prefix=f"cmd-{uuid.uuid4().hex}"),
+        auto_ack=False,
+    )
+    client.config_resetstat()
+    for message, channel in workload:
+        batcher.add_message(message, channel)
+    clock.advance(timedelta(minutes=10))
+    batcher.flush_expired_batches()
+    stats = client.info("commandstats")
+    batcher.close()
+    calls = {name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in stats.items()}
+    calls.pop("config|resetstat", None)
+    calls.pop("info", None)
+    scripts = sum(v for k, v in calls.items() if k.startswith(("evalsha", "eval")))
+    total = sum(calls.values())
+    n = len(workload)
+    print(f"Redis commands over a shared ingest of {n} events and their flushes")
+    print(f"  script calls (round trips) per message: {scripts / n:.2f}")
+    print(f"  commands per message, inside scripts included: {total / n:.1f}")
+    top = sorted(calls.items(), key=lambda kv: -kv[1])[:8]
+    print("  most run: " + ", ".join(f"{k} {v / n:.1f}" for k, v in top))
+
+
+def _client(url: str, first: int, ready: object, go: object, done: object) -> None:
+    """One load generator: REQUESTS_PER_CLIENT posts of EVENTS_PER_REQUEST events."""
+    with httpx.Client(timeout=60) as http:
+        bodies = [
+            [
+                {
+                    "id": f"e{first}-{r}-{i}",
+                    "channel": f"C{(r * EVENTS_PER_REQUEST + i) % 20}",
+                    "content_type": "pr_update",
+                    "author": f"dev{i % 5}",
+                    "data": {"repository": f"acme/r{i % 3}", "number": i, "title": "t"},
+                }
+                for i in range(EVENTS_PER_REQUEST)
+            ]
+            for r in range(REQUESTS_PER_CLIENT)
+        ]
+        ready.set()  # type: ignore[attr-defined]
+        go.wait()  # type: ignore[attr-defined]
+        for body in bodies:
+            response = http.post(f"{url}/v1/messages", json=body)
+            assert response.status_code == 202, response.text
+    done.set()  # type: ignore[attr-defined]
+
+
+def _start_instances(count: int, store_url: str, directory: Path) -> list[tuple[str, object]]:
+    prefix = f"ing-{uuid.uuid4().hex}"
+    started = []
+    for n in range(count):
+        port = free_port()
+        config = directory / f"serve-{prefix}-{n}.toml"
+        config.write_text(
+            SERVE_CONFIG.format(
+                url=store_url, prefix=prefix, posts=directory / f"posts-{n}.jsonl", port=port
+            )
+        )
+        process = subprocess.Popen(
+            [sys.executable, "-m", "slack_batcher.cli", "serve", "--config", str(config)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        started.append((f"http://127.0.0.1:{port}", process))
+    deadline = time.monotonic() + 60
+    for url, _ in started:
+        while True:
+            try:
+                if httpx.get(f"{url}/readyz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("serve did not start")
+            time.sleep(0.05)
+    return started
+
+
+def _ingest(count: int, store_url: str, directory: Path) -> float:
+    instances = _start_instances(count, store_url, directory)
+    context = multiprocessing.get_context("spawn")
+    go = context.Event()
+    try:
+        clients = []
+        for n, (url, _) in enumerate(instances):
+            ready, done = context.Event(), context.Event()
+            process = context.Process(target=_client, args=(url, n, ready, go, done))
+            process.start()
+            clients.append((process, ready, done))
+        for _, ready, _ in clients:
+            ready.wait(60)
+        start = time.perf_counter()
+        go.set()
+        for process, _, done in clients:
+            done.wait(300)
+            process.join(60)
+        seconds = time.perf_counter() - start
+    finally:
+        for _, process in instances:
+            process.send_signal(signal.SIGTERM)  # type: ignore[attr-defined]
+        for _, process in instances:
+            process.wait(60)  # type: ignore[attr-defined]
+    return count * REQUESTS_PER_CLIENT * EVENTS_PER_REQUEST / seconds
+
+
+def scaling_table(server: RedisServer, directory: Path) -> None:
+    per_client = REQUESTS_PER_CLIENT * EVENTS_PER_REQUEST
+    print(
+        f"ingest through N serve instances: each fed by its own client process "
+        f"({per_client} events in requests of {EVENTS_PER_REQUEST}); {os.cpu_count()} CPUs"
+    )
+    print(f"  {'setup':42} {'events/s':>9} {'vs 1':>6}")
+    one = 0.0
+    for count in (1, 2, 3):
+        rate = max(_ingest(count, server.url, directory) for _ in range(2))  # best of two
+        one = one or rate
+        label = f"{count} instance{'s' if count > 1 else ''} on one Redis"
+        print(f"  {label:42} {rate:9.0f} {rate / one:5.2f}×", flush=True)
+    sqlite = max(_ingest(1, f"sqlite:///{directory}/ingest-{n}.db", directory) for n in range(2))
+    print(f"  {'1 instance on SQLite (reference)':42} {sqlite:9.0f} {sqlite / one:5.2f}×")
+
+
+def main() -> None:
+    load = os.getloadavg()
+    print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; redis-server 7, no persistence")
+    server = RedisServer()
+    try:
+        with tempfile.TemporaryDirectory(prefix="sb-bench-redis-") as name:
+            directory = Path(name)
+            latency_table(server, directory)
+            flush_table(server, directory)
+            commands_table(server)
+            scaling_table(server, directory)
+    finally:
+        server.close()
+    load = os.getloadavg()
+    print(f"load average after: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
