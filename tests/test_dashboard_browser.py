@@ -131,7 +131,7 @@ def test_on_a_390_px_phone_the_dashboard_fits_and_counts_delivered_and_dead_lett
     server.wait_for(lambda: server.batcher.dead_letters())
     server.wait_for(lambda: server.batcher.get_batch_stats()["outbox_pending"] == 0)
 
-    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     page.goto(server.url + "/")
     page.get_by_label("API token").fill(TOKEN)
     page.get_by_role("button", name="Open dashboard").click()

@@ -19,15 +19,15 @@ from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..errors import BatchNotFoundError
 from ..store.describe import describe_store
 from .auth import CSRF_FIELD, SESSION_COOKIE
+from .dashboard_access import PAGE_HEADERS, check_action, check_same_site, login_page
 from .dashboard_css import DASHBOARD_CSS
 from .dashboard_sources import sources_section
-from .guard import cross_origin_reason
 from .preview import PREVIEW_CSS, render_message
 from .sources import sources_state
 from .state import AppState, get_state
@@ -39,19 +39,6 @@ __all__ = ["dashboard_router", "render_dashboard"]
 MAX_BATCHES_SHOWN = 50
 MAX_POSTS_SHOWN = 20
 MAX_LETTERS_SHOWN = 50
-#: Headers of every dashboard page: never cached, never framed by another site (a framed
-#: page would carry the CSRF token for a click-jacking page), no script at all, forms post
-#: only here; images in previews may come from any http(s) URL.
-PAGE_HEADERS = {
-    "Cache-Control": "no-store",
-    "X-Frame-Options": "DENY",
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; img-src http: https: data:; "
-        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "Referrer-Policy": "same-origin",  # "no-referrer" would make the forms send Origin: null
-    "X-Content-Type-Options": "nosniff",
-}
 _NOTICES = {
     "flushed": "Flushed {n} batch(es); delivery is under way.",
     "replayed": "Re-queued {n} message(s) for batching.",
@@ -266,6 +253,7 @@ def render_dashboard(
     )
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"{meta if refresh > 0 else ''}<title>slack-batcher</title>"
         f"<style>{PREVIEW_CSS}{DASHBOARD_CSS}</style></head><body>"
         f"<header class='top'><h1>slack-batcher</h1><span class='muted'>at "
@@ -279,36 +267,8 @@ def render_dashboard(
     )
 
 
-_LOGIN_PAGE = (
-    "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>slack-batcher</title>"
-    "<style>{css}</style></head><body><main class='login'><h1>slack-batcher</h1>"
-    "<form method='post' action='/dashboard/login'><label>API token "
-    "<input type='password' name='token' autocomplete='current-password' autofocus></label>"
-    "<button type='submit' class='primary'>Open dashboard</button></form>{error}"
-    "</main></body></html>"
-)
-
-
-def _check_same_site(request: Request) -> None:
-    """Refuse a state-changing request that a browser marks as coming from another origin."""
-    reason = cross_origin_reason(request.headers)
-    if reason is not None:
-        raise HTTPException(403, f"cross-site request refused: {reason}")
-
-
 dashboard_router = APIRouter(include_in_schema=False)
 """The dashboard's routes (not part of the OpenAPI schema)."""
-
-
-async def _guard(request: Request, state: AppState) -> None:
-    _check_same_site(request)
-    if not state.auth.session_valid(request):
-        raise HTTPException(401, "open the dashboard and enter the API token first")
-    form = parse_qs((await request.body()).decode("utf-8", "replace"))
-    if not state.auth.csrf_valid((form.get(CSRF_FIELD) or [""])[0]):
-        raise HTTPException(
-            403, "missing or stale form token (CSRF): reload the dashboard and try again"
-        )
 
 
 def _back(notice: str, count: int = 0) -> RedirectResponse:
@@ -323,19 +283,11 @@ def _notice(request: Request) -> str | None:
     return _NOTICES[done].format(n=int(count) if count.isdecimal() and count.isascii() else 0)
 
 
-def _login_page(error: str = "") -> HTMLResponse:
-    return HTMLResponse(
-        _LOGIN_PAGE.format(css=DASHBOARD_CSS, error=error),
-        status_code=401,
-        headers=PAGE_HEADERS,
-    )
-
-
 @dashboard_router.get("/", response_class=HTMLResponse)
 async def page(request: Request, state: StateDep, refresh: int | None = None) -> Response:
     """Show the dashboard (or the token form when a token is set and not yet given)."""
     if not state.auth.session_valid(request):
-        return _login_page()
+        return login_page()
     seconds = state.settings.dashboard_refresh_seconds if refresh is None else refresh
     body = render_dashboard(
         state,
@@ -349,11 +301,13 @@ async def page(request: Request, state: StateDep, refresh: int | None = None) ->
 @dashboard_router.post("/dashboard/login")
 async def login(request: Request, state: StateDep) -> Response:
     """Check the API token from the form and open a session."""
-    _check_same_site(request)
+    refused = check_same_site(request)
+    if refused is not None:
+        return refused
     form = parse_qs((await request.body()).decode("utf-8", "replace"))
     token = (form.get("token") or [""])[0]
     if not state.auth.token_matches(token):
-        return _login_page("<p class='notice error'>That token is not the API token.</p>")
+        return login_page("That token is not the API token.")
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
@@ -368,7 +322,8 @@ async def login(request: Request, state: StateDep) -> Response:
 @dashboard_router.post("/dashboard/flush")
 async def flush_all(request: Request, state: StateDep) -> Response:
     """Flush every pending batch."""
-    await _guard(request, state)
+    if (refused := await check_action(request, state)) is not None:
+        return refused
     flushed = state.service.batcher.flush_all_batches()
     state.service.notify()
     return _back("flushed", sum(len(v) for v in flushed.values()))
@@ -377,7 +332,8 @@ async def flush_all(request: Request, state: StateDep) -> Response:
 @dashboard_router.post("/dashboard/channels/{channel_id}/flush")
 async def flush_channel(request: Request, state: StateDep, channel_id: str) -> Response:
     """Flush one channel's pending batches."""
-    await _guard(request, state)
+    if (refused := await check_action(request, state)) is not None:
+        return refused
     flushed = state.service.batcher.flush_channel_batches(channel_id)
     state.service.notify()
     return _back("flushed", len(flushed))
@@ -386,7 +342,8 @@ async def flush_channel(request: Request, state: StateDep, channel_id: str) -> R
 @dashboard_router.post("/dashboard/batches/{batch_id}/flush")
 async def flush_batch(request: Request, state: StateDep, batch_id: str) -> Response:
     """Flush one pending batch."""
-    await _guard(request, state)
+    if (refused := await check_action(request, state)) is not None:
+        return refused
     if state.service.batcher.force_flush_batch(batch_id) is None:
         return _back("missing")
     state.service.notify()
@@ -396,7 +353,8 @@ async def flush_batch(request: Request, state: StateDep, batch_id: str) -> Respo
 @dashboard_router.post("/dashboard/dead-letters/{letter_id}/replay")
 async def replay(request: Request, state: StateDep, letter_id: str) -> Response:
     """Re-queue a dead letter's messages."""
-    await _guard(request, state)
+    if (refused := await check_action(request, state)) is not None:
+        return refused
     try:
         requeued = state.service.batcher.replay_dead_letter(letter_id)
     except BatchNotFoundError:
