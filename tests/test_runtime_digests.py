@@ -360,3 +360,27 @@ async def test_a_custom_item_formatter_that_fails_in_the_summary_does_not_stop_t
     [parent] = top_level(slack)
     assert header_count(parent) == 10
     assert service.stats()["dead_letters"] == 0
+
+
+async def test_prometheus_counts_digests_as_the_stats_do(
+    slack: FakeSlack, make_service: Factory
+) -> None:
+    from prometheus_client import generate_latest
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from slack_batcher.http.metrics import metrics_registry
+
+    batcher, service = make_service()
+    async with service:
+        await storm(service, range(20))
+        await service.advance(timedelta(minutes=6))
+        text = generate_latest(metrics_registry(batcher)).decode()
+
+    values = {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+    assert values["slack_batcher_digests_started_total"] == 1
+    assert values["slack_batcher_digest_updates_total"] == 3
+    assert values["slack_batcher_digests_restarted_total"] == 0

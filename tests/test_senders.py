@@ -47,7 +47,8 @@ def slack(clock: ManualClock) -> Iterator[FakeSlack]:
 
 @pytest.fixture
 async def sender(slack: FakeSlack) -> AsyncIterator[SlackSender]:
-    sender = SlackSender(TOKEN, base_url=slack.base_url, timeout=0.5, connection_retries=0)
+    # A generous timeout: on a loaded machine a healthy answer can take longer than half a second.
+    sender = SlackSender(TOKEN, base_url=slack.base_url, timeout=5.0, connection_retries=0)
     yield sender
     await sender.close()
 
@@ -169,11 +170,15 @@ async def test_slack_sender_raises_transient_errors_for_5xx(
 
 
 async def test_slack_sender_raises_a_transient_timeout_when_slack_is_slow(
-    slack: FakeSlack, sender: SlackSender
+    slack: FakeSlack,
 ) -> None:
     slack.fail(delay=5.0, times=1)
-    with pytest.raises(TransientDeliveryError) as caught:
-        await sender.post(page(), channel="C1")
+    sender = SlackSender(TOKEN, base_url=slack.base_url, timeout=0.5, connection_retries=0)
+    try:
+        with pytest.raises(TransientDeliveryError) as caught:
+            await sender.post(page(), channel="C1")
+    finally:
+        await sender.close()
     assert caught.value.code == "timeout"
     assert may_have_posted("timeout")
 
@@ -263,7 +268,8 @@ def test_slack_sender_needs_a_token() -> None:
 
 @pytest.fixture
 async def webhook(slack: FakeSlack) -> AsyncIterator[WebhookSender]:
-    sender = WebhookSender(slack.webhook_url(channel="C_HOOK"), timeout=0.5, connection_retries=0)
+    # A generous timeout: on a loaded machine a healthy answer can take longer than half a second.
+    sender = WebhookSender(slack.webhook_url(channel="C_HOOK"), timeout=5.0, connection_retries=0)
     yield sender
     await sender.close()
 
@@ -328,7 +334,7 @@ async def test_webhook_sender_reads_retry_after_when_rate_limited(
     ("fault", "code"),
     [
         ({"status": 502}, "http_502"),
-        ({"delay": 5.0}, "timeout"),
+        ({"delay": 10.0}, "timeout"),
         ({"drop": True}, "connection_error"),
     ],
 )
@@ -336,8 +342,17 @@ async def test_webhook_sender_raises_transient_errors_for_outages(
     slack: FakeSlack, webhook: WebhookSender, fault: dict[str, object], code: str
 ) -> None:
     slack.fail(times=1, **fault)  # type: ignore[arg-type]
-    with pytest.raises(TransientDeliveryError) as caught:
-        await webhook.post(page(), channel="C_HOOK")
+    sender = webhook
+    if "delay" in fault:  # only the timeout case needs a short timeout
+        sender = WebhookSender(
+            slack.webhook_url(channel="C_HOOK"), timeout=0.5, connection_retries=0
+        )
+    try:
+        with pytest.raises(TransientDeliveryError) as caught:
+            await sender.post(page(), channel="C_HOOK")
+    finally:
+        if sender is not webhook:
+            await sender.close()
     assert caught.value.code == code
 
 

@@ -139,8 +139,21 @@ def _channel_gauges(by_channel: Mapping[str, Mapping[str, Any]]) -> Iterator[Met
     yield batched
 
 
+_DIGEST_COUNTERS: dict[str, tuple[str, str]] = {
+    "started": ("digests_started", "Live digests started (a new top-level post)."),
+    "updates": ("digest_updates", "Edits of a live digest's post to its running summary."),
+    "restarted": (
+        "digests_restarted",
+        "Live digests given up after Slack refused an edit (message deleted, not editable).",
+    ),
+}
+
+
 def _delivery(delivery: Mapping[str, Any]) -> Iterator[Metric]:
     yield from _counters(delivery, _DELIVERY_COUNTERS)
+    digests = delivery.get("digests")
+    if isinstance(digests, Mapping):
+        yield from _counters(digests, _DIGEST_COUNTERS)
     in_flight = _number(delivery.get("in_flight"))
     if in_flight is not None:
         yield GaugeMetricFamily(

@@ -1,6 +1,6 @@
 """Batch stores: the protocol and its implementations."""
 
-from .base import BatchStore, DeadLetter, OutboxEntry, StoredState
+from .base import BatchStore, DeadLetter, DigestRecord, OutboxEntry, StoredState
 from .memory import MemoryStore
 from .redis import RedisStore
 from .sqlite import SQLiteStore
@@ -8,6 +8,7 @@ from .sqlite import SQLiteStore
 __all__ = [
     "BatchStore",
     "DeadLetter",
+    "DigestRecord",
     "MemoryStore",
     "OutboxEntry",
     "RedisStore",
