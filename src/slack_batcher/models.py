@@ -260,7 +260,25 @@ def scope_of(data: dict[str, Any]) -> object:
     return data.get("repository") or data.get("project") or data.get("service") or data.get("team")
 
 
-@dataclass(frozen=True, slots=True)
+def _check_id_and_author(id: object, author: object) -> None:
+    if not isinstance(id, str) or not id or id.isspace():
+        raise InvalidMessageError("id", "must be a non-empty string")
+    if len(id) > MAX_ID_LENGTH:
+        raise InvalidMessageError("id", f"is {len(id)} characters; at most {MAX_ID_LENGTH}")
+    if not id.isascii() and not _valid_text(id):
+        raise InvalidMessageError("id", "contains a lone surrogate: not valid Unicode text")
+    if author is not None:
+        if not isinstance(author, str):
+            raise InvalidMessageError("author", f"expected a string or None, got {author!r}")
+        if not author.isascii() and not _valid_text(author):
+            raise InvalidMessageError("author", "contains a lone surrogate: not valid Unicode text")
+
+
+#: "Not given" for BatchableMessage's defaults (None is a value the checks refuse).
+_UNSET: Any = object()
+
+
+@dataclass(frozen=True, slots=True, init=False)
 class BatchableMessage:
     """One notification to batch: an event from GitHub, JIRA, CI, a deploy or an alert.
 
@@ -281,38 +299,49 @@ class BatchableMessage:
     metadata: dict[str, Any] = field(default_factory=dict)
     size_bytes: int = field(default=0, compare=False, repr=False)
 
-    def __post_init__(self) -> None:
-        # The common case (enum members, canonical strings, UTC) sets nothing: this runs for
-        # every message a caller builds.
-        id_ = self.id
-        if not isinstance(id_, str) or not id_ or id_.isspace():
-            raise InvalidMessageError("id", "must be a non-empty string")
-        if len(id_) > MAX_ID_LENGTH:
-            raise InvalidMessageError("id", f"is {len(id_)} characters; at most {MAX_ID_LENGTH}")
-        if not _valid_text(id_):
-            raise InvalidMessageError("id", "contains a lone surrogate: not valid Unicode text")
-        author = self.author
-        if author is not None:
-            if not isinstance(author, str):
-                raise InvalidMessageError("author", f"expected a string or None, got {author!r}")
-            if not _valid_text(author):
-                raise InvalidMessageError(
-                    "author", "contains a lone surrogate: not valid Unicode text"
-                )
-        setattr_ = object.__setattr__
-        if type(self.content_type) is not ContentType:
-            setattr_(self, "content_type", _coerce_content_type(self.content_type))
-        given = self.priority
-        priority = _PRIORITY_NAMES.get(given) if type(given) is str else None
-        if priority is None or priority is not given:
-            setattr_(self, "priority", priority or _coerce_priority(given))
-        timestamp = self.timestamp
-        if type(timestamp) is not datetime or timestamp.tzinfo is not UTC:
-            setattr_(self, "timestamp", _coerce_timestamp(timestamp))
-        size = _encoded_size("data", self.data)
-        metadata = self.metadata
-        size += _encoded_size("metadata", metadata) if metadata or type(metadata) is not dict else 2
-        setattr_(self, "size_bytes", size + len(id_) + len(author or ""))
+    def __init__(
+        self,
+        id: str,
+        content_type: ContentType,
+        timestamp: datetime = _UNSET,
+        author: str | None = None,
+        priority: str = "medium",
+        data: dict[str, Any] = _UNSET,
+        metadata: dict[str, Any] = _UNSET,
+        size_bytes: int = 0,
+    ) -> None:
+        """Validate and build; a bad field raises InvalidMessageError naming it.
+
+        ``size_bytes`` is computed (a value passed in, say by ``dataclasses.replace``, is
+        ignored). Written by hand rather than generated: every message a caller builds runs
+        it, and the common case (enum members, canonical strings, UTC) converts nothing.
+        """
+        _check_id_and_author(id, author)
+        if type(content_type) is not ContentType:
+            content_type = _coerce_content_type(content_type)
+        if type(priority) is not str or _PRIORITY_NAMES.get(priority) is not priority:
+            priority = _coerce_priority(priority)
+        if timestamp is _UNSET:
+            timestamp = utc_now()
+        elif type(timestamp) is not datetime or timestamp.tzinfo is not UTC:
+            timestamp = _coerce_timestamp(timestamp)
+        if data is _UNSET:
+            data = {}
+        size = _encoded_size("data", data) + len(id) + len(author or "")
+        if metadata is _UNSET:
+            metadata = {}
+            size += 2
+        else:
+            size += _encoded_size("metadata", metadata)
+        set_ = object.__setattr__
+        set_(self, "id", id)
+        set_(self, "content_type", content_type)
+        set_(self, "timestamp", timestamp)
+        set_(self, "author", author)
+        set_(self, "priority", priority)
+        set_(self, "data", data)
+        set_(self, "metadata", metadata)
+        set_(self, "size_bytes", size)
 
     def get_similarity_key(self) -> str:
         """Return the key of messages that are "the same kind of thing".
