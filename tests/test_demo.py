@@ -36,19 +36,26 @@ def test_the_bundled_day_is_provider_shaped_webhooks_from_three_sources() -> Non
     assert "critical" in severities
 
 
-def test_make_demo_routes_every_webhook_and_batches_each_message_into_one_post(
-    tmp_path: Path,
-) -> None:
+@pytest.fixture(scope="module")
+def make_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """Run `make demo`'s script once for this module: (its output directory, its stdout)."""
+    where = tmp_path_factory.mktemp("demo")
     done = subprocess.run(
         [sys.executable, str(REPO / "examples" / "demo.py")],
-        cwd=tmp_path,
+        cwd=where,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=180,
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    output = tmp_path / "demo-output"
+    return where / "demo-output", done.stdout
+
+
+def test_make_demo_routes_every_webhook_and_batches_each_message_into_one_post(
+    make_demo: tuple[Path, str],
+) -> None:
+    output, stdout = make_demo
     summary = json.loads((output / "summary.json").read_text())
     deliveries = load_deliveries()
     assert sum(summary["deliveries"].values()) == len(deliveries)
@@ -76,8 +83,8 @@ def test_make_demo_routes_every_webhook_and_batches_each_message_into_one_post(
     page = (output / "index.html").read_text()
     for channel in channels:
         assert channel in page
-        assert channel in done.stdout
-    assert "reduction" in done.stdout and "total" in done.stdout
+        assert channel in stdout
+    assert "reduction" in stdout and "total" in stdout
     assert "<script" not in page.lower()
     # the CI route's overrides: batches of up to 10, posted as one page
     ci = [p for p in summary["post_events"] if p["channel"] == "#ci-builds"]
@@ -147,23 +154,16 @@ def test_an_installed_wheel_runs_the_demo_and_config_init_outside_the_repo(
     assert (work / "slack-batcher.toml").read_text() == starter_config()
 
 
-def test_the_demo_storm_is_a_few_live_digests_that_grow_in_place(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, str(REPO / "examples" / "demo.py")],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    output = tmp_path / "demo-output"
+def test_the_demo_storm_is_a_few_live_digests_that_grow_in_place(
+    make_demo: tuple[Path, str],
+) -> None:
+    output, stdout = make_demo
     storm = json.loads((output / "summary.json").read_text())["storm"]
 
     assert storm["events"] >= 100
     assert storm["top_level_posts"] <= 3
     assert storm["top_level_posts_without_digests"] > 10 * storm["top_level_posts"]
     assert storm["edits"] > 0 and storm["thread_replies"] > 0
-    assert "Storm in #alerts 14:10–14:20" in " ".join(done.stdout.split())
+    assert "Storm in #alerts 14:10–14:20" in " ".join(stdout.split())
     page = (output / "index.html").read_text()
     assert "A live digest in #alerts" in page

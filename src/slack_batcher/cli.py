@@ -203,7 +203,7 @@ def demo(
     if storm is not None and storm.events:
         out.print(
             f"Storm in {storm.channel} {storm.start:%H:%M}–{storm.end:%H:%M}: {storm.events} "
-            f"events → {storm.top_level} top-level posts (without live digests: "
+            f"events → {storm.top_level} new top-level posts (without live digests: "
             f"{storm.top_level_without_digests}), {storm.edits} edits, "
             f"{storm.replies} thread replies."
         )
