@@ -293,20 +293,58 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-@sources_router.post("/github", responses=_RESPONSES, summary="GitHub webhook deliveries")
+def _body(description: str, *headers: tuple[str, str]) -> dict[str, Any]:
+    """OpenAPI for a webhook: the provider's JSON body and headers (read raw, not validated)."""
+    return {
+        "requestBody": {
+            "required": True,
+            "description": description,
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        },
+        "parameters": [
+            {"name": name, "in": "header", "required": False, "description": text,
+             "schema": {"type": "string"}}
+            for name, text in headers
+        ],
+    }  # fmt: skip
+
+
+@sources_router.post(
+    "/github",
+    responses=_RESPONSES,
+    summary="GitHub webhook deliveries",
+    openapi_extra=_body(
+        "A GitHub webhook payload (application/json, or a form with a payload field)",
+        ("X-GitHub-Event", "The event name, e.g. pull_request"),
+        ("X-GitHub-Delivery", "The delivery's GUID: the message id"),
+        ("X-Hub-Signature-256", "sha256=<HMAC-SHA256 of the raw body with the secret>"),
+    ),
+)
 async def github(request: Request) -> Response:
     """Verify ``X-Hub-Signature-256``, adapt the ``X-GitHub-Event``, route and batch it."""
     return await _receive(request, "github")
 
 
-@sources_router.post("/jira", responses=_RESPONSES, summary="Jira admin webhooks")
+@sources_router.post(
+    "/jira",
+    responses=_RESPONSES,
+    summary="Jira admin webhooks",
+    openapi_extra=_body(
+        "A Jira Cloud webhook payload (webhookEvent, issue, changelog, comment)",
+        ("X-Atlassian-Webhook-Identifier", "The delivery's id: the message id"),
+        ("X-Hub-Signature", "sha256=<HMAC-SHA256 of the raw body with the secret>"),
+    ),
+)
 async def jira(request: Request) -> Response:
     """Verify ``X-Hub-Signature``, adapt the ``webhookEvent``, route and batch it."""
     return await _receive(request, "jira")
 
 
 @sources_router.post(
-    "/alertmanager", responses=_RESPONSES, summary="Alertmanager webhook_config (version 4)"
+    "/alertmanager",
+    responses=_RESPONSES,
+    summary="Alertmanager webhook_config (version 4)",
+    openapi_extra=_body("An Alertmanager notification, payload version 4 (alerts[])"),
 )
 async def alertmanager(request: Request) -> Response:
     """Check the bearer token, turn every alert into a message, route and batch them."""
