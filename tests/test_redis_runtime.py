@@ -16,6 +16,7 @@ import pytest
 
 from slack_batcher import BatchConfig, BatchingService, ManualClock
 from slack_batcher.delivery.slack import SlackSender
+from slack_batcher.errors import StoreError
 from slack_batcher.http import create_app
 from slack_batcher.http.server import build_service
 from slack_batcher.settings import ServiceSettings, StoreSettings
@@ -158,6 +159,9 @@ async def test_while_redis_is_down_ingest_and_readyz_answer_503_and_then_recover
             assert refused.headers["content-type"].startswith("application/problem+json")
             assert ready.status_code == 503
             assert stats["shared"]["reachable"] is False
+            health = await client.get("/v1/health", headers=AUTH)
+            assert health.status_code == 503
+            assert health.json()["checks"]["store_reachable"]["status"] == "unhealthy"
             assert stats["store"].startswith(f"redis {private_redis.url}")
 
             private_redis.start()  # same port: the client reconnects by itself
@@ -218,3 +222,27 @@ def test_every_store_is_named_for_the_operator(tmp_path: object) -> None:
     finally:
         sqlite.close()
     assert describe_store(MemoryStore()).startswith("MemoryStore (not durable")
+
+
+def test_while_redis_is_down_the_deadline_timer_backs_off_and_resumes_when_it_is_back(
+    clock: ManualClock,
+) -> None:
+    server = RedisServer()
+    try:
+        store = RedisStore(server.url, prefix="backoff")
+        batcher = SharedBatcher(store=store, clock=clock, poll_seconds=1)
+        assert batcher.next_due_at() == clock.now() + timedelta(seconds=1)
+        server.stop()
+        waits = []
+        for _ in range(7):
+            with pytest.raises(StoreError):
+                batcher.flush_expired_batches()
+            waits.append((batcher.next_due_at() - clock.now()).total_seconds())  # type: ignore[operator]
+        assert waits == [2, 4, 8, 16, 30, 30, 30]
+
+        server.start()
+        batcher.flush_expired_batches()
+        assert batcher.next_due_at() == clock.now() + timedelta(seconds=1)
+        batcher.close()
+    finally:
+        server.close()

@@ -20,6 +20,7 @@ after a crash — resumes at the first page not yet posted:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from dataclasses import replace
@@ -31,12 +32,13 @@ from ..delivery.classify import is_auth_error
 from ..delivery.pacing import Pacer
 from ..delivery.retry import RetryAction, RetryPolicy
 from ..delivery.threads import batch_thread_key, stored_thread_key
-from ..errors import PermanentDeliveryError, StoreFullError
+from ..errors import PermanentDeliveryError, StoreError, StoreFullError
 from ..formatting.message import SlackMessage
 from ..log_fields import entry_fields
 from ..store.base import OutboxEntry
 from .config import ServiceConfig
 from .digests import LiveDigests, is_critical
+from .group_commit import GroupCommit
 from .metrics import DeliveryMetrics
 from .timers import ClockTimers, Signal
 
@@ -88,6 +90,8 @@ class Deliverer:
         self._posting: set[str] = set()  # channels with a post in flight
         #: Delivered entries whose ack could not be written (a full disk), retried later.
         self.unacked: dict[str, OutboxEntry] = {}
+        #: The service's group commit: delivery's writes of a loop turn join it.
+        self.group: GroupCommit | None = None
 
     # ------------------------------------------------------------------ pause
 
@@ -149,7 +153,9 @@ class Deliverer:
                 page = self._broadcast(entry, digest, page)
             state["attempting"] = index
             entry.attempts += 1
+            self._join()
             self._save(entry)
+            await self._committed()  # "attempting" is stored before the post can happen
             try:
                 result = await self._post(entry, page, thread_ts)
             except asyncio.CancelledError:
@@ -189,8 +195,19 @@ class Deliverer:
             finally:
                 self._posting.discard(channel)
 
+    def _join(self) -> asyncio.Future[None] | None:
+        """Make this turn's store writes part of the service's group commit, if any."""
+        return self.group.join() if self.group is not None else None
+
+    async def _committed(self) -> None:
+        """Wait for this turn's group commit; a failure is the service's to handle."""
+        if self.group is not None and self.group.open:
+            with contextlib.suppress(StoreError):
+                await self.group.join()
+
     def _posted(self, entry: OutboxEntry, index: int, result: PostResult) -> None:
         """Record that page *index* of *entry* reached Slack."""
+        self._join()  # the bookkeeping below (thread map, progress, ack) is one commit
         posted: list[str | None] = entry.state["posted"]
         posted.append(result.ts)
         self._succeeded(entry)
@@ -331,7 +348,7 @@ class Deliverer:
         record = digests.find(key, self.timers.clock.now(), len(entry.messages))
         plan = {"key": key, "parent": record.ts if record else None, "step": None}
         state["digest"] = plan
-        self.outbox.update(entry)
+        self._save(entry)
         return plan
 
     async def _digest_steps(self, entry: OutboxEntry, plan: dict[str, Any]) -> bool:
@@ -366,7 +383,7 @@ class Deliverer:
         entry.attempts += 1
         if step == "convert":  # a re-post caught mid-call by a crash may appear twice
             entry.state["attempting"] = "convert"
-        self.outbox.update(entry)
+        self._save(entry)
         channel = entry.channel_id
         joined = record
         try:
@@ -404,7 +421,7 @@ class Deliverer:
             self.metrics.count("digest_updates")
         if self.paused and entry is self._prober:
             self.resume()
-        self.outbox.update(entry)
+        self._save(entry)
         return False
 
     def _restart_digest(
@@ -423,7 +440,7 @@ class Deliverer:
         plan["parent"] = None
         plan["step"] = None
         self.metrics.count("digests_restarted")
-        self.outbox.update(entry)
+        self._save(entry)
 
     def _start_digest(self, entry: OutboxEntry, plan: dict[str, Any]) -> None:
         posted = entry.state.get("posted") or []

@@ -137,6 +137,7 @@ class BatchingService:
         store = self.batcher.store
         if self.config.group_commit and hasattr(store, "begin_group"):
             self._group = GroupCommit(cast(GroupStore, store), loop, self._group_failed)
+            deliverer.group = self._group
         self._deadline_signal = Signal(timers)
         recovered = dispatcher.collect()
         if recovered:

@@ -138,7 +138,7 @@ class SQLiteFile:
                 if not grouped:
                     conn.execute("COMMIT")
             except sqlite3.Error as exc:
-                self._seqs.clear()
+                self._drop_caches()
                 if not grouped:
                     if conn.in_transaction:
                         conn.execute("ROLLBACK")
@@ -169,7 +169,7 @@ class SQLiteFile:
                 try:
                     yield conn
                 except BaseException:
-                    self._seqs.clear()
+                    self._drop_caches()
                     conn.execute("ROLLBACK TO change" if grouped else "ROLLBACK")
                     if grouped:
                         conn.execute("RELEASE change")
@@ -177,7 +177,7 @@ class SQLiteFile:
                 conn.execute("RELEASE change" if grouped else "COMMIT")
                 self.write_error = None
             except sqlite3.Error as exc:
-                self._seqs.clear()
+                self._drop_caches()
                 if conn.in_transaction and not grouped:
                     conn.execute("ROLLBACK")
                 raise self._write_failed(action, exc) from exc
@@ -195,7 +195,7 @@ class SQLiteFile:
             try:
                 cursor = conn.execute(sql, params)
             except sqlite3.Error as exc:
-                self._seqs.clear()  # a full disk or I/O error may roll a group back whole
+                self._drop_caches()  # a full disk or I/O error may roll a group back whole
                 if self._depth and not conn.in_transaction:
                     self._abort_group(conn, exc)
                 raise self._write_failed(action, exc) from exc
@@ -213,7 +213,7 @@ class SQLiteFile:
             conn.execute("COMMIT")
             self.write_error = None
         except sqlite3.Error as exc:
-            self._seqs.clear()
+            self._drop_caches()
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise self._write_failed(action, exc) from exc
@@ -234,6 +234,10 @@ class SQLiteFile:
                     conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 raise StoreError(f"{self.path}: {action} failed: {exc}") from exc
+
+    def _drop_caches(self) -> None:
+        """Forget what is cached from the file: a rollback may have undone any of it."""
+        self._seqs.clear()
 
     def _write_failed(self, action: str, exc: sqlite3.Error) -> StoreError:
         error = disk.write_failure(self.path, action, exc)

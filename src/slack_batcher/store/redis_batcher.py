@@ -23,6 +23,7 @@ next start) flush the shared batches when they are due.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
@@ -42,6 +43,7 @@ from ..formatting.message import SlackMessage
 from ..grouping import AUTHOR_WEIGHT, SCOPE_WEIGHT, TYPE_WEIGHT, ChannelQueue, profile_of
 from ..inspection import describe_pending
 from ..models import BatchableMessage, BatchType
+from ..stats import HEALTHY, UNHEALTHY, HealthCheck
 from ._redis_codec import batch_from_hash, batch_head, micros, partition_text, profile_text
 from ._sqlite_codec import message_body, time_text
 from .base import BatchStore, OutboxEntry, StoredState
@@ -55,6 +57,8 @@ logger = logging.getLogger(__name__)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: Float slack of score comparisons, as in grouping.py.
 _EPSILON = 1e-9
+#: Longest wait between two looks at an unreachable Redis.
+_MAX_BACKOFF_SECONDS = 30.0
 #: Due batches claimed per script call.
 _CLAIM_BATCH = 100
 
@@ -127,6 +131,9 @@ class SharedBatcher(MessageBatcher):
             owner=self.instance_id,
             lease=timedelta(seconds=lease_seconds),
         )
+        #: Failed looks at Redis in a row: the deadline timer backs off while Redis is down.
+        self.failures = 0
+        self.add_stats_contributor(_SharedFigures(self))
 
     # ------------------------------------------------------------------ adding
 
@@ -270,7 +277,12 @@ class SharedBatcher(MessageBatcher):
         owner stopped extending them (:meth:`LeasedOutbox.maintain`).
         """
         with self._lock:
-            self.outbox.maintain()
+            try:
+                self.outbox.maintain()
+            except StoreError:
+                self.failures += 1
+                raise
+            self.failures = 0
             result: dict[str, list[SlackMessage]] = {}
             while True:
                 now = self.clock.now()
@@ -348,8 +360,12 @@ class SharedBatcher(MessageBatcher):
         """Return the next shared due time, but at most ``poll_seconds`` from now.
 
         The deadline timer thus looks at Redis regularly: batches opened by other
-        instances, and outbox entries to take over. Never raises (Redis down: poll again).
+        instances, and outbox entries to take over. Never raises. While Redis is down the
+        wait doubles with each failed look, up to 30 s (reconnecting with backoff).
         """
+        if self.failures:
+            backoff = self.poll.total_seconds() * 2 ** min(self.failures, 16)
+            return self.clock.now() + timedelta(seconds=min(backoff, _MAX_BACKOFF_SECONDS))
         poll = self.clock.now() + self.poll
         try:
             head = self.redis.call(
@@ -395,10 +411,13 @@ class SharedBatcher(MessageBatcher):
             )
 
     def get_batch_stats(self) -> dict[str, Any]:
-        """Return this instance's counters with the shared pending figures from Redis."""
+        """Return this instance's counters with the shared pending figures from Redis.
+
+        ``store`` names the store; ``shared`` says whether Redis answers and what this
+        instance holds of the delivery work.
+        """
         stats = super().get_batch_stats()
         stats["store"] = f"{self.redis.describe()}, instance {self.instance_id}"
-        stats["shared"] = self.shared_stats()
         try:
             client = self.redis.client
             pipe = client.pipeline(transaction=False)
@@ -413,6 +432,24 @@ class SharedBatcher(MessageBatcher):
         stats["active_channels"] = int(channels)
         return stats
 
+    def get_health_status(self) -> dict[str, Any]:
+        """Return the health status over the shared batches (with a ``store_reachable`` check)."""
+        due_times: list[datetime] = []
+        channels = 0
+        with contextlib.suppress(StoreError):
+            head = self.redis.call(
+                self.redis.client.zrange, self.redis.key("due"), 0, 0, withscores=True
+            )
+            due_times = [_EPOCH + timedelta(microseconds=int(s)) for _, s in head]
+            channels = int(self.redis.call(self.redis.client.hlen, self.redis.key("chans")))
+        with self._lock:
+            return self.recorder.health(
+                now=self.clock.now(),
+                due_times=due_times,
+                channel_count=channels,
+                outbox_size=self.outbox.size(),
+            )
+
     def shared_stats(self) -> dict[str, Any]:
         """Say whether Redis answers and what this instance holds of the delivery work."""
         return {
@@ -422,3 +459,28 @@ class SharedBatcher(MessageBatcher):
             "taken_over": self.outbox.taken_over,
             "lost": self.outbox.lost,
         }
+
+
+class _SharedFigures:
+    """The ``shared`` section of the stats and the ``store_reachable`` health check."""
+
+    name = "shared"
+
+    def __init__(self, batcher: SharedBatcher) -> None:
+        self._batcher = batcher
+
+    def stats(self) -> dict[str, Any]:
+        return self._batcher.shared_stats()
+
+    def health_checks(self, now: datetime) -> list[HealthCheck]:
+        batcher = self._batcher
+        problem = batcher.redis.check_writable()
+        return [
+            HealthCheck(
+                "store_reachable",
+                UNHEALTHY if problem else HEALTHY,
+                0 if problem else 1,
+                1,
+                problem or f"Redis answers ({batcher.redis.url})",
+            )
+        ]

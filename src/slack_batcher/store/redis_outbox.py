@@ -26,6 +26,7 @@ from datetime import timedelta
 from ..clock import Clock
 from ..dead_letters import DeadLetters
 from ..errors import LeaseLostError, StoreError
+from ..formatting.message import SlackMessage
 from ..outbox import Outbox, OutboxListener
 from ..recording import StatsRecorder
 from ..store.base import DeadLetter, OutboxEntry
@@ -171,6 +172,17 @@ class LeasedOutbox(Outbox):
         with self._lock:
             self.held.discard(outbox_id)
             return super().dead_letter(outbox_id, reason, error_code)
+
+    def take(self, channel_id: str | None = None) -> dict[str, list[SlackMessage]]:
+        """Acknowledge and return the entries this instance holds (auto-ack mode), by channel."""
+        result: dict[str, list[SlackMessage]] = {}
+        with self._lock:
+            for entry in self.redis.entries(sorted(self.held)):
+                if channel_id is not None and entry.channel_id != channel_id:
+                    continue
+                if self.ack(entry.id):
+                    result.setdefault(entry.channel_id, []).append(entry.message)
+        return result
 
     def release(self) -> int:
         """Give every held entry back, for another instance to deliver; return how many."""

@@ -24,6 +24,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
@@ -81,7 +82,15 @@ class SQLiteStore(SQLiteFile):
         # Pending batch id → (message id, stored body) of its messages, so a flush writes
         # the outbox's copy of the messages without encoding them again.
         self._bodies: dict[str, list[tuple[str, str]]] = {}
+        # Live digests as last written or read: records are never changed in place (the
+        # runtime replaces them), and this process is the file's only writer, so a read
+        # need not decode every item of the digest again (it grows with each flush).
+        self._digests: dict[str, DigestRecord] = {}
         super().__init__(path, synchronous=synchronous, busy_timeout=busy_timeout)
+
+    def _drop_caches(self) -> None:
+        super()._drop_caches()
+        self._digests.clear()
 
     def __repr__(self) -> str:
         return f"SQLiteStore({str(self.path)!r})"
@@ -325,37 +334,51 @@ class SQLiteStore(SQLiteFile):
 
     def get_digest(self, key: str, now: datetime) -> DigestRecord | None:
         """Return the live digest of *key*, or None; expired ones are deleted."""
+        cached = self._digests.get(key)
+        if cached is not None and cached.expires_at > now:
+            return _copy_digest(cached)
         with self._transaction("reading the digest map") as conn:
             row = conn.execute(
                 "SELECT expires_at, body FROM digests WHERE key = ?", (key,)
             ).fetchone()
             if row is None:
+                self._digests.pop(key, None)
                 return None
             if row[0] <= codec.time_text(now):
                 conn.execute("DELETE FROM digests WHERE expires_at <= ?", (codec.time_text(now),))
+                self._digests = {k: r for k, r in self._digests.items() if r.expires_at > now}
                 return None
         try:
-            return DigestRecord.from_dict(json.loads(row[1]))
+            record = DigestRecord.from_dict(json.loads(row[1]))
         except (ValueError, KeyError, TypeError) as exc:
             raise StoreCorruptError(f"{self.path}: digest {key!r} is unreadable: {exc}") from exc
+        self._digests[key] = record
+        return _copy_digest(record)
 
     def put_digest(self, record: DigestRecord) -> None:
         """Insert or replace the digest of ``record.key``; sweep the expired ones (one transaction).
 
         Digests expired by ``record.updated_at`` go, so keys that fell silent do not pile up.
         """
-        body = json.dumps(record.to_dict(), ensure_ascii=False, separators=(",", ":"))
+        body = codec.dump_json(record.to_dict())
         expires = codec.time_text(record.expires_at)
+        swept = record.updated_at
         with self._transaction("writing the digest map") as conn:
-            conn.execute(
-                "DELETE FROM digests WHERE expires_at <= ?", (codec.time_text(record.updated_at),)
-            )
+            conn.execute("DELETE FROM digests WHERE expires_at <= ?", (codec.time_text(swept),))
             conn.execute(
                 "INSERT OR REPLACE INTO digests (key, channel_id, ts, expires_at, body)"
                 " VALUES (?, ?, ?, ?, ?)",
                 (record.key, record.channel_id, record.ts, expires, body),
             )
+        self._digests = {k: r for k, r in self._digests.items() if r.expires_at > swept}
+        self._digests[record.key] = _copy_digest(record)
 
     def delete_digest(self, key: str) -> None:
         """Forget the digest of *key*."""
+        self._digests.pop(key, None)
         self._statement("writing the digest map", "DELETE FROM digests WHERE key = ?", (key,))
+
+
+def _copy_digest(record: DigestRecord) -> DigestRecord:
+    """Return *record* with its own lists: a caller changing it leaves the cache alone."""
+    return replace(record, messages=list(record.messages), entries=list(record.entries))
