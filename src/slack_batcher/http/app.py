@@ -24,12 +24,8 @@ from .guard import LoopbackGuardMiddleware
 from .metrics import metrics_registry
 from .problems import BodyLimitMiddleware, install_problem_handlers
 from .request_metrics import RequestMetricsMiddleware
-from .sources import (
-    SourcesCollector,
-    SourcesState,
-    require_channel_in_schema,
-    sources_router,
-)
+from .sources import SourcesState, require_channel_in_schema, sources_router
+from .sources_metrics import SourcesCollector
 from .state import AppState
 
 __all__ = ["create_app"]
