@@ -52,7 +52,7 @@ def author_text(author: str, options: FormatOptions) -> str:
 
 def authors_text(authors: Sequence[str], options: FormatOptions, shown: int = 3) -> str:
     """Return up to *shown* authors, then "+N more"."""
-    text = ", ".join(author_text(a, options) for a in authors[:shown])
+    text = ", ".join([author_text(a, options) for a in authors[:shown]])
     extra = len(authors) - shown
     return f"{text} +{extra} more" if extra > 0 else text
 
@@ -153,4 +153,4 @@ def item_plain(message: BatchableMessage, view: ItemView) -> str:
 
 def counts_text(counts: Iterable[tuple[str, str, int]]) -> str:
     """Return ``3 PR updates, 1 alert`` from (singular, plural, count) triples."""
-    return ", ".join(f"{n} {one if n == 1 else many}" for one, many, n in counts)
+    return ", ".join([f"{n} {one if n == 1 else many}" for one, many, n in counts])
