@@ -207,3 +207,22 @@ def test_one_instance_delivers_a_channel_posts_flushed_elsewhere_reach_it_throug
     holder.flush_expired_batches()  # the holder's timer: its inbox
     assert received == [second.batch_id]
     assert holder.outbox.held == {e.id for e in holder.pending_outbox()}
+
+
+def test_a_shared_batch_pending_past_the_stale_limit_is_dead_lettered_once() -> None:
+    clock = ManualClock(T0)
+    prefix = f"stale-{uuid.uuid4().hex}"
+    first = shared(prefix=prefix, clock=clock)
+    second = shared(prefix=prefix, clock=clock)
+    first.add(pr("gh-1"), "C1")
+    clock.advance(timedelta(hours=1))
+    first.add(pr("gh-2", number=2, repo="acme/web", author="bob"), "C1")  # younger: stays
+    clock.advance(timedelta(hours=24))
+
+    swept = [first.cleanup_stale_batches(24.5), second.cleanup_stale_batches(24.5)]
+
+    assert swept == [1, 0]
+    [letter] = second.dead_letters("C1")
+    assert [m.id for m in letter.messages] == ["gh-1"]
+    assert letter.reason.startswith("stale: pending 25.0 h")
+    assert second.get_batch_stats()["messages_pending"] == 1

@@ -16,8 +16,8 @@ Every instance given the same :class:`RedisStore` (URL and prefix) sees one set 
 
 What stays per instance: the counters of ``get_batch_stats`` (except the pending figures,
 read from Redis), channel configurations, and the formatter. Resource controls
-(``max_channels``, ``memory_budget_bytes``) and the stale sweep apply to local batchers only:
-here Redis holds the batches. :meth:`shutdown` flushes nothing: the other instances (or the
+(``max_channels``, ``memory_budget_bytes``) apply to local batchers only: here Redis holds
+the batches. :meth:`shutdown` flushes nothing: the other instances (or the
 next start) flush the shared batches when they are due.
 """
 
@@ -59,6 +59,8 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _EPSILON = 1e-9
 #: Longest wait between two looks at an unreachable Redis.
 _MAX_BACKOFF_SECONDS = 30.0
+#: Oldest pending batches the stale sweep looks at per call.
+_STALE_BATCH = 200
 #: Due batches claimed per script call.
 _CLAIM_BATCH = 100
 
@@ -332,8 +334,38 @@ class SharedBatcher(MessageBatcher):
         return {}
 
     def cleanup_stale_batches(self, max_age_hours: float = 24) -> int:
-        """Do nothing: a shared batch that fails to flush is retried every claim period."""
-        return 0
+        """Dead-letter shared batches pending longer than *max_age_hours*; return how many.
+
+        Looks at the oldest pending batches (at most ``_STALE_BATCH`` per call) and claims
+        the stale ones, so one instance dead-letters each. A batch only gets this old when
+        it cannot be rendered (its claim keeps running out) or no instance is running.
+        """
+        with self._lock:
+            now = self.clock.now()
+            cutoff = now - timedelta(hours=max_age_hours)
+            key = self.redis.key("batches")
+            oldest = self.redis.batches(
+                self.redis.call(self.redis.client.zrange, key, 0, _STALE_BATCH - 1)
+            )
+            rows = self._claim_ids([b.id for b in oldest if b.created_at <= cutoff])
+            count = 0
+            for row in rows:
+                batch = _batch_of(row)
+                hours = (now - batch.created_at).total_seconds() / 3600
+                letter = self.letters.new_letter(
+                    channel_id=batch.channel_id,
+                    reason=f"stale: pending {hours:.1f} h (limit {max_age_hours:g} h)",
+                    messages=list(batch.messages),
+                    batch_id=batch.id,
+                )
+                if self._store_call(
+                    lambda b=batch, d=letter: self.redis.dead_batch(b, d, owner=self.instance_id)
+                ):
+                    self.recorder.dead_lettered(letter)
+                    count += 1
+            if count:
+                logger.warning("dead-lettered %d stale batches", count)
+            return count
 
     def __exit__(
         self,
