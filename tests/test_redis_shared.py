@@ -12,7 +12,7 @@ import uuid
 from collections import Counter
 from datetime import timedelta
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from slack_batcher import BatchableMessage, BatchConfig, BatchStrategy, ManualClock, MessageBatcher
@@ -40,31 +40,54 @@ messages = st.builds(
 )
 
 
+def _pr(mid: str) -> BatchableMessage:
+    return BatchableMessage(
+        id=mid, content_type="pr_update", timestamp=T0, author="alice", data={"repository": "a"}
+    )
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@example(  # a sliding window moves its due time when the second message joins
+    sequence=[(_pr("m1"), "C1"), (_pr("m2"), "C1")],
+    strategies={BatchStrategy.TIME_BASED, BatchStrategy.CONTENT_SIMILARITY},
+    threshold=0.7,
+    size=5,
+    window="sliding",
+    leading=True,
+    gaps=[1, 30] + [1] * 23,
+)
 @given(
     sequence=st.lists(st.tuples(messages, st.sampled_from(["C1", "C2"])), max_size=25),
     strategies=st.sets(st.sampled_from(list(BatchStrategy)), min_size=1),
     threshold=st.sampled_from([0.0, 0.3, 0.4, 0.6, 0.7, 0.71, 1.0]),
     size=st.integers(min_value=2, max_value=6),
+    window=st.sampled_from(["fixed", "sliding"]),
+    leading=st.booleans(),
+    gaps=st.lists(st.sampled_from([1, 30, 200, 400]), min_size=25, max_size=25),
 )
 def test_redis_places_every_message_where_the_python_core_does(
     sequence: list[tuple[BatchableMessage, str]],
     strategies: set[BatchStrategy],
     threshold: float,
     size: int,
+    window: str,
+    leading: bool,
+    gaps: list[int],
 ) -> None:
     config = BatchConfig(
         max_batch_size=size,
         similarity_threshold=threshold,
         strategies=sorted(strategies),
         urgent_priorities=["critical"],
+        window=window,
+        flush_leading=leading,
     )
     clock = ManualClock(T0)
     local = MessageBatcher(config, clock=clock)
     remote = shared(config, prefix=f"prop-{uuid.uuid4().hex}", clock=clock)
     members: dict[str, dict[str, list[str]]] = {"local": {}, "redis": {}}
-    for message, channel in sequence:
-        clock.advance(timedelta(seconds=1))
+    for (message, channel), gap in zip(sequence, gaps, strict=False):
+        clock.advance(timedelta(seconds=gap))
         outcomes = []
         for name, batcher in (("local", local), ("redis", remote)):
             result = batcher.add(message, channel)
@@ -73,6 +96,16 @@ def test_redis_places_every_message_where_the_python_core_does(
                 joined.append(message.id)
             outcomes.append((result.duplicate, result.flush_reason, list(joined)))
         assert outcomes[0] == outcomes[1], (message, channel)
+
+    def pending(batcher: MessageBatcher) -> list[tuple[str, list[str], str]]:
+        view = batcher.inspect_pending_batches()["channels"]
+        return sorted(
+            (cid, [item["id"] for item in batch["items"]], batch["due_at"])
+            for cid, channel in view.items()
+            for batch in channel["batches"]
+        )
+
+    assert pending(local) == pending(remote)  # due times included (sliding windows move)
     remote.close()
 
 

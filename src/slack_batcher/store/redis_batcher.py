@@ -14,6 +14,10 @@ Every instance given the same :class:`RedisStore` (URL and prefix) sees one set 
   the claim runs out, the batch is due again and another instance flushes it.
 * **Delivering** goes through :class:`~.redis_outbox.LeasedOutbox` (one owner per entry).
 
+Per-channel rules (``configure_channel``) apply as in the core: size, window (fixed or
+sliding), threshold, strategies, urgent priorities and ``flush_leading`` (whose "quiet"
+memory is in Redis too, shared).
+
 What stays per instance: the counters of ``get_batch_stats`` (except the pending figures,
 read from Redis), channel configurations, and the formatter. Resource controls
 (``max_channels``, ``memory_budget_bytes``) apply to local batchers only: here Redis holds
@@ -36,6 +40,7 @@ from ..batch import BatchGroup
 from ..batcher import MessageBatcher
 from ..clock import Clock
 from ..config import BatchConfig
+from ..digest_key import digest_key
 from ..errors import StoreError
 from ..flush import AddResult, FlushReason
 from ..formatting.factory import SlackMessageFormatterFactory
@@ -55,6 +60,7 @@ __all__ = ["SharedBatcher"]
 logger = logging.getLogger(__name__)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 #: Float slack of score comparisons, as in grouping.py.
 _EPSILON = 1e-9
 #: Longest wait between two looks at an unreachable Redis.
@@ -82,8 +88,8 @@ class _NothingToRecover:
 
 
 def _batch_of(row: list[str]) -> BatchGroup:
-    _id, _channel, head, last, seq, *bodies = row
-    return batch_from_hash({"head": head, "last": last, "seq": seq}, bodies)
+    _id, _channel, head, last, seq, expires, *bodies = row
+    return batch_from_hash({"head": head, "last": last, "seq": seq, "exp": expires}, bodies)
 
 
 class SharedBatcher(MessageBatcher):
@@ -182,6 +188,11 @@ class SharedBatcher(MessageBatcher):
                 repr(AUTHOR_WEIGHT),
                 repr(TYPE_WEIGHT),
                 int(policy.threshold - _EPSILON > AUTHOR_WEIGHT + TYPE_WEIGHT),
+                micros(now),
+                rules.window // _MICROSECOND,
+                0 if rules.sliding_cap is None else rules.sliding_cap // _MICROSECOND,
+                int(rules.leading),
+                digest_key([message], rules.config.digest_by) if rules.leading else "",
             )
             if reply[0] == "dup":
                 self.recorder.duplicate(channel_id)
