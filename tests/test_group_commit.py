@@ -108,6 +108,7 @@ async def test_a_failed_group_commit_refuses_that_turn_and_every_later_event(
         assert "restart the service" in (service.refusal or "")
         with pytest.raises(Exception, match="restart the service"):
             await service.submit(pr("gh-after"), "C1")
+        assert service.needs_restart  # /healthz says so: an orchestrator restarts it
     store.close()
 
 
@@ -130,4 +131,24 @@ async def test_a_request_of_many_events_is_one_commit_done_before_the_202(
                 assert stored_ids(path) == {f"gh-{n}" for n in range(100)}
                 group = service.group_commit
                 assert group is not None and group.writes == 1 and group.groups == 1
+                assert (await client.get("/healthz")).json() == {"status": "ok"}
+    store.close()
+
+
+async def test_after_a_failed_group_commit_healthz_asks_for_a_restart(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    store = CommitFails(tmp_path / "store.db")
+    async with service_on(store, clock) as service:
+        app = create_app(service)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            store.failing = True
+            with pytest.raises(StoreError):
+                await service.submit(pr("gh-1"), "C1")
+            health = await client.get("/healthz")
+            assert health.status_code == 503
+            assert "restart the service" in health.json()["reason"]
+            ready = await client.get("/readyz")
+            assert ready.status_code == 503
     store.close()

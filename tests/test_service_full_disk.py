@@ -78,6 +78,8 @@ def test_a_full_disk_is_a_503_with_the_reason_and_readyz_says_not_ready(tmp_path
         assert 0 < accepted < 400
         assert response.status_code == 503
         assert "disk is full" in response.json()["detail"]
+        health = httpx.get(f"{url}/healthz")  # a failed group commit: only a restart helps
+        assert health.status_code == 503 and "disk is full" in health.json()["reason"]
         ready = httpx.get(f"{url}/readyz")
         assert ready.status_code == 503
         assert "disk is full" in ready.json()["reason"]

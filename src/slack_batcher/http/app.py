@@ -24,12 +24,8 @@ from .guard import LoopbackGuardMiddleware
 from .metrics import metrics_registry
 from .problems import BodyLimitMiddleware, install_problem_handlers
 from .request_metrics import RequestMetricsMiddleware
-from .sources import (
-    SourcesCollector,
-    SourcesState,
-    require_channel_in_schema,
-    sources_router,
-)
+from .sources import SourcesState, require_channel_in_schema, sources_router
+from .sources_metrics import SourcesCollector
 from .state import AppState
 
 __all__ = ["create_app"]
@@ -91,8 +87,16 @@ def create_app(
     registry = metrics_registry(service.batcher)
     registry.register(SourcesCollector(sources_state))
 
-    @app.get("/healthz", summary="Liveness: the process answers", tags=["probes"])
-    async def healthz() -> dict[str, str]:
+    @app.get(
+        "/healthz",
+        summary="Liveness: the process answers (503 once only a restart lets it accept events)",
+        tags=["probes"],
+        responses={503: {"description": "Restart needed: a group commit failed"}},
+    )
+    async def healthz() -> Any:
+        if service.needs_restart:
+            body = {"status": "restart needed", "reason": service.refusal or ""}
+            return JSONResponse(body, status_code=503)
         return {"status": "ok"}
 
     @app.get(

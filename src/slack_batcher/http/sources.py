@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request, Response
-from prometheus_client.core import CounterMetricFamily, Metric
-from prometheus_client.registry import Collector
 
 from ..errors import InvalidMessageError, StoreError
 from ..models import BatchableMessage
@@ -28,7 +26,7 @@ from ..routing import RouteTable
 from ..runtime.service import ServiceClosedError
 from ..sources import ADAPTERS, Adapted, PayloadError
 from ..sources.api import api_event
-from ..sources.counters import OUTCOMES, RecentIds, SourceCounters
+from ..sources.counters import RecentIds, SourceCounters
 from ..sources.settings import SourcesSettings
 from ..sources.verify import verify_bearer, verify_hmac_sha256
 from .problems import problem_response
@@ -36,7 +34,6 @@ from .schemas import ProblemField
 from .state import state_of
 
 __all__ = [
-    "SourcesCollector",
     "SourcesState",
     "require_channel_in_schema",
     "route_api_event",
@@ -293,64 +290,59 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-@sources_router.post("/github", responses=_RESPONSES, summary="GitHub webhook deliveries")
+def _body(description: str, *headers: tuple[str, str]) -> dict[str, Any]:
+    """OpenAPI for a webhook: the provider's JSON body and headers (read raw, not validated)."""
+    return {
+        "requestBody": {
+            "required": True,
+            "description": description,
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        },
+        "parameters": [
+            {"name": name, "in": "header", "required": False, "description": text,
+             "schema": {"type": "string"}}
+            for name, text in headers
+        ],
+    }  # fmt: skip
+
+
+@sources_router.post(
+    "/github",
+    responses=_RESPONSES,
+    summary="GitHub webhook deliveries",
+    openapi_extra=_body(
+        "A GitHub webhook payload (application/json, or a form with a payload field)",
+        ("X-GitHub-Event", "The event name, e.g. pull_request"),
+        ("X-GitHub-Delivery", "The delivery's GUID: the message id"),
+        ("X-Hub-Signature-256", "sha256=<HMAC-SHA256 of the raw body with the secret>"),
+    ),
+)
 async def github(request: Request) -> Response:
     """Verify ``X-Hub-Signature-256``, adapt the ``X-GitHub-Event``, route and batch it."""
     return await _receive(request, "github")
 
 
-@sources_router.post("/jira", responses=_RESPONSES, summary="Jira admin webhooks")
+@sources_router.post(
+    "/jira",
+    responses=_RESPONSES,
+    summary="Jira admin webhooks",
+    openapi_extra=_body(
+        "A Jira Cloud webhook payload (webhookEvent, issue, changelog, comment)",
+        ("X-Atlassian-Webhook-Identifier", "The delivery's id: the message id"),
+        ("X-Hub-Signature", "sha256=<HMAC-SHA256 of the raw body with the secret>"),
+    ),
+)
 async def jira(request: Request) -> Response:
     """Verify ``X-Hub-Signature``, adapt the ``webhookEvent``, route and batch it."""
     return await _receive(request, "jira")
 
 
 @sources_router.post(
-    "/alertmanager", responses=_RESPONSES, summary="Alertmanager webhook_config (version 4)"
+    "/alertmanager",
+    responses=_RESPONSES,
+    summary="Alertmanager webhook_config (version 4)",
+    openapi_extra=_body("An Alertmanager notification, payload version 4 (alerts[])"),
 )
 async def alertmanager(request: Request) -> Response:
     """Check the bearer token, turn every alert into a message, route and batch them."""
     return await _receive(request, "alertmanager")
-
-
-class SourcesCollector(Collector):
-    """``slack_batcher_source_*`` metrics: deliveries by outcome, ignored / unrouted kinds."""
-
-    def __init__(self, state: SourcesState) -> None:
-        self.state = state
-
-    def describe(self) -> list[Metric]:
-        """Return nothing: families are built at scrape time."""
-        return []
-
-    def collect(self) -> Iterator[Metric]:
-        """Yield the source counters as Prometheus families."""
-        counters = self.state.counters
-        deliveries = CounterMetricFamily(
-            "slack_batcher_source_deliveries",
-            "Webhook deliveries per source, by outcome.",
-            labels=["source", "outcome"],
-        )
-        for source, figures in sorted(self.state.summary().items()):
-            for outcome in OUTCOMES:
-                deliveries.add_metric([source, outcome], figures[outcome])
-        yield deliveries
-        messages = CounterMetricFamily(
-            "slack_batcher_source_messages",
-            "Messages handed to the batcher per source (one per routed channel).",
-            labels=["source"],
-        )
-        for source, count in sorted(dict(counters.messages).items()):
-            messages.add_metric([source], count)
-        yield messages
-        for table, doc in (
-            ("ignored", "Deliveries acknowledged without a message, per event kind."),
-            ("unrouted", "Events no route matched, per event kind."),
-            ("dropped", "Events a drop route discarded, per event kind."),
-        ):
-            family = CounterMetricFamily(
-                f"slack_batcher_source_{table}", doc, labels=["source", "event"]
-            )
-            for (source, kind), count in sorted(dict(getattr(counters, table)).items()):
-                family.add_metric([source, kind], count)
-            yield family

@@ -348,7 +348,7 @@ class Deliverer:
         record = digests.find(key, self.timers.clock.now(), len(entry.messages))
         plan = {"key": key, "parent": record.ts if record else None, "step": None}
         state["digest"] = plan
-        self.outbox.update(entry)
+        self._save(entry)
         return plan
 
     async def _digest_steps(self, entry: OutboxEntry, plan: dict[str, Any]) -> bool:
@@ -383,7 +383,7 @@ class Deliverer:
         entry.attempts += 1
         if step == "convert":  # a re-post caught mid-call by a crash may appear twice
             entry.state["attempting"] = "convert"
-        self.outbox.update(entry)
+        self._save(entry)
         channel = entry.channel_id
         joined = record
         try:
@@ -421,7 +421,7 @@ class Deliverer:
             self.metrics.count("digest_updates")
         if self.paused and entry is self._prober:
             self.resume()
-        self.outbox.update(entry)
+        self._save(entry)
         return False
 
     def _restart_digest(
@@ -440,7 +440,7 @@ class Deliverer:
         plan["parent"] = None
         plan["step"] = None
         self.metrics.count("digests_restarted")
-        self.outbox.update(entry)
+        self._save(entry)
 
     def _start_digest(self, entry: OutboxEntry, plan: dict[str, Any]) -> None:
         posted = entry.state.get("posted") or []

@@ -434,6 +434,11 @@ class BatchingService:
         return self._group
 
     @property
+    def needs_restart(self) -> bool:
+        """True after a failed group commit: only a restart (from the store) resumes ingest."""
+        return self._diverged is not None
+
+    @property
     def refusal(self) -> str | None:
         """Why :meth:`submit` refuses events, or None while it accepts them."""
         if self._accepting:
