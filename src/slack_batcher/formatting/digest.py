@@ -58,12 +58,6 @@ class _Item(NamedTuple):
 _new_item = tuple.__new__
 
 
-def _scope(message: BatchableMessage) -> str:
-    data = message.data
-    value = data.get("repository") or data.get("project") or data.get("team") or ""
-    return value if isinstance(value, str) else str(value)
-
-
 def header_text(
     messages: list[BatchableMessage], kinds: set[ContentType], views: list[ItemView] | None = None
 ) -> str:
@@ -79,7 +73,7 @@ def header_text(
     else:
         noun = "update" if count == 1 else "updates"
     scopes: set[str] = set()
-    for message in messages:  # _scope(), inlined: this runs for every item of every digest
+    for message in messages:  # each item's repository / project / team
         data = message.data
         value = data.get("repository") or data.get("project") or data.get("team")
         if value:
