@@ -200,7 +200,7 @@ def format_digest(
     total, page_count = len(items), len(pages)
 
     header = clean(header_text(ordered, kinds, facts.views), MAX_HEADER_TEXT)
-    counts = counts_text((KINDS[k].noun, KINDS[k].plural, n) for k, n in facts.counts.items())
+    counts = counts_text([(KINDS[k].noun, KINDS[k].plural, n) for k, n in facts.counts.items()])
     critical = facts.critical
     if critical:
         counts += f", {critical} critical"
@@ -228,7 +228,7 @@ def format_digest(
         else:
             first_line = f"({number}/{page_count}) {header}, continued"
             blocks = [bk.context(first_line)]
-        blocks.extend(bk.section(text) for text in sections)
+        blocks.extend([bk.section(text) for text in sections])
         if done < total:
             blocks.append(bk.context(f"…and {total - done} more, continued below"))
         text = _fallback_text(
@@ -246,7 +246,7 @@ def format_digest(
         messages,
         batch_id=batch.id,
         channel=context.channel_id,
-        batch_type=batch.batch_type.value,
+        batch_type=str(batch.batch_type),  # a StrEnum: its value, without the descriptor
         message_count=total,
         message_ids=[m.id for i in items for m in (i.covers or (i.message,))],
     )
