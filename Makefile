@@ -27,8 +27,9 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks examples
 	$(BIN)/mypy
 
+# `make bench BENCH=core` runs one benchmark; DEVSYNC_ORIGINAL=<dir> adds the original beside ours.
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks $(BENCH)
 
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py

@@ -28,10 +28,6 @@ from slack_batcher import (
 Workload = list[tuple[BatchableMessage, str]]
 
 
-def best_of(runs: int, fn: Callable[[], float]) -> float:
-    return min(fn() for _ in range(runs))
-
-
 def _kwargs(message: BatchableMessage) -> dict[str, Any]:
     return {
         "id": message.id,
@@ -238,7 +234,7 @@ def core_add() -> None:
             queues[f"{channel}:{message.get_scope()}"].append(message)
         return time.process_time() - start
 
-    core, bare = best_of(3, core_only), best_of(3, bare_dict)
+    core, bare = _interleaved(core_only, bare_dict)
     print(
         f"add with no flush: {core * 1e6 / len(workload):.2f} µs/msg vs bare dict[key].append: "
         f"{bare * 1e6 / len(workload):.2f} µs/msg -> {core / bare:.1f}x (goal within 5x)"

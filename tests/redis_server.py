@@ -13,9 +13,10 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["RedisServer", "free_port", "shared_server"]
+__all__ = ["RedisSentinel", "RedisServer", "free_port", "shared_server"]
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
@@ -96,3 +97,94 @@ def shared_server() -> RedisServer:
         _shared = RedisServer()
         atexit.register(_shared.close)
     return _shared
+
+
+class RedisSentinel:
+    """A primary, one replica and one sentinel watching them (service name ``mymaster``).
+
+    ``url`` is the ``redis+sentinel://`` URL of the service; :meth:`failover` promotes the
+    replica and waits until the sentinel names it.
+    """
+
+    service = "mymaster"
+
+    def __init__(self) -> None:
+        self.primary = RedisServer()
+        self.replica = RedisServer("--replicaof", "127.0.0.1", str(self.primary.port))
+        # Online before the sentinel's first look (it looks again only every 10 s).
+        self._wait(lambda: b"state=online" in self.info(self.primary.port, "replication"))
+        self.port = free_port()
+        self.directory = Path(tempfile.mkdtemp(prefix="sb-sentinel-"))
+        config = self.directory / "sentinel.conf"
+        config.write_text(
+            f"port {self.port}\nbind 127.0.0.1\ndir {self.directory}\n"
+            f"sentinel monitor {self.service} 127.0.0.1 {self.primary.port} 1\n"
+            f"sentinel down-after-milliseconds {self.service} 1000\n"
+            f"sentinel failover-timeout {self.service} 5000\n"
+        )
+        self.process = subprocess.Popen(
+            [REDIS_SERVER, str(config), "--sentinel", "--logfile", str(self.directory / "log")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self._wait(lambda: self.master_port() == self.primary.port)
+        self._wait(self._replica_known)
+
+    @property
+    def url(self) -> str:
+        return f"redis+sentinel://127.0.0.1:{self.port}/{self.service}/0"
+
+    def _ask(self, *command: str) -> bytes:
+        with socket.create_connection(("127.0.0.1", self.port), timeout=1) as conn:
+            parts = [f"${len(p)}\r\n{p}\r\n" for p in command]
+            conn.sendall(f"*{len(command)}\r\n{''.join(parts)}".encode())
+            time.sleep(0.05)
+            return conn.recv(65536)
+
+    @staticmethod
+    def info(port: int, section: str) -> bytes:
+        """Return ``INFO section`` of the server on *port* (raw reply)."""
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
+                conn.sendall(f"INFO {section}\r\n".encode())
+                time.sleep(0.05)
+                return conn.recv(65536)
+        except OSError:
+            return b""
+
+    def master_port(self) -> int | None:
+        try:
+            reply = self._ask("SENTINEL", "get-master-addr-by-name", self.service)
+        except OSError:
+            return None
+        lines = reply.split(b"\r\n")
+        return int(lines[4]) if len(lines) > 4 and lines[4].isdigit() else None
+
+    def _replica_known(self) -> bool:
+        try:
+            return str(self.replica.port).encode() in self._ask(
+                "SENTINEL", "replicas", self.service
+            )
+        except OSError:
+            return False
+
+    @staticmethod
+    def _wait(done: Callable[[], bool], seconds: float = 20) -> None:
+        deadline = time.monotonic() + seconds
+        while not done():
+            if time.monotonic() > deadline:
+                raise RuntimeError("the sentinel setup did not settle")
+            time.sleep(0.1)
+
+    def failover(self) -> None:
+        """Promote the replica; return once the sentinel names it the primary."""
+        self._ask("SENTINEL", "failover", self.service)
+        self._wait(lambda: self.master_port() == self.replica.port)
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(5)
+        self.replica.close()
+        self.primary.close()
+        shutil.rmtree(self.directory, ignore_errors=True)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from slack_batcher import BatchConfig, ConfigError, ManualClock, MessageBatcher
+from slack_batcher import BatchConfig, BatchStrategy, ConfigError, ManualClock, MessageBatcher
 from slack_batcher.flush import FlushReason
 from slack_batcher.store.base import OutboxEntry
 from tests.factories import alert, pr
@@ -134,3 +134,36 @@ class TestDeadlines:
         flushed = batcher.flush_expired_batches()["C1"]
         assert [m.metadata["message_ids"] for m in flushed] == [["a", "b"]]
         assert batcher.get_batch_stats()["batches_sent"] == 1
+
+
+class TestReconfiguringAChannelWithOpenBatches:
+    def test_open_batches_keep_their_messages_and_due_time_and_follow_the_new_rules(
+        self, make_batcher: MakeBatcher, clock: ManualClock
+    ) -> None:
+        batcher = make_batcher(BatchConfig(max_batch_size=100))
+        batcher.add_message(pr("a1", author="alice"), "C1")
+        batcher.add_message(pr("b1", author="bob"), "C1")  # same repo: same batch
+        [before] = batcher.inspect_pending_batches("C1")["channels"]["C1"]["batches"]
+        by_author = BatchConfig(max_batch_size=100, strategies=[BatchStrategy.AUTHOR_BASED])
+        batcher.configure_channel("C1", by_author)
+        clock.advance(60)
+        # The open batch is alice's partition now (its first message); bob opens his own.
+        assert batcher.add(pr("a2", author="alice"), "C1").batch_id == before["id"]
+        assert batcher.add(pr("b2", author="bob"), "C1").batch_id != before["id"]
+        clock.advance(240)  # the first batch's original due time
+        [flushed] = batcher.flush_expired_batches()["C1"]
+        assert flushed.metadata["message_ids"] == ["a1", "b1", "a2"]
+        assert batcher.inspect_pending_batches("C1")["total_messages"] == 1
+
+
+class TestOutboxHandOver:
+    def test_side_path_flushes_are_handed_to_the_next_flush_call_once(
+        self, make_batcher: MakeBatcher
+    ) -> None:
+        batcher = make_batcher(BatchConfig(max_channels=1))
+        batcher.add_message(pr("a"), "C1")
+        batcher.add_message(pr("b"), "C2")  # C1 overflows into the outbox
+        assert batcher.outbox.size() == 1
+        handed = batcher.flush_channel_batches("C1")
+        assert [m.metadata["message_ids"] for m in handed] == [["a"]]
+        assert batcher.outbox.size() == 0 and batcher.flush_channel_batches("C1") == []

@@ -12,7 +12,7 @@ import uuid
 from collections import Counter
 from datetime import timedelta
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from slack_batcher import BatchableMessage, BatchConfig, BatchStrategy, ManualClock, MessageBatcher
@@ -40,31 +40,54 @@ messages = st.builds(
 )
 
 
+def _pr(mid: str) -> BatchableMessage:
+    return BatchableMessage(
+        id=mid, content_type="pr_update", timestamp=T0, author="alice", data={"repository": "a"}
+    )
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@example(  # a sliding window moves its due time when the second message joins
+    sequence=[(_pr("m1"), "C1"), (_pr("m2"), "C1")],
+    strategies={BatchStrategy.TIME_BASED, BatchStrategy.CONTENT_SIMILARITY},
+    threshold=0.7,
+    size=5,
+    window="sliding",
+    leading=True,
+    gaps=[1, 30] + [1] * 23,
+)
 @given(
     sequence=st.lists(st.tuples(messages, st.sampled_from(["C1", "C2"])), max_size=25),
     strategies=st.sets(st.sampled_from(list(BatchStrategy)), min_size=1),
     threshold=st.sampled_from([0.0, 0.3, 0.4, 0.6, 0.7, 0.71, 1.0]),
     size=st.integers(min_value=2, max_value=6),
+    window=st.sampled_from(["fixed", "sliding"]),
+    leading=st.booleans(),
+    gaps=st.lists(st.sampled_from([1, 30, 200, 400]), min_size=25, max_size=25),
 )
 def test_redis_places_every_message_where_the_python_core_does(
     sequence: list[tuple[BatchableMessage, str]],
     strategies: set[BatchStrategy],
     threshold: float,
     size: int,
+    window: str,
+    leading: bool,
+    gaps: list[int],
 ) -> None:
     config = BatchConfig(
         max_batch_size=size,
         similarity_threshold=threshold,
         strategies=sorted(strategies),
         urgent_priorities=["critical"],
+        window=window,
+        flush_leading=leading,
     )
     clock = ManualClock(T0)
     local = MessageBatcher(config, clock=clock)
     remote = shared(config, prefix=f"prop-{uuid.uuid4().hex}", clock=clock)
     members: dict[str, dict[str, list[str]]] = {"local": {}, "redis": {}}
-    for message, channel in sequence:
-        clock.advance(timedelta(seconds=1))
+    for (message, channel), gap in zip(sequence, gaps, strict=False):
+        clock.advance(timedelta(seconds=gap))
         outcomes = []
         for name, batcher in (("local", local), ("redis", remote)):
             result = batcher.add(message, channel)
@@ -73,6 +96,16 @@ def test_redis_places_every_message_where_the_python_core_does(
                 joined.append(message.id)
             outcomes.append((result.duplicate, result.flush_reason, list(joined)))
         assert outcomes[0] == outcomes[1], (message, channel)
+
+    def pending(batcher: MessageBatcher) -> list[tuple[str, list[str], str]]:
+        view = batcher.inspect_pending_batches()["channels"]
+        return sorted(
+            (cid, [item["id"] for item in batch["items"]], batch["due_at"])
+            for cid, channel in view.items()
+            for batch in channel["batches"]
+        )
+
+    assert pending(local) == pending(remote)  # due times included (sliding windows move)
     remote.close()
 
 
@@ -207,3 +240,22 @@ def test_one_instance_delivers_a_channel_posts_flushed_elsewhere_reach_it_throug
     holder.flush_expired_batches()  # the holder's timer: its inbox
     assert received == [second.batch_id]
     assert holder.outbox.held == {e.id for e in holder.pending_outbox()}
+
+
+def test_a_shared_batch_pending_past_the_stale_limit_is_dead_lettered_once() -> None:
+    clock = ManualClock(T0)
+    prefix = f"stale-{uuid.uuid4().hex}"
+    first = shared(prefix=prefix, clock=clock)
+    second = shared(prefix=prefix, clock=clock)
+    first.add(pr("gh-1"), "C1")
+    clock.advance(timedelta(hours=1))
+    first.add(pr("gh-2", number=2, repo="acme/web", author="bob"), "C1")  # younger: stays
+    clock.advance(timedelta(hours=24))
+
+    swept = [first.cleanup_stale_batches(24.5), second.cleanup_stale_batches(24.5)]
+
+    assert swept == [1, 0]
+    [letter] = second.dead_letters("C1")
+    assert [m.id for m in letter.messages] == ["gh-1"]
+    assert letter.reason.startswith("stale: pending 25.0 h")
+    assert second.get_batch_stats()["messages_pending"] == 1

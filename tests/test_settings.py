@@ -149,3 +149,23 @@ def test_a_redis_prefix_with_braces_is_refused_naming_the_key() -> None:
         load_settings(store={"url": "redis://localhost:6379/0", "prefix": "a{b}"})
 
     assert any(p.startswith("store.prefix:") for p in caught.value.problems)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("redis://user:pw@h:6379/0", "redis://user:***@h:6379/0"),
+        (
+            "redis+sentinel://:pw@s1:26379,s2:26379/mymaster/0",
+            "redis+sentinel://:***@s1:26379,s2:26379/mymaster/0",
+        ),
+        ("rediss://h:6380/1", "rediss://h:6380/1"),
+    ],
+)
+def test_every_redis_url_form_is_accepted_and_shown_without_its_password(
+    url: str, shown: str
+) -> None:
+    settings = load_settings(store={"url": url})
+
+    assert settings.store.is_redis
+    assert settings.store.display_url == shown

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -10,7 +11,7 @@ from slack_batcher import BatchConfig, ManualClock, MessageBatcher
 from slack_batcher.errors import StoreError
 from slack_batcher.store.redis import RedisStore
 from tests.factories import T0, pr
-from tests.redis_server import RedisServer, shared_server
+from tests.redis_server import RedisSentinel, RedisServer, shared_server
 
 
 @pytest.fixture
@@ -79,3 +80,39 @@ def test_every_key_of_a_channel_carries_its_hash_tag() -> None:
         "tags:due", "tags:where", "tags:batches", "tags:outbox", "tags:ofree", "tags:order",
         "tags:pending", "tags:chans",
     }  # fmt: skip
+
+
+@pytest.fixture
+def sentinel() -> Iterator[RedisSentinel]:
+    setup = RedisSentinel()
+    yield setup
+    setup.close()
+
+
+def test_through_sentinel_the_store_follows_a_failover_to_the_promoted_replica(
+    sentinel: RedisSentinel,
+) -> None:
+    clock = ManualClock(T0)
+    store = RedisStore(sentinel.url, prefix="sentinel")
+    batcher = MessageBatcher(clock=clock, store=store)
+    batcher.add_message(pr("gh-1"), "C1")
+    assert store.client.wait(1, 2000) == 1  # replicated before the switch: nothing to lose
+
+    sentinel.failover()
+    # The old primary drops its clients when it turns replica (whenever the sentinel gets
+    # to it); done here at once. The client then asks the sentinel for the primary.
+    store.client.connection_pool.disconnect()
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            batcher.add_message(pr("gh-2", number=2), "C1")
+            break
+        except StoreError:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+
+    reopened = MessageBatcher(clock=clock, store=RedisStore(sentinel.url, prefix="sentinel"))
+    assert reopened.get_batch_stats()["messages_pending"] == 2
+    assert store.client.connection_pool.get_master_address()[1] == sentinel.replica.port
+    reopened.close()
+    batcher.close()

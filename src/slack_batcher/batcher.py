@@ -399,7 +399,8 @@ class MessageBatcher(BatcherDelegates):
                 due_at=min(batch.expires_at, now),
                 reason=reason.value,
             )
-        self._store_call(self.store.record_flush, batch, entry)
+        if entry is not None or self._store_keeps_batches:  # else the store has nothing to do
+            self._store_call(self.store.record_flush, batch, entry)
         self._forget(batch)
         if entry is not None:
             self.outbox.written(entry)

@@ -63,12 +63,9 @@ def folded(value: object) -> str:
     return text if text.islower() else text.lower()
 
 
-_folded = folded
-
-
 def profile_of(message: BatchableMessage) -> Profile:
     """Return the features similarity is computed on."""
-    return (_folded(scope_of(message.data)), _folded(message.author), message.content_type)
+    return (folded(scope_of(message.data)), folded(message.author), message.content_type)
 
 
 def similarity(a: Profile, b: Profile) -> float:

@@ -138,7 +138,8 @@ class StoreSettings(BaseModel):
     """Where batches, the outbox and dead letters live.
 
     ``sqlite:///path`` (one process), ``memory://`` (nothing survives), or Redis:
-    ``redis://[:password@]host:port/db``, ``rediss://`` (TLS) or ``unix:///path/redis.sock``,
+    ``redis://[:password@]host:port/db``, ``rediss://`` (TLS), ``unix:///path/redis.sock`` or
+    ``redis+sentinel://host:port[,host:port]/service[/db]`` (through Sentinel),
     shared by every instance given the same URL and ``prefix``.
     """
 
@@ -146,7 +147,7 @@ class StoreSettings(BaseModel):
 
     url: str = Field(
         default="sqlite:///slack-batcher.db",
-        pattern=r"^(sqlite:///.+|memory://|rediss?://.+|unix:///.+)$",
+        pattern=r"^(sqlite:///.+|memory://|rediss?://.+|redis\+sentinel://.+|unix:///.+)$",
     )
     #: Redis only: every key starts with this (instances sharing batches use the same one).
     prefix: str = Field(default="slack-batcher", pattern=r"^[^{}\s]+$", max_length=100)
@@ -166,7 +167,7 @@ class StoreSettings(BaseModel):
     @property
     def is_redis(self) -> bool:
         """True when the URL names a Redis server."""
-        return self.url.startswith(("redis://", "rediss://", "unix://"))
+        return self.url.startswith(("redis://", "rediss://", "redis+sentinel://", "unix://"))
 
     @property
     def sqlite_path(self) -> Path | None:

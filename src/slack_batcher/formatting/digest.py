@@ -58,12 +58,6 @@ class _Item(NamedTuple):
 _new_item = tuple.__new__
 
 
-def _scope(message: BatchableMessage) -> str:
-    data = message.data
-    value = data.get("repository") or data.get("project") or data.get("team") or ""
-    return value if isinstance(value, str) else str(value)
-
-
 def header_text(
     messages: list[BatchableMessage], kinds: set[ContentType], views: list[ItemView] | None = None
 ) -> str:
@@ -79,7 +73,7 @@ def header_text(
     else:
         noun = "update" if count == 1 else "updates"
     scopes: set[str] = set()
-    for message in messages:  # _scope(), inlined: this runs for every item of every digest
+    for message in messages:  # each item's repository / project / team
         data = message.data
         value = data.get("repository") or data.get("project") or data.get("team")
         if value:
@@ -206,7 +200,7 @@ def format_digest(
     total, page_count = len(items), len(pages)
 
     header = clean(header_text(ordered, kinds, facts.views), MAX_HEADER_TEXT)
-    counts = counts_text((KINDS[k].noun, KINDS[k].plural, n) for k, n in facts.counts.items())
+    counts = counts_text([(KINDS[k].noun, KINDS[k].plural, n) for k, n in facts.counts.items()])
     critical = facts.critical
     if critical:
         counts += f", {critical} critical"
@@ -234,7 +228,7 @@ def format_digest(
         else:
             first_line = f"({number}/{page_count}) {header}, continued"
             blocks = [bk.context(first_line)]
-        blocks.extend(bk.section(text) for text in sections)
+        blocks.extend([bk.section(text) for text in sections])
         if done < total:
             blocks.append(bk.context(f"…and {total - done} more, continued below"))
         text = _fallback_text(
@@ -252,7 +246,7 @@ def format_digest(
         messages,
         batch_id=batch.id,
         channel=context.channel_id,
-        batch_type=batch.batch_type.value,
+        batch_type=str(batch.batch_type),  # a StrEnum: its value, without the descriptor
         message_count=total,
         message_ids=[m.id for i in items for m in (i.covers or (i.message,))],
     )

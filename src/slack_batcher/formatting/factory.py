@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 MessageFormatter = Callable[[BatchFormatterContext, FormatOptions], SlackMessage]
 
 _DIGEST_TYPES = (MessageType.PR_BATCH, MessageType.JIRA_BATCH, MessageType.DIGEST)
-_STATE = frozenset({"options", "_channel_options", "_items", "_routes"})
+_STATE = frozenset({"options", "_channel_options", "_items", "_routes", "_custom_items"})
 
 
 class _Builtin:
@@ -77,6 +77,8 @@ class SlackMessageFormatterFactory:
         self.options = options if options is not None else FormatOptions()
         self._channel_options: dict[str, FormatOptions] = dict(channel_options or {})
         self._items: dict[ContentType, ItemFormatter] = dict(DEFAULT_ITEM_FORMATTERS)
+        #: True once register_item() replaced a built-in item formatter.
+        self._custom_items = False
         single = _Builtin("single", format_single, self._items)
         digest = _Builtin("digest", format_digest, self._items)
         self._routes: dict[MessageType, tuple[str, MessageFormatter]] = {
@@ -116,6 +118,7 @@ class SlackMessageFormatterFactory:
         if not callable(formatter):
             raise TypeError(f"item formatter for {kind.value} must be callable")
         self._items[kind] = formatter
+        self._custom_items = self._items != DEFAULT_ITEM_FORMATTERS
 
     def formatter_for(self, message_type: MessageType | str) -> tuple[str, MessageFormatter]:
         """Return the (name, formatter) that *message_type* is routed to."""
@@ -165,7 +168,7 @@ class SlackMessageFormatterFactory:
         # The built-in layouts with the built-in item formatters stay within Slack's limits
         # by construction (every text cut, pages split; the tests validate their output):
         # only the output of registered formatters is checked here.
-        trusted = type(formatter) is _Builtin and self._items == DEFAULT_ITEM_FORMATTERS
+        trusted = type(formatter) is _Builtin and not self._custom_items
         problems = [] if trusted else validate_message(message)
         if problems:
             shown = "; ".join(problems[:5])

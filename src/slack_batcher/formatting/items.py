@@ -110,6 +110,14 @@ def _get(data: Mapping[str, Any], *keys: str) -> str:
     return ""
 
 
+def _get1(data: Mapping[str, Any], key: str) -> str:
+    """``_get(data, key)`` for one key, with the common case (a short string) first."""
+    value = data.get(key)
+    if type(value) is str and len(value) <= _RAW_LIMIT:
+        return value.strip()
+    return "" if value is None else _get(data, key)
+
+
 def _words(text: str) -> str:
     """Return ``review_requested`` as ``review requested``."""
     return text.replace("_", " ") if "_" in text else text
@@ -166,12 +174,12 @@ class PullRequestFormatter(ContentFormatter):
         repo = _get(data, "repository", "repo")
         number = _get(data, "number", "pr_number").lstrip("#")
         built = f"{repo}/pull/{number}" if repo and number else ""
-        return ItemView(
-            title=_get(data, "title") or message.id,
-            url=_url(data, options, "github", built),
-            label=f"#{number}" if number else "",
-            status=_words(_get(data, "action", "state", "status")),
-            scope=repo,
+        return ItemView(  # positional: title, url, label, status, scope
+            _get1(data, "title") or message.id,
+            _url(data, options, "github", built),
+            f"#{number}" if number else "",
+            _words(_get(data, "action", "state", "status")),
+            repo,
         )
 
     def details(self, message: BatchableMessage, options: FormatOptions) -> Details:
@@ -195,12 +203,12 @@ class JiraFormatter(ContentFormatter):
         """Return the view of a JIRA update."""
         data = message.data
         key = _get(data, "key", "issue_key", "ticket")
-        return ItemView(
-            title=_get(data, "summary", "title") or message.id,
-            url=_url(data, options, "jira", f"browse/{key}" if key else ""),
-            label=key,
-            status=_jira_status(data),
-            scope=_get(data, "project"),
+        return ItemView(  # positional: title, url, label, status, scope
+            _get(data, "summary", "title") or message.id,
+            _url(data, options, "jira", f"browse/{key}" if key else ""),
+            key,
+            _jira_status(data),
+            _get1(data, "project"),
         )
 
     def details(self, message: BatchableMessage, options: FormatOptions) -> Details:
@@ -215,7 +223,7 @@ class JiraFormatter(ContentFormatter):
 
 
 def _jira_status(data: Mapping[str, Any]) -> str:
-    status = _get(data, "status")
+    status = _get1(data, "status")
     previous = _get(data, "previous_status", "from_status")
     if previous and status and previous != status:
         return f"{previous} → {status}"
@@ -228,13 +236,14 @@ class AlertFormatter(ContentFormatter):
     def __call__(self, message: BatchableMessage, options: FormatOptions) -> ItemView:
         """Return the view of an alert."""
         data = message.data
-        severity = _get(data, "severity")
+        severity = _get1(data, "severity")
         state = _get(data, "status", "state")
-        return ItemView(
-            title=_get(data, "alertname", "alert_name", "name", "title") or message.id,
-            url=_url(data, options, "alerts"),
-            status=f"{state} ({severity})" if state and severity else state or severity,
-            scope=_get(data, "service", "team", "project", "repository"),
+        return ItemView(  # positional: title, url, label, status, scope
+            _get(data, "alertname", "alert_name", "name", "title") or message.id,
+            _url(data, options, "alerts"),
+            "",
+            f"{state} ({severity})" if state and severity else state or severity,
+            _get(data, "service", "team", "project", "repository"),
         )
 
     def details(self, message: BatchableMessage, options: FormatOptions) -> Details:

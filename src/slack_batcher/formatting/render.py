@@ -52,7 +52,7 @@ def author_text(author: str, options: FormatOptions) -> str:
 
 def authors_text(authors: Sequence[str], options: FormatOptions, shown: int = 3) -> str:
     """Return up to *shown* authors, then "+N more"."""
-    text = ", ".join(author_text(a, options) for a in authors[:shown])
+    text = ", ".join([author_text(a, options) for a in authors[:shown]])
     extra = len(authors) - shown
     return f"{text} +{extra} more" if extra > 0 else text
 
@@ -113,28 +113,31 @@ def item_lines(
     """
     title = clean(f"{view.label} {view.title}" if view.label else view.title, TITLE_LIMIT)
     priority = message.priority
-    line = "• " + (_EMOJI_MARKS if options.emoji else _TEXT_MARKS).get(priority, "")
+    mark = (_EMOJI_MARKS if options.emoji else _TEXT_MARKS).get(priority, "")
     url = view.url
     # Checked here too (is_http_url, inlined): a user's item formatter may hand over any URL.
-    if url is not None and is_http_url(url, MAX_LINK_URL):
-        line += f"<{href(url)}|{title}>"
-    else:
-        line += title
-    plain = _TEXT_MARKS.get(priority, "") + title
+    link = f"<{href(url)}|{title}>" if url is not None and is_http_url(url, MAX_LINK_URL) else title
+    plain_mark = _TEXT_MARKS.get(priority, "")
+    # Each line is assembled once (one f-string), not grown piece by piece.
     if view.status:
         status = clean_short(view.status, STATUS_LIMIT)
-        line += " — *" + status + "*"
-        plain += " — " + status
+        line = f"• {mark}{link} — *{status}*"
+        plain = f"{plain_mark}{title} — {status}"
+    else:
+        line = f"• {mark}{link}"
+        plain = plain_mark + title
     author = message.author
     if author:
         name = clean_short(author, NAME_LIMIT)
-        plain += " (" + name + ")"
+        plain = f"{plain} ({name})"
     if not options.compact:
+        moment = message.timestamp
+        when = _TWO_DIGITS[moment.hour] + ":" + _TWO_DIGITS[moment.minute]
         if author:
             user_id = options.user_ids.get(author) if options.user_ids else None
-            line += f" · <@{user_id}>" if user_id else " · " + name
-        moment = message.timestamp
-        line += " · " + _TWO_DIGITS[moment.hour] + ":" + _TWO_DIGITS[moment.minute]
+            line = f"{line} · <@{user_id}> · {when}" if user_id else f"{line} · {name} · {when}"
+        else:
+            line = f"{line} · {when}"
     return line, plain
 
 
@@ -150,4 +153,4 @@ def item_plain(message: BatchableMessage, view: ItemView) -> str:
 
 def counts_text(counts: Iterable[tuple[str, str, int]]) -> str:
     """Return ``3 PR updates, 1 alert`` from (singular, plural, count) triples."""
-    return ", ".join(f"{n} {one if n == 1 else many}" for one, many, n in counts)
+    return ", ".join([f"{n} {one if n == 1 else many}" for one, many, n in counts])

@@ -66,24 +66,18 @@ class RequestMetricsMiddleware:
         self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Pass the request on, then record its route, status and duration."""
+        """Pass the request on, recording its route, status and duration as it is answered."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
         status = 500  # an exception before the response started is answered 500
         elapsed: float | None = None
+        recorded = False
 
-        async def recording_send(message: Message) -> None:
-            nonlocal status, elapsed
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-                elapsed = time.perf_counter() - started
-            await send(message)
-
-        try:
-            await self.app(scope, receive, recording_send)
-        finally:
+        def record() -> None:
+            nonlocal recorded
+            recorded = True
             method = scope["method"] if scope["method"] in METHODS else "OTHER"
             labels = (method, route_template(scope, self.patterns), status)
             children = self._children.get(labels)
@@ -95,3 +89,20 @@ class RequestMetricsMiddleware:
                 )
             children[0].inc()
             children[1].observe(elapsed if elapsed is not None else time.perf_counter() - started)
+
+        async def recording_send(message: Message) -> None:
+            nonlocal status, elapsed
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                elapsed = time.perf_counter() - started
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                # Counted before the last byte leaves: a client that reads /metrics right
+                # after its answer must find its request there.
+                record()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, recording_send)
+        finally:
+            if not recorded:
+                record()

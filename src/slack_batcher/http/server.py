@@ -73,7 +73,7 @@ def build_store(url: str, *, prefix: str = "slack-batcher") -> BatchStore:
 
     *prefix* is the Redis key prefix (ignored by the other stores).
     """
-    if url.startswith(("redis://", "rediss://", "unix://")):
+    if url.startswith(("redis://", "rediss://", "redis+sentinel://", "unix://")):
         return RedisStore(url, prefix=prefix)
     if url == "memory://":
         from ..store.memory import MemoryStore

@@ -77,6 +77,8 @@ def batch_from_hash(fields: dict[str, str], bodies: list[str]) -> BatchGroup:
         batch.add_message(BatchableMessage.from_dict(json.loads(body)))
     batch.last_activity = time_value(fields["last"])
     batch.sequence = int(fields.get("seq", 0))
+    if fields.get("exp"):  # a sliding window moved the due time
+        batch.expires_at = _EPOCH + timedelta(microseconds=int(fields["exp"]))
     return batch
 
 

@@ -6,7 +6,8 @@ it any more) and its ``P:due`` score becomes the claim's end, so if the owner di
 comes due again and another instance claims it. An outbox entry's *lease* works the same
 way through ``P:olease``.
 
-A batch handed back to Python is a flat array: ``id, channel, head, last, seq, body...``.
+A batch handed back to Python is a flat array: ``id, channel, head, last, seq, exp,
+body...`` (``exp``: a sliding window's moved due time in µs, or empty).
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ end
 
 local function batch_data(c, id)
   local k = K(c)
-  local f = redis.call('HMGET', k .. ':b:' .. id, 'head', 'last', 'seq')
-  local out = {id, c, f[1], f[2], f[3]}
+  local f = redis.call('HMGET', k .. ':b:' .. id, 'head', 'last', 'seq', 'exp')
+  local out = {id, c, f[1], f[2], f[3], f[4] or ''}
   for _, body in ipairs(redis.call('LRANGE', k .. ':bm:' .. id, 0, -1)) do
     out[#out + 1] = body
   end
@@ -47,7 +48,8 @@ end
 
 # ARGV: prefix, channel, msg_id, body, profile, part, size, last, new_id, head, due,
 #       max_size, urgent, enabled, by_similarity, threshold, owner, lease,
-#       scope weight, author weight, type weight, scope required (1/0)
+#       scope weight, author weight, type weight, scope required (1/0), now (µs),
+#       window (µs), sliding cap (µs, 0: a fixed window), leading (1/0), quiet key
 # Returns {'dup', batch id} | {'added', batch id, opened} | {'flush', reason, batch...}
 _PLACE = r"""
 local c, mid = ARGV[2], ARGV[3]
@@ -55,6 +57,15 @@ local k = K(c)
 local holder = redis.call('HGET', k .. ':ids', mid)
 if holder then return {'dup', holder} end
 local profile, part = ARGV[5], ARGV[6]
+local now, window, cap = tonumber(ARGV[23]), tonumber(ARGV[24]), tonumber(ARGV[25])
+-- flush_leading: the first message of a channel-and-digest-key quiet for a whole window.
+local leading = false
+if ARGV[26] == '1' then
+  local qk = k .. ':quiet:' .. ARGV[27]
+  local last = redis.call('GET', qk)
+  leading = (not last) or (now - tonumber(last) >= window)
+  redis.call('SET', qk, ARGV[23], 'PX', math.floor(window / 1000) + 60000)
+end
 local enabled, by_sim = ARGV[14] == '1', ARGV[15] == '1'
 local eps = 1e-9
 local threshold = tonumber(ARGV[16]) - eps
@@ -84,20 +95,33 @@ if enabled then
   end
 end
 local opened = '0'
+local bk = k .. ':b:' .. ARGV[9]
 if chosen == nil then
   chosen = ARGV[9]
   opened = '1'
   open_batch(c, chosen, ARGV[10], ARGV[8], ARGV[11], part, mid, ARGV[4], profile, ARGV[7])
+  redis.call('HSET', bk, 'created', ARGV[23])
 else
+  bk = k .. ':b:' .. chosen
   add_to(c, chosen, mid, ARGV[4], profile, ARGV[7], ARGV[8])
+  if cap > 0 then  -- a sliding window: the due time moves, up to cap after the opening
+    local due = math.min(now + window, tonumber(redis.call('HGET', bk, 'created')) + cap)
+    if due > tonumber(redis.call('ZSCORE', P .. ':due', chosen)) then
+      redis.call('ZADD', P .. ':due', string.format('%d', due), chosen)
+      redis.call('HSET', bk, 'exp', string.format('%d', due))
+    end
+  end
 end
+local count = tonumber(redis.call('HGET', bk, 'count'))
 local reason = nil
 if not enabled then
   reason = 'disabled'
-elseif tonumber(redis.call('HGET', k .. ':b:' .. chosen, 'count')) >= tonumber(ARGV[12]) then
+elseif count >= tonumber(ARGV[12]) then
   reason = 'size'
 elseif ARGV[13] == '1' then
   reason = 'urgent'
+elseif leading and count == 1 then
+  reason = 'leading'
 end
 if reason == nil then return {'added', chosen, opened} end
 claim(c, chosen, ARGV[17], ARGV[18])

@@ -19,10 +19,11 @@ Needs ``pip install 'slack-batcher[redis]'``.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote
 
 from ..batch import BatchGroup
 from ..errors import StoreError
@@ -44,20 +45,56 @@ __all__ = ["RedisStore", "redacted_url"]
 _MIN_THREAD_TTL_MS = 24 * 3600 * 1000
 
 
+_CREDENTIALS = re.compile(r"^([a-z][a-z0-9+.-]*://[^:/@]*):[^@/]*@", re.IGNORECASE)
+SENTINEL_SCHEME = "redis+sentinel://"
+
+
 def redacted_url(url: str) -> str:
     """Return *url* with any password replaced by ``***`` (for logs, errors and the UI)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    return _CREDENTIALS.sub(r"\1:***@", url)
+
+
+def _sentinel_client(url: str, options: dict[str, Any]) -> redis.Redis:
+    """Connect through Sentinel: ``redis+sentinel://[:pw@]host:port[,host:port]/service[/db]``.
+
+    The client asks the sentinels for the current primary on every reconnect, so it follows
+    a failover by itself.
+    """
+    from redis.sentinel import Sentinel
+
+    rest = url[len(SENTINEL_SCHEME) :]
+    credentials, _, rest = rest.rpartition("@")
+    hosts, _, path = rest.partition("/")
+    service, _, db = path.partition("/")
+    if not hosts or not service:
+        raise StoreError(
+            "store.url: a Sentinel URL is redis+sentinel://host:port[,host:port]/service[/db]"
+        )
+    username, _, password = credentials.partition(":") if credentials else ("", "", "")
+    nodes = []
+    for node in hosts.split(","):
+        host, _, port = node.rpartition(":")
+        nodes.append((host or node, int(port) if port.isdigit() else 26379))
+    timeouts = {k: options[k] for k in ("socket_timeout", "socket_connect_timeout")}
+    sentinel = Sentinel(nodes, sentinel_kwargs=timeouts, **timeouts)  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
+    client: redis.Redis = sentinel.master_for(  # type: ignore[no-untyped-call]  # same
+        service,
+        db=int(db or 0),
+        username=unquote(username) or None,
+        password=unquote(password) or None,
+        decode_responses=True,
+        **options,
+    )
+    return client
 
 
 def connect(url: str, **options: Any) -> redis.Redis:
-    """Return a redis-py client for *url* that retries connection errors with backoff."""
+    """Return a redis-py client for *url* that retries connection errors with backoff.
+
+    ``redis://``, ``rediss://`` (TLS) and ``unix://`` URLs go to one server;
+    ``redis+sentinel://host:port[,host:port]/service[/db]`` to the primary the sentinels
+    name (followed across failovers).
+    """
     try:
         import redis as redis_lib
         from redis.backoff import ExponentialBackoff
@@ -71,6 +108,8 @@ def connect(url: str, **options: Any) -> redis.Redis:
     options.setdefault("health_check_interval", 30)
     options.setdefault("retry", Retry(ExponentialBackoff(cap=1.0, base=0.05), 3))
     options.setdefault("retry_on_error", [redis_lib.ConnectionError, redis_lib.TimeoutError])
+    if url.startswith(SENTINEL_SCHEME):
+        return _sentinel_client(url, options)
     client: redis.Redis = redis_lib.Redis.from_url(url, decode_responses=True, **options)
     return client
 
@@ -79,7 +118,8 @@ class RedisStore:
     """A :class:`~slack_batcher.store.BatchStore` in Redis.
 
     ``RedisStore(url, prefix="slack-batcher")`` or ``RedisStore(client=..., prefix=...)``:
-    *url* is ``redis://host:port/db`` (``rediss://`` for TLS, ``unix://`` for a socket).
+    *url* is ``redis://host:port/db`` (``rediss://`` for TLS, ``unix://`` for a socket,
+    ``redis+sentinel://host:port[,host:port]/service[/db]`` through Sentinel).
     Keys live under *prefix*; each channel's keys carry the hash tag ``{channel}``. Safe to
     call from several threads (redis-py's pool); the store never blocks other processes.
     """
@@ -406,3 +446,7 @@ class RedisStore:
             self._closed = True
             if self._owns_client:
                 self.client.close()
+                # Through Sentinel: the connections to the sentinels too.
+                manager = getattr(self.client.connection_pool, "sentinel_manager", None)
+                for sentinel in getattr(manager, "sentinels", ()):
+                    sentinel.close()

@@ -14,10 +14,14 @@ Every instance given the same :class:`RedisStore` (URL and prefix) sees one set 
   the claim runs out, the batch is due again and another instance flushes it.
 * **Delivering** goes through :class:`~.redis_outbox.LeasedOutbox` (one owner per entry).
 
+Per-channel rules (``configure_channel``) apply as in the core: size, window (fixed or
+sliding), threshold, strategies, urgent priorities and ``flush_leading`` (whose "quiet"
+memory is in Redis too, shared).
+
 What stays per instance: the counters of ``get_batch_stats`` (except the pending figures,
 read from Redis), channel configurations, and the formatter. Resource controls
-(``max_channels``, ``memory_budget_bytes``) and the stale sweep apply to local batchers only:
-here Redis holds the batches. :meth:`shutdown` flushes nothing: the other instances (or the
+(``max_channels``, ``memory_budget_bytes``) apply to local batchers only: here Redis holds
+the batches. :meth:`shutdown` flushes nothing: the other instances (or the
 next start) flush the shared batches when they are due.
 """
 
@@ -36,6 +40,7 @@ from ..batch import BatchGroup
 from ..batcher import MessageBatcher
 from ..clock import Clock
 from ..config import BatchConfig
+from ..digest_key import digest_key
 from ..errors import StoreError
 from ..flush import AddResult, FlushReason
 from ..formatting.factory import SlackMessageFormatterFactory
@@ -55,10 +60,13 @@ __all__ = ["SharedBatcher"]
 logger = logging.getLogger(__name__)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 #: Float slack of score comparisons, as in grouping.py.
 _EPSILON = 1e-9
 #: Longest wait between two looks at an unreachable Redis.
 _MAX_BACKOFF_SECONDS = 30.0
+#: Oldest pending batches the stale sweep looks at per call.
+_STALE_BATCH = 200
 #: Due batches claimed per script call.
 _CLAIM_BATCH = 100
 
@@ -80,8 +88,8 @@ class _NothingToRecover:
 
 
 def _batch_of(row: list[str]) -> BatchGroup:
-    _id, _channel, head, last, seq, *bodies = row
-    return batch_from_hash({"head": head, "last": last, "seq": seq}, bodies)
+    _id, _channel, head, last, seq, expires, *bodies = row
+    return batch_from_hash({"head": head, "last": last, "seq": seq, "exp": expires}, bodies)
 
 
 class SharedBatcher(MessageBatcher):
@@ -180,6 +188,11 @@ class SharedBatcher(MessageBatcher):
                 repr(AUTHOR_WEIGHT),
                 repr(TYPE_WEIGHT),
                 int(policy.threshold - _EPSILON > AUTHOR_WEIGHT + TYPE_WEIGHT),
+                micros(now),
+                rules.window // _MICROSECOND,
+                0 if rules.sliding_cap is None else rules.sliding_cap // _MICROSECOND,
+                int(rules.leading),
+                digest_key([message], rules.config.digest_by) if rules.leading else "",
             )
             if reply[0] == "dup":
                 self.recorder.duplicate(channel_id)
@@ -332,8 +345,38 @@ class SharedBatcher(MessageBatcher):
         return {}
 
     def cleanup_stale_batches(self, max_age_hours: float = 24) -> int:
-        """Do nothing: a shared batch that fails to flush is retried every claim period."""
-        return 0
+        """Dead-letter shared batches pending longer than *max_age_hours*; return how many.
+
+        Looks at the oldest pending batches (at most ``_STALE_BATCH`` per call) and claims
+        the stale ones, so one instance dead-letters each. A batch only gets this old when
+        it cannot be rendered (its claim keeps running out) or no instance is running.
+        """
+        with self._lock:
+            now = self.clock.now()
+            cutoff = now - timedelta(hours=max_age_hours)
+            key = self.redis.key("batches")
+            oldest = self.redis.batches(
+                self.redis.call(self.redis.client.zrange, key, 0, _STALE_BATCH - 1)
+            )
+            rows = self._claim_ids([b.id for b in oldest if b.created_at <= cutoff])
+            count = 0
+            for row in rows:
+                batch = _batch_of(row)
+                hours = (now - batch.created_at).total_seconds() / 3600
+                letter = self.letters.new_letter(
+                    channel_id=batch.channel_id,
+                    reason=f"stale: pending {hours:.1f} h (limit {max_age_hours:g} h)",
+                    messages=list(batch.messages),
+                    batch_id=batch.id,
+                )
+                if self._store_call(
+                    lambda b=batch, d=letter: self.redis.dead_batch(b, d, owner=self.instance_id)
+                ):
+                    self.recorder.dead_lettered(letter)
+                    count += 1
+            if count:
+                logger.warning("dead-lettered %d stale batches", count)
+            return count
 
     def __exit__(
         self,
