@@ -32,7 +32,7 @@ import logging
 import os
 import secrets
 import socket
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, cast
 
@@ -40,17 +40,15 @@ from ..batch import BatchGroup
 from ..batcher import MessageBatcher
 from ..clock import Clock
 from ..config import BatchConfig
-from ..digest_key import digest_key
 from ..errors import StoreError
 from ..flush import AddResult, FlushReason
 from ..formatting.factory import SlackMessageFormatterFactory
 from ..formatting.message import SlackMessage
-from ..grouping import AUTHOR_WEIGHT, SCOPE_WEIGHT, TYPE_WEIGHT, ChannelQueue, profile_of
 from ..inspection import describe_pending
-from ..models import BatchableMessage, BatchType
-from ..stats import HEALTHY, UNHEALTHY, HealthCheck
-from ._redis_codec import batch_from_hash, batch_head, micros, partition_text, profile_text
-from ._sqlite_codec import message_body, time_text
+from ..models import BatchableMessage
+from . import redis_shared_view as view
+from ._redis_codec import batch_from_hash, micros
+from ._redis_place import place_arguments
 from .base import BatchStore, OutboxEntry, StoredState
 from .redis import RedisStore
 from .redis_outbox import LeasedOutbox
@@ -59,10 +57,6 @@ __all__ = ["SharedBatcher"]
 
 logger = logging.getLogger(__name__)
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
-#: Float slack of score comparisons, as in grouping.py.
-_EPSILON = 1e-9
 #: Longest wait between two looks at an unreachable Redis.
 _MAX_BACKOFF_SECONDS = 30.0
 #: Oldest pending batches the stale sweep looks at per call.
@@ -122,8 +116,8 @@ class SharedBatcher(MessageBatcher):
         ):
             if not value > 0:
                 raise ValueError(f"{name}: must be a positive number of seconds, got {value!r}")
-        view = cast(BatchStore, _NothingToRecover(store))
-        super().__init__(config, formatter_factory, clock=clock, store=view, auto_ack=auto_ack)
+        unloaded = cast(BatchStore, _NothingToRecover(store))
+        super().__init__(config, formatter_factory, clock=clock, store=unloaded, auto_ack=auto_ack)
         self.redis = store
         self.instance_id = instance_id or (
             f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
@@ -141,7 +135,7 @@ class SharedBatcher(MessageBatcher):
         )
         #: Failed looks at Redis in a row: the deadline timer backs off while Redis is down.
         self.failures = 0
-        self.add_stats_contributor(_SharedFigures(self))
+        self.add_stats_contributor(view.SharedFigures(self.redis, self.shared_stats))
 
     # ------------------------------------------------------------------ adding
 
@@ -154,46 +148,20 @@ class SharedBatcher(MessageBatcher):
             rules = self._rules_for(channel_id)
             policy = rules.policy
             now = self.clock.now()
-            profile = profile_of(message)
-            partition = policy.partition_of(message, profile) if policy.partitioned else ()
             self._sequence += 1
-            opened = BatchGroup(
-                id=f"b_{self._id_prefix}_{self._sequence}",
-                channel_id=channel_id,
-                batch_type=BatchType.for_content_type(message.content_type),
-                created_at=now,
-                expires_at=now + rules.window,
-            )
-            reply = self._store_call(
-                self.redis.run,
-                "place",
+            args = place_arguments(
+                message,
                 channel_id,
-                message.id,
-                message_body(message),
-                profile_text(profile),
-                partition_text(partition),
-                message.size_bytes,
-                time_text(now),
-                opened.id,
-                batch_head(opened),
-                micros(opened.expires_at),
-                rules.max_batch_size,
-                int(message.priority in rules.urgent),
-                int(self._enabled),
-                int(policy.by_similarity),
-                repr(policy.threshold),
-                self.instance_id,
-                micros(now + self.claim),
-                repr(SCOPE_WEIGHT),
-                repr(AUTHOR_WEIGHT),
-                repr(TYPE_WEIGHT),
-                int(policy.threshold - _EPSILON > AUTHOR_WEIGHT + TYPE_WEIGHT),
-                micros(now),
-                rules.window // _MICROSECOND,
-                0 if rules.sliding_cap is None else rules.sliding_cap // _MICROSECOND,
-                int(rules.leading),
-                digest_key([message], rules.config.digest_by) if rules.leading else "",
+                batch_id=f"b_{self._id_prefix}_{self._sequence}",
+                now=now,
+                config=rules.config,
+                policy=policy,
+                sliding_cap=rules.sliding_cap,
+                enabled=self._enabled,
+                owner=self.instance_id,
+                claim_until=now + self.claim,
             )
+            reply = self._store_call(self.redis.run, "place", *args)
             if reply[0] == "dup":
                 self.recorder.duplicate(channel_id)
                 return AddResult(reply[1], True)
@@ -411,25 +379,12 @@ class SharedBatcher(MessageBatcher):
             return self.clock.now() + timedelta(seconds=min(backoff, _MAX_BACKOFF_SECONDS))
         poll = self.clock.now() + self.poll
         try:
-            head = self.redis.call(
-                self.redis.client.zrange, self.redis.key("due"), 0, 0, withscores=True
-            )
+            due = view.earliest_due(self.redis)
         except StoreError:
             return poll
-        if not head:
-            return poll
-        due = _EPOCH + timedelta(microseconds=int(head[0][1]))
-        return min(due, poll)
+        return poll if due is None else min(due, poll)
 
     # ---------------------------------------------------------- observability
-
-    def _pending(self, channel_id: str | None = None) -> list[BatchGroup]:
-        if channel_id is None:
-            ids = self.redis.call(self.redis.client.zrange, self.redis.key("batches"), 0, -1)
-        else:
-            key = f"{self.redis.prefix}:{{{channel_id}}}:open"
-            ids = self.redis.call(self.redis.client.zrange, key, 0, -1)
-        return self.redis.batches(ids)
 
     def preview_batch(self, batch_id: str) -> SlackMessage | None:
         """Render a shared pending batch as it would be posted now; None if unknown."""
@@ -439,11 +394,7 @@ class SharedBatcher(MessageBatcher):
 
     def inspect_pending_batches(self, channel_id: str | None = None) -> dict[str, Any]:
         """Describe the shared pending batches (of every instance), sending nothing."""
-        queues: dict[str, ChannelQueue] = {}
-        for batch in sorted(self._pending(channel_id), key=lambda b: b.created_at):
-            queue = queues.setdefault(batch.channel_id, ChannelQueue(batch.channel_id))
-            queue.batches[batch.id] = batch
-            queue.pending_messages += len(batch.messages)
+        queues = view.pending_queues(self.redis, channel_id)
         with self._lock:
             return describe_pending(
                 queues,
@@ -461,18 +412,8 @@ class SharedBatcher(MessageBatcher):
         """
         stats = super().get_batch_stats()
         stats["store"] = f"{self.redis.describe()}, instance {self.instance_id}"
-        try:
-            client = self.redis.client
-            pipe = client.pipeline(transaction=False)
-            pipe.zcard(self.redis.key("batches"))
-            pipe.get(self.redis.key("pending"))
-            pipe.hlen(self.redis.key("chans"))
-            batches, messages, channels = self.redis.call(pipe.execute)
-        except StoreError:
-            return stats
-        stats["batches_pending"] = int(batches)
-        stats["messages_pending"] = int(messages or 0)
-        stats["active_channels"] = int(channels)
+        with contextlib.suppress(StoreError):
+            stats.update(view.pending_counts(self.redis))
         return stats
 
     def get_health_status(self) -> dict[str, Any]:
@@ -480,11 +421,9 @@ class SharedBatcher(MessageBatcher):
         due_times: list[datetime] = []
         channels = 0
         with contextlib.suppress(StoreError):
-            head = self.redis.call(
-                self.redis.client.zrange, self.redis.key("due"), 0, 0, withscores=True
-            )
-            due_times = [_EPOCH + timedelta(microseconds=int(s)) for _, s in head]
-            channels = int(self.redis.call(self.redis.client.hlen, self.redis.key("chans")))
+            due = view.earliest_due(self.redis)
+            due_times = [] if due is None else [due]
+            channels = view.pending_counts(self.redis)["active_channels"]
         with self._lock:
             return self.recorder.health(
                 now=self.clock.now(),
@@ -502,28 +441,3 @@ class SharedBatcher(MessageBatcher):
             "taken_over": self.outbox.taken_over,
             "lost": self.outbox.lost,
         }
-
-
-class _SharedFigures:
-    """The ``shared`` section of the stats and the ``store_reachable`` health check."""
-
-    name = "shared"
-
-    def __init__(self, batcher: SharedBatcher) -> None:
-        self._batcher = batcher
-
-    def stats(self) -> dict[str, Any]:
-        return self._batcher.shared_stats()
-
-    def health_checks(self, now: datetime) -> list[HealthCheck]:
-        batcher = self._batcher
-        problem = batcher.redis.check_writable()
-        return [
-            HealthCheck(
-                "store_reachable",
-                UNHEALTHY if problem else HEALTHY,
-                0 if problem else 1,
-                1,
-                problem or f"Redis answers ({batcher.redis.url})",
-            )
-        ]
