@@ -181,10 +181,10 @@ def _serve(kind: str, port: int, workdir: Path) -> None:
         from slack_batcher.http.server import build_service
         from slack_batcher.settings import load_settings
 
-        delivery: dict[str, Any] = {} if kind == "paced" else {"pacing": False}
+        delivery: dict[str, Any] = {} if kind in ("paced", "ingest") else {"pacing": False}
         if kind == "nogroup":
             delivery["group_commit"] = False
-        store = "memory://" if kind == "memory" else f"sqlite:///{workdir}/batches.db"
+        store = "memory://" if kind in ("memory", "ingest") else f"sqlite:///{workdir}/batches.db"
         settings = load_settings(
             None,
             store={"url": store},
@@ -205,6 +205,7 @@ def main() -> None:
     results: dict[str, dict[str, float]] = {}
     rows = (
         ("bare", "bare FastAPI (parse only)"),
+        ("ingest", "serve, memory, delivery deferred"),
         ("memory", "serve, memory store"),
         ("service", "serve, SQLite, group commit"),
         ("nogroup", "serve, SQLite, commit per event"),
