@@ -349,3 +349,40 @@ def test_a_formatter_output_that_cannot_be_stored_keeps_its_batch_and_every_dead
     assert batcher.inspect_pending_batches()["total_messages"] == 1
     assert batcher.get_batch_stats()["errors"] >= 1
     store.close()
+
+
+def test_a_growing_digest_is_stored_exactly_as_encoded_whole(tmp_path: Path) -> None:
+    import json
+    from dataclasses import replace
+    from datetime import timedelta
+
+    from slack_batcher.store import _sqlite_codec as codec
+    from slack_batcher.store.base import DigestRecord
+    from tests.factories import T0
+
+    tricky = pr("gh-1", title='"messages":[] in a title')
+    record = DigestRecord(
+        key='C1\x1f"messages":[]',
+        channel_id="C1",
+        ts="1.0",
+        created_at=T0,
+        updated_at=T0,
+        expires_at=T0 + timedelta(hours=1),
+        messages=[tricky, pr("gh-2")],
+        entries=["b1"],
+    )
+    grown = replace(record, messages=[*record.messages, pr("gh-3")], entries=["b1", "b2"])
+    path = tmp_path / "store.db"
+    with SQLiteStore(path) as store:
+        store.put_digest(record)
+        store.put_digest(grown)  # only gh-3 is encoded anew
+    conn = sqlite3.connect(path)
+    try:
+        [(body,)] = conn.execute("SELECT body FROM digests").fetchall()
+    finally:
+        conn.close()
+    assert json.loads(body) == json.loads(codec.dump_json(grown.to_dict()))
+    with SQLiteStore(path) as store:
+        found = store.get_digest(record.key, T0)
+        assert found is not None
+        assert [m.id for m in found.messages] == ["gh-1", "gh-2", "gh-3"]

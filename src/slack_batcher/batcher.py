@@ -44,7 +44,7 @@ from .grouping import ChannelQueue, GroupingPolicy, folded
 from .inspection import describe_pending
 from .latency import LeadingEdges
 from .log_fields import log_fields
-from .models import BatchableMessage, BatchType
+from .models import BatchableMessage, BatchType, ContentType
 from .outbox import Outbox
 from .recording import MESSAGE_OVERHEAD_BYTES, StatsRecorder
 from .recovery import recover
@@ -60,6 +60,10 @@ MAX_CHANNEL_ID_LENGTH = 255
 #: Whether a flush's messages are returned to the caller (auto-ack applies to them).
 _RETURNED = True
 _SIDE_PATH = False
+_TEAM = BatchType.TEAM_ACTIVITY
+_TYPE_OF = {kind: BatchType.for_content_type(kind) for kind in ContentType}
+#: What :meth:`MessageBatcher._add` returns: the fields of an AddResult.
+_Placed = tuple[str, bool, SlackMessage | None, FlushReason | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,16 +214,29 @@ class MessageBatcher(BatcherDelegates):
         Invalid input raises :class:`~slack_batcher.errors.InvalidMessageError` naming the
         field; nothing is stored then.
         """
-        return self._add(message, channel_id, _RETURNED).flushed
+        return self._place(message, channel_id, _RETURNED)[2]
 
     def add(self, message: BatchableMessage, channel_id: str = "default") -> AddResult:
         """Like :meth:`add_message`, but say which batch the message joined and why it flushed."""
         return self._add(message, channel_id, _RETURNED)
 
-    def _add(  # noqa: C901 - the hot path, flat on purpose
+    def _add(self, message: BatchableMessage, channel_id: str, returned: bool) -> AddResult:
+        """Place *message*; what happened, as an AddResult (a subclass may override this)."""
+        return AddResult(*self._place(message, channel_id, returned))
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "_add" in cls.__dict__ and "_place" not in cls.__dict__:
+            # It places messages its own way (the shared Redis batcher): route through it.
+            cls._place = _place_by_add  # type: ignore[method-assign]
+
+    def _place(  # noqa: C901 - the hot path, flat on purpose
         self, message: BatchableMessage, channel_id: str, returned: bool
-    ) -> AddResult:
-        """Place *message*; the hot path of the library, kept flat (each call here costs)."""
+    ) -> _Placed:
+        """Place *message*; the hot path of the library, kept flat (each call here costs).
+
+        Returns the fields of an :class:`AddResult` as a tuple (no object built per message).
+        """
         if (
             type(message) is not BatchableMessage
             or type(channel_id) is not str
@@ -237,7 +254,7 @@ class MessageBatcher(BatcherDelegates):
                 holder = queue.message_ids.get(message.id)
                 if holder is not None:
                     self.recorder.duplicate(channel_id)
-                    return AddResult(holder.id, True)
+                    return holder.id, True, None, None
             rules = (
                 self._channel_rules.get(channel_id, self._rules)
                 if self._channel_rules
@@ -284,7 +301,17 @@ class MessageBatcher(BatcherDelegates):
                 self._channels.move_to_end(channel_id)
                 if rules.sliding_cap is not None:
                     self._slide(batch, now, rules)
-            batch.add_message(message, now)
+            # batch.add_message(message, now), inlined
+            members = batch.messages
+            members.append(message)
+            batch.size_bytes += message.size_bytes
+            batch.last_activity = now
+            if (
+                batch.batch_type is not _TEAM
+                and len(members) > 1
+                and _TYPE_OF[message.content_type] is not batch.batch_type
+            ):
+                batch.batch_type = _TEAM
             queue.index_message(batch, message, profile)  # type: ignore[union-attr]
 
             stats.messages_batched += 1
@@ -294,26 +321,26 @@ class MessageBatcher(BatcherDelegates):
             stats.operations += 1
             recorder = self.recorder
             recorder.recent_errors.append(False)
-            channel_stats = recorder.channels.get(channel_id)
+            channel_stats = queue.stats  # type: ignore[union-attr]
             if channel_stats is None:
-                channel_stats = recorder.channel(channel_id)
+                channel_stats = queue.stats = recorder.channel(channel_id)  # type: ignore[union-attr]
             channel_stats.messages_batched += 1
             channel_stats.last_activity = now
 
             reason = None
             if not self._enabled:
                 reason = FlushReason.DISABLED
-            elif len(batch.messages) >= rules.max_batch_size:
+            elif len(members) >= rules.max_batch_size:
                 reason = FlushReason.SIZE
             elif message.priority in rules.urgent:
                 reason = FlushReason.URGENT
-            elif leading and len(batch.messages) == 1:
+            elif leading and len(members) == 1:
                 reason = FlushReason.LEADING
             flushed = self._flush(batch, reason, returned=returned) if reason else None
             budget = self._memory_budget
             if budget is not None and recorder.memory_estimate() > budget:
                 self.error_handler.relieve_memory(budget)
-            return AddResult(batch.id, False, flushed, reason)
+            return batch.id, False, flushed, reason
 
     def _slide(self, batch: BatchGroup, now: datetime, rules: _Rules) -> None:
         """Move a sliding window's due time to now + window, capped after its opening."""
@@ -362,7 +389,7 @@ class MessageBatcher(BatcherDelegates):
         return BatchGroup(
             id=f"b_{self._id_prefix}_{self._sequence}",
             channel_id=channel_id,
-            batch_type=BatchType.for_content_type(message.content_type),
+            batch_type=_TYPE_OF[message.content_type],
             created_at=now,
             expires_at=now + window,
             partition=partition,
@@ -379,7 +406,13 @@ class MessageBatcher(BatcherDelegates):
         queue.add_batch(batch)
         self._batches[batch.id] = batch
         self._deadlines.push(batch, window)
-        self.recorder.opened(batch, recovered=recovered)
+        if recovered:
+            self.recorder.opened(batch, recovered=True)
+            return
+        channel = queue.stats
+        if channel is None:
+            channel = queue.stats = self.recorder.channel(batch.channel_id)
+        self.recorder.opened(batch, channel=channel)
 
     # ---------------------------------------------------------------- flushing
 
@@ -628,7 +661,7 @@ class MessageBatcher(BatcherDelegates):
             )
 
     def _requeue(self, message: BatchableMessage, channel_id: str) -> bool:
-        return self._add(message, channel_id, _SIDE_PATH).duplicate
+        return self._place(message, channel_id, _SIDE_PATH)[1]
 
     # ---------------------------------------------------------------- helpers
 
@@ -638,3 +671,10 @@ class MessageBatcher(BatcherDelegates):
         except Exception:
             self.recorder.error()
             raise
+
+
+def _place_by_add(
+    self: MessageBatcher, message: BatchableMessage, channel_id: str, returned: bool
+) -> _Placed:
+    result = self._add(message, channel_id, returned)
+    return result.batch_id, result.duplicate, result.flushed, result.flush_reason

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 from .batch import BatchGroup
 from .models import BatchableMessage, BatchStrategy, ContentType, scope_of
+from .stats import ChannelStats
 
 __all__ = [
     "ChannelQueue",
@@ -170,6 +171,8 @@ class ChannelQueue:
     pending_messages: int = 0
     #: Batches opened so far: each batch's ``sequence`` (ties go to the lower).
     opened: int = 0
+    #: The channel's stats, kept here once known: no lookup in a table of every channel.
+    stats: ChannelStats | None = None
 
     def members(self, partition: tuple[str, ...]) -> dict[str, BatchGroup] | None:
         """Return the open batches of *partition*, in opening order."""
@@ -202,7 +205,10 @@ class ChannelQueue:
                 for member in batch.messages:
                     self._note_author_type(table, profile_of(member))
                 return
-            self._note_author_type(table, profile)
+            bit = _TYPE_BITS[profile[2]]
+            author = profile[1]
+            table[author] = table.get(author, 0) | bit
+            table[_ANY_AUTHOR] |= bit
             return
         if batch.profiles is None:  # a second scope: from now on, score by profiles
             batch.author_types = None
@@ -304,6 +310,7 @@ class GroupingPolicy:
     def reindex(self, queue: ChannelQueue) -> ChannelQueue:
         """Return a new queue holding *queue*'s open batches, indexed by this policy."""
         fresh = self.new_queue(queue.channel_id)
+        fresh.stats = queue.stats
         for batch in queue.batches.values():
             messages, batch.messages = batch.messages, []
             batch.scope = batch.profiles = batch.match_keys = batch.author_types = None

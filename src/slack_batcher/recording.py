@@ -92,8 +92,13 @@ class StatsRecorder:
         self.stats.duplicates += 1
         self.channel(channel_id).duplicates += 1
 
-    def opened(self, batch: BatchGroup, *, recovered: bool = False) -> None:
-        """Count a batch that became pending (opened now, or found in the store at start)."""
+    def opened(
+        self, batch: BatchGroup, *, recovered: bool = False, channel: ChannelStats | None = None
+    ) -> None:
+        """Count a batch that became pending (opened now, or found in the store at start).
+
+        *channel* is the batch's channel stats when the caller has them at hand.
+        """
         stats = self.stats
         stats.pending_batches += 1
         stats.peak_concurrent_batches = max(stats.peak_concurrent_batches, stats.pending_batches)
@@ -101,7 +106,9 @@ class StatsRecorder:
             stats.batches_recovered += 1
             return
         stats.batches_created += 1
-        self.channel(batch.channel_id).batches_created += 1
+        if channel is None:
+            channel = self.channel(batch.channel_id)
+        channel.batches_created += 1
 
     def recovered_message(self, channel_id: str, size_bytes: int, when: datetime) -> None:
         """Count a message recovered from the store: pending again, not batched anew."""

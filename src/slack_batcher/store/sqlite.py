@@ -86,11 +86,15 @@ class SQLiteStore(SQLiteFile):
         # runtime replaces them), and this process is the file's only writer, so a read
         # need not decode every item of the digest again (it grows with each flush).
         self._digests: dict[str, DigestRecord] = {}
+        # Digest key → (its items, each item's JSON) as last written: a digest only grows,
+        # so writing it again encodes just the items added since (up to 1000 per digest).
+        self._digest_items: dict[str, tuple[list[BatchableMessage], list[str]]] = {}
         super().__init__(path, synchronous=synchronous, busy_timeout=busy_timeout)
 
     def _drop_caches(self) -> None:
         super()._drop_caches()
         self._digests.clear()
+        self._digest_items.clear()
 
     def __repr__(self) -> str:
         return f"SQLiteStore({str(self.path)!r})"
@@ -360,7 +364,7 @@ class SQLiteStore(SQLiteFile):
 
         Digests expired by ``record.updated_at`` go, so keys that fell silent do not pile up.
         """
-        body = codec.dump_json(record.to_dict())
+        items, body = self._digest_body(record)
         expires = codec.time_text(record.expires_at)
         swept = record.updated_at
         with self._transaction("writing the digest map") as conn:
@@ -371,11 +375,30 @@ class SQLiteStore(SQLiteFile):
                 (record.key, record.channel_id, record.ts, expires, body),
             )
         self._digests = {k: r for k, r in self._digests.items() if r.expires_at > swept}
+        self._digest_items = {k: v for k, v in self._digest_items.items() if k in self._digests}
         self._digests[record.key] = _copy_digest(record)
+        self._digest_items[record.key] = (list(record.messages), items)
+
+    def _digest_body(self, record: DigestRecord) -> tuple[list[str], str]:
+        """Return the items' JSON and the record's JSON, encoding only items not seen yet."""
+        messages = record.messages
+        known, texts = self._digest_items.get(record.key, ([], []))
+        if len(known) <= len(messages) and all(
+            a is b for a, b in zip(known, messages, strict=False)
+        ):
+            items = texts + [codec.message_body(m) for m in messages[len(known) :]]
+        else:
+            items = [codec.message_body(m) for m in messages]
+        head = codec.dump_json(replace(record, messages=[]).to_dict())
+        # The first '"messages":[]' is the record's own key: a string value cannot hold it
+        # unescaped, and the keys before it are plain strings.
+        body = head.replace('"messages":[]', '"messages":[' + ",".join(items) + "]", 1)
+        return items, body
 
     def delete_digest(self, key: str) -> None:
         """Forget the digest of *key*."""
         self._digests.pop(key, None)
+        self._digest_items.pop(key, None)
         self._statement("writing the digest map", "DELETE FROM digests WHERE key = ?", (key,))
 
 
