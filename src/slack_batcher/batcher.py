@@ -3,9 +3,11 @@
 It places each message in a batch of its channel (see ``grouping.py``), flushes a batch when
 it is full, urgent, due, or asked to, and renders it into a :class:`SlackMessage`. Time comes
 from the injected clock; state changes go through the injected store first, so a store
-failure leaves the batcher unchanged. The other concerns live beside it: the outbox
+failure leaves the batcher unchanged. This module places messages; the other concerns live
+beside it: the flush paths (``flushing.py``), each channel's rules (``rules.py``), the outbox
 (``outbox.py``, held by the runtime as ``batcher.outbox``), dead letters (``dead_letters.py``),
-stats and health (``recording.py``), recovery (``recovery.py``), rendering (``rendering.py``).
+stats and health (``recording.py``), recovery (``recovery.py``), rendering (``rendering.py``),
+and the one-line delegates and pending-set queries (``delegates.py``).
 
 Thread safety: every public method takes one re-entrant lock (shared with the outbox and
 the dead letters), so a batcher may be shared by threads; calls are serialised.
@@ -24,7 +26,6 @@ import logging
 import secrets
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
@@ -38,18 +39,18 @@ from .delegates import BatcherDelegates
 from .error_handler import BatchErrorHandler
 from .errors import InvalidMessageError, MessageTooLargeError
 from .flush import AddResult, FlushReason
+from .flushing import _RETURNED, _SIDE_PATH, BatchFlushing
 from .formatting.factory import SlackMessageFormatterFactory
 from .formatting.message import SlackMessage
-from .grouping import ChannelQueue, GroupingPolicy, folded
+from .grouping import ChannelQueue, folded
 from .inspection import describe_pending
 from .latency import LeadingEdges
-from .log_fields import log_fields
 from .models import BatchableMessage, BatchType, ContentType
 from .outbox import Outbox
 from .recording import MESSAGE_OVERHEAD_BYTES, StatsRecorder
 from .recovery import recover
-from .rendering import render_batch
-from .store.base import BatchStore, OutboxEntry
+from .rules import ChannelRules
+from .store.base import BatchStore
 from .store.memory import MemoryStore
 
 __all__ = ["MESSAGE_OVERHEAD_BYTES", "AddResult", "FlushReason", "MessageBatcher"]
@@ -57,47 +58,13 @@ __all__ = ["MESSAGE_OVERHEAD_BYTES", "AddResult", "FlushReason", "MessageBatcher
 logger = logging.getLogger(__name__)
 
 MAX_CHANNEL_ID_LENGTH = 255
-#: Whether a flush's messages are returned to the caller (auto-ack applies to them).
-_RETURNED = True
-_SIDE_PATH = False
 _TEAM = BatchType.TEAM_ACTIVITY
 _TYPE_OF = {kind: BatchType.for_content_type(kind) for kind in ContentType}
 #: What :meth:`MessageBatcher._add` returns: the fields of an AddResult.
 _Placed = tuple[str, bool, SlackMessage | None, FlushReason | None]
 
 
-@dataclass(frozen=True, slots=True)
-class _Rules:
-    """The batching rules of one channel, derived once from its BatchConfig."""
-
-    config: BatchConfig
-    policy: GroupingPolicy
-    window: timedelta
-    max_batch_size: int
-    urgent: frozenset[str]
-    #: ``flush_leading``: the first message of a quiet channel-and-digest-key flushes at once.
-    leading: bool = False
-    #: ``window="sliding"``: each message moves the due time, up to this after the opening.
-    sliding_cap: timedelta | None = None
-
-    @classmethod
-    def of(cls, config: BatchConfig) -> _Rules:
-        cap = None
-        if config.window == "sliding":
-            minutes = config.max_wait_minutes
-            cap = timedelta(minutes=minutes) if minutes is not None else 3 * config.max_batch_age
-        return cls(
-            config=config,
-            policy=GroupingPolicy(config.strategies, config.similarity_threshold),
-            window=config.max_batch_age,
-            max_batch_size=config.max_batch_size,
-            urgent=frozenset(config.urgent_priorities),
-            leading=config.flush_leading,
-            sliding_cap=cap,
-        )
-
-
-class MessageBatcher(BatcherDelegates):
+class MessageBatcher(BatchFlushing, BatcherDelegates):
     """Channel-aware batching of Slack notifications.
 
     ``MessageBatcher(config, formatter_factory, clock=, store=, auto_ack=)``: all optional.
@@ -122,8 +89,8 @@ class MessageBatcher(BatcherDelegates):
         self.store: BatchStore = store if store is not None else MemoryStore()
         self.auto_ack = auto_ack
         self.error_handler = BatchErrorHandler(self)
-        self._rules = _Rules.of(self.config)
-        self._channel_rules: dict[str, _Rules] = {}
+        self._rules = ChannelRules.of(self.config)
+        self._channel_rules: dict[str, ChannelRules] = {}
         self._enabled = self.config.enabled
         self._max_message_bytes = self.config.max_message_bytes
         self._memory_budget = self.config.memory_budget_bytes
@@ -190,7 +157,7 @@ class MessageBatcher(BatcherDelegates):
             if config is None:
                 self._channel_rules.pop(channel_id, None)
             else:
-                self._channel_rules[channel_id] = _Rules.of(config)
+                self._channel_rules[channel_id] = ChannelRules.of(config)
             queue = self._channels.get(channel_id)
             if queue is not None:  # open batches are placed by the new rules from now on
                 self._channels[channel_id] = self._rules_for(channel_id).policy.reindex(queue)
@@ -199,7 +166,7 @@ class MessageBatcher(BatcherDelegates):
         """Return the BatchConfig that *channel_id* is batched by."""
         return self._rules_for(channel_id).config
 
-    def _rules_for(self, channel_id: str) -> _Rules:
+    def _rules_for(self, channel_id: str) -> ChannelRules:
         return self._channel_rules.get(channel_id, self._rules)
 
     # ------------------------------------------------------------------ adding
@@ -342,7 +309,7 @@ class MessageBatcher(BatcherDelegates):
                 self.error_handler.relieve_memory(budget)
             return batch.id, False, flushed, reason
 
-    def _slide(self, batch: BatchGroup, now: datetime, rules: _Rules) -> None:
+    def _slide(self, batch: BatchGroup, now: datetime, rules: ChannelRules) -> None:
         """Move a sliding window's due time to now + window, capped after its opening."""
         assert rules.sliding_cap is not None
         due = min(now + rules.window, batch.created_at + rules.sliding_cap)
@@ -414,154 +381,6 @@ class MessageBatcher(BatcherDelegates):
             channel = queue.stats = self.recorder.channel(batch.channel_id)
         self.recorder.opened(batch, channel=channel)
 
-    # ---------------------------------------------------------------- flushing
-
-    def _flush(self, batch: BatchGroup, reason: FlushReason, *, returned: bool) -> SlackMessage:
-        """Render *batch*, record it as flushed (into the outbox when tracked) and forget it."""
-        message = self._render(batch)
-        now = self.clock.now()
-        entry = None
-        if not (returned and self.auto_ack):
-            entry = OutboxEntry(
-                id=batch.id,
-                channel_id=batch.channel_id,
-                batch_id=batch.id,
-                message=message,
-                messages=list(batch.messages),
-                flushed_at=now,
-                due_at=min(batch.expires_at, now),
-                reason=reason.value,
-            )
-        if entry is not None or self._store_keeps_batches:  # else the store has nothing to do
-            self._store_call(self.store.record_flush, batch, entry)
-        self._forget(batch)
-        if entry is not None:
-            self.outbox.written(entry)
-        self.recorder.flushed(batch, reason, max((now - batch.created_at).total_seconds(), 0.0))
-        if logger.isEnabledFor(logging.DEBUG):  # no log fields built per flush otherwise
-            logger.debug(
-                "flushed batch %s (%s, %d messages)",
-                batch.id,
-                reason,
-                len(batch.messages),
-                extra=log_fields(channel=batch.channel_id, batch_id=batch.id),
-            )
-        return message
-
-    def _render(self, batch: BatchGroup, *, preview: bool = False) -> SlackMessage:
-        return render_batch(
-            batch,
-            config=self.config_for(batch.channel_id),
-            factory=self.formatter_factory,
-            recorder=self.recorder,
-            on_error=self.error_handler.handle_formatter_error,
-            preview=preview,
-        )
-
-    def preview_batch(self, batch_id: str) -> SlackMessage | None:
-        """Render a pending batch as it would be posted now, without flushing or counting it.
-
-        Returns None when no pending batch has that id. A failing formatter shows the
-        fallback rendering, whatever ``fallback_formatting`` says.
-        """
-        with self._lock:
-            batch = self._batches.get(batch_id)
-            return None if batch is None else self._render(batch, preview=True)
-
-    def _forget(self, batch: BatchGroup) -> None:
-        queue = self._channels.get(batch.channel_id)
-        if queue is not None:
-            queue.remove_batch(batch)
-            if not queue.batches:
-                del self._channels[batch.channel_id]
-        if self._batches.pop(batch.id, None) is not None:
-            self.recorder.left(batch)
-
-    def _flush_many(
-        self, batches: list[BatchGroup], reason: FlushReason, *, returned: bool
-    ) -> dict[str, list[SlackMessage]]:
-        """Flush each batch; one failing batch is logged, stays pending and stops no other."""
-        result: dict[str, list[SlackMessage]] = {}
-        for batch in batches:
-            try:
-                message = self._flush(batch, reason, returned=returned)
-            except Exception as exc:  # whatever a formatter or store raised: keep the batch
-                logger.error(
-                    "could not flush batch %s (%s): %s",
-                    batch.id,
-                    reason,
-                    exc,
-                    extra=log_fields(channel=batch.channel_id, batch_id=batch.id),
-                )
-                continue
-            result.setdefault(batch.channel_id, []).append(message)
-        return result
-
-    def _hand_over(
-        self, result: dict[str, list[SlackMessage]], channel_id: str | None = None
-    ) -> dict[str, list[SlackMessage]]:
-        """In auto-ack mode, add side-path flushes waiting in the outbox to *result*."""
-        if not self.auto_ack:
-            return result
-        for cid, messages in self.outbox.take(channel_id).items():
-            result.setdefault(cid, []).extend(messages)
-        return result
-
-    def flush_all_batches(self) -> dict[str, list[SlackMessage]]:
-        """Flush every pending batch; return the messages by channel."""
-        with self._lock:
-            batches = list(self._batches.values())
-            return self._hand_over(self._flush_many(batches, FlushReason.MANUAL, returned=True))
-
-    def flush_channel_batches(self, channel_id: str) -> list[SlackMessage]:
-        """Flush every pending batch of *channel_id*; return its messages in opening order."""
-        with self._lock:
-            queue = self._channels.get(channel_id)
-            batches = list(queue.batches.values()) if queue else []
-            result = self._flush_many(batches, FlushReason.MANUAL, returned=_RETURNED)
-            return self._hand_over(result, channel_id).get(channel_id, [])
-
-    def flush_expired_batches(self) -> dict[str, list[SlackMessage]]:
-        """Flush the batches whose window has closed; return the messages by channel.
-
-        Cost grows with the number of due batches (a deadline heap), not with all pending.
-        A batch that fails to flush stays pending and is retried on the next call.
-        """
-        with self._lock:
-            due = self._deadlines.pop_due(self.clock.now())
-            try:
-                result = self._flush_many(due, FlushReason.WINDOW, returned=_RETURNED)
-            finally:
-                for batch in due:
-                    if batch.id in self._batches:  # not flushed: keep its deadline
-                        self._deadlines.push(batch)
-            return self._hand_over(result)
-
-    def force_flush_batch(self, batch_id: str) -> SlackMessage | None:
-        """Flush one batch now, whatever its size or age; None if no batch has that id."""
-        with self._lock:
-            batch = self._batches.get(batch_id)
-            if batch is None:
-                return None
-            return self._flush(batch, FlushReason.MANUAL, returned=_RETURNED)
-
-    def flush_early(self, batch_ids: list[str], reason: FlushReason) -> int:
-        """Flush the pending batches *batch_ids* on a side path (into the outbox).
-
-        For resource control (channel overflow, memory pressure): nobody receives the
-        messages here; they are delivered from the outbox. Returns how many flushed.
-        """
-        with self._lock:
-            batches = [b for b in map(self._batches.get, batch_ids) if b is not None]
-            flushed = self._flush_many(batches, reason, returned=_SIDE_PATH)
-            return sum(len(v) for v in flushed.values())
-
-    def shutdown(self) -> dict[str, list[SlackMessage]]:
-        """Flush everything pending (reason ``shutdown``) and return it by channel."""
-        with self._lock:
-            batches = list(self._batches.values())
-            return self._hand_over(self._flush_many(batches, FlushReason.SHUTDOWN, returned=True))
-
     def close(self) -> None:
         """Release the store. Pending state stays in a durable store for the next start."""
         with self._lock:
@@ -586,63 +405,6 @@ class MessageBatcher(BatcherDelegates):
     def durable(self) -> bool:
         """True when pending batches, the outbox and dead letters survive a restart."""
         return bool(getattr(self.store, "durable", False))
-
-    def next_due_at(self) -> datetime | None:
-        """Return when the next pending batch falls due, or None when nothing is pending."""
-        with self._lock:
-            return self._deadlines.next_due()
-
-    # -------------------------------------------------------- resource control
-
-    def channel_count(self) -> int:
-        """Return how many channels have pending batches."""
-        return len(self._channels)
-
-    def least_active_channel(self) -> str | None:
-        """Return the channel with pending batches that was least recently active, or None."""
-        with self._lock:
-            return next(iter(self._channels), None)
-
-    def oldest_batch_id(self) -> str | None:
-        """Return the id of the pending batch opened first, or None."""
-        with self._lock:
-            return next(iter(self._batches), None)
-
-    def pending_batch_ids(self, channel_id: str) -> list[str]:
-        """Return *channel_id*'s pending batch ids, in opening order."""
-        with self._lock:
-            queue = self._channels.get(channel_id)
-            return list(queue.batches) if queue else []
-
-    def memory_estimate(self) -> int:
-        """Return the estimated bytes held by pending messages (see ``memory_budget_bytes``)."""
-        return self.recorder.memory_estimate()
-
-    def cleanup_stale_batches(self, max_age_hours: float = 24) -> int:
-        """Dead-letter batches pending longer than *max_age_hours*; return how many.
-
-        A batch only gets this old when it cannot be flushed (its formatting keeps failing)
-        or nobody calls the flush methods. Its messages stay listed in :meth:`dead_letters`
-        with the reason, and :meth:`replay_dead_letter` re-queues them.
-        """
-        with self._lock:
-            now = self.clock.now()
-            cutoff = now - timedelta(hours=max_age_hours)
-            stale = [b for b in self._batches.values() if b.created_at <= cutoff]
-            for batch in stale:
-                hours = (now - batch.created_at).total_seconds() / 3600
-                letter = self.letters.new_letter(
-                    channel_id=batch.channel_id,
-                    reason=f"stale: pending {hours:.1f} h (limit {max_age_hours:g} h)",
-                    messages=list(batch.messages),
-                    batch_id=batch.id,
-                )
-                self._store_call(self.store.record_dead_batch, batch, letter)
-                self._forget(batch)
-                self.recorder.dead_lettered(letter)
-            if stale:
-                logger.warning("dead-lettered %d stale batches", len(stale))
-            return len(stale)
 
     # ---------------------------------------------------------- observability
 

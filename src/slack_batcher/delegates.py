@@ -1,8 +1,9 @@
 """The seed's facade methods that hand work to the batcher's parts.
 
 :class:`MessageBatcher` keeps every method of the seed; those that only delegate (to the
-outbox, the dead letters, the stats recorder and the store's thread map) live here, so
-``batcher.py`` holds placement and flushing. Each takes the batcher's lock where the part
+outbox, the dead letters, the stats recorder and the store's thread map) or answer a
+question about the pending set (resource control) live here, so ``batcher.py`` holds
+placement and ``flushing.py`` the flush paths. Each takes the batcher's lock where the part
 does not.
 """
 
@@ -10,12 +11,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from .batch import BatchGroup
 from .clock import Clock
 from .dead_letters import DeadLetters
+from .deadlines import Deadlines
 from .grouping import ChannelQueue
 from .models import BatchableMessage
 from .outbox import Outbox
@@ -38,12 +40,45 @@ class BatcherDelegates:
     _channels: Mapping[str, ChannelQueue]
     _batches: Mapping[str, BatchGroup]
 
+    _deadlines: Deadlines
+
     def _requeue(self, message: BatchableMessage, channel_id: str) -> bool:
         """Add *message* on a side path; return True when it was a duplicate."""
         raise NotImplementedError
 
     def _store_call(self, method: Any, *args: Any) -> Any:
         raise NotImplementedError
+
+    # -------------------------------------------------------- resource control
+
+    def channel_count(self) -> int:
+        """Return how many channels have pending batches."""
+        return len(self._channels)
+
+    def least_active_channel(self) -> str | None:
+        """Return the channel with pending batches that was least recently active, or None."""
+        with self._lock:
+            return next(iter(self._channels), None)
+
+    def oldest_batch_id(self) -> str | None:
+        """Return the id of the pending batch opened first, or None."""
+        with self._lock:
+            return next(iter(self._batches), None)
+
+    def pending_batch_ids(self, channel_id: str) -> list[str]:
+        """Return *channel_id*'s pending batch ids, in opening order."""
+        with self._lock:
+            queue = self._channels.get(channel_id)
+            return list(queue.batches) if queue else []
+
+    def memory_estimate(self) -> int:
+        """Return the estimated bytes held by pending messages (see ``memory_budget_bytes``)."""
+        return self.recorder.memory_estimate()
+
+    def next_due_at(self) -> datetime | None:
+        """Return when the next pending batch falls due, or None when nothing is pending."""
+        with self._lock:
+            return self._deadlines.next_due()
 
     # ------------------------------------------------------ outbox and letters
 

@@ -21,7 +21,7 @@ from . import blocks as bk
 from .collapse import row_lines
 from .context import BatchFormatterContext
 from .escape import clean, truncate
-from .items import KINDS, ItemFormatter, ItemView
+from .items import DEFAULT_ITEM_FORMATTERS, KINDS, ItemFormatter, ItemView
 from .lifecycle import fold_rows
 from .limits import MAX_BLOCKS, MAX_FALLBACK_TEXT, MAX_HEADER_TEXT, MAX_SECTION_TEXT
 from .message import SlackMessage, chain_pages
@@ -105,23 +105,38 @@ def _items(
     options: FormatOptions,
     item_formatters: Mapping[ContentType, ItemFormatter],
 ) -> tuple[list[_Item], _Facts]:
-    items: list[_Item] = []
     facts = _Facts()
     counts, views = facts.counts, facts.views
+    critical = 0
+    # Folding needs two events of one type with the same label and title (as fold_rows
+    # checks): noted in this pass, so a post with nothing to fold skips fold_rows.
+    lines: set[tuple[ContentType, str, str]] = set()
     for message in ordered:
         kind = message.content_type
         view = item_formatters[kind](message, options)
         views.append(view)
         counts[kind] = counts.get(kind, 0) + 1
         if message.priority == "critical":
-            facts.critical += 1
-        line, plain = item_lines(message, view, options)
-        items.append(_new_item(_Item, (message, kind, line, plain, ())))
-    rows = fold_rows(list(zip(ordered, views, strict=True))) if options.fold_repeats else None
-    if rows is not None:  # repeats collapsed, lifecycles merged (see formatting/collapse.py)
+            critical += 1
+        lines.add((kind, view.label, view.title))
+    facts.critical = critical
+    items: list[_Item]
+    if options.fold_repeats and len(lines) < len(ordered):
+        # Repeats collapsed, lifecycles merged (see formatting/collapse.py).
+        rows = fold_rows(list(zip(ordered, views, strict=True))) or ()
         items = [
             _Item(row.latest, row.content_type, *row_lines(row, options), row.messages)
             for row in rows
+        ]
+    else:
+        # The built-in item formatters hand over checked URLs only: not checked again.
+        checked = all(item_formatters[kind] is DEFAULT_ITEM_FORMATTERS[kind] for kind in counts)
+        items = [
+            _new_item(
+                _Item,
+                (message, message.content_type, *item_lines(message, view, options, checked), ()),
+            )
+            for message, view in zip(ordered, views, strict=True)
         ]
     if len(counts) > 1:  # a mixed batch: group by type, in order of each group's first item
         rank = {kind: place for place, kind in enumerate(counts)}

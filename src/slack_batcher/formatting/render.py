@@ -104,19 +104,23 @@ def item_link(view: ItemView) -> str:
 
 
 def item_lines(
-    message: BatchableMessage, view: ItemView, options: FormatOptions
+    message: BatchableMessage, view: ItemView, options: FormatOptions, url_checked: bool = False
 ) -> tuple[str, str]:
     """Return the item's digest line and its fallback-text line, escaping each piece once.
 
     The digest line has the marker, link, status and (unless compact) author and time; the
     fallback line has a plain marker, the title, status and author, and no link or mention.
+    *url_checked*: the view comes from a built-in item formatter, whose URL is checked.
     """
     title = clean(f"{view.label} {view.title}" if view.label else view.title, TITLE_LIMIT)
     priority = message.priority
     mark = (_EMOJI_MARKS if options.emoji else _TEXT_MARKS).get(priority, "")
     url = view.url
     # Checked here too (is_http_url, inlined): a user's item formatter may hand over any URL.
-    link = f"<{href(url)}|{title}>" if url is not None and is_http_url(url, MAX_LINK_URL) else title
+    if url is not None and (url_checked or is_http_url(url, MAX_LINK_URL)):
+        link = f"<{href(url)}|{title}>"
+    else:
+        link = title
     plain_mark = _TEXT_MARKS.get(priority, "")
     # Each line is assembled once (one f-string), not grown piece by piece.
     if view.status:
