@@ -259,3 +259,33 @@ def test_a_shared_batch_pending_past_the_stale_limit_is_dead_lettered_once() -> 
     assert [m.id for m in letter.messages] == ["gh-1"]
     assert letter.reason.startswith("stale: pending 25.0 h")
     assert second.get_batch_stats()["messages_pending"] == 1
+
+
+def test_many_events_placed_in_one_round_trip_end_where_one_by_one_adds_put_them() -> None:
+    clock = ManualClock(T0)
+    config = BatchConfig(max_batch_size=3)
+    one_by_one = shared(config, prefix=f"many1-{uuid.uuid4().hex}", clock=clock)
+    pipelined = shared(config, prefix=f"many2-{uuid.uuid4().hex}", clock=clock)
+    events = [(pr(f"gh-{n % 9}", number=n % 9, author=f"a{n % 2}"), f"C{n % 2}") for n in range(14)]
+
+    expected = [one_by_one.add(m, c) for m, c in events]
+    results, error = pipelined.add_many(events)
+
+    assert error is None
+    shape = [(r.duplicate, r.flush_reason, r.flushed is not None) for r in expected]
+    assert [(r.duplicate, r.flush_reason, r.flushed is not None) for r in results] == shape
+    assert (
+        pipelined.get_batch_stats()["messages_pending"]
+        == (one_by_one.get_batch_stats()["messages_pending"])
+    )
+
+
+def test_many_events_stop_at_the_first_invalid_one_keeping_those_before() -> None:
+    batcher = shared(prefix=f"many3-{uuid.uuid4().hex}", clock=ManualClock(T0))
+    events = [(pr("gh-1"), "C1"), (pr("gh-2", number=2), ""), (pr("gh-3", number=3), "C1")]
+
+    results, error = batcher.add_many(events)
+
+    assert [r.batch_id is not None for r in results] == [True]
+    assert error is not None and "channel_id" in str(error)
+    assert batcher.get_batch_stats()["messages_pending"] == 1

@@ -22,7 +22,7 @@ import json
 import re
 import threading
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import unquote
 
 from ..batch import BatchGroup
@@ -160,6 +160,19 @@ class RedisStore:
     def run(self, script: str, *args: object) -> Any:
         """Run one of the store's Lua scripts; Redis errors become StoreError."""
         return self.call(self._scripts[script], keys=[], args=[self.prefix, *args])
+
+    def run_pipelined(self, script: str, calls: list[list[object]]) -> list[Any]:
+        """Run one script once per argument list, in one round trip; replies in order.
+
+        A reply that failed on the server is an exception in the list; losing Redis
+        raises StoreError.
+        """
+        pipe = self.client.pipeline(transaction=False)
+        runner = self._scripts[script]
+        for args in calls:
+            runner(keys=[], args=cast(Any, [self.prefix, *args]), client=pipe)
+        replies: list[Any] = self.call(pipe.execute, raise_on_error=False)
+        return replies
 
     def call(self, method: Any, *args: Any, **kwargs: Any) -> Any:
         """Call a redis-py method; Redis errors become StoreError naming the server."""

@@ -32,6 +32,7 @@ import logging
 import os
 import secrets
 import socket
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, cast
@@ -40,7 +41,7 @@ from ..batch import BatchGroup
 from ..batcher import MessageBatcher
 from ..clock import Clock
 from ..config import BatchConfig
-from ..errors import StoreError
+from ..errors import InvalidMessageError, StoreError
 from ..flush import AddResult, FlushReason
 from ..formatting.factory import SlackMessageFormatterFactory
 from ..formatting.message import SlackMessage
@@ -61,6 +62,8 @@ logger = logging.getLogger(__name__)
 _MAX_BACKOFF_SECONDS = 30.0
 #: Oldest pending batches the stale sweep looks at per call.
 _STALE_BATCH = 200
+#: Events placed per pipelined round trip (add_many).
+_PIPELINE = 100
 #: Due batches claimed per script call.
 _CLAIM_BATCH = 100
 
@@ -143,46 +146,100 @@ class SharedBatcher(MessageBatcher):
         """Place *message* in Redis (one script); flush the batch if that filled it."""
         self.check_message(message, channel_id)
         with self._lock:
-            stats = self._stats
-            stats.messages_received += 1
-            rules = self._rules_for(channel_id)
-            policy = rules.policy
+            self._stats.messages_received += 1
             now = self.clock.now()
-            self._sequence += 1
-            args = place_arguments(
-                message,
-                channel_id,
-                batch_id=f"b_{self._id_prefix}_{self._sequence}",
-                now=now,
-                config=rules.config,
-                policy=policy,
-                sliding_cap=rules.sliding_cap,
-                enabled=self._enabled,
-                owner=self.instance_id,
-                claim_until=now + self.claim,
-            )
+            args = self._place_arguments(message, channel_id, now)
             reply = self._store_call(self.redis.run, "place", *args)
-            if reply[0] == "dup":
-                self.recorder.duplicate(channel_id)
-                return AddResult(reply[1], True)
-            stats.messages_batched += 1
-            stats.messages_by_type[message.content_type] += 1
-            stats.operations += 1
-            self.recorder.recent_errors.append(False)
-            channel = self.recorder.channel(channel_id)
-            channel.messages_batched += 1
-            channel.last_activity = now
-            if reply[0] == "added":
-                if reply[2] == "1":
-                    stats.batches_created += 1
-                    channel.batches_created += 1
-                return AddResult(reply[1])
-            reason = FlushReason(reply[1])
-            batch = _batch_of(reply[2:])
-            if len(batch.messages) == 1:
+            return self._placed(reply, message, channel_id, now, returned)
+
+    def add_many(
+        self, events: Iterable[tuple[BatchableMessage, str]]
+    ) -> tuple[list[AddResult], Exception | None]:
+        """Place several events with one round trip per ``_PIPELINE`` of them.
+
+        Returns the results in order and the error that stopped the rest (an invalid event,
+        or Redis failing), or None. The scripts run one by one on the server, as separate
+        adds would; when Redis fails mid-way, events after the last result may be stored
+        too (a resend is then answered "duplicate": nothing is lost).
+        """
+        results: list[AddResult] = []
+        pending = list(events)
+        for start in range(0, len(pending), _PIPELINE):
+            chunk = pending[start : start + _PIPELINE]
+            error: Exception | None = None
+            for index, (message, channel_id) in enumerate(chunk):
+                try:
+                    self.check_message(message, channel_id)
+                except InvalidMessageError as exc:
+                    chunk, error = chunk[:index], exc
+                    break
+            with self._lock:
+                now = self.clock.now()
+                calls = [(m, c, self._place_arguments(m, c, now)) for m, c in chunk]
+                try:
+                    replies = self._store_call(
+                        self.redis.run_pipelined, "place", [args for _, _, args in calls]
+                    )
+                except StoreError as exc:
+                    return results, exc
+                for (message, channel_id, _), reply in zip(calls, replies, strict=True):
+                    if isinstance(reply, Exception):
+                        return results, StoreError(f"Redis at {self.redis.url}: {reply}")
+                    self._stats.messages_received += 1
+                    results.append(self._placed(reply, message, channel_id, now, True))
+            if error is not None:
+                return results, error
+        return results, None
+
+    def _place_arguments(
+        self, message: BatchableMessage, channel_id: str, now: datetime
+    ) -> list[object]:
+        rules = self._rules_for(channel_id)
+        self._sequence += 1
+        return place_arguments(
+            message,
+            channel_id,
+            batch_id=f"b_{self._id_prefix}_{self._sequence}",
+            now=now,
+            config=rules.config,
+            policy=rules.policy,
+            sliding_cap=rules.sliding_cap,
+            enabled=self._enabled,
+            owner=self.instance_id,
+            claim_until=now + self.claim,
+        )
+
+    def _placed(
+        self,
+        reply: list[str],
+        message: BatchableMessage,
+        channel_id: str,
+        now: datetime,
+        returned: bool,
+    ) -> AddResult:
+        """Count what the ``place`` script did, and flush the batch it claimed, if any."""
+        stats = self._stats
+        if reply[0] == "dup":
+            self.recorder.duplicate(channel_id)
+            return AddResult(reply[1], True)
+        stats.messages_batched += 1
+        stats.messages_by_type[message.content_type] += 1
+        stats.operations += 1
+        self.recorder.recent_errors.append(False)
+        channel = self.recorder.channel(channel_id)
+        channel.messages_batched += 1
+        channel.last_activity = now
+        if reply[0] == "added":
+            if reply[2] == "1":
                 stats.batches_created += 1
                 channel.batches_created += 1
-            return AddResult(batch.id, False, self._flush_claimed(batch, reason, returned), reason)
+            return AddResult(reply[1])
+        reason = FlushReason(reply[1])
+        batch = _batch_of(reply[2:])
+        if len(batch.messages) == 1:
+            stats.batches_created += 1
+            channel.batches_created += 1
+        return AddResult(batch.id, False, self._flush_claimed(batch, reason, returned), reason)
 
     # ---------------------------------------------------------------- flushing
 
