@@ -384,3 +384,30 @@ async def test_prometheus_counts_digests_as_the_stats_do(
     assert values["slack_batcher_digests_started_total"] == 1
     assert values["slack_batcher_digest_updates_total"] == 3
     assert values["slack_batcher_digests_restarted_total"] == 0
+
+
+async def test_an_item_formatter_registered_mid_digest_renders_every_item_of_the_summary(
+    clock: ManualClock, slack: FakeSlack
+) -> None:
+    from slack_batcher import SlackMessageFormatterFactory
+    from slack_batcher.formatting.items import AlertFormatter
+
+    def renamed(message: BatchableMessage, options: Any) -> Any:
+        view = AlertFormatter()(message, options)
+        view.title = f"Renamed {message.id}"
+        return view
+
+    factory = SlackMessageFormatterFactory()
+    batcher = MessageBatcher(formatter_factory=factory, clock=clock, auto_ack=False)
+    service = BatchingService(batcher, SlackSender(TOKEN, base_url=slack.base_url))
+    async with service:
+        await storm(service, range(10))  # two batches: the post, then a summary of all ten
+        factory.register_item("alert", renamed)
+        await storm(service, range(10, 15))
+        await service.advance(timedelta(minutes=6))
+
+    [parent] = top_level(slack)
+    assert header_count(parent) == 15 and len(parent.history) == 2
+    summary = json.dumps(parent.blocks)
+    # Ten rows shown: the first ten items, rendered again with the new formatter.
+    assert all(f"Renamed evt-{n:04d}" in summary for n in range(10)), summary
