@@ -19,25 +19,30 @@ same post. The delivery steps themselves are :mod:`.delivery`'s.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ..digest_key import digest_key
 from ..formatting.digest_summary import format_digest_summary
-from ..formatting.items import DEFAULT_ITEM_FORMATTERS
+from ..formatting.items import DEFAULT_ITEM_FORMATTERS, ItemFormatter, ItemView
 from ..formatting.message import SlackMessage
-from ..models import BatchableMessage
+from ..models import BatchableMessage, ContentType
 from ..store.base import DigestRecord, OutboxEntry
 
 if TYPE_CHECKING:
     from ..batcher import MessageBatcher
     from ..config import BatchConfig
+    from ..formatting.options import FormatOptions
 
 __all__ = ["MAX_DIGEST_ITEMS", "LiveDigests", "digest_key", "is_critical"]
 
 logger = logging.getLogger(__name__)
+
+#: Digests whose item views are kept between flushes (the oldest is dropped past this).
+MAX_CACHED_DIGESTS = 256
+_Views = dict[int, tuple[BatchableMessage, ItemView]]
 
 #: A digest holding this many items takes no more: the next flush starts a new one.
 MAX_DIGEST_ITEMS = 1000
@@ -54,6 +59,10 @@ class LiveDigests:
     def __init__(self, batcher: MessageBatcher) -> None:
         self.batcher = batcher
         self.store = batcher.store
+        # Per digest key: the item views of its messages (by object; the message is kept so
+        # its id() stays its own), for the formatters and options they were rendered with.
+        # The summary is re-rendered at every flush; its items' views do not change.
+        self._views: dict[str, tuple[object, _Views]] = {}
 
     def config(self, channel_id: str) -> BatchConfig:
         """Return the BatchConfig of *channel_id* (digests honour per-channel settings)."""
@@ -135,7 +144,35 @@ class LiveDigests:
 
     def forget(self, key: str) -> None:
         """Forget the digest of *key*: the next flush starts a new one."""
+        self._views.pop(key, None)
         self.store.delete_digest(key)
+
+    def _cached_formatters(
+        self, record: DigestRecord, options: FormatOptions | None, formatters: Any
+    ) -> dict[ContentType, ItemFormatter]:
+        """Return *formatters* answering from the views already rendered for *record*."""
+        base: Mapping[ContentType, ItemFormatter] = formatters or DEFAULT_ITEM_FORMATTERS
+        tag = (options, tuple(base.items()))  # a new read-only proxy each time: compare contents
+        cached = self._views.get(record.key)
+        old: _Views = cached[1] if cached is not None and cached[0] == tag else {}
+        # Only this record's messages stay: a digest that ended leaves nothing behind.
+        views: _Views = {id(m): old[id(m)] for m in record.messages if id(m) in old}
+        if len(self._views) >= MAX_CACHED_DIGESTS and record.key not in self._views:
+            self._views.pop(next(iter(self._views)))
+        self._views[record.key] = (tag, views)
+
+        def cached_formatter(formatter: ItemFormatter) -> ItemFormatter:
+            def view_of(message: BatchableMessage, options: FormatOptions) -> ItemView:
+                found = views.get(id(message))
+                if found is not None and found[0] is message:
+                    return found[1]
+                view = formatter(message, options)
+                views[id(message)] = (message, view)
+                return view
+
+            return view_of
+
+        return {kind: cached_formatter(formatter) for kind, formatter in base.items()}
 
     def summary(self, record: DigestRecord) -> SlackMessage:
         """Render the parent post of *record*: the running summary of its items."""
@@ -147,13 +184,14 @@ class LiveDigests:
             return format_digest_summary(
                 messages,
                 options=options,
-                item_formatters=formatters or DEFAULT_ITEM_FORMATTERS,
+                item_formatters=self._cached_formatters(record, options, formatters),
                 replies=record.replies,
                 by_scope=record.by_scope,
                 channel=record.channel_id,
             )
         except Exception:  # a custom item formatter failed: the built-in ones still work
             logger.exception("rendering the digest summary with custom formatters failed")
+            self._views.pop(record.key, None)
             return format_digest_summary(
                 messages,
                 options=options,
