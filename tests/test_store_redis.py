@@ -116,3 +116,18 @@ def test_through_sentinel_the_store_follows_a_failover_to_the_promoted_replica(
     assert store.client.connection_pool.get_master_address()[1] == sentinel.replica.port
     reopened.close()
     batcher.close()
+
+
+def test_a_retried_open_or_add_whose_reply_was_lost_does_not_store_the_message_twice() -> None:
+    from tests.test_store_contract import new_batch
+
+    store = RedisStore(shared_server().url, prefix=f"retry-{time.monotonic_ns()}")
+    batch = new_batch("b1")
+    store.record_open(batch, pr("gh-1"))
+    store.record_open(batch, pr("gh-1"))  # the same call again
+    batch.add_message(pr("gh-1"))
+    store.record_add(batch, pr("gh-2", number=2))
+    store.record_add(batch, pr("gh-2", number=2))
+
+    [loaded] = store.load().batches
+    assert [m.id for m in loaded.messages] == ["gh-1", "gh-2"]

@@ -179,6 +179,8 @@ end
 _OPEN = r"""
 local c, id = ARGV[2], ARGV[3]
 if redis.call('EXISTS', K(c) .. ':b:' .. id) == 1 then
+  -- A retry of this very call (its reply was lost) changes nothing.
+  if redis.call('HGET', K(c) .. ':ids', ARGV[8]) == id then return 0 end
   return redis.error_reply('batch ' .. id .. ' already exists')
 end
 return open_batch(c, id, ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10],
@@ -191,6 +193,7 @@ local c, id = ARGV[2], ARGV[3]
 if redis.call('EXISTS', K(c) .. ':b:' .. id) == 0 then
   return redis.error_reply('no pending batch ' .. id)
 end
+if redis.call('HGET', K(c) .. ':ids', ARGV[4]) == id then return 0 end  -- a retry
 add_to(c, id, ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8])
 return 1
 """

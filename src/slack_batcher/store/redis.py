@@ -8,11 +8,14 @@ second; without persistence it loses everything.
 
 Used through the :class:`~slack_batcher.store.BatchStore` protocol, a RedisStore is the
 durable store of one batcher (like SQLite, but on another host). Several service instances
-share one RedisStore through :mod:`slack_batcher.store.redis_shared`, which places messages
+share one RedisStore through :mod:`slack_batcher.store.redis_batcher`, which places messages
 and claims due batches inside Redis.
 
 Connection failures are retried with exponential backoff (three tries, up to ~1 s) and then
-raise :class:`~slack_batcher.errors.StoreError`; every script is idempotent for a retry.
+raise :class:`~slack_batcher.errors.StoreError`. A retried script whose first run went
+through (its reply was lost) does not apply twice: opening and adding check the message id,
+placing answers "duplicate", a flush finds its batch gone (its entry then reaches a
+deliverer when its lease runs out), an ack finds nothing to remove.
 Needs ``pip install 'slack-batcher[redis]'``.
 """
 
