@@ -139,8 +139,9 @@ def install_problem_handlers(app: FastAPI) -> None:
 class BodyLimitMiddleware:
     """Answer 413 to a request body larger than *max_bytes*, before the app reads it.
 
-    A declared ``Content-Length`` over the limit is refused at once; a chunked body is read
-    up to the limit and refused when it goes past it.
+    A declared ``Content-Length`` over the limit is refused at once (one within it passes
+    straight on: the server frames the body by it); a chunked body is read up to the limit
+    and refused when it goes past it.
     """
 
     def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
@@ -153,8 +154,11 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         declared = _content_length(scope)
-        if declared is not None and declared > self.max_bytes:
-            await self._refuse(scope, receive, send)
+        if declared is not None:
+            if declared > self.max_bytes:
+                await self._refuse(scope, receive, send)
+            else:  # the server frames the body by its Content-Length: it cannot run over
+                await self.app(scope, receive, send)
             return
         chunks: list[bytes] = []
         size = 0
