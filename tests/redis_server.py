@@ -178,8 +178,15 @@ class RedisSentinel:
 
     def failover(self) -> None:
         """Promote the replica; return once the sentinel names it the primary."""
-        self._ask("SENTINEL", "failover", self.service)
-        self._wait(lambda: self.master_port() == self.replica.port)
+        # The sentinel refuses ("-NOGOODSLAVE") until it has seen the replica's own report,
+        # which on a loaded machine can come after it first listed the replica: ask again.
+        def promoted() -> bool:
+            if self.master_port() == self.replica.port:
+                return True
+            reply = self._ask("SENTINEL", "failover", self.service)
+            return reply.startswith(b"+") and self.master_port() == self.replica.port
+
+        self._wait(promoted, seconds=40)
 
     def close(self) -> None:
         if self.process.poll() is None:
