@@ -178,6 +178,7 @@ class RedisSentinel:
 
     def failover(self) -> None:
         """Promote the replica; return once the sentinel names it the primary."""
+
         # The sentinel refuses ("-NOGOODSLAVE") until it has seen the replica's own report,
         # which on a loaded machine can come after it first listed the replica: ask again.
         def promoted() -> bool:
