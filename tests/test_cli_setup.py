@@ -141,3 +141,13 @@ def test_routes_test_routes_a_v1_messages_event_as_source_api(tmp_path: Path) ->
     bad.write_text('{"content_type": "nope"}')
     refused = run("routes", "test", "--source", "api", str(bad))
     assert refused.exit_code == 2 and "content_type" in refused.output
+
+
+def test_a_setup_error_stays_on_one_line_at_80_columns(tmp_path: Path) -> None:
+    target = tmp_path / ("a-long-directory-name-" * 3) / "slack-batcher.toml"
+    target.parent.mkdir()
+    target.write_text("# mine\n")
+    refused = run("config", "init", str(target), env={"COLUMNS": "80"})
+    assert refused.exit_code == 2
+    line = f"error: {target} exists; use --force to overwrite it"
+    assert len(line) > 80 and line in refused.output.splitlines(), refused.output

@@ -12,20 +12,18 @@ from typing import Any, NoReturn
 
 import click
 from rich.console import Console
-from rich.markup import escape
 
+from .cli_output import EXIT_USAGE, fail
 from .errors import ConfigError
 
 __all__ = ["config_warnings", "register", "to_toml"]
 
-EXIT_USAGE = 2
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
 
 def _fail(message: str) -> NoReturn:
-    err.print(f"[bold red]error:[/] {escape(message)}")
-    sys.exit(EXIT_USAGE)
+    fail(message, EXIT_USAGE)
 
 
 def _load(path: Path | None) -> Any:
@@ -35,7 +33,7 @@ def _load(path: Path | None) -> Any:
         return load_settings(path)
     except ConfigError as exc:
         for problem in exc.problems:
-            err.print(f"  {problem}", markup=False)
+            err.print(f"  {problem}", markup=False, soft_wrap=True)
         _fail(f"invalid configuration in {path or 'the environment'}")
 
 
