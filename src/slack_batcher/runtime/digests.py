@@ -13,7 +13,7 @@ The first time a digest takes a second batch, the first post's own page is re-po
 thread (the parent becomes the summary), so each item is posted exactly once in the thread
 and the parent shows the summary of them all. The map (key → post, items, expiry) lives
 in the store (:class:`~slack_batcher.store.base.DigestRecord`): a restart keeps editing the
-same post. The delivery steps themselves are :mod:`.delivery`'s.
+same post. The delivery steps themselves are in :mod:`.digest_steps`.
 """
 
 from __future__ import annotations

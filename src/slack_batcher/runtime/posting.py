@@ -10,11 +10,7 @@ after a crash — resumes at the first page not yet posted:
   crash, it means that page may have reached Slack: it is posted again (at least once) and
   counted as a possible duplicate;
 - ``failures`` / ``failing_since``: the current run of failures, for backoff and giving up;
-- ``digest``: where a live digest sends it (see :mod:`.digests`): ``key``, ``parent`` (the
-  digest post's ``ts``, None for a new top-level post) and ``step`` (``convert``: re-post the
-  first post's page in the thread; ``update``: edit the parent; ``replies``: post the pages
-  in the thread). Each step is paced and retried like a post; an edit refused for good
-  (``message_not_found``, ``cant_update_message``, …) starts a new digest instead.
+- ``digest``: where a live digest sends it (see :mod:`.digest_steps`).
 """
 
 from __future__ import annotations
@@ -23,21 +19,22 @@ import asyncio
 import contextlib
 import logging
 import random
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..delivery.base import PostResult, Sender, can_update
-from ..delivery.classify import is_auth_error
 from ..delivery.pacing import Pacer
 from ..delivery.retry import RetryAction, RetryPolicy
 from ..delivery.threads import batch_thread_key, stored_thread_key
-from ..errors import PermanentDeliveryError, StoreError, StoreFullError
+from ..errors import StoreError, StoreFullError
 from ..formatting.message import SlackMessage
 from ..log_fields import entry_fields
 from ..store.base import OutboxEntry
+from . import digest_steps
 from .config import ServiceConfig
-from .digests import LiveDigests, is_critical
+from .digests import LiveDigests
 from .group_commit import GroupCommit
 from .metrics import DeliveryMetrics
 from .timers import ClockTimers, Signal
@@ -129,6 +126,27 @@ class Deliverer:
         """Return True while a post to *channel* is in flight (sent, answer not yet read)."""
         return channel in self._posting
 
+    @contextlib.contextmanager
+    def in_flight(self, channel: str) -> Iterator[None]:
+        """Mark a call to Slack for *channel* as in flight (see :meth:`is_posting`)."""
+        self._posting.add(channel)
+        try:
+            yield
+        finally:
+            self._posting.discard(channel)
+
+    @contextlib.asynccontextmanager
+    async def calling(self, channel: str) -> AsyncIterator[None]:
+        """Hold one of the concurrent-post slots while calling Slack for *channel*."""
+        async with self._slots:
+            with self.in_flight(channel):
+                yield
+
+    def probe_passed(self, entry: OutboxEntry) -> None:
+        """Resume delivery when *entry* is the auth probe and Slack just accepted it."""
+        if self.paused and entry is self._prober:
+            self.resume()
+
     async def deliver(self, entry: OutboxEntry) -> bool:
         """Post every remaining page of *entry*, then ack it (or dead-letter it).
 
@@ -139,29 +157,29 @@ class Deliverer:
         pages = entry.message.pages
         state = entry.state
         posted: list[str | None] = state.setdefault("posted", [])
-        digest = self._digest_plan(entry)
-        if digest is not None and await self._digest_steps(entry, digest):
+        digest = digest_steps.plan_for(self, entry)
+        if digest is not None and await digest_steps.take_steps(self, entry, digest):
             return True
         while len(posted) < len(pages):
             index = len(posted)
-            await self._wait_turn(entry)
+            await self.wait_turn(entry)
             if self.stopping:
                 return False
             thread_ts = self._thread_for(entry, index)
             page = self._page(pages, index, threaded=thread_ts is not None)
             if index == 0 and digest is not None:
-                page = self._broadcast(entry, digest, page)
+                page = digest_steps.broadcast(entry, digest, page)
             state["attempting"] = index
             entry.attempts += 1
             self._join()
-            self._save(entry)
+            self.save_progress(entry)
             await self._committed()  # "attempting" is stored before the post can happen
             try:
                 result = await self._post(entry, page, thread_ts)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a sender bug must not kill the channel's worker
-                if self._failed(entry, exc):
+                if self.failed(entry, exc):
                     return True
                 if self.stopping:
                     return False
@@ -170,7 +188,7 @@ class Deliverer:
                 return False
             self._posted(entry, index, result)
         if digest is not None and not digest["parent"]:
-            self._start_digest(entry, digest)
+            digest_steps.start(self, entry, digest)
         self._ack(entry)
         now = self.timers.clock.now()
         self.metrics.delivered_entry(len(entry.messages), (now - entry.due_at).total_seconds())
@@ -187,13 +205,10 @@ class Deliverer:
             if self.stopping:  # the deadline passed while waiting for a slot
                 entry.state.pop("attempting", None)
                 entry.attempts -= 1
-                self._save(entry)
+                self.save_progress(entry)
                 return None
-            self._posting.add(channel)
-            try:
+            with self.in_flight(channel):
                 return await self.sender.post(page, channel=channel, thread_ts=thread_ts)
-            finally:
-                self._posting.discard(channel)
 
     def _join(self) -> asyncio.Future[None] | None:
         """Make this turn's store writes part of the service's group commit, if any."""
@@ -210,7 +225,7 @@ class Deliverer:
         self._join()  # the bookkeeping below (thread map, progress, ack) is one commit
         posted: list[str | None] = entry.state["posted"]
         posted.append(result.ts)
-        self._succeeded(entry)
+        self.succeeded(entry)
         if index == 0:
             self._remember_thread(entry, result.ts)
         if result.warnings:  # the sender logs them; counted here
@@ -221,12 +236,11 @@ class Deliverer:
                 extra=entry_fields(entry),
             )
         self.metrics.post_succeeded(entry.channel_id, result.warnings)
-        if self.paused and entry is self._prober:
-            self.resume()
+        self.probe_passed(entry)
         if len(posted) < len(entry.message.pages):
-            self._save(entry)
+            self.save_progress(entry)
 
-    def _save(self, entry: OutboxEntry) -> None:
+    def save_progress(self, entry: OutboxEntry) -> None:
         """Save delivery progress; on a full disk, deliver anyway.
 
         The saved progress only serves a restart after a crash (resume at the right page,
@@ -266,14 +280,14 @@ class Deliverer:
         return len(self.unacked)
 
     @staticmethod
-    def _succeeded(entry: OutboxEntry) -> None:
+    def succeeded(entry: OutboxEntry) -> None:
         """Clear the failure run of *entry* after a call Slack accepted."""
         for key in ("attempting", "failures", "failing_since"):
             entry.state.pop(key, None)
         entry.next_attempt_at = None
         entry.last_error = None
 
-    async def _wait_turn(self, entry: OutboxEntry) -> None:
+    async def wait_turn(self, entry: OutboxEntry) -> None:
         """Wait until no pause, retry delay or pacing limit holds *entry* back."""
         clock = self.timers.clock
         while True:
@@ -333,134 +347,9 @@ class Deliverer:
             ttl = timedelta(seconds=self.config.thread_ttl_seconds)
             self.batcher.set_thread(key, ts, ttl)
 
-    # ---------------------------------------------------------------- digests
-
-    def _digest_plan(self, entry: OutboxEntry) -> dict[str, Any] | None:
-        """Return (deciding once, saved with the entry) where a live digest sends *entry*."""
-        digests = self.digests
-        state = entry.state
-        if "digest" in state:
-            plan: dict[str, Any] | None = state["digest"]
-            return plan
-        if digests is None or state.get("posted") or not digests.enabled(entry.channel_id):
-            return None
-        key = digests.key_for(entry)
-        record = digests.find(key, self.timers.clock.now(), len(entry.messages))
-        plan = {"key": key, "parent": record.ts if record else None, "step": None}
-        state["digest"] = plan
-        self._save(entry)
-        return plan
-
-    async def _digest_steps(self, entry: OutboxEntry, plan: dict[str, Any]) -> bool:
-        """Take *entry* into its live digest up to its replies; True if dead-lettered."""
-        while plan["parent"] and plan["step"] != "replies" and not self.stopping:
-            if await self._digest_step(entry, plan):
-                return True
-        return False
-
-    def _broadcast(
-        self, entry: OutboxEntry, plan: dict[str, Any], page: SlackMessage
-    ) -> SlackMessage:
-        """Return page 1 of a digest reply holding a critical item as a broadcast reply."""
-        if plan["parent"] and is_critical(entry.messages):
-            return replace(page, metadata={**page.metadata, "reply_broadcast": True})
-        return page
-
-    async def _digest_step(self, entry: OutboxEntry, plan: dict[str, Any]) -> bool:
-        """Re-post the first page in the thread, or edit the parent; True if dead-lettered."""
-        digests = self.digests
-        assert digests is not None
-        await self._wait_turn(entry)
-        if self.stopping:
-            return False
-        now = self.timers.clock.now()
-        record = digests.store.get_digest(plan["key"], now)
-        if record is None or record.ts != plan["parent"]:
-            self._restart_digest(entry, plan, "it expired or was replaced", forget=False)
-            return False
-        step = plan["step"] or ("update" if record.converted else "convert")
-        plan["step"] = step
-        entry.attempts += 1
-        if step == "convert":  # a re-post caught mid-call by a crash may appear twice
-            entry.state["attempting"] = "convert"
-        self._save(entry)
-        channel = entry.channel_id
-        joined = record
-        try:
-            async with self._slots:
-                self._posting.add(channel)
-                try:
-                    if step == "convert":
-                        page = digests.first_post_reply(record)
-                        if page is not None:
-                            await self.sender.post(page, channel=channel, thread_ts=record.ts)
-                    else:
-                        joined = digests.joined(record, entry, now)
-                        update = getattr(self.sender, "update")  # noqa: B009 - can_update checked
-                        await update(digests.summary(joined), channel=channel, ts=record.ts)
-                finally:
-                    self._posting.discard(channel)
-        except asyncio.CancelledError:
-            raise
-        except PermanentDeliveryError as exc:
-            entry.state.pop("attempting", None)
-            if is_auth_error(exc.code):
-                return self._failed(entry, exc)
-            self._restart_digest(entry, plan, f"the {step} was refused: {exc.code}", forget=True)
-            return False
-        except Exception as exc:
-            return self._failed(entry, exc)
-        self._succeeded(entry)
-        if step == "convert":
-            digests.converted(record)
-            plan["step"] = "update"
-            self.metrics.post_succeeded(channel, [])
-        else:
-            digests.save(joined)
-            plan["step"] = "replies"
-            self.metrics.count("digest_updates")
-        if self.paused and entry is self._prober:
-            self.resume()
-        self._save(entry)
-        return False
-
-    def _restart_digest(
-        self, entry: OutboxEntry, plan: dict[str, Any], why: str, *, forget: bool
-    ) -> None:
-        """Post *entry* as a new top-level post (a new digest) instead of into *plan*'s."""
-        logger.info(
-            "live digest %s in %s: %s; starting a new one",
-            plan["parent"],
-            entry.channel_id,
-            why,
-            extra=entry_fields(entry),
-        )
-        if forget and self.digests is not None:
-            self.digests.forget(plan["key"])
-        plan["parent"] = None
-        plan["step"] = None
-        self.metrics.count("digests_restarted")
-        self._save(entry)
-
-    def _start_digest(self, entry: OutboxEntry, plan: dict[str, Any]) -> None:
-        posted = entry.state.get("posted") or []
-        ts = posted[0] if posted else None
-        if self.digests is None or ts is None or entry.state.get("parent_ts") is not None:
-            return  # no ts, or it replied in a related thread: not a digest post
-        try:
-            self.digests.start(entry, plan["key"], ts, self.timers.clock.now())
-        except Exception:  # the post is out; a store failure only costs the digest
-            logger.exception(
-                "could not remember the live digest of %s",
-                entry.channel_id,
-                extra=entry_fields(entry),
-            )
-            return
-        self.metrics.count("digests_started")
-
     # ---------------------------------------------------------------- failure
 
-    def _failed(self, entry: OutboxEntry, exc: Exception) -> bool:
+    def failed(self, entry: OutboxEntry, exc: Exception) -> bool:
         """Handle a failed post; return True when the entry left the outbox."""
         now = self.timers.clock.now()
         state = entry.state
@@ -524,5 +413,5 @@ class Deliverer:
                 decision.delay,
                 extra=entry_fields(entry, error_code=decision.code),
             )
-        self._save(entry)
+        self.save_progress(entry)
         return False
