@@ -11,11 +11,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from click.testing import CliRunner, Result
 
 from slack_batcher.cli import main
+from tests.serve_process import clean_env, serve_command, wait_ready
 from tests.test_http_harness import TOKEN, LiveServer, free_socket
 
 
@@ -188,26 +188,16 @@ def test_serve_runs_the_service_and_stops_cleanly(tmp_path: Path, stop: int) -> 
         f'[sender]\nkind = "jsonl"\njsonl_path = "{tmp_path}/posts.jsonl"\n'
         f"[server]\nport = {port}\n"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_BATCHER", "SLACK_"))}
     process = subprocess.Popen(
-        [sys.executable, "-m", "slack_batcher.cli", "serve", "--config", str(config)],
-        env=env,
+        serve_command(config),
+        env=clean_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(f"{url}/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, process.communicate()[1]
-            assert time.monotonic() < deadline, "serve did not become ready"
-            time.sleep(0.05)
+        wait_ready(url, process, time.monotonic() + 20)
         sent = run("send", "--url", url, "--channel", "#ops", "--id", "s-1", token=None)
         assert sent.exit_code == 0, sent.output
     finally:

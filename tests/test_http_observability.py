@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +14,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from slack_batcher.testing import FakeSlack
+from tests.serve_process import clean_env, serve_command, wait_ready
 from tests.test_http_harness import TOKEN, LiveServer, event, free_socket
 
 
@@ -88,11 +87,11 @@ def test_json_logs_carry_channel_batch_outbox_and_error_code_as_fields(tmp_path:
             f"[server]\nport = {port}\n"
             '[logging]\nformat = "json"\n'
         )
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
+        env = clean_env()
         env["SLACK_BOT_TOKEN"] = slack.token or ""
         env["SLACK_BATCHER_API_TOKEN"] = TOKEN
         process = subprocess.Popen(
-            [sys.executable, "-m", "slack_batcher.cli", "serve", "--config", str(config)],
+            serve_command(config),
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -102,15 +101,7 @@ def test_json_logs_carry_channel_batch_outbox_and_error_code_as_fields(tmp_path:
             url = f"http://127.0.0.1:{port}"
             headers = {"Authorization": f"Bearer {TOKEN}"}
             deadline = time.monotonic() + 20
-            while True:
-                try:
-                    if httpx.get(f"{url}/readyz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert process.poll() is None, process.communicate()[1]
-                assert time.monotonic() < deadline, "serve did not become ready"
-                time.sleep(0.05)
+            wait_ready(url, process, deadline)
             sent = httpx.post(f"{url}/v1/messages", json=event("lost-1", "#gone"), headers=headers)
             [accepted] = sent.json()["results"]
             httpx.post(f"{url}/v1/flush", headers=headers).raise_for_status()

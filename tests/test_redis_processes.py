@@ -10,11 +10,9 @@ which the survivors count as a possible duplicate.
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -25,6 +23,7 @@ import pytest
 
 from slack_batcher.testing import FakeSlack
 from tests.redis_server import RedisServer, free_port
+from tests.serve_process import clean_env, serve_command, wait_ready
 
 TOKEN = "xoxb-fake-token"
 EVENT = re.compile(r"evt-\d{5}")
@@ -93,25 +92,16 @@ class Instance:
         config.write_text(
             CONFIG.format(redis=redis.url, token=TOKEN, slack=slack.base_url, port=self.port)
         )
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
         self.log = (directory / f"{name}.log").open("w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "slack_batcher.cli", "serve", "--config", str(config)],
-            env=env,
+            serve_command(config),
+            env=clean_env(),
             stdout=subprocess.DEVNULL,
             stderr=self.log,
         )
 
     def wait_ready(self, deadline: float) -> None:
-        while True:
-            try:
-                if httpx.get(f"{self.url}/readyz").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            assert self.process.poll() is None, "serve exited early"
-            assert time.monotonic() < deadline, "serve did not become ready"
-            time.sleep(0.05)
+        wait_ready(self.url, self.process, deadline)
 
     def stop(self) -> None:
         if self.process.poll() is None:

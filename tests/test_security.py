@@ -6,9 +6,7 @@ the probe that found the hole did.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +16,7 @@ import pytest
 from slack_batcher import ManualClock
 from slack_batcher.http import create_app
 from slack_batcher.testing import FakeSlack
+from tests.serve_process import clean_env, serve_command
 from tests.test_http_harness import (
     TOKEN,
     LiveServer,
@@ -40,11 +39,13 @@ def serve_process(
         f'[sender]\nkind = "jsonl"\njsonl_path = "{tmp_path}/posts.jsonl"\n'
         f"[server]\nport = {port}\n{toml}"
     )
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_BATCHER", "SLACK_"))}
-    command = [sys.executable, "-m", "slack_batcher.cli", "serve", "--config", str(config), *args]
     try:
         return subprocess.run(
-            command, env={**clean, **env}, capture_output=True, text=True, timeout=20
+            serve_command(config, *args),
+            env={**clean_env(), **env},
+            capture_output=True,
+            text=True,
+            timeout=20,
         )
     except subprocess.TimeoutExpired as exc:  # it served: the hole is open
         raise AssertionError(f"serve started instead of refusing: {exc.stderr!r}") from None

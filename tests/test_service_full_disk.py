@@ -7,18 +7,17 @@ Rerun: ``.venv/bin/pytest tests/test_service_full_disk.py -q``.
 
 from __future__ import annotations
 
-import os
 import re
 import resource
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 
 from slack_batcher import ManualClock
+from tests.serve_process import clean_env, serve_command, wait_ready
 from tests.test_http_harness import free_socket, in_process
 
 LIMIT = 3 * 1024 * 1024 // 2
@@ -48,10 +47,9 @@ def test_a_full_disk_is_a_503_with_the_reason_and_readyz_says_not_ready(tmp_path
         '[sender]\nkind = "console"\n'
         f"[server]\nport = {port}\nmax_body_bytes = 100000\n"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_BATCHER", "SLACK_"))}
     process = subprocess.Popen(
-        [sys.executable, "-m", "slack_batcher.cli", "serve", "--config", str(config)],
-        env=env,
+        serve_command(config),
+        env=clean_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -59,16 +57,7 @@ def test_a_full_disk_is_a_503_with_the_reason_and_readyz_says_not_ready(tmp_path
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(f"{url}/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, process.communicate()[1]
-            assert time.monotonic() < deadline, "serve did not become ready"
-            time.sleep(0.05)
+        wait_ready(url, process, time.monotonic() + 20)
         accepted = 0
         for number in range(400):
             response = httpx.post(f"{url}/v1/messages", json=big_event(number), timeout=10)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from slack_batcher import BatchConfig, MessageBatcher, SQLiteStore, StoreCorruptError
 from tests.factories import pr
+from tests.serve_process import clean_env, serve_command
 from tests.test_http_harness import free_socket
 
 
@@ -24,10 +23,9 @@ def serve(tmp_path: Path, store: Path) -> subprocess.CompletedProcess[str]:
         f'[sender]\nkind = "jsonl"\njsonl_path = "{tmp_path}/posts.jsonl"\n'
         f"[server]\nport = {port}\n"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_BATCHER", "SLACK_"))}
     return subprocess.run(
-        [sys.executable, "-m", "slack_batcher.cli", "serve", "--config", str(config)],
-        env=env,
+        serve_command(config),
+        env=clean_env(),
         capture_output=True,
         text=True,
         timeout=60,
