@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, MutableMapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from .batch import BatchGroup
@@ -69,18 +69,7 @@ class BatchFlushing:
         """Render *batch*, record it as flushed (into the outbox when tracked) and forget it."""
         message = self._render(batch)
         now = self.clock.now()
-        entry = None
-        if not (returned and self.auto_ack):
-            entry = OutboxEntry(
-                id=batch.id,
-                channel_id=batch.channel_id,
-                batch_id=batch.id,
-                message=message,
-                messages=list(batch.messages),
-                flushed_at=now,
-                due_at=min(batch.expires_at, now),
-                reason=reason.value,
-            )
+        entry = self._outbox_entry(batch, message, reason, now, returned=returned)
         if entry is not None or self._store_keeps_batches:  # else the store has nothing to do
             self._store_call(self.store.record_flush, batch, entry)
         self._forget(batch)
@@ -96,6 +85,29 @@ class BatchFlushing:
                 extra=log_fields(channel=batch.channel_id, batch_id=batch.id),
             )
         return message
+
+    def _outbox_entry(
+        self,
+        batch: BatchGroup,
+        message: SlackMessage,
+        reason: FlushReason,
+        now: datetime,
+        *,
+        returned: bool,
+    ) -> OutboxEntry | None:
+        """Return the outbox entry of a flushed *batch*; None when the caller takes it."""
+        if returned and self.auto_ack:
+            return None
+        return OutboxEntry(
+            id=batch.id,
+            channel_id=batch.channel_id,
+            batch_id=batch.id,
+            message=message,
+            messages=list(batch.messages),
+            flushed_at=now,
+            due_at=min(batch.expires_at, now),
+            reason=reason.value,
+        )
 
     def _render(self, batch: BatchGroup, *, preview: bool = False) -> SlackMessage:
         return render_batch(

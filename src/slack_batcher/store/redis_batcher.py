@@ -50,7 +50,7 @@ from ..models import BatchableMessage
 from . import redis_shared_view as view
 from ._redis_codec import batch_from_hash, micros
 from ._redis_place import place_arguments
-from .base import BatchStore, OutboxEntry, StoredState
+from .base import BatchStore, StoredState
 from .redis import RedisStore
 from .redis_outbox import LeasedOutbox
 
@@ -257,18 +257,7 @@ class SharedBatcher(MessageBatcher):
             logger.error("could not render batch %s (%s): %s", batch.id, reason, exc)
             return None
         now = self.clock.now()
-        entry = None
-        if not (returned and self.auto_ack):
-            entry = OutboxEntry(
-                id=batch.id,
-                channel_id=batch.channel_id,
-                batch_id=batch.id,
-                message=message,
-                messages=list(batch.messages),
-                flushed_at=now,
-                due_at=min(batch.expires_at, now),
-                reason=reason.value,
-            )
+        entry = self._outbox_entry(batch, message, reason, now, returned=returned)
         lease_until = micros(now + self.outbox.lease)
         written = self._store_call(
             lambda: self.redis.flush(
