@@ -29,7 +29,7 @@ from .log_fields import log_fields
 from .outbox import Outbox
 from .recording import StatsRecorder
 from .rendering import render_batch
-from .store.base import BatchStore, OutboxEntry
+from .store.base import BatchStore, DeadLetter, OutboxEntry
 
 __all__ = ["BatchFlushing"]
 
@@ -235,16 +235,20 @@ class BatchFlushing:
             cutoff = now - timedelta(hours=max_age_hours)
             stale = [b for b in self._batches.values() if b.created_at <= cutoff]
             for batch in stale:
-                hours = (now - batch.created_at).total_seconds() / 3600
-                letter = self.letters.new_letter(
-                    channel_id=batch.channel_id,
-                    reason=f"stale: pending {hours:.1f} h (limit {max_age_hours:g} h)",
-                    messages=list(batch.messages),
-                    batch_id=batch.id,
-                )
+                letter = self._stale_letter(batch, now, max_age_hours)
                 self._store_call(self.store.record_dead_batch, batch, letter)
                 self._forget(batch)
                 self.recorder.dead_lettered(letter)
             if stale:
                 logger.warning("dead-lettered %d stale batches", len(stale))
             return len(stale)
+
+    def _stale_letter(self, batch: BatchGroup, now: datetime, max_age_hours: float) -> DeadLetter:
+        """Return the dead letter of *batch*, pending since too long before *now*."""
+        hours = (now - batch.created_at).total_seconds() / 3600
+        return self.letters.new_letter(
+            channel_id=batch.channel_id,
+            reason=f"stale: pending {hours:.1f} h (limit {max_age_hours:g} h)",
+            messages=list(batch.messages),
+            batch_id=batch.id,
+        )

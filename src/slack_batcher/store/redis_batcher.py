@@ -376,13 +376,7 @@ class SharedBatcher(MessageBatcher):
             count = 0
             for row in rows:
                 batch = _batch_of(row)
-                hours = (now - batch.created_at).total_seconds() / 3600
-                letter = self.letters.new_letter(
-                    channel_id=batch.channel_id,
-                    reason=f"stale: pending {hours:.1f} h (limit {max_age_hours:g} h)",
-                    messages=list(batch.messages),
-                    batch_id=batch.id,
-                )
+                letter = self._stale_letter(batch, now, max_age_hours)
                 if self._store_call(
                     lambda b=batch, d=letter: self.redis.dead_batch(b, d, owner=self.instance_id)
                 ):
