@@ -60,7 +60,7 @@ logger = logging.getLogger(__name__)
 MAX_CHANNEL_ID_LENGTH = 255
 _TEAM = BatchType.TEAM_ACTIVITY
 _TYPE_OF = {kind: BatchType.for_content_type(kind) for kind in ContentType}
-#: What :meth:`MessageBatcher._add` returns: the fields of an AddResult.
+#: What :meth:`MessageBatcher._place` returns: the fields of an AddResult.
 _Placed = tuple[str, bool, SlackMessage | None, FlushReason | None]
 
 
@@ -190,12 +190,6 @@ class MessageBatcher(BatchFlushing, BatcherDelegates):
     def _add(self, message: BatchableMessage, channel_id: str, returned: bool) -> AddResult:
         """Place *message*; what happened, as an AddResult (a subclass may override this)."""
         return AddResult(*self._place(message, channel_id, returned))
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if "_add" in cls.__dict__ and "_place" not in cls.__dict__:
-            # It places messages its own way (the shared Redis batcher): route through it.
-            cls._place = _place_by_add  # type: ignore[method-assign]
 
     def _place(  # noqa: C901 - the hot path, flat on purpose
         self, message: BatchableMessage, channel_id: str, returned: bool
@@ -433,10 +427,3 @@ class MessageBatcher(BatchFlushing, BatcherDelegates):
         except Exception:
             self.recorder.error()
             raise
-
-
-def _place_by_add(
-    self: MessageBatcher, message: BatchableMessage, channel_id: str, returned: bool
-) -> _Placed:
-    result = self._add(message, channel_id, returned)
-    return result.batch_id, result.duplicate, result.flushed, result.flush_reason

@@ -152,6 +152,13 @@ class SharedBatcher(MessageBatcher):
             reply = self._store_call(self.redis.run, "place", *args)
             return self._placed(reply, message, channel_id, now, returned)
 
+    def _place(
+        self, message: BatchableMessage, channel_id: str, returned: bool
+    ) -> tuple[str, bool, SlackMessage | None, FlushReason | None]:
+        """Place *message* through :meth:`_add` (``add_message`` and replays come here)."""
+        result = self._add(message, channel_id, returned)
+        return result.batch_id, result.duplicate, result.flushed, result.flush_reason
+
     def add_many(
         self, events: Iterable[tuple[BatchableMessage, str]]
     ) -> tuple[list[AddResult], Exception | None]:
