@@ -21,7 +21,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from . import cli_client
-from .cli_output import EXIT_REFUSED, EXIT_USAGE, err, fail, out
+from .cli_output import EXIT_REFUSED, EXIT_USAGE, config_option, err, fail, out
 from .cli_setup import config_warnings, register
 from .errors import ConfigError
 
@@ -38,14 +38,7 @@ def main() -> None:
 
 
 @main.command()
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    envvar="SLACK_BATCHER_CONFIG",
-    show_envvar=True,
-    help="TOML configuration file (see `slack-batcher config check`).",
-)
+@config_option("TOML configuration file (see `slack-batcher config check`).")
 @click.option("--host", help="Listen address (overrides server.host).")
 @click.option("--port", type=click.IntRange(0, 65535), help="Listen port (overrides server.port).")
 def serve(config_path: Path | None, host: str | None, port: int | None) -> None:

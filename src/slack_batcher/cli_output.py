@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import sys
-from typing import NoReturn
+from collections.abc import Callable
+from pathlib import Path
+from typing import NoReturn, TypeVar
 
+import click
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -17,6 +20,7 @@ __all__ = [
     "EXIT_UNREACHABLE",
     "EXIT_USAGE",
     "cells",
+    "config_option",
     "err",
     "fail",
     "out",
@@ -32,6 +36,21 @@ EXIT_UNHEALTHY = 5
 #: Standard output and standard error (progress bars and errors go to the latter).
 out = Console()
 err = Console(stderr=True)
+
+
+_Command = TypeVar("_Command", bound=Callable[..., object])
+
+
+def config_option(help_text: str) -> Callable[[_Command], _Command]:
+    """Return the ``--config`` option (also ``SLACK_BATCHER_CONFIG``) described by *help_text*."""
+    return click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        envvar="SLACK_BATCHER_CONFIG",
+        show_envvar=True,
+        help=help_text,
+    )
 
 
 def cells(*values: str) -> list[Text]:

@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 import click
 from rich.console import Console
 
-from .cli_output import EXIT_USAGE, fail
+from .cli_output import EXIT_USAGE, config_option, fail
 from .errors import ConfigError
 
 __all__ = ["config_warnings", "register", "to_toml"]
@@ -136,14 +136,7 @@ def config_init(path: Path, force: bool) -> None:
 
 
 @click.command("show")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    envvar="SLACK_BATCHER_CONFIG",
-    show_envvar=True,
-    help="TOML configuration file (default: defaults plus the environment).",
-)
+@config_option("TOML configuration file (default: defaults plus the environment).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of TOML.")
 def config_show(config_path: Path | None, as_json: bool) -> None:
     """Print the effective settings (file + environment + defaults), secrets masked."""
@@ -193,14 +186,7 @@ def _headers(pairs: tuple[str, ...]) -> dict[str, str]:
 )
 @click.option("--event", default="", help="GitHub's X-GitHub-Event (Jira's is in the body).")
 @click.option("--header", "header_pairs", multiple=True, help="Extra header, 'Name: value'.")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    envvar="SLACK_BATCHER_CONFIG",
-    show_envvar=True,
-    help="TOML configuration whose [[routes]] to use.",
-)
+@config_option("TOML configuration whose [[routes]] to use.")
 @click.option("--json", "as_json", is_flag=True, help="Print the messages as JSON.")
 @click.argument("payload", type=click.File("rb"))
 def routes_test(
