@@ -17,6 +17,7 @@ go out during the run) is the ingest path alone: the like-for-like comparison wi
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import socket
@@ -24,11 +25,17 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Body, FastAPI
 
+from benchmarks.http_load import (
+    cpu_at,
+    keep_alive_connection,
+    wait_until_listening,
+)
 from slack_batcher.http.api import EventList
 from slack_batcher.http.schemas import MessageIn
 
@@ -64,43 +71,10 @@ def _request(body: bytes) -> bytes:
     )
 
 
-async def _connection(
-    port: int, index: int, stop_at: float, measure_from: float, latencies: list[float]
-) -> int:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    number = 0
-    errors = 0
-    try:
-        while True:
-            started = time.perf_counter()
-            if started >= stop_at:
-                break
-            number += 1
-            writer.write(_request(_body(index, number)))
-            await writer.drain()
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":", 1)[1])
-            await reader.readexactly(length)
-            if not head.startswith(b"HTTP/1.1 202"):
-                errors += 1
-            if started >= measure_from:
-                latencies.append(time.perf_counter() - started)
-    finally:
-        writer.close()
-        await writer.wait_closed()
-    return errors
-
-
-def _cpu_seconds(pid: int) -> float:
-    """Return the CPU time (user + system) process *pid* used so far; NaN if unknown."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def _requests(connection: int) -> Iterator[bytes]:
+    """Endless distinct events for one connection (the load stops it by time)."""
+    for number in itertools.count(1):
+        yield _request(_body(connection, number))
 
 
 async def _load(port: int, pid: int) -> dict[str, float]:
@@ -109,13 +83,12 @@ async def _load(port: int, pid: int) -> dict[str, float]:
     measure_from = start + WARMUP_SECONDS
     stop_at = measure_from + MEASURE_SECONDS
 
-    async def cpu_at(moment: float) -> float:
-        await asyncio.sleep(max(0.0, moment - time.perf_counter()))
-        return _cpu_seconds(pid)
-
-    cpu = asyncio.gather(cpu_at(measure_from), cpu_at(stop_at))
+    cpu = asyncio.gather(cpu_at(pid, measure_from), cpu_at(pid, stop_at))
     errors = await asyncio.gather(
-        *(_connection(port, i, stop_at, measure_from, latencies) for i in range(CONNECTIONS))
+        *(
+            keep_alive_connection(port, _requests(i), stop_at, measure_from, latencies)
+            for i in range(CONNECTIONS)
+        )
     )
     cpu_from, cpu_to = await cpu
     latencies.sort()
@@ -143,18 +116,8 @@ def _start(kind: str, port: int, workdir: Path) -> subprocess.Popen[bytes]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return process
-        except OSError:
-            if process.poll() is not None:
-                detail = process.stderr.read().decode() if process.stderr else kind
-                raise RuntimeError(detail) from None
-            time.sleep(0.05)
-    process.kill()
-    raise RuntimeError(f"{kind} server did not start")
+    wait_until_listening(process, port, kind)
+    return process
 
 
 def _measure(kind: str, workdir: Path) -> dict[str, float]:

@@ -23,6 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.http_load import cpu_at, keep_alive_connection, wait_until_listening
 from slack_batcher.sources.samples import github_event, signed_request
 
 TOKEN = "bench-token-0123456789"
@@ -90,59 +91,16 @@ def _requests(kind: str, connection: int) -> list[bytes]:
     return built
 
 
-async def _connection(
-    port: int,
-    requests: list[bytes],
-    stop_at: float,
-    measure_from: float,
-    latencies: list[float],
-) -> int:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    errors = 0
-    try:
-        for request in requests:
-            started = time.perf_counter()
-            if started >= stop_at:
-                break
-            writer.write(request)
-            await writer.drain()
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":", 1)[1])
-            await reader.readexactly(length)
-            if not head.startswith(b"HTTP/1.1 202"):
-                errors += 1
-            if started >= measure_from:
-                latencies.append(time.perf_counter() - started)
-    finally:
-        writer.close()
-        await writer.wait_closed()
-    return errors
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of process *pid* (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-async def _cpu_at(pid: int, moment: float) -> float:
-    await asyncio.sleep(max(0.0, moment - time.perf_counter()))
-    return _cpu_seconds(pid)
-
-
 async def _load(port: int, pid: int, kind: str) -> dict[str, float]:
     batches = [_requests(kind, index) for index in range(CONNECTIONS)]
     latencies: list[float] = []
     start = time.perf_counter()
     measure_from = start + WARMUP_SECONDS
     stop_at = measure_from + MEASURE_SECONDS
-    cpu = asyncio.gather(_cpu_at(pid, measure_from), _cpu_at(pid, stop_at))
+    cpu = asyncio.gather(cpu_at(pid, measure_from), cpu_at(pid, stop_at))
     errors = await asyncio.gather(
         *(
-            _connection(port, batches[i], stop_at, measure_from, latencies)
+            keep_alive_connection(port, batches[i], stop_at, measure_from, latencies)
             for i in range(CONNECTIONS)
         )
     )
@@ -174,18 +132,8 @@ def _start(port: int, workdir: Path) -> subprocess.Popen[bytes]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return process
-        except OSError:
-            if process.poll() is not None:
-                detail = process.stderr.read().decode() if process.stderr else "server"
-                raise RuntimeError(detail) from None
-            time.sleep(0.05)
-    process.kill()
-    raise RuntimeError("server did not start")
+    wait_until_listening(process, port, "sources")
+    return process
 
 
 def _measure(kind: str, workdir: Path) -> dict[str, float]:
