@@ -228,11 +228,10 @@ def _encoded_size(name: str, value: object) -> int:
     Encoded first, the nesting checked after: a result with at most ``MAX_NESTING`` opening
     brackets cannot nest deeper, so the walk runs only for the rare deep (or failing) value.
     """
-    if type(value) is not dict:
-        if not isinstance(value, dict):
-            raise InvalidMessageError(
-                name, f"expected a JSON object (dict), got {type(value).__name__}"
-            )
+    if type(value) is not dict and not isinstance(value, dict):
+        raise InvalidMessageError(
+            name, f"expected a JSON object (dict), got {type(value).__name__}"
+        )
     if not value:
         return 2
     try:
@@ -325,10 +324,12 @@ class BatchableMessage:
         it, and the common case (enum members, canonical strings, UTC) converts nothing.
         """
         # The common case first (short ASCII strings); anything else gets the full checks.
-        if type(id) is not str or not 0 < len(id) <= MAX_ID_LENGTH or not id.isascii():
-            _check_id_and_author(id, author)
-        elif id.isspace() or (
-            author is not None and (type(author) is not str or not author.isascii())
+        if (
+            type(id) is not str
+            or not 0 < len(id) <= MAX_ID_LENGTH
+            or not id.isascii()
+            or id.isspace()
+            or (author is not None and (type(author) is not str or not author.isascii()))
         ):
             _check_id_and_author(id, author)
         if type(content_type) is not ContentType:
