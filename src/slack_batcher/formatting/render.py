@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import TypeGuard
 
 from ..models import BatchableMessage
-from .escape import MAX_LINK_URL, clean, clean_short, href, is_http_url
+from .escape import MAX_LINK_URL, CleanCache, clean, href, is_http_url
 from .items import ItemView
 from .options import FormatOptions
 
@@ -33,6 +33,9 @@ STATUS_LIMIT = 60
 NAME_LIMIT = 60
 PLAIN_TITLE_LIMIT = 120
 
+#: Escaped authors and statuses as shown (they repeat: each is escaped once).
+_NAMES = CleanCache(NAME_LIMIT)
+_STATUSES = CleanCache(STATUS_LIMIT)
 _EMOJI_MARKS = {"critical": ":red_circle: ", "high": ":large_orange_circle: "}
 _TEXT_MARKS = {"critical": "[CRITICAL] ", "high": "[HIGH] "}
 _PLAIN = FormatOptions(compact=True)
@@ -47,7 +50,7 @@ def marker(priority: str, options: FormatOptions) -> str:
 def author_text(author: str, options: FormatOptions) -> str:
     """Return the author as a mention when mapped in ``user_ids``, else as escaped text."""
     user_id = options.user_ids.get(author) if options.user_ids else None
-    return f"<@{user_id}>" if user_id else clean_short(author, NAME_LIMIT)
+    return f"<@{user_id}>" if user_id else _NAMES[author]
 
 
 def authors_text(authors: Sequence[str], options: FormatOptions, shown: int = 3) -> str:
@@ -112,19 +115,29 @@ def item_lines(
     fallback line has a plain marker, the title, status and author, and no link or mention.
     *url_checked*: the view comes from a built-in item formatter, whose URL is checked.
     """
-    title = clean(f"{view.label} {view.title}" if view.label else view.title, TITLE_LIMIT)
+    title = f"{view.label} {view.title}" if view.label else view.title
+    # clean(title, TITLE_LIMIT), inlined for the common case: short, nothing to escape.
+    if (
+        len(title) > TITLE_LIMIT
+        or not title.isprintable()
+        or "&" in title
+        or "<" in title
+        or ">" in title
+        or "@" in title
+    ):
+        title = clean(title, TITLE_LIMIT)
     priority = message.priority
     mark = (_EMOJI_MARKS if options.emoji else _TEXT_MARKS).get(priority, "")
     url = view.url
-    # Checked here too (is_http_url, inlined): a user's item formatter may hand over any URL.
+    # Checked here too (is_http_url): a user's item formatter may hand over any URL.
     if url is not None and (url_checked or is_http_url(url, MAX_LINK_URL)):
-        link = f"<{href(url)}|{title}>"
+        link = f"<{url.replace('&', '&amp;')}|{title}>" if "&" in url else f"<{url}|{title}>"
     else:
         link = title
     plain_mark = _TEXT_MARKS.get(priority, "")
     # Each line is assembled once (one f-string), not grown piece by piece.
     if view.status:
-        status = clean_short(view.status, STATUS_LIMIT)
+        status = _STATUSES[view.status]
         line = f"• {mark}{link} — *{status}*"
         plain = f"{plain_mark}{title} — {status}"
     else:
@@ -132,7 +145,7 @@ def item_lines(
         plain = plain_mark + title
     author = message.author
     if author:
-        name = clean_short(author, NAME_LIMIT)
+        name = _NAMES[author]
         plain = f"{plain} ({name})"
     if not options.compact:
         moment = message.timestamp
