@@ -14,7 +14,15 @@ from ..batch import BatchGroup
 from ..models import BatchableMessage, BatchType, ContentType
 from . import blocks as bk
 from .context import BatchFormatterContext
-from .escape import MAX_LINK_URL, clean, clean_short, escape_mrkdwn, href, is_http_url, truncate
+from .escape import (
+    MAX_LINK_URL,
+    CleanCache,
+    clean,
+    escape_mrkdwn,
+    href,
+    is_http_url,
+    truncate,
+)
 from .limits import MAX_BLOCKS, MAX_FALLBACK_TEXT, MAX_HEADER_TEXT, MAX_SECTION_TEXT
 from .message import SlackMessage
 
@@ -44,11 +52,8 @@ def item_title(message: BatchableMessage) -> str:
 
 
 def _authors(messages: list[BatchableMessage]) -> list[str]:
-    authors: list[str] = []
-    for message in messages:
-        if message.author and message.author not in authors:
-            authors.append(message.author)
-    return authors
+    """Return the distinct authors, in order of first appearance."""
+    return list(dict.fromkeys([m.author for m in messages if m.author]))
 
 
 def _page_lines(chunk: list[BatchableMessage]) -> tuple[list[str], list[str]]:
@@ -99,7 +104,7 @@ def _page_lines(chunk: list[BatchableMessage]) -> tuple[list[str], list[str]]:
         prefix = prefixes[message.priority][message.content_type]
         author = message.author
         if author:
-            lines.append(f"{prefix}{link} — {clean_short(author, 80)}")
+            lines.append(f"{prefix}{link} — {_ITEM_AUTHORS[author]}")
         else:
             lines.append(prefix + link)
         if len(shorts) < 5:
@@ -107,6 +112,9 @@ def _page_lines(chunk: list[BatchableMessage]) -> tuple[list[str], list[str]]:
     return lines, shorts
 
 
+#: Escaped authors: on item lines (80 characters at most) and in the summary (60).
+_ITEM_AUTHORS = CleanCache(80)
+_SUMMARY_AUTHORS = CleanCache(60)
 #: Titles at most this long are shown whole both in blocks (300) and in the text (200).
 _SHORT_TITLE = 200
 _SCHEMES = ("https://", "http://")
@@ -155,10 +163,23 @@ def _scopes(batch: BatchGroup) -> set[str]:
 
 
 def _header_text(batch: BatchGroup, count: int) -> str:
-    scopes = _scopes(batch)
+    if batch.scope is not None and batch.profiles is None:  # one scope (see grouping.py)
+        scope = batch.scope
+    else:
+        scopes = _scopes(batch)
+        scope = scopes.pop() if len(scopes) == 1 else ""
     noun = "update" if count == 1 else "updates"
-    where = f" in {scopes.pop()}" if len(scopes) == 1 else ""
-    return truncate(escape_mrkdwn(f"{count} {noun}{where}"), MAX_HEADER_TEXT)
+    text = f"{count} {noun} in {scope}" if scope else f"{count} {noun}"
+    if (  # escape_mrkdwn and truncate, skipped when they would change nothing
+        len(text) <= MAX_HEADER_TEXT
+        and text.isprintable()
+        and "&" not in text
+        and "<" not in text
+        and ">" not in text
+        and "@" not in text
+    ):
+        return text
+    return truncate(escape_mrkdwn(text), MAX_HEADER_TEXT)
 
 
 def format_fallback(context: BatchFormatterContext, *, reason: str | None = None) -> SlackMessage:
@@ -204,7 +225,7 @@ def render_fallback(
     header = _header_text(batch, count)
     summary = f"{count} items"
     if authors:
-        summary += " from " + ", ".join([clean_short(a, 60) for a in authors[:5]])
+        summary += " from " + ", ".join([_SUMMARY_AUTHORS[a] for a in authors[:5]])
     pages: list[SlackMessage] = []
     page_count = len(chunks)
     later = len(ordered)
