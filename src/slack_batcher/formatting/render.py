@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TypeGuard
 
-from ..models import BatchableMessage
+from ..models import PRIORITY_SCORES, BatchableMessage
 from .escape import MAX_LINK_URL, CleanCache, clean, href, is_http_url
 from .items import ItemView
 from .options import FormatOptions
@@ -39,6 +39,9 @@ _STATUSES = CleanCache(STATUS_LIMIT)
 _EMOJI_MARKS = {"critical": ":red_circle: ", "high": ":large_orange_circle: "}
 _TEXT_MARKS = {"critical": "[CRITICAL] ", "high": "[HIGH] "}
 _PLAIN = FormatOptions(compact=True)
+#: (digest-line marker, fallback-text marker) by priority, with emoji on and off.
+_EMOJI_PAIRS = {p: (_EMOJI_MARKS.get(p, ""), _TEXT_MARKS.get(p, "")) for p in PRIORITY_SCORES}
+_TEXT_PAIRS = {p: (_TEXT_MARKS.get(p, ""), _TEXT_MARKS.get(p, "")) for p in PRIORITY_SCORES}
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -61,6 +64,8 @@ def authors_text(authors: Sequence[str], options: FormatOptions, shown: int = 3)
 
 
 _TWO_DIGITS = tuple(f"{n:02d}" for n in range(60))
+#: "09:05" for each minute of the day (hour * 60 + minute).
+_HHMM = tuple(f"{h:02d}:{m:02d}" for h in range(24) for m in range(60))
 
 
 def _hhmm(moment: datetime) -> str:
@@ -126,35 +131,46 @@ def item_lines(
         or "@" in title
     ):
         title = clean(title, TITLE_LIMIT)
-    priority = message.priority
-    mark = (_EMOJI_MARKS if options.emoji else _TEXT_MARKS).get(priority, "")
     url = view.url
     # Checked here too (is_http_url): a user's item formatter may hand over any URL.
     if url is not None and (url_checked or is_http_url(url, MAX_LINK_URL)):
         link = f"<{url.replace('&', '&amp;')}|{title}>" if "&" in url else f"<{url}|{title}>"
     else:
         link = title
-    plain_mark = _TEXT_MARKS.get(priority, "")
-    # Each line is assembled once (one f-string), not grown piece by piece.
-    if view.status:
-        status = _STATUSES[view.status]
-        line = f"• {mark}{link} — *{status}*"
-        plain = f"{plain_mark}{title} — {status}"
-    else:
-        line = f"• {mark}{link}"
-        plain = plain_mark + title
+    mark, plain_mark = (_EMOJI_PAIRS if options.emoji else _TEXT_PAIRS)[message.priority]
+    status = view.status
+    if status:
+        status = _STATUSES[status]
     author = message.author
-    if author:
-        name = _NAMES[author]
-        plain = f"{plain} ({name})"
-    if not options.compact:
+    name = _NAMES[author] if author else ""
+    # Each line is assembled once (one f-string), not grown piece by piece.
+    if options.compact:
+        line = f"• {mark}{link} — *{status}*" if status else f"• {mark}{link}"
+    else:
         moment = message.timestamp
-        when = _TWO_DIGITS[moment.hour] + ":" + _TWO_DIGITS[moment.minute]
-        if author:
-            user_id = options.user_ids.get(author) if options.user_ids else None
-            line = f"{line} · <@{user_id}> · {when}" if user_id else f"{line} · {name} · {when}"
+        when = _HHMM[moment.hour * 60 + moment.minute]
+        name_shown = name
+        if author and options.user_ids:
+            user_id = options.user_ids.get(author)
+            if user_id:
+                name_shown = f"<@{user_id}>"
+        if status:
+            if author:
+                line = f"• {mark}{link} — *{status}* · {name_shown} · {when}"
+            else:
+                line = f"• {mark}{link} — *{status}* · {when}"
+        elif author:
+            line = f"• {mark}{link} · {name_shown} · {when}"
         else:
-            line = f"{line} · {when}"
+            line = f"• {mark}{link} · {when}"
+    if status:
+        plain = (
+            f"{plain_mark}{title} — {status} ({name})"
+            if author
+            else f"{plain_mark}{title} — {status}"
+        )
+    else:
+        plain = f"{plain_mark}{title} ({name})" if author else plain_mark + title
     return line, plain
 
 
