@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
-from datetime import datetime, timedelta
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 
@@ -129,7 +129,7 @@ class MessageBatcher(BatchFlushing, BatcherDelegates):
             state,
             channels=self._channels,
             policy_for=lambda channel_id: self._rules_for(channel_id).policy,
-            register=lambda queue, batch: self._register_batch(queue, batch, None, recovered=True),
+            register=self._register_batch,
             recorder=self.recorder,
         )
         if state.batches or state.outbox:
@@ -203,7 +203,9 @@ class MessageBatcher(BatchFlushing, BatcherDelegates):
         """
         if type(message) is not BatchableMessage or message.size_bytes > self._max_message_bytes:
             self.check_message(message, channel_id)  # raises, naming the field
-        with self._lock:
+        lock = self._lock  # acquire/release: cheaper than a with block, same semantics
+        lock.acquire()
+        try:
             queue = self._channels.get(channel_id) if type(channel_id) is str else None
             if queue is None:
                 # A channel with pending batches was checked when it opened.
@@ -258,9 +260,16 @@ class MessageBatcher(BatchFlushing, BatcherDelegates):
                         queue = policy.new_queue(channel_id)
                         queue.stats = self.recorder.channel(channel_id)
                         self._channels[channel_id] = queue
+                    # Pending from now on (a recovered batch: _register_batch).
+                    queue.add_batch(batch)
+                    queue.created += 1
+                    self._batches[batch.id] = batch
                     # A sliding window's due time moves: it is kept in the heap, not a lane.
-                    lane = rules.window if rules.sliding_cap is None else None
-                    self._register_batch(queue, batch, lane)
+                    self._deadlines.push(batch, rules.window if rules.sliding_cap is None else None)
+                    stats.batches_created += 1
+                    stats.pending_batches += 1
+                    if stats.pending_batches > stats.peak_concurrent_batches:
+                        stats.peak_concurrent_batches = stats.pending_batches
                 else:
                     if self._store_keeps_batches:
                         batch.last_activity = now  # what the store records; harmless if it fails
@@ -305,6 +314,8 @@ class MessageBatcher(BatchFlushing, BatcherDelegates):
             if budget is not None and self.recorder.memory_estimate() > budget:
                 self.error_handler.relieve_memory(budget)
             return batch.id, False, flushed, reason
+        finally:
+            lock.release()
 
     def _slide(self, batch: BatchGroup, now: datetime, rules: ChannelRules) -> None:
         """Move a sliding window's due time to now + window, capped after its opening."""
@@ -346,20 +357,12 @@ class MessageBatcher(BatchFlushing, BatcherDelegates):
                 "channel_id", f"is {len(channel_id)} characters; at most {MAX_CHANNEL_ID_LENGTH}"
             )
 
-    def _register_batch(
-        self,
-        queue: ChannelQueue,
-        batch: BatchGroup,
-        window: timedelta | None,
-        *,
-        recovered: bool = False,
-    ) -> None:
+    def _register_batch(self, queue: ChannelQueue, batch: BatchGroup) -> None:
+        """Make a recovered *batch* pending again (``_place`` does this inline for new ones)."""
         queue.add_batch(batch)
         self._batches[batch.id] = batch
-        self._deadlines.push(batch, window)
-        if not recovered:
-            queue.created += 1
-        self.recorder.opened(recovered=recovered)
+        self._deadlines.push(batch)
+        self.recorder.recovered_batch()
 
     def close(self) -> None:
         """Release the store. Pending state stays in a durable store for the next start."""

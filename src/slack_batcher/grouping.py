@@ -155,7 +155,7 @@ def batch_similarity(profile: Profile, batch: BatchGroup) -> float:
     return base + best
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class ChannelQueue:
     """The open batches of one channel and the indexes used to place a message.
 
@@ -190,6 +190,19 @@ class ChannelQueue:
     touched: int = 0
     #: The latest ``last_activity`` of the batches that already left.
     last_seen: datetime | None = None
+
+    def __init__(self, channel_id: str, scoped: bool = True, partitioned: bool = False) -> None:
+        """Start an empty queue; written by hand (not generated): a channel opens one often."""
+        self.channel_id = channel_id
+        self.scoped = scoped
+        self.partitioned = partitioned
+        self.batches = {}
+        self.message_ids = {}
+        self.by_scope = {}
+        self.partitions = {}
+        self.opened = self.created = self.batched = self.touched = 0
+        self.stats = None
+        self.last_seen = None
 
     @property
     def pending_messages(self) -> int:
@@ -237,8 +250,10 @@ class ChannelQueue:
                 return
             bit = _TYPE_BITS[profile[2]]
             author = profile[1]
-            table[author] = table.get(author, 0) | bit
-            table[_ANY_AUTHOR] |= bit
+            types = table.get(author, 0)
+            if not types & bit:  # usually known already: nothing to write
+                table[author] = types | bit
+                table[_ANY_AUTHOR] |= bit
             return
         if batch.profiles is None:  # a second scope: from now on, score by profiles
             batch.author_types = None
@@ -400,8 +415,19 @@ class GroupingPolicy:
         best: BatchGroup | None = None
         best_score = 0.0
         threshold = self.threshold - _EPSILON
+        scope, author, kind = profile
+        bit = _TYPE_BITS[kind]
         for batch in candidates:
-            score = batch_similarity(profile, batch)
+            table = batch.author_types
+            if table is not None:  # a large single-scope batch: batch_similarity, inlined
+                types = table.get(author, 0)
+                score = SCOPE_WEIGHT if scope == batch.scope else 0.0
+                if types & bit:
+                    score += AUTHOR_WEIGHT + TYPE_WEIGHT
+                elif types or table[_ANY_AUTHOR] & bit:
+                    score += AUTHOR_WEIGHT  # == TYPE_WEIGHT
+            else:
+                score = batch_similarity(profile, batch)
             if score >= threshold and (best is None or score > best_score + _EPSILON):
                 if score > _PERFECT:
                     return batch

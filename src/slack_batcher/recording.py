@@ -110,19 +110,12 @@ class StatsRecorder:
         self.stats.duplicates += 1
         self.channel(channel_id).duplicates += 1
 
-    def opened(self, *, recovered: bool = False) -> None:
-        """Count a batch that became pending (opened now, or found in the store at start).
-
-        The channel's count is its queue's ``created`` (the batcher counts it there).
-        """
+    def recovered_batch(self) -> None:
+        """Count a batch found pending in the store at start (the batcher counts new ones)."""
         stats = self.stats
         stats.pending_batches += 1
-        if stats.pending_batches > stats.peak_concurrent_batches:
-            stats.peak_concurrent_batches = stats.pending_batches
-        if recovered:
-            stats.batches_recovered += 1
-        else:
-            stats.batches_created += 1
+        stats.peak_concurrent_batches = max(stats.peak_concurrent_batches, stats.pending_batches)
+        stats.batches_recovered += 1
 
     def closed(self, channel_id: str, queue: PendingView, stats: ChannelStats | None) -> None:
         """Fold the activity of *channel_id*'s queue, which has nothing pending any more."""
