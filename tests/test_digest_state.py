@@ -16,7 +16,7 @@ from slack_batcher.formatting.digest_summary import format_digest_summary
 from tests.factories import T0
 
 PRIORITIES = st.sampled_from(["critical", "high", "medium", "low"])
-MINUTES = st.integers(0, 40)  # few distinct times: ties and items arriving out of order
+MINUTES = st.integers(0, 15)  # few distinct times: ties and items arriving out of order
 PLACES = st.sampled_from(["h1", "h2", "h3", "H1", ""])
 
 
@@ -46,6 +46,8 @@ def _data(draw: st.DrawFn, kind: ContentType) -> dict[str, Any]:
         place = draw(PLACES)
         if place:
             data["instance"] = place
+        if draw(st.booleans()):  # a row shows its newest entity's link: which one must match
+            data["url"] = f"https://alerts.example.com/{data['service']}/{place}"
         if draw(st.booleans()):
             data["fingerprint"] = draw(st.sampled_from(["f1", "f2"]))
         return data

@@ -4,7 +4,9 @@ Every flushed batch has a *digest key* (:func:`digest_key`): by default its type
 ("alert:api"); with ``digest_by = ["alertname"]`` those data fields; with ``[]`` the whole
 channel. When a batch is delivered and its channel has a live digest for the key, it is not
 posted at the top level: its pages go to the digest's thread and the digest post is edited
-to the running summary (:func:`~slack_batcher.formatting.digest_summary.format_digest_summary`).
+to the running summary (a :class:`~slack_batcher.formatting.digest_state.DigestState` per
+digest takes each batch; it reads as
+:func:`~slack_batcher.formatting.digest_summary.format_digest_summary` of every item).
 Otherwise it is posted as usual and becomes the digest of its key.
 
 A digest is live for ``digest_window_minutes`` after its last flush, never more than
