@@ -146,7 +146,7 @@ def _serve(kind: str, port: int, workdir: Path) -> None:
     else:
         from slack_batcher.http import create_app
         from slack_batcher.http.server import build_service
-        from slack_batcher.settings import load_settings
+        from slack_batcher.http.settings import load_settings
 
         delivery: dict[str, Any] = {} if kind in ("paced", "ingest") else {"pacing": False}
         if kind == "nogroup":

@@ -52,7 +52,7 @@ def serve(config_path: Path | None, host: str | None, port: int | None) -> None:
         describe_sender,
     )
     from .http.server import serve as run_server
-    from .settings import load_settings
+    from .http.settings import load_settings
 
     try:
         settings = load_settings(config_path)
@@ -274,7 +274,7 @@ def config() -> None:
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path), required=False)
 def config_check(path: Path | None) -> None:
     """Validate a TOML file plus the environment; explain every problem with its key."""
-    from .settings import check_settings
+    from .http.settings import check_settings
 
     problems = check_settings(path)
     if problems:

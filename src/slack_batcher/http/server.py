@@ -19,11 +19,11 @@ from ..errors import ConfigError
 from ..formatting.factory import SlackMessageFormatterFactory
 from ..log_fields import LOG_FIELDS
 from ..runtime.service import BatchingService
-from ..settings import LoggingSettings, SenderSettings, ServiceSettings
 from ..store.base import BatchStore
 from ..store.redis import RedisStore
 from .app import create_app
 from .recent import RecordingSender
+from .settings import LoggingSettings, SenderSettings, ServiceSettings
 
 __all__ = [
     "build_sender",
