@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from slack_batcher import BatchConfig, BatchStrategy, ConfigError, ManualClock, MessageBatcher
 from slack_batcher.flush import FlushReason
@@ -29,6 +32,28 @@ class TestOverflowOrder:
         batcher.add_message(pr("c1"), "C")
         assert sorted(batcher.inspect_pending_batches()["channels"]) == ["A", "C"]
         assert [m.channel for m in batcher.flush_expired_batches()["B"]] == ["B"]
+
+    @settings(max_examples=60, deadline=None)
+    @given(
+        limit=st.integers(1, 40),
+        adds=st.lists(st.tuples(st.integers(0, 60), st.booleans()), max_size=300),
+    )
+    def test_overflow_always_flushes_the_least_recently_active_channel(
+        self, limit: int, adds: list[tuple[int, bool]]
+    ) -> None:
+        batcher = MessageBatcher(
+            BatchConfig(max_channels=limit, max_batch_size=1000), clock=ManualClock()
+        )
+        model: OrderedDict[str, None] = OrderedDict()  # least recently active first
+        for n, (slot, other_repo) in enumerate(adds):
+            channel = f"C{slot}"
+            repo = "acme/web" if other_repo else "acme/api"  # a new batch in a known channel
+            batcher.add_message(pr(f"m{n}", repo=repo), channel)
+            if channel not in model and len(model) >= limit:
+                model.popitem(last=False)
+            model[channel] = None
+            model.move_to_end(channel)
+            assert sorted(batcher.inspect_pending_batches()["channels"]) == sorted(model)
 
 
 class TestChannelConfig:

@@ -24,7 +24,7 @@ def _by_priority_then_time(message: BatchableMessage) -> tuple[int, datetime]:
     return (-PRIORITY_SCORES[message.priority], message.timestamp)
 
 
-@dataclass(eq=False, slots=True)
+@dataclass(eq=False, slots=True, init=False)
 class BatchGroup:
     """An open batch in one channel.
 
@@ -56,9 +56,40 @@ class BatchGroup:
     #: Opening order within its channel (set by the channel queue).
     sequence: int = 0
 
-    def __post_init__(self) -> None:
-        if self.last_activity is None:
-            self.last_activity = self.created_at
+    def __init__(
+        self,
+        id: str,
+        channel_id: str,
+        batch_type: BatchType,
+        created_at: datetime,
+        expires_at: datetime,
+        messages: list[BatchableMessage] | None = None,
+        last_activity: datetime | None = None,
+        metadata: dict[str, Any] | None = None,
+        partition: tuple[str, ...] = (),
+        scope: str | None = None,
+        profiles: list[tuple[str, str, ContentType]] | None = None,
+        match_keys: set[tuple[object, ...]] | None = None,
+        author_types: dict[str | None, int] | None = None,
+        size_bytes: int = 0,
+        sequence: int = 0,
+    ) -> None:
+        """Build a batch; written by hand (not generated): the hot path opens many."""
+        self.id = id
+        self.channel_id = channel_id
+        self.batch_type = batch_type
+        self.created_at = created_at
+        self.expires_at = expires_at
+        self.messages = [] if messages is None else messages
+        self.last_activity = created_at if last_activity is None else last_activity
+        self.metadata = {} if metadata is None else metadata
+        self.partition = partition
+        self.scope = scope
+        self.profiles = profiles
+        self.match_keys = match_keys
+        self.author_types = author_types
+        self.size_bytes = size_bytes
+        self.sequence = sequence
 
     def __len__(self) -> int:
         return len(self.messages)
