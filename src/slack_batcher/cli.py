@@ -50,6 +50,7 @@ def serve(config_path: Path | None, host: str | None, port: int | None) -> None:
         check_bind,
         configure_logging,
         describe_sender,
+        tune_gc,
     )
     from .http.server import serve as run_server
     from .http.settings import load_settings
@@ -86,6 +87,7 @@ def serve(config_path: Path | None, host: str | None, port: int | None) -> None:
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal: after a
     # clean shutdown that is a normal exit, not an abort.
     signal.signal(signal.SIGTERM, _exit_cleanly)
+    tune_gc()
     try:
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(run_server(settings, service=service))
