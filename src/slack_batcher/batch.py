@@ -42,7 +42,8 @@ class BatchGroup:
     expires_at: datetime
     messages: list[BatchableMessage] = field(default_factory=list)
     last_activity: datetime | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
+    #: Behind the ``metadata`` property: made on first use (most batches never have any).
+    _metadata: dict[str, Any] | None = field(default=None, repr=False, init=False)
     #: Grouping partition this batch belongs to (see grouping.py); not shown to users.
     partition: tuple[str, ...] = ()
     #: Scoring state (see grouping.py), not shown to users: the first member's scope; its
@@ -82,7 +83,7 @@ class BatchGroup:
         self.expires_at = expires_at
         self.messages = [] if messages is None else messages
         self.last_activity = created_at if last_activity is None else last_activity
-        self.metadata = {} if metadata is None else metadata
+        self._metadata = metadata
         self.partition = partition
         self.scope = scope
         self.profiles = profiles
@@ -90,6 +91,18 @@ class BatchGroup:
         self.author_types = author_types
         self.size_bytes = size_bytes
         self.sequence = sequence
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """Anything carried with the batch (stored with it); a dict, empty by default."""
+        found = self._metadata
+        if found is None:
+            found = self._metadata = {}
+        return found
+
+    @metadata.setter
+    def metadata(self, value: dict[str, Any]) -> None:
+        self._metadata = value
 
     def __len__(self) -> int:
         return len(self.messages)

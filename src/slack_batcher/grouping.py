@@ -52,8 +52,9 @@ _WEIGHTS = (SCOPE_WEIGHT, AUTHOR_WEIGHT, TYPE_WEIGHT)
 _EPSILON = 1e-9
 #: A score this high is the maximum: no other batch can beat it.
 _PERFECT = sum(_WEIGHTS) - _EPSILON
-#: Past this many members a single-scope batch keeps author → content types for scoring.
-_KEYED_AFTER = 8
+#: Past this many members a single-scope batch keeps author → content types for scoring
+#: (a scan of a few members is cheaper; the default batch size, 5, never needs the table).
+_KEYED_AFTER = 5
 _TYPE_BITS = {kind: 1 << n for n, kind in enumerate(ContentType)}
 #: The key of the all-types mask in ``BatchGroup.author_types``.
 _ANY_AUTHOR = None

@@ -11,7 +11,7 @@ lock guards it.
 
 from __future__ import annotations
 
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
@@ -65,7 +65,7 @@ class StatsRecorder:
     def __init__(self, config: BatchConfig, started_at: datetime) -> None:
         self.config = config
         self.stats = GlobalBatchStats(started_at=started_at)
-        self.channels: OrderedDict[str, ChannelStats] = OrderedDict()
+        self.channels: dict[str, ChannelStats] = {}
         #: The operation numbers (``stats.operations`` then) of the recent failed operations.
         self.recent_errors: deque[int] = deque(maxlen=ERROR_WINDOW)
         self.contributors: list[StatsContributor] = []
