@@ -7,7 +7,8 @@ does: bearer token, SQLite store, the runtime, the JSONL dry-run sender (batches
 and are "posted"), once with pacing off and once with the default Slack pacing (which this
 load outruns, so an outbox backlog builds). The bare endpoint only parses the same body
 with the same pydantic model. All get the same requests: one event each, over 20 channels,
-unique ids, and the same uvicorn settings (h11, asyncio loop, no access log).
+unique ids, the same uvicorn settings (h11, asyncio loop, no access log) and the same
+garbage-collector set-up as `serve` (``tune_gc``).
 
 The service's rows include delivery (rendering the posts and the live digests' summaries,
 in the same process); the "delivery deferred" row (memory store, Slack pacing, so few posts
@@ -139,6 +140,8 @@ def _serve(kind: str, port: int, workdir: Path) -> None:
     """Run one server in this (child) process until terminated."""
     import uvicorn
 
+    from slack_batcher.http.server import tune_gc
+
     app: Any
     if kind == "bare":
         app = FastAPI()
@@ -146,7 +149,7 @@ def _serve(kind: str, port: int, workdir: Path) -> None:
     else:
         from slack_batcher.http import create_app
         from slack_batcher.http.server import build_service
-        from slack_batcher.settings import load_settings
+        from slack_batcher.http.settings import load_settings
 
         delivery: dict[str, Any] = {} if kind in ("paced", "ingest") else {"pacing": False}
         if kind == "nogroup":
@@ -160,6 +163,7 @@ def _serve(kind: str, port: int, workdir: Path) -> None:
             delivery=delivery,
         )
         app = create_app(build_service(settings), settings=settings.server, manage_service=True)
+    tune_gc()  # as `slack-batcher serve` does; the bare endpoint gets the same collector
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 

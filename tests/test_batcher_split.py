@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from slack_batcher import BatchConfig, BatchStrategy, ConfigError, ManualClock, MessageBatcher
+from slack_batcher import (
+    BatchableMessage,
+    BatchConfig,
+    BatchGroup,
+    BatchStrategy,
+    ConfigError,
+    ManualClock,
+    MessageBatcher,
+)
+from slack_batcher.errors import StoreError
 from slack_batcher.flush import FlushReason
 from slack_batcher.store.base import OutboxEntry
+from slack_batcher.store.sqlite import SQLiteStore
 from tests.factories import alert, pr
 
 MakeBatcher = Callable[..., MessageBatcher]
@@ -29,6 +43,28 @@ class TestOverflowOrder:
         batcher.add_message(pr("c1"), "C")
         assert sorted(batcher.inspect_pending_batches()["channels"]) == ["A", "C"]
         assert [m.channel for m in batcher.flush_expired_batches()["B"]] == ["B"]
+
+    @settings(max_examples=60, deadline=None)
+    @given(
+        limit=st.integers(1, 40),
+        adds=st.lists(st.tuples(st.integers(0, 60), st.booleans()), max_size=300),
+    )
+    def test_overflow_always_flushes_the_least_recently_active_channel(
+        self, limit: int, adds: list[tuple[int, bool]]
+    ) -> None:
+        batcher = MessageBatcher(
+            BatchConfig(max_channels=limit, max_batch_size=1000), clock=ManualClock()
+        )
+        model: OrderedDict[str, None] = OrderedDict()  # least recently active first
+        for n, (slot, other_repo) in enumerate(adds):
+            channel = f"C{slot}"
+            repo = "acme/web" if other_repo else "acme/api"  # a new batch in a known channel
+            batcher.add_message(pr(f"m{n}", repo=repo), channel)
+            if channel not in model and len(model) >= limit:
+                model.popitem(last=False)
+            model[channel] = None
+            model.move_to_end(channel)
+            assert sorted(batcher.inspect_pending_batches()["channels"]) == sorted(model)
 
 
 class TestChannelConfig:
@@ -167,3 +203,69 @@ class TestOutboxHandOver:
         handed = batcher.flush_channel_batches("C1")
         assert [m.metadata["message_ids"] for m in handed] == [["a"]]
         assert batcher.outbox.size() == 0 and batcher.flush_channel_batches("C1") == []
+
+
+class TestCounters:
+    def test_received_batched_duplicates_and_errors_add_up_after_a_store_failure(
+        self, tmp_path: Path
+    ) -> None:
+        class FailingSecondOpen(SQLiteStore):
+            opened = 0
+
+            def record_open(self, batch: BatchGroup, message: BatchableMessage) -> None:
+                FailingSecondOpen.opened += 1
+                if FailingSecondOpen.opened == 2:
+                    raise StoreError("disk full")
+                super().record_open(batch, message)
+
+        store = FailingSecondOpen(tmp_path / "s.db")
+        batcher = MessageBatcher(BatchConfig(max_batch_size=50), clock=ManualClock(), store=store)
+        batcher.add_message(pr("a"), "C1")
+        with pytest.raises(StoreError):
+            batcher.add_message(pr("b"), "C2")  # nothing stored, nothing pending
+        batcher.add_message(pr("a"), "C1")  # a duplicate
+        batcher.add_message(pr("c"), "C1")
+        stats = batcher.get_batch_stats()
+        assert (stats["messages_received"], stats["messages_batched"]) == (4, 2)
+        assert (stats["duplicates"], stats["errors"], stats["messages_pending"]) == (1, 1, 2)
+        check = batcher.get_health_status()["checks"]["error_rate"]
+        assert check["message"] == "1 errors in the last 3 operations"
+        channel = batcher.get_channel_stats("C1")
+        assert channel is not None
+        assert (channel.messages_batched, channel.batches_created) == (2, 1)
+        assert (channel.pending_message_count, channel.duplicates) == (2, 1)
+        assert batcher.get_channel_stats("C2") is None
+        store.close()
+
+    def test_the_error_window_forgets_errors_after_a_thousand_operations(self) -> None:
+        batcher = MessageBatcher(BatchConfig(max_batch_size=5), clock=ManualClock())
+        batcher.recorder.error()  # a failed operation, then 1,000 successful ones
+        for n in range(1000):
+            batcher.add_message(pr(f"m{n}"), "C1")
+        check = batcher.get_health_status()["checks"]["error_rate"]
+        assert check["message"] == "0 errors in the last 1000 operations"
+        assert batcher.get_batch_stats()["errors"] == 1
+
+    def test_a_channel_keeps_its_figures_once_it_has_nothing_pending(self) -> None:
+        clock = ManualClock()
+        batcher = MessageBatcher(BatchConfig(max_batch_size=2), clock=clock)
+        batcher.add_message(pr("a"), "C1")
+        clock.advance(5)
+        batcher.add_message(pr("b"), "C1")  # full: flushed, the channel has nothing pending
+        batcher.add_message(pr("c", repo="acme/web"), "C2")
+        channel = batcher.get_channel_stats("C1")
+        assert channel is not None and channel.last_activity == clock.now()
+        assert (channel.messages_batched, channel.batches_created, channel.batches_sent) == (
+            2,
+            1,
+            1,
+        )
+        by_channel = batcher.get_batch_stats()["by_channel"]
+        assert by_channel["C1"]["messages_batched"] == 2
+        assert by_channel["C2"] == {
+            "batches_created": 1,
+            "batches_sent": 0,
+            "messages_batched": 1,
+            "pending_batches": 1,
+            "pending_messages": 1,
+        }

@@ -10,7 +10,7 @@ from click.testing import CliRunner, Result
 
 from slack_batcher.cli import main
 from slack_batcher.demo import starter_config
-from slack_batcher.settings import check_settings, load_settings
+from slack_batcher.http.settings import check_settings, load_settings
 from slack_batcher.sources.samples import alert, alertmanager_notification, github_event
 
 REPO = Path(__file__).resolve().parent.parent

@@ -20,7 +20,7 @@ from slack_batcher import (
 )
 from slack_batcher.http import create_app
 from slack_batcher.http.server import check_bind
-from slack_batcher.settings import ServiceSettings
+from slack_batcher.http.settings import ServiceSettings
 from slack_batcher.testing import FakeSlack
 from tests.test_http_harness import (
     AUTH,

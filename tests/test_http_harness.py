@@ -26,8 +26,8 @@ from slack_batcher.clock import Clock
 from slack_batcher.delivery import SlackSender
 from slack_batcher.http import create_app
 from slack_batcher.http.server import build_service
+from slack_batcher.http.settings import ServerSettings, ServiceSettings
 from slack_batcher.runtime import BatchingService
-from slack_batcher.settings import ServerSettings, ServiceSettings
 from slack_batcher.store import BatchStore
 from slack_batcher.testing import FakeSlack
 

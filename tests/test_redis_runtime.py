@@ -19,7 +19,7 @@ from slack_batcher.delivery.slack import SlackSender
 from slack_batcher.errors import StoreError
 from slack_batcher.http import create_app
 from slack_batcher.http.server import build_service
-from slack_batcher.settings import ServiceSettings, StoreSettings
+from slack_batcher.http.settings import ServiceSettings, StoreSettings
 from slack_batcher.store.redis import RedisStore
 from slack_batcher.store.redis_batcher import SharedBatcher
 from slack_batcher.testing import FakeSlack

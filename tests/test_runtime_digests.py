@@ -272,6 +272,42 @@ async def test_a_restart_mid_storm_keeps_editing_the_same_post(
     assert carried(slack, parent) == Counter(f"evt-{n:04d}" for n in range(40))
 
 
+async def test_the_summary_after_a_restart_reads_as_one_rendered_from_every_item(
+    slack: FakeSlack, make_service: Factory, tmp_path: Path
+) -> None:
+    from slack_batcher.formatting.digest_summary import format_digest_summary
+
+    path = tmp_path / "store.db"
+    sent: list[BatchableMessage] = []
+
+    async def alerts(service: BatchingService, numbers: range, status: str) -> None:
+        for number in numbers:
+            message = item(number, name="HighErrorRate", status=status)
+            sent.append(message)
+            await service.submit(message, "C1")
+            await service.advance(10.0)
+
+    batcher, service = make_service(store=SQLiteStore(path))
+    async with service:
+        await alerts(service, range(30), "firing")
+    batcher.close()
+
+    batcher, service = make_service(store=SQLiteStore(path))  # the running summary is rebuilt
+    async with service:
+        await alerts(service, range(30, 45), "resolved")
+        await service.advance(timedelta(minutes=6))
+    batcher.close()
+
+    [parent] = top_level(slack)
+    expected = format_digest_summary(
+        sorted(sent, key=lambda m: m.timestamp),
+        replies=len(slack.replies("C1", parent.ts)),
+        channel="C1",
+    )
+    assert parent.blocks == expected.blocks
+    assert "firing → resolved" in json.dumps(parent.blocks, ensure_ascii=False)
+
+
 async def test_without_an_editing_sender_every_flush_is_a_post_as_before(
     clock: ManualClock, slack: FakeSlack
 ) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from slack_batcher import ConfigError
-from slack_batcher.settings import check_settings, load_settings
+from slack_batcher.http.settings import check_settings, load_settings
 
 
 def write(tmp_path: Path, text: str) -> Path:

@@ -16,7 +16,7 @@ from slack_batcher import ManualClock, MemoryStore
 from slack_batcher.delivery import SlackSender
 from slack_batcher.http import create_app
 from slack_batcher.http.server import build_service
-from slack_batcher.settings import load_settings
+from slack_batcher.http.settings import load_settings
 from slack_batcher.sources.samples import (
     alert,
     alertmanager_notification,

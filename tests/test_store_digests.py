@@ -6,8 +6,11 @@ import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from slack_batcher import SlackMessage, SQLiteStore
-from slack_batcher.store import BatchStore
+from slack_batcher.store import BatchStore, _sqlite_schema
+from slack_batcher.store import _sqlite_codec as codec
 from slack_batcher.store.base import DigestRecord
 from tests.conftest import StoreFactory
 from tests.factories import T0, alert
@@ -99,3 +102,62 @@ def test_sqlite_sweeps_the_digests_of_keys_that_fell_silent(tmp_path: Path) -> N
         assert [row[0] for row in conn.execute("SELECT key FROM digests")] == ["C1\x1fnew"]
     finally:
         conn.close()
+
+
+def test_sqlite_sweeps_the_items_of_expired_digests_too(tmp_path: Path) -> None:
+    with SQLiteStore(tmp_path / "store.db") as store:
+        store.put_digest(record(key="C1\x1fold"))
+        later = T0 + timedelta(hours=2)
+        store.put_digest(
+            record(key="C1\x1fnew", updated_at=later, expires_at=later + timedelta(minutes=30))
+        )
+    conn = sqlite3.connect(tmp_path / "store.db")
+    try:
+        keys = {row[0] for row in conn.execute("SELECT key FROM digest_items")}
+    finally:
+        conn.close()
+    assert keys == {"C1\x1fnew"}
+
+
+def test_a_digest_read_back_grows_and_a_replaced_one_keeps_only_its_items(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "store.db"
+    with SQLiteStore(path) as store:
+        store.put_digest(record())
+    with SQLiteStore(path) as store:
+        found = store.get_digest("C1\x1falert:api", T0)
+        assert found is not None
+        found.messages.append(alert("a3"))
+        store.put_digest(found)
+        store.put_digest(record(key="C1\x1fother"))
+        store.put_digest(record(key="C1\x1fother", messages=[alert("b1")]))
+    with SQLiteStore(path) as store:
+        grown = store.get_digest("C1\x1falert:api", T0)
+        other = store.get_digest("C1\x1fother", T0)
+    assert grown is not None and other is not None
+    assert [m.id for m in grown.messages] == ["a1", "a2", "a3"]
+    assert [m.id for m in other.messages] == ["b1"]
+
+
+def test_a_version_2_file_keeps_its_live_digests(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "store.db"
+    with monkeypatch.context() as patch:  # a file as version 2 wrote it: the items in the body
+        patch.delitem(_sqlite_schema.MIGRATIONS, 3)
+        patch.setattr(_sqlite_schema, "SCHEMA_VERSION", 2)
+        SQLiteStore(path).close()
+    written = record()
+    conn = sqlite3.connect(path)
+    try:
+        with conn:
+            conn.execute(
+                "INSERT INTO digests (key, channel_id, ts, expires_at, body) VALUES (?,?,?,?,?)",
+                (written.key, "C1", written.ts, codec.time_text(written.expires_at),
+                 codec.dump_json(written.to_dict())),
+            )  # fmt: skip
+    finally:
+        conn.close()
+    with SQLiteStore(path) as store:
+        assert store.get_digest(written.key, T0) == written

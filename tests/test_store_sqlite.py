@@ -375,13 +375,17 @@ def test_a_growing_digest_is_stored_exactly_as_encoded_whole(tmp_path: Path) -> 
     path = tmp_path / "store.db"
     with SQLiteStore(path) as store:
         store.put_digest(record)
-        store.put_digest(grown)  # only gh-3 is encoded anew
+        store.put_digest(grown)  # only gh-3 is encoded and written anew
     conn = sqlite3.connect(path)
     try:
         [(body,)] = conn.execute("SELECT body FROM digests").fetchall()
+        parts = conn.execute("SELECT body FROM digest_items ORDER BY seq").fetchall()
     finally:
         conn.close()
-    assert json.loads(body) == json.loads(codec.dump_json(grown.to_dict()))
+    items = [item for (part,) in parts for item in json.loads(part)]
+    assert len(parts) == 2  # the second write added one row: gh-3
+    stored = {**json.loads(body), "messages": items}
+    assert stored == json.loads(codec.dump_json(grown.to_dict()))
     with SQLiteStore(path) as store:
         found = store.get_digest(record.key, T0)
         assert found is not None

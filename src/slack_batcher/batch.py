@@ -24,7 +24,7 @@ def _by_priority_then_time(message: BatchableMessage) -> tuple[int, datetime]:
     return (-PRIORITY_SCORES[message.priority], message.timestamp)
 
 
-@dataclass(eq=False, slots=True)
+@dataclass(eq=False, slots=True, init=False)
 class BatchGroup:
     """An open batch in one channel.
 
@@ -42,7 +42,8 @@ class BatchGroup:
     expires_at: datetime
     messages: list[BatchableMessage] = field(default_factory=list)
     last_activity: datetime | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
+    #: Behind the ``metadata`` property: made on first use (most batches never have any).
+    _metadata: dict[str, Any] | None = field(default=None, repr=False, init=False)
     #: Grouping partition this batch belongs to (see grouping.py); not shown to users.
     partition: tuple[str, ...] = ()
     #: Scoring state (see grouping.py), not shown to users: the first member's scope; its
@@ -56,9 +57,52 @@ class BatchGroup:
     #: Opening order within its channel (set by the channel queue).
     sequence: int = 0
 
-    def __post_init__(self) -> None:
-        if self.last_activity is None:
-            self.last_activity = self.created_at
+    def __init__(
+        self,
+        id: str,
+        channel_id: str,
+        batch_type: BatchType,
+        created_at: datetime,
+        expires_at: datetime,
+        messages: list[BatchableMessage] | None = None,
+        last_activity: datetime | None = None,
+        metadata: dict[str, Any] | None = None,
+        partition: tuple[str, ...] = (),
+        scope: str | None = None,
+        profiles: list[tuple[str, str, ContentType]] | None = None,
+        match_keys: set[tuple[object, ...]] | None = None,
+        author_types: dict[str | None, int] | None = None,
+        size_bytes: int = 0,
+        sequence: int = 0,
+    ) -> None:
+        """Build a batch; written by hand (not generated): the hot path opens many."""
+        self.id = id
+        self.channel_id = channel_id
+        self.batch_type = batch_type
+        self.created_at = created_at
+        self.expires_at = expires_at
+        self.messages = [] if messages is None else messages
+        self.last_activity = created_at if last_activity is None else last_activity
+        self._metadata = metadata
+        self.partition = partition
+        self.scope = scope
+        self.profiles = profiles
+        self.match_keys = match_keys
+        self.author_types = author_types
+        self.size_bytes = size_bytes
+        self.sequence = sequence
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """Anything carried with the batch (stored with it); a dict, empty by default."""
+        found = self._metadata
+        if found is None:
+            found = self._metadata = {}
+        return found
+
+    @metadata.setter
+    def metadata(self, value: dict[str, Any]) -> None:
+        self._metadata = value
 
     def __len__(self) -> int:
         return len(self.messages)

@@ -25,11 +25,11 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
-from collections import OrderedDict
-from datetime import datetime, timedelta
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 
+from .activity import LeastActive
 from .batch import BatchGroup
 from .clock import Clock, SystemClock
 from .config import BatchConfig
@@ -97,11 +97,14 @@ class MessageBatcher(BatchFlushing, BatcherDelegates):
         # A store that keeps no batch records (memory) is not called on the hot path.
         self._store_keeps_batches = bool(getattr(self.store, "keeps_batches", True))
         self._lock = threading.RLock()
-        self._channels: OrderedDict[str, ChannelQueue] = OrderedDict()
+        #: Channels with pending batches, each with its placement indexes and activity.
+        self._channels: dict[str, ChannelQueue] = {}
         self._batches: dict[str, BatchGroup] = {}
+        self._least_active = LeastActive()
         self._deadlines = Deadlines(lambda batch: self._batches.get(batch.id) is batch)
         self._sequence = 0
         self._id_prefix = secrets.token_hex(6)
+        self._id_head = f"b_{self._id_prefix}_"  # a batch id: this and the sequence number
         self._latency = LeadingEdges()
         self.recorder = StatsRecorder(self.config, self.clock.now())
         self.recorder.watch_pending(self._channels)
@@ -126,7 +129,7 @@ class MessageBatcher(BatchFlushing, BatcherDelegates):
             state,
             channels=self._channels,
             policy_for=lambda channel_id: self._rules_for(channel_id).policy,
-            register=lambda queue, batch: self._register_batch(queue, batch, None, recovered=True),
+            register=self._register_batch,
             recorder=self.recorder,
         )
         if state.batches or state.outbox:
@@ -198,95 +201,104 @@ class MessageBatcher(BatchFlushing, BatcherDelegates):
 
         Returns the fields of an :class:`AddResult` as a tuple (no object built per message).
         """
-        if (
-            type(message) is not BatchableMessage
-            or type(channel_id) is not str
-            or not channel_id
-            or len(channel_id) > MAX_CHANNEL_ID_LENGTH
-            or channel_id.isspace()
-            or message.size_bytes > self._max_message_bytes
-        ):
+        if type(message) is not BatchableMessage or message.size_bytes > self._max_message_bytes:
             self.check_message(message, channel_id)  # raises, naming the field
-        with self._lock:
-            stats = self._stats
-            stats.messages_received += 1
-            queue = self._channels.get(channel_id)
-            if queue is not None:
+        lock = self._lock  # acquire/release: cheaper than a with block, same semantics
+        lock.acquire()
+        try:
+            queue = self._channels.get(channel_id) if type(channel_id) is str else None
+            if queue is None:
+                # A channel with pending batches was checked when it opened.
+                self._check_channel(channel_id)
+            else:
                 holder = queue.message_ids.get(message.id)
                 if holder is not None:
                     self.recorder.duplicate(channel_id)
                     return holder.id, True, None, None
-            rules = (
-                self._channel_rules.get(channel_id, self._rules)
-                if self._channel_rules
-                else (self._rules)
-            )
-            now = self.clock.now()
-            # profile_of(message), inlined
-            data = message.data
-            scope = (
-                data.get("repository") or data.get("project") or data.get("service")
-            ) or data.get("team")
-            if type(scope) is not str or not scope.islower():  # else already folded
-                scope = folded(scope)
-            author = message.author
-            if author and not author.islower():
-                author = author.lower()
-            profile = (scope, author or "", message.content_type)
-            policy = rules.policy
-            partition = policy.partition_of(message, profile) if policy.partitioned else ()
-            batch = None
-            if queue is not None and self._enabled:
-                batch = policy.choose(queue, partition, profile)
-            leading = rules.leading and self._latency.quiet(
-                channel_id, message, rules.config.digest_by, rules.window, now
-            )
-            if batch is None:
-                if queue is None and len(self._channels) >= self.config.max_channels:
-                    self.error_handler.handle_channel_overflow(self.config.max_channels)
-                batch = self._new_batch(channel_id, message, partition, now, rules.window)
-                if self._store_keeps_batches:
-                    self._store_call(self.store.record_open, batch, message)
-                if queue is None:
-                    queue = policy.new_queue(channel_id)
-                    self._channels[channel_id] = queue
+            stats = self._stats
+            try:
+                rules = (
+                    self._channel_rules.get(channel_id, self._rules)
+                    if self._channel_rules
+                    else self._rules
+                )
+                now = self.clock.now()
+                # profile_of(message), inlined
+                data = message.data
+                scope = (
+                    data.get("repository") or data.get("project") or data.get("service")
+                ) or data.get("team")
+                if type(scope) is not str or not scope.islower():  # else already folded
+                    scope = folded(scope)
+                author = message.author
+                if author and not author.islower():
+                    author = author.lower()
+                profile = (scope, author or "", message.content_type)
+                policy = rules.policy
+                partition = policy.partition_of(message, profile) if policy.partitioned else ()
+                batch = None
+                if queue is not None and self._enabled:
+                    batch = policy.choose(queue, partition, profile)
+                leading = rules.leading and self._latency.quiet(
+                    channel_id, message, rules.config.digest_by, rules.window, now
+                )
+                if batch is None:
+                    if queue is None and len(self._channels) >= self.config.max_channels:
+                        self.error_handler.handle_channel_overflow(self.config.max_channels)
+                    self._sequence += 1
+                    batch = BatchGroup(
+                        self._id_head + str(self._sequence),
+                        channel_id,
+                        _TYPE_OF[message.content_type],
+                        now,
+                        now + rules.window,
+                        partition=partition,
+                    )
+                    if self._store_keeps_batches:
+                        self._store_call(self.store.record_open, batch, message)
+                    if queue is None:
+                        queue = policy.new_queue(channel_id)
+                        queue.stats = self.recorder.channel(channel_id)
+                        self._channels[channel_id] = queue
+                    # Pending from now on (a recovered batch: _register_batch).
+                    queue.add_batch(batch)
+                    queue.created += 1
+                    self._batches[batch.id] = batch
+                    # A sliding window's due time moves: it is kept in the heap, not a lane.
+                    self._deadlines.push(batch, rules.window if rules.sliding_cap is None else None)
+                    stats.batches_created += 1
+                    stats.pending_batches += 1
+                    if stats.pending_batches > stats.peak_concurrent_batches:
+                        stats.peak_concurrent_batches = stats.pending_batches
                 else:
-                    self._channels.move_to_end(channel_id)
-                # A sliding window's due time moves: it is kept in the heap, not a lane.
-                lane = rules.window if rules.sliding_cap is None else None
-                self._register_batch(queue, batch, lane)
-            else:
-                if self._store_keeps_batches:
-                    batch.last_activity = now  # what the store records; harmless if it fails
-                    self._store_call(self.store.record_add, batch, message)
-                self._channels.move_to_end(channel_id)
-                if rules.sliding_cap is not None:
-                    self._slide(batch, now, rules)
-            # batch.add_message(message, now), inlined
-            members = batch.messages
-            members.append(message)
-            batch.size_bytes += message.size_bytes
-            batch.last_activity = now
-            if (
-                batch.batch_type is not _TEAM
-                and len(members) > 1
-                and _TYPE_OF[message.content_type] is not batch.batch_type
-            ):
-                batch.batch_type = _TEAM
-            queue.index_message(batch, message, profile)  # type: ignore[union-attr]
+                    if self._store_keeps_batches:
+                        batch.last_activity = now  # what the store records; harmless if it fails
+                        self._store_call(self.store.record_add, batch, message)
+                    if rules.sliding_cap is not None:
+                        self._slide(batch, now, rules)
+                # batch.add_message(message, now), inlined
+                members = batch.messages
+                members.append(message)
+                batch.size_bytes += message.size_bytes
+                batch.last_activity = now
+                if (
+                    batch.batch_type is not _TEAM
+                    and len(members) > 1
+                    and _TYPE_OF[message.content_type] is not batch.batch_type
+                ):
+                    batch.batch_type = _TEAM
+                queue.index_message(batch, message, profile)  # type: ignore[union-attr]
+            except BaseException:
+                stats.messages_unplaced += 1
+                raise
 
+            # Counted once each: the rest (received, operations, per channel) is derived.
             stats.messages_batched += 1
             stats.pending_messages += 1
             stats.pending_bytes += message.size_bytes
             stats.messages_by_type[message.content_type] += 1
-            stats.operations += 1
-            recorder = self.recorder
-            recorder.recent_errors.append(False)
-            channel_stats = queue.stats  # type: ignore[union-attr]
-            if channel_stats is None:
-                channel_stats = queue.stats = recorder.channel(channel_id)  # type: ignore[union-attr]
-            channel_stats.messages_batched += 1
-            channel_stats.last_activity = now
+            queue.batched += 1  # type: ignore[union-attr]
+            queue.touched = stats.messages_batched  # type: ignore[union-attr]
 
             reason = None
             if not self._enabled:
@@ -299,9 +311,11 @@ class MessageBatcher(BatchFlushing, BatcherDelegates):
                 reason = FlushReason.LEADING
             flushed = self._flush(batch, reason, returned=returned) if reason else None
             budget = self._memory_budget
-            if budget is not None and recorder.memory_estimate() > budget:
+            if budget is not None and self.recorder.memory_estimate() > budget:
                 self.error_handler.relieve_memory(budget)
             return batch.id, False, flushed, reason
+        finally:
+            lock.release()
 
     def _slide(self, batch: BatchGroup, now: datetime, rules: ChannelRules) -> None:
         """Move a sliding window's due time to now + window, capped after its opening."""
@@ -323,12 +337,7 @@ class MessageBatcher(BatchFlushing, BatcherDelegates):
             raise InvalidMessageError(
                 "message", f"expected a BatchableMessage, got {type(message).__name__}"
             )
-        if not isinstance(channel_id, str) or not channel_id.strip():
-            raise InvalidMessageError("channel_id", "must be a non-empty string")
-        if len(channel_id) > MAX_CHANNEL_ID_LENGTH:
-            raise InvalidMessageError(
-                "channel_id", f"is {len(channel_id)} characters; at most {MAX_CHANNEL_ID_LENGTH}"
-            )
+        self._check_channel(channel_id)
         limit = self.config.max_message_bytes
         if message.size_bytes > limit:
             with self._lock:
@@ -338,42 +347,22 @@ class MessageBatcher(BatchFlushing, BatcherDelegates):
                 f"message {message.id!r} is {message.size_bytes} bytes; the limit is {limit}",
             )
 
-    def _new_batch(
-        self,
-        channel_id: str,
-        message: BatchableMessage,
-        partition: tuple[str, ...],
-        now: datetime,
-        window: timedelta,
-    ) -> BatchGroup:
-        self._sequence += 1
-        return BatchGroup(
-            id=f"b_{self._id_prefix}_{self._sequence}",
-            channel_id=channel_id,
-            batch_type=_TYPE_OF[message.content_type],
-            created_at=now,
-            expires_at=now + window,
-            partition=partition,
-        )
+    @staticmethod
+    def _check_channel(channel_id: object) -> None:
+        """Raise :class:`~slack_batcher.errors.InvalidMessageError` for an invalid channel id."""
+        if not isinstance(channel_id, str) or not channel_id.strip():
+            raise InvalidMessageError("channel_id", "must be a non-empty string")
+        if len(channel_id) > MAX_CHANNEL_ID_LENGTH:
+            raise InvalidMessageError(
+                "channel_id", f"is {len(channel_id)} characters; at most {MAX_CHANNEL_ID_LENGTH}"
+            )
 
-    def _register_batch(
-        self,
-        queue: ChannelQueue,
-        batch: BatchGroup,
-        window: timedelta | None,
-        *,
-        recovered: bool = False,
-    ) -> None:
+    def _register_batch(self, queue: ChannelQueue, batch: BatchGroup) -> None:
+        """Make a recovered *batch* pending again (``_place`` does this inline for new ones)."""
         queue.add_batch(batch)
         self._batches[batch.id] = batch
-        self._deadlines.push(batch, window)
-        if recovered:
-            self.recorder.opened(batch, recovered=True)
-            return
-        channel = queue.stats
-        if channel is None:
-            channel = queue.stats = self.recorder.channel(batch.channel_id)
-        self.recorder.opened(batch, channel=channel)
+        self._deadlines.push(batch)
+        self.recorder.recovered_batch()
 
     def close(self) -> None:
         """Release the store. Pending state stays in a durable store for the next start."""

@@ -50,9 +50,10 @@ def serve(config_path: Path | None, host: str | None, port: int | None) -> None:
         check_bind,
         configure_logging,
         describe_sender,
+        tune_gc,
     )
     from .http.server import serve as run_server
-    from .settings import load_settings
+    from .http.settings import load_settings
 
     try:
         settings = load_settings(config_path)
@@ -86,6 +87,7 @@ def serve(config_path: Path | None, host: str | None, port: int | None) -> None:
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal: after a
     # clean shutdown that is a normal exit, not an abort.
     signal.signal(signal.SIGTERM, _exit_cleanly)
+    tune_gc()
     try:
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(run_server(settings, service=service))
@@ -274,7 +276,7 @@ def config() -> None:
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path), required=False)
 def config_check(path: Path | None) -> None:
     """Validate a TOML file plus the environment; explain every problem with its key."""
-    from .settings import check_settings
+    from .http.settings import check_settings
 
     problems = check_settings(path)
     if problems:

@@ -27,7 +27,7 @@ def _fail(message: str) -> NoReturn:
 
 
 def _load(path: Path | None) -> Any:
-    from .settings import load_settings
+    from .http.settings import load_settings
 
     try:
         return load_settings(path)
@@ -39,7 +39,7 @@ def _load(path: Path | None) -> Any:
 
 def config_warnings(path: Path | None) -> list[str]:
     """Return what is valid but probably not meant in the configuration at *path*."""
-    from .settings import load_settings
+    from .http.settings import load_settings
 
     try:
         settings = load_settings(path)

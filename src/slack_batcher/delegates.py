@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from .activity import LeastActive
 from .batch import BatchGroup
 from .clock import Clock
 from .dead_letters import DeadLetters
@@ -39,7 +40,7 @@ class BatcherDelegates:
     _lock: threading.RLock
     _channels: Mapping[str, ChannelQueue]
     _batches: Mapping[str, BatchGroup]
-
+    _least_active: LeastActive
     _deadlines: Deadlines
 
     def _requeue(self, message: BatchableMessage, channel_id: str) -> bool:
@@ -58,7 +59,7 @@ class BatcherDelegates:
     def least_active_channel(self) -> str | None:
         """Return the channel with pending batches that was least recently active, or None."""
         with self._lock:
-            return next(iter(self._channels), None)
+            return self._least_active.find(self._channels)
 
     def oldest_batch_id(self) -> str | None:
         """Return the id of the pending batch opened first, or None."""

@@ -53,8 +53,8 @@ from .formatting.factory import SlackMessageFormatterFactory
 from .formatting.message import SlackMessage
 from .http.preview import render_page
 from .http.recent import RecordingSender
+from .http.settings import ServiceSettings
 from .runtime.service import BatchingService
-from .settings import ServiceSettings
 from .sources.samples import signed_request
 from .sources.settings import SourcesSettings
 from .store.memory import MemoryStore

@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .settings import ServiceSettings, load_settings
+from .http.settings import ServiceSettings, load_settings
 
 __all__ = ["SOURCES", "DemoDelivery", "demo_settings", "load_deliveries", "starter_config"]
 

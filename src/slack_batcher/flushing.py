@@ -135,6 +135,7 @@ class BatchFlushing:
             queue.remove_batch(batch)
             if not queue.batches:
                 del self._channels[batch.channel_id]
+                self.recorder.closed(batch.channel_id, queue, queue.stats)
         if self._batches.pop(batch.id, None) is not None:
             self.recorder.left(batch)
 

@@ -23,8 +23,10 @@ Other thresholds score every open batch of the partition against each member's p
 
 from __future__ import annotations
 
+from bisect import insort
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from .batch import BatchGroup
 from .models import BatchableMessage, BatchStrategy, ContentType, scope_of
@@ -48,11 +50,18 @@ AUTHOR_WEIGHT = 0.3
 TYPE_WEIGHT = 0.3
 _WEIGHTS = (SCOPE_WEIGHT, AUTHOR_WEIGHT, TYPE_WEIGHT)
 _EPSILON = 1e-9
-#: Past this many members a single-scope batch keeps author → content types for scoring.
-_KEYED_AFTER = 8
+#: A score this high is the maximum: no other batch can beat it.
+_PERFECT = sum(_WEIGHTS) - _EPSILON
+#: Past this many members a single-scope batch keeps author → content types for scoring
+#: (a scan of a few members is cheaper; the default batch size, 5, never needs the table).
+_KEYED_AFTER = 5
 _TYPE_BITS = {kind: 1 << n for n, kind in enumerate(ContentType)}
 #: The key of the all-types mask in ``BatchGroup.author_types``.
 _ANY_AUTHOR = None
+
+
+def _opening_order(batch: BatchGroup) -> int:
+    return batch.sequence
 
 
 def folded(value: object) -> str:
@@ -147,7 +156,7 @@ def batch_similarity(profile: Profile, batch: BatchGroup) -> float:
     return base + best
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class ChannelQueue:
     """The open batches of one channel and the indexes used to place a message.
 
@@ -168,11 +177,47 @@ class ChannelQueue:
     by_scope: dict[object, BatchGroup | list[BatchGroup]] = field(default_factory=dict)
     #: partition → its open batches, in opening order (when partitioned).
     partitions: dict[tuple[str, ...], dict[str, BatchGroup]] = field(default_factory=dict)
-    pending_messages: int = 0
     #: Batches opened so far: each batch's ``sequence`` (ties go to the lower).
     opened: int = 0
-    #: The channel's stats, kept here once known: no lookup in a table of every channel.
+    # The channel's activity while it has pending work, counted here (the object the hot
+    # path already holds) and folded into its ChannelStats when asked or when it closes.
+    #: The channel's stats, once known: no lookup in a table of every channel.
     stats: ChannelStats | None = None
+    #: Batches opened (not recovered) and messages placed since the queue opened.
+    created: int = 0
+    batched: int = 0
+    #: When the channel was last active, as a stamp that only grows (least recently active
+    #: channel: the lowest).
+    touched: int = 0
+    #: The latest ``last_activity`` of the batches that already left.
+    last_seen: datetime | None = None
+
+    def __init__(self, channel_id: str, scoped: bool = True, partitioned: bool = False) -> None:
+        """Start an empty queue; written by hand (not generated): a channel opens one often."""
+        self.channel_id = channel_id
+        self.scoped = scoped
+        self.partitioned = partitioned
+        self.batches = {}
+        self.message_ids = {}
+        self.by_scope = {}
+        self.partitions = {}
+        self.opened = self.created = self.batched = self.touched = 0
+        self.stats = None
+        self.last_seen = None
+
+    @property
+    def pending_messages(self) -> int:
+        """Messages pending in the channel."""
+        return sum(len(batch.messages) for batch in self.batches.values())
+
+    def last_activity(self) -> datetime | None:
+        """When a message last joined one of the channel's batches, or None."""
+        latest = self.last_seen
+        for batch in self.batches.values():
+            when = batch.last_activity
+            if when is not None and (latest is None or when > latest):
+                latest = when
+        return latest
 
     def members(self, partition: tuple[str, ...]) -> dict[str, BatchGroup] | None:
         """Return the open batches of *partition*, in opening order."""
@@ -189,7 +234,6 @@ class ChannelQueue:
     def index_message(self, batch: BatchGroup, message: BatchableMessage, profile: Profile) -> None:
         """Record that *message* (with *profile*), already appended to *batch*, joined it."""
         self.message_ids[message.id] = batch
-        self.pending_messages += 1
         scope = profile[0]
         if batch.scope is None:  # the first member
             batch.scope = scope
@@ -207,8 +251,10 @@ class ChannelQueue:
                 return
             bit = _TYPE_BITS[profile[2]]
             author = profile[1]
-            table[author] = table.get(author, 0) | bit
-            table[_ANY_AUTHOR] |= bit
+            types = table.get(author, 0)
+            if not types & bit:  # usually known already: nothing to write
+                table[author] = types | bit
+                table[_ANY_AUTHOR] |= bit
             return
         if batch.profiles is None:  # a second scope: from now on, score by profiles
             batch.author_types = None
@@ -245,14 +291,20 @@ class ChannelQueue:
         return (batch.partition, scope) if batch.partition else scope
 
     def _register_scope(self, batch: BatchGroup, scope: str) -> None:
+        # Candidates stay in opening order: ``choose`` stops at the first perfect score.
         key = self._scope_key(batch, scope)
         found = self.by_scope.get(key)
         if found is None:
             self.by_scope[key] = batch
         elif type(found) is list:
-            found.append(batch)
+            if found[-1].sequence < batch.sequence:
+                found.append(batch)
+            else:  # a batch gaining a second scope (mixed-scope batches are rare)
+                insort(found, batch, key=_opening_order)
         else:
-            self.by_scope[key] = [found, batch]  # type: ignore[list-item]
+            first: BatchGroup = found  # type: ignore[assignment]
+            pair = [first, batch] if first.sequence < batch.sequence else [batch, first]
+            self.by_scope[key] = pair
 
     def _unregister_scope(self, batch: BatchGroup, scope: str) -> None:
         key = self._scope_key(batch, scope)
@@ -285,7 +337,9 @@ class ChannelQueue:
         for message in batch.messages:
             if message_ids.get(message.id) is batch:
                 del message_ids[message.id]
-        self.pending_messages -= len(batch.messages)
+        when = batch.last_activity
+        if when is not None and (self.last_seen is None or when > self.last_seen):
+            self.last_seen = when
 
 
 class GroupingPolicy:
@@ -310,7 +364,8 @@ class GroupingPolicy:
     def reindex(self, queue: ChannelQueue) -> ChannelQueue:
         """Return a new queue holding *queue*'s open batches, indexed by this policy."""
         fresh = self.new_queue(queue.channel_id)
-        fresh.stats = queue.stats
+        fresh.stats, fresh.created, fresh.batched = queue.stats, queue.created, queue.batched
+        fresh.touched, fresh.last_seen = queue.touched, queue.last_seen
         for batch in queue.batches.values():
             messages, batch.messages = batch.messages, []
             batch.scope = batch.profiles = batch.match_keys = batch.author_types = None
@@ -356,17 +411,26 @@ class GroupingPolicy:
             if not self.by_similarity:
                 return next(iter(members.values()))
             candidates = members.values()
+        # Candidates come in opening order: the first best score wins a tie, and a perfect
+        # score cannot be beaten.
         best: BatchGroup | None = None
-        best_score = -1.0
+        best_score = 0.0
         threshold = self.threshold - _EPSILON
+        scope, author, kind = profile
+        bit = _TYPE_BITS[kind]
         for batch in candidates:
-            score = batch_similarity(profile, batch)
-            if score < threshold:
-                continue
-            if score > best_score + _EPSILON or (
-                score > best_score - _EPSILON
-                and best is not None
-                and batch.sequence < best.sequence
-            ):
+            table = batch.author_types
+            if table is not None:  # a large single-scope batch: batch_similarity, inlined
+                types = table.get(author, 0)
+                score = SCOPE_WEIGHT if scope == batch.scope else 0.0
+                if types & bit:
+                    score += AUTHOR_WEIGHT + TYPE_WEIGHT
+                elif types or table[_ANY_AUTHOR] & bit:
+                    score += AUTHOR_WEIGHT  # == TYPE_WEIGHT
+            else:
+                score = batch_similarity(profile, batch)
+            if score >= threshold and (best is None or score > best_score + _EPSILON):
+                if score > _PERFECT:
+                    return batch
                 best, best_score = batch, score
         return best

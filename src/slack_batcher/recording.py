@@ -2,14 +2,18 @@
 
 :class:`StatsRecorder` owns the global counters, the per-channel stats (with bounded
 retention), the recent-error window and the attached :class:`~slack_batcher.stats.StatsContributor`
-objects. The batcher's hot path updates the counters of ``recorder.stats`` directly; the
-rest goes through the methods here. Not thread safe by itself: the batcher's lock guards it.
+objects. The batcher's hot path updates the counters of ``recorder.stats`` directly, and a
+channel's activity on its :class:`~slack_batcher.grouping.ChannelQueue` while it has pending
+work (folded into the channel's stats by :meth:`StatsRecorder.closed`, and merged into every
+report); the rest goes through the methods here. Not thread safe by itself: the batcher's
+lock guards it.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -40,6 +44,20 @@ class PendingView(Protocol):
         """Messages pending in the channel."""
         ...
 
+    @property
+    def created(self) -> int:
+        """Batches opened in the channel since it last had nothing pending."""
+        ...
+
+    @property
+    def batched(self) -> int:
+        """Messages placed in the channel since it last had nothing pending."""
+        ...
+
+    def last_activity(self) -> datetime | None:
+        """When a message last joined one of the channel's batches."""
+        ...
+
 
 class StatsRecorder:
     """Counts what the batcher does and reports it as stats and health."""
@@ -47,15 +65,16 @@ class StatsRecorder:
     def __init__(self, config: BatchConfig, started_at: datetime) -> None:
         self.config = config
         self.stats = GlobalBatchStats(started_at=started_at)
-        self.channels: OrderedDict[str, ChannelStats] = OrderedDict()
-        self.recent_errors: deque[bool] = deque(maxlen=ERROR_WINDOW)
+        self.channels: dict[str, ChannelStats] = {}
+        #: The operation numbers (``stats.operations`` then) of the recent failed operations.
+        self.recent_errors: deque[int] = deque(maxlen=ERROR_WINDOW)
         self.contributors: list[StatsContributor] = []
         self._retention = max(1000, 10 * config.max_channels)
         #: Channel ids with pending work: their stats are never evicted.
-        self._busy: Mapping[str, object] = {}
+        self._busy: Mapping[str, PendingView] = {}
 
-    def watch_pending(self, channels: Mapping[str, object]) -> None:
-        """Never evict the stats of a channel in *channels* (those with pending work)."""
+    def watch_pending(self, channels: Mapping[str, PendingView]) -> None:
+        """Read the live activity of *channels* (those with pending work); never evict them."""
         self._busy = channels
 
     # ---------------------------------------------------------------- recording
@@ -84,31 +103,43 @@ class StatsRecorder:
     def error(self) -> None:
         """Count one failed operation (a formatter or store error)."""
         self.stats.errors += 1
-        self.stats.operations += 1
-        self.recent_errors.append(True)
+        self.recent_errors.append(self.stats.operations)
 
     def duplicate(self, channel_id: str) -> None:
         """Count a message id already pending in *channel_id*."""
         self.stats.duplicates += 1
         self.channel(channel_id).duplicates += 1
 
-    def opened(
-        self, batch: BatchGroup, *, recovered: bool = False, channel: ChannelStats | None = None
-    ) -> None:
-        """Count a batch that became pending (opened now, or found in the store at start).
-
-        *channel* is the batch's channel stats when the caller has them at hand.
-        """
+    def recovered_batch(self) -> None:
+        """Count a batch found pending in the store at start (the batcher counts new ones)."""
         stats = self.stats
         stats.pending_batches += 1
         stats.peak_concurrent_batches = max(stats.peak_concurrent_batches, stats.pending_batches)
-        if recovered:
-            stats.batches_recovered += 1
-            return
-        stats.batches_created += 1
-        if channel is None:
-            channel = self.channel(batch.channel_id)
-        channel.batches_created += 1
+        stats.batches_recovered += 1
+
+    def closed(self, channel_id: str, queue: PendingView, stats: ChannelStats | None) -> None:
+        """Fold the activity of *channel_id*'s queue, which has nothing pending any more."""
+        channel = stats if stats is not None else self.channel(channel_id)
+        channel.batches_created += queue.created
+        channel.messages_batched += queue.batched
+        when = queue.last_activity()
+        if when is not None and (channel.last_activity is None or when > channel.last_activity):
+            channel.last_activity = when
+
+    def _live(self, channel: ChannelStats, queue: PendingView | None) -> ChannelStats:
+        """Return a copy of *channel* with the activity of its pending *queue* added."""
+        if queue is None:
+            return replace(channel, active_batch_count=0, pending_message_count=0)
+        last = channel.last_activity
+        when = queue.last_activity()
+        return replace(
+            channel,
+            batches_created=channel.batches_created + queue.created,
+            messages_batched=channel.messages_batched + queue.batched,
+            last_activity=when if when is not None and (last is None or when > last) else last,
+            active_batch_count=len(queue.batches),
+            pending_message_count=queue.pending_messages,
+        )
 
     def recovered_message(self, channel_id: str, size_bytes: int, when: datetime) -> None:
         """Count a message recovered from the store: pending again, not batched anew."""
@@ -164,16 +195,10 @@ class StatsRecorder:
 
     def channel_snapshot(self, channel_id: str, queue: PendingView | None) -> ChannelStats | None:
         """Return a copy of *channel_id*'s stats with its pending figures, or None."""
-        from dataclasses import replace
-
         stats = self.channels.get(channel_id)
         if stats is None:
             return None
-        return replace(
-            stats,
-            active_batch_count=len(queue.batches) if queue else 0,
-            pending_message_count=queue.pending_messages if queue else 0,
-        )
+        return self._live(stats, queue)
 
     def batch_stats(
         self, *, now: datetime, queues: Mapping[str, PendingView], outbox_size: int
@@ -184,9 +209,9 @@ class StatsRecorder:
         for cid, channel in self.channels.items():
             queue = queues.get(cid)
             by_channel[cid] = {
-                "batches_created": channel.batches_created,
+                "batches_created": channel.batches_created + (queue.created if queue else 0),
                 "batches_sent": channel.batches_sent,
-                "messages_batched": channel.messages_batched,
+                "messages_batched": channel.messages_batched + (queue.batched if queue else 0),
                 "pending_batches": len(queue.batches) if queue else 0,
                 "pending_messages": queue.pending_messages if queue else 0,
             }
@@ -217,7 +242,7 @@ class StatsRecorder:
             "uptime_seconds": round((now - stats.started_at).total_seconds(), 3),
             "flush_reasons": dict(stats.flush_reasons),
             "batches_by_type": dict(stats.batches_by_type),
-            "messages_by_type": dict(stats.messages_by_type),
+            "messages_by_type": {k: n for k, n in stats.messages_by_type.items() if n},
             "formatter": {
                 "formatter_used": stats.formatter_used,
                 "fallback_used": stats.fallback_used,
@@ -237,6 +262,9 @@ class StatsRecorder:
     ) -> dict[str, Any]:
         """Return the health status (``get_health_status``)."""
         extra = [check for c in self.contributors for check in c.health_checks(now)]
+        operations = self.stats.operations
+        window_start = operations - ERROR_WINDOW  # the window: the operations after this one
+        busy = self._busy
         return evaluate_health(
             config=self.config,
             now=now,
@@ -244,9 +272,9 @@ class StatsRecorder:
             stats=self.stats,
             due_times=list(due_times),
             channel_count=channel_count,
-            recent_errors=sum(self.recent_errors),
-            recent_operations=len(self.recent_errors),
+            recent_errors=sum(1 for n in self.recent_errors if n > window_start),
+            recent_operations=min(operations, ERROR_WINDOW),
             memory_estimate=self.memory_estimate(),
             outbox_size=outbox_size,
-            channel_stats=list(self.channels.values()),
+            channel_stats=[self._live(c, busy.get(cid)) for cid, c in self.channels.items()],
         )

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
+from .models import ContentType
+
 __all__ = [
     "ChannelStats",
     "GlobalBatchStats",
@@ -86,8 +88,9 @@ class GlobalBatchStats:
     """Counters across all channels, kept incrementally (reading them walks no message)."""
 
     started_at: datetime
-    messages_received: int = 0
     messages_batched: int = 0
+    #: Messages received that neither joined a batch nor were duplicates (a store failed).
+    messages_unplaced: int = 0
     duplicates: int = 0
     rejected: int = 0
     batches_created: int = 0
@@ -104,14 +107,25 @@ class GlobalBatchStats:
     pending_bytes: int = 0
     peak_concurrent_batches: int = 0
     errors: int = 0
-    operations: int = 0
     formatter_used: int = 0
     fallback_used: int = 0
     formatter_errors: int = 0
     seconds_to_send: float = 0.0
     flush_reasons: Counter[str] = field(default_factory=Counter)
     batches_by_type: Counter[str] = field(default_factory=Counter)
-    messages_by_type: Counter[str] = field(default_factory=Counter)
+    #: Every content type is a key from the start (zero until seen): counted per message.
+    messages_by_type: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ContentType, 0))
+
+    # Derived rather than counted: the hot path increments as few counters as it can.
+    @property
+    def messages_received(self) -> int:
+        """Messages submitted (valid ones), duplicates included."""
+        return self.messages_batched + self.duplicates + self.messages_unplaced
+
+    @property
+    def operations(self) -> int:
+        """Operations counted for the error rate: messages batched and failed operations."""
+        return self.messages_batched + self.errors
 
     @property
     def average_batch_size(self) -> float:

@@ -23,7 +23,16 @@ from .items import ItemView
 from .options import FormatOptions
 from .render import item_lines, time_span
 
-__all__ = ["Row", "collapse_rows", "row_lines", "where_of"]
+__all__ = [
+    "Row",
+    "collapse_rows",
+    "compound_lines",
+    "path_text",
+    "places_text",
+    "row_lines",
+    "span_path_text",
+    "where_of",
+]
 
 #: Places ("host-01") named on a collapsed line before "+N".
 SHOWN_PLACES = 2
@@ -114,21 +123,29 @@ def collapse_rows(rows: Iterable[Row]) -> list[Row]:
     return result
 
 
+def places_text(first: list[str], distinct: int, times: int) -> str:
+    """Return the places of a row: the *first* two it names, "+N" for the other *distinct* ones.
+
+    ``""`` for one place and one event: the single-event line already names the author.
+    """
+    if distinct <= 1 and times <= 1:
+        return ""
+    shown = ", ".join(clean_short(p, _PLACE_LIMIT) for p in first[:SHOWN_PLACES])
+    extra = distinct - SHOWN_PLACES
+    return f"{shown}, +{extra}" if extra > 0 else shown
+
+
 def _places(row: Row) -> str:
     seen: list[str] = []
     for message in row.messages:
         place = where_of(message)
         if place and place not in seen:
             seen.append(place)
-    if len(seen) <= 1 and row.times <= 1:
-        return ""  # one place: the single-event line already names the author
-    shown = ", ".join(clean_short(p, _PLACE_LIMIT) for p in seen[:SHOWN_PLACES])
-    extra = len(seen) - SHOWN_PLACES
-    return f"{shown}, +{extra}" if extra > 0 else shown
+    return places_text(seen, len(seen), row.times)
 
 
-def _duration(row: Row) -> str:
-    minutes = round((row.ended - row.started).total_seconds() / 60)
+def _duration(started: datetime, ended: datetime) -> str:
+    minutes = round((ended - started).total_seconds() / 60)
     if minutes < 1:
         return ""
     if minutes < 120:
@@ -138,9 +155,14 @@ def _duration(row: Row) -> str:
 
 def path_text(row: Row) -> str:
     """Return the row's state path, "firing → resolved after 3 min" (raw; escape to show)."""
-    if len(row.path) < 2:
+    return span_path_text(row.path, row.started, row.ended)
+
+
+def span_path_text(path: tuple[str, ...], started: datetime, ended: datetime) -> str:
+    """Return *path* with the time from *started* to *ended*: "firing → resolved after 3 min"."""
+    if len(path) < 2:
         return ""
-    return " → ".join(row.path) + _duration(row)
+    return " → ".join(path) + _duration(started, ended)
 
 
 def row_lines(row: Row, options: FormatOptions) -> tuple[str, str]:
@@ -155,20 +177,39 @@ def row_lines(row: Row, options: FormatOptions) -> tuple[str, str]:
         return item_lines(latest, row.view, options)
     # An entity's marker is its latest state's ("resolved" is not urgent); repeats, the top one.
     strongest = latest if row.path else max(row.messages, key=lambda m: m.get_priority_score())
+    path, places = path_text(row), _places(row)
+    return compound_lines(
+        strongest, row.view, row.times, path, places, row.started, row.ended, options
+    )
+
+
+def compound_lines(
+    strongest: BatchableMessage,
+    view: ItemView,
+    times: int,
+    path: str,
+    places: str,
+    started: datetime,
+    ended: datetime,
+    options: FormatOptions,
+) -> tuple[str, str]:
+    """Return the lines of a row of several events (see :func:`row_lines`) from its parts.
+
+    *strongest* is the event whose marker shows, *path* the raw :func:`path_text` and
+    *places* the :func:`places_text`.
+    """
     compact = options if options.compact else options.replace(compact=True)
-    line, plain = item_lines(strongest, row.view, compact)
+    line, plain = item_lines(strongest, view, compact)
     extras: list[str] = []
-    if row.times > 1:
-        line += f" ×{row.times}"
-        plain += f" ×{row.times}"
-    path = path_text(row)
+    if times > 1:
+        line += f" ×{times}"
+        plain += f" ×{times}"
     if path:
         extras.append(clean_short(path, 200))
-    places = _places(row)
     if places:
         extras.append(places)
     if not options.compact:
-        span = time_span(row.started, row.ended)
+        span = time_span(started, ended)
         extras.append(span.split(", ", 1)[-1].removesuffix(" UTC"))
     if extras:
         line += " · " + " · ".join(extras)

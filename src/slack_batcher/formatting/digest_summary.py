@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from ..models import BatchableMessage, ContentType
@@ -33,7 +35,15 @@ from .message import SlackMessage
 from .options import FormatOptions
 from .render import counts_text, time_span
 
-__all__ = ["DEFAULT_SUMMARY_ROWS", "format_digest_summary", "summary_rows"]
+__all__ = [
+    "DEFAULT_SUMMARY_ROWS",
+    "ShownRow",
+    "SummaryParts",
+    "format_digest_summary",
+    "states_text",
+    "summary_message",
+    "summary_rows",
+]
 
 #: Rows the parent shows before "…N more in thread" (Slack's 50 blocks are never near).
 DEFAULT_SUMMARY_ROWS = 10
@@ -58,41 +68,52 @@ def summary_rows(
     return entities, rows, [view for _, view in pairs]
 
 
+def states_text(states: list[tuple[str, int]], total: int) -> str:
+    """Return "now: 25 firing, 12 resolved, 3 other" from the most common states.
+
+    *states* are (lower-cased state, entities in it), most common first (on a tie, the state
+    an earlier entity is in first), at least :data:`_STATES_SHOWN` of them when there are;
+    *total* counts the entities that have a state.
+    """
+    if not states:
+        return ""
+    shown = states[:_STATES_SHOWN]
+    text = ", ".join(f"{count} {clean_short(state, 40)}" for state, count in shown)
+    rest = total - sum(count for _, count in shown)
+    return f"now: {text}" + (f", {rest} other" if rest else "")
+
+
 def _states_text(entities: list[Row]) -> str:
     states = Counter(state_of(row.latest).lower() for row in entities)
     states.pop("", None)
-    if not states:
-        return ""
-    shown = states.most_common(_STATES_SHOWN)
-    text = ", ".join(f"{count} {clean_short(state, 40)}" for state, count in shown)
-    rest = sum(states.values()) - sum(count for _, count in shown)
-    return f"now: {text}" + (f", {rest} other" if rest else "")
+    return states_text(states.most_common(_STATES_SHOWN), sum(states.values()))
 
 
 def _scope(row: Row) -> str:
     return row.view.scope or row.latest.get_scope()
 
 
-def _sections(
-    rows: list[Row], options: FormatOptions, max_rows: int, by_scope: bool
-) -> tuple[list[str], list[str], int]:
-    """Return (section texts, plain lines, rows shown) for the rows that fit."""
-    ordered = rows[:max_rows]
-    if by_scope and len({_scope(row) for row in rows}) > 1:
+#: A shown row: its scope and its (mrkdwn, plain) lines.
+ShownRow = tuple[str, tuple[str, str]]
+
+
+def _sections(shown: list[ShownRow], grouped: bool) -> tuple[list[str], list[str]]:
+    """Return (section texts, plain lines) for the *shown* rows; *grouped*: under scopes."""
+    ordered = list(shown)
+    if grouped:  # with one scope shown this changes nothing
         place: dict[str, int] = {}
-        for row in ordered:
-            place.setdefault(_scope(row), len(place))
-        ordered.sort(key=lambda row: place[_scope(row)])  # stable: urgency within a scope
+        for row_scope, _ in ordered:
+            place.setdefault(row_scope, len(place))
+        ordered.sort(key=lambda row: place[row[0]])  # stable: urgency within a scope
     sections: list[str] = []
     plain: list[str] = []
     current: list[str] = []
     size = 0
     scope: str | None = None
-    for row in ordered:
-        line, text = row_lines(row, options)
+    for row_scope, (line, text) in ordered:
         title = ""
-        if by_scope and _scope(row) != scope:
-            scope = _scope(row)
+        if grouped and row_scope != scope:
+            scope = row_scope
             title = f"*{clean(scope or 'other', 80)}*"
         addition = len(line) + len(title) + 2
         if current and (title or size + addition > MAX_SECTION_TEXT):
@@ -105,7 +126,7 @@ def _sections(
         plain.append(text)
     if current:
         sections.append("\n".join(current))
-    return sections, plain, len(ordered)
+    return sections, plain
 
 
 def format_digest_summary(
@@ -122,6 +143,9 @@ def format_digest_summary(
 
     *replies* is how many posts its thread has. The message carries no ``message_ids``:
     the items are posted in the thread; the summary only counts and shows them.
+
+    This renders every item again; a live digest folds each batch into a
+    :class:`~.digest_state.DigestState` instead, which renders the same message.
     """
     if not messages:
         raise ValueError("messages: a digest summary needs at least one item")
@@ -129,21 +153,67 @@ def format_digest_summary(
     entities, rows, views = summary_rows(messages, options, item_formatters)
     kinds = Counter(m.content_type for m in messages)
     ordered = sorted(messages, key=lambda m: m.timestamp)
-    header = clean(header_text(ordered, set(kinds), views), MAX_HEADER_TEXT)
-    states = _states_text(entities)
-    if not states or len(kinds) > 1:
-        by_kind = counts_text((KINDS[k].noun, KINDS[k].plural, n) for k, n in kinds.items())
+    shown = rows[: max(1, max_rows)]
+    return summary_message(
+        SummaryParts(
+            count=len(messages),
+            header=header_text(ordered, set(kinds), views),
+            kinds=list(kinds.items()),
+            states=_states_text(entities),
+            start=ordered[0].timestamp,
+            end=ordered[-1].timestamp,
+            shown=[(_scope(row), row_lines(row, options)) for row in shown],
+            grouped=by_scope,
+            hidden=sum(len(row.messages) for row in rows[len(shown) :]),
+            rows=len(rows),
+        ),
+        options,
+        replies=replies,
+        channel=channel,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryParts:
+    """What a digest summary shows, however it was worked out.
+
+    ``header`` is the raw header, ``kinds`` the item count per content type (in order of
+    each type's first item), ``states`` the "now:" text, ``start``/``end`` the first and
+    last item's time, ``shown`` the rows shown (most urgent first), ``grouped`` whether
+    they go under their scopes, ``hidden`` the items of the rows not shown, ``rows`` the
+    number of rows.
+    """
+
+    count: int
+    header: str
+    kinds: list[tuple[ContentType, int]]
+    states: str
+    start: datetime
+    end: datetime
+    shown: list[ShownRow]
+    grouped: bool
+    hidden: int
+    rows: int
+
+
+def summary_message(
+    parts: SummaryParts, options: FormatOptions, *, replies: int, channel: str | None
+) -> SlackMessage:
+    """Return the summary post showing *parts* (blocks, fallback text, metadata)."""
+    header = clean(parts.header, MAX_HEADER_TEXT)
+    states = parts.states
+    if not states or len(parts.kinds) > 1:
+        by_kind = counts_text((KINDS[k].noun, KINDS[k].plural, n) for k, n in parts.kinds)
         states = f"{by_kind} · {states}" if states else by_kind
-    facts = [states, time_span(ordered[0].timestamp, ordered[-1].timestamp)]
+    facts = [states, time_span(parts.start, parts.end)]
     if replies:
         facts.append(f"{replies} {'reply' if replies == 1 else 'replies'} in thread")
     context = truncate(" · ".join(f for f in facts if f), 2000)
 
-    sections, plain, shown = _sections(rows, options, max(1, max_rows), by_scope)
-    hidden = sum(len(row.messages) for row in rows[shown:])
+    sections, plain = _sections(parts.shown, parts.grouped)
     blocks: list[dict[str, Any]] = [bk.header(header), bk.context(context)]
     blocks.extend(bk.section(text) for text in sections)
-    more = f"…{hidden} more in thread" if hidden else ""
+    more = f"…{parts.hidden} more in thread" if parts.hidden else ""
     if more:
         blocks.append(bk.context(more))
 
@@ -162,8 +232,8 @@ def format_digest_summary(
         channel=channel,
         metadata={
             "digest": True,
-            "message_count": len(messages),
-            "rows": len(rows),
-            "rows_shown": shown,
+            "message_count": parts.count,
+            "rows": parts.rows,
+            "rows_shown": len(parts.shown),
         },
     )

@@ -27,7 +27,16 @@ from ..models import BatchableMessage, ContentType
 from .collapse import Row, collapse_rows
 from .items import ItemView
 
-__all__ = ["entity_key", "fold_rows", "lifecycle_rows", "state_of"]
+__all__ = [
+    "entity_key",
+    "entity_view",
+    "fold_rows",
+    "lead_state",
+    "lifecycle_rows",
+    "row_group",
+    "state_of",
+    "state_path",
+]
 
 _STATE_KEYS: dict[ContentType, tuple[str, ...]] = {
     ContentType.PR_UPDATE: ("action", "state", "status"),
@@ -72,31 +81,54 @@ def entity_key(message: BatchableMessage) -> str | None:
     return f"{key}:{instance.lower()}" if instance else key
 
 
-def _path(messages: list[BatchableMessage]) -> tuple[str, ...]:
-    states: list[str] = []
-    first = messages[0]
+def lead_state(first: BatchableMessage) -> str:
+    """Return the state an entity's path starts from before its first event, or ``""``.
+
+    A JIRA ticket's first event names where it came from (``previous_status``).
+    """
     if first.content_type is ContentType.JIRA_UPDATE:
-        previous = _text(first.data.get("previous_status") or first.data.get("from_status"))
-        if previous:
-            states.append(previous)
+        return _text(first.data.get("previous_status") or first.data.get("from_status"))
+    return ""
+
+
+def state_path(messages: list[BatchableMessage]) -> list[str]:
+    """Return the states an entity's events (oldest first) went through, repeats removed."""
+    states: list[str] = []
+    previous = lead_state(messages[0])
+    if previous:
+        states.append(previous)
     for message in messages:
         state = state_of(message)
         if state and (not states or states[-1].lower() != state.lower()):
             states.append(state)
-    return tuple(states)
+    return states
+
+
+def row_group(message: BatchableMessage, view: ItemView) -> object:
+    """Return what an event's lifecycle row is keyed by, or None for an event of its own.
+
+    The entity, label and title: a thread key may be cut at 200 characters.
+    """
+    entity = entity_key(message)
+    return None if entity is None else (entity, view.label, view.title)
 
 
 def _merged(pairs: list[tuple[BatchableMessage, ItemView]]) -> Row:
     pairs.sort(key=lambda pair: pair[0].timestamp)  # stable: arrival order breaks ties
     messages = [m for m, _ in pairs]
     latest, view = pairs[-1]
-    path = _path(messages)
+    path = tuple(state_path(messages))
     if len(path) < 2:
         return Row(tuple(messages), view, (), len(messages))
-    if latest.content_type is ContentType.JIRA_UPDATE:
+    return Row(tuple(messages), entity_view(latest, view, path), path, 1)
+
+
+def entity_view(latest: BatchableMessage, view: ItemView, path: tuple[str, ...]) -> ItemView:
+    """Return the view an entity's row shows: its *latest* event's *view*, for its *path*."""
+    if len(path) >= 2 and latest.content_type is ContentType.JIRA_UPDATE:
         # The path already says "To Do → In Progress → Done": show the state reached.
-        view = replace(view, status=state_of(latest) or view.status)
-    return Row(tuple(messages), view, path, 1)
+        return replace(view, status=state_of(latest) or view.status)
+    return view
 
 
 def lifecycle_rows(pairs: Iterable[tuple[BatchableMessage, ItemView]]) -> list[Row]:
@@ -106,10 +138,8 @@ def lifecycle_rows(pairs: Iterable[tuple[BatchableMessage, ItemView]]) -> list[R
     """
     groups: dict[object, list[tuple[BatchableMessage, ItemView]]] = {}
     for message, view in pairs:
-        entity = entity_key(message)
-        # The label and title must match too: a thread key may be cut at 200 characters.
-        key: object = (entity, view.label, view.title)
-        if entity is None:
+        key = row_group(message, view)
+        if key is None:
             key = ("event", message.id, len(groups))
         groups.setdefault(key, []).append((message, view))
     rows: list[Row] = []

@@ -14,7 +14,6 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from .. import __version__
 from ..routing import RouteTable
 from ..runtime.service import BatchingService
-from ..settings import ServerSettings
 from ..sources.settings import SourcesSettings
 from .api import api_router
 from .auth import TokenAuth
@@ -24,6 +23,7 @@ from .guard import LoopbackGuardMiddleware
 from .metrics import metrics_registry
 from .problems import BodyLimitMiddleware, install_problem_handlers
 from .request_metrics import RequestMetricsMiddleware
+from .settings import ServerSettings
 from .sources import SourcesState, require_channel_in_schema, sources_router
 from .sources_metrics import SourcesCollector
 from .state import AppState

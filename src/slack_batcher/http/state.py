@@ -8,9 +8,9 @@ from fastapi import Request, Security
 from fastapi.security import HTTPAuthorizationCredentials
 
 from ..runtime.service import BatchingService
-from ..settings import ServerSettings
 from .auth import BEARER_SCHEME, TokenAuth
 from .recent import RecentPost, RecordingSender
+from .settings import ServerSettings
 
 __all__ = ["AppState", "get_state", "require_token"]
 

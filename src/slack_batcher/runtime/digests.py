@@ -4,7 +4,9 @@ Every flushed batch has a *digest key* (:func:`digest_key`): by default its type
 ("alert:api"); with ``digest_by = ["alertname"]`` those data fields; with ``[]`` the whole
 channel. When a batch is delivered and its channel has a live digest for the key, it is not
 posted at the top level: its pages go to the digest's thread and the digest post is edited
-to the running summary (:func:`~slack_batcher.formatting.digest_summary.format_digest_summary`).
+to the running summary (a :class:`~slack_batcher.formatting.digest_state.DigestState` per
+digest takes each batch; it reads as
+:func:`~slack_batcher.formatting.digest_summary.format_digest_summary` of every item).
 Otherwise it is posted as usual and becomes the digest of its key.
 
 A digest is live for ``digest_window_minutes`` after its last flush, never more than
@@ -22,11 +24,12 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..digest_key import digest_key
+from ..formatting.digest_state import DigestState
 from ..formatting.digest_summary import format_digest_summary
-from ..formatting.items import DEFAULT_ITEM_FORMATTERS, ItemFormatter, ItemView
+from ..formatting.items import DEFAULT_ITEM_FORMATTERS, ItemFormatter
 from ..formatting.message import SlackMessage
 from ..models import BatchableMessage, ContentType
 from ..store.base import DigestRecord, OutboxEntry
@@ -34,15 +37,13 @@ from ..store.base import DigestRecord, OutboxEntry
 if TYPE_CHECKING:
     from ..batcher import MessageBatcher
     from ..config import BatchConfig
-    from ..formatting.options import FormatOptions
 
 __all__ = ["MAX_DIGEST_ITEMS", "LiveDigests", "digest_key", "is_critical"]
 
 logger = logging.getLogger(__name__)
 
-#: Digests whose item views are kept between flushes (the oldest is dropped past this).
+#: Digests whose running summary is kept between flushes (the oldest is dropped past this).
 MAX_CACHED_DIGESTS = 256
-_Views = dict[int, tuple[BatchableMessage, ItemView]]
 
 #: A digest holding this many items takes no more: the next flush starts a new one.
 MAX_DIGEST_ITEMS = 1000
@@ -59,10 +60,9 @@ class LiveDigests:
     def __init__(self, batcher: MessageBatcher) -> None:
         self.batcher = batcher
         self.store = batcher.store
-        # Per digest key: the item views of its messages (by object; the message is kept so
-        # its id() stays its own), for the formatters and options they were rendered with.
-        # The summary is re-rendered at every flush; its items' views do not change.
-        self._views: dict[str, tuple[object, _Views]] = {}
+        # Per digest key: its running summary (for the options and formatters it was built
+        # with, and the digest post it summarises); each flush folds in the new items only.
+        self._states: dict[str, tuple[object, str, DigestState]] = {}
 
     def config(self, channel_id: str) -> BatchConfig:
         """Return the BatchConfig of *channel_id* (digests honour per-channel settings)."""
@@ -144,56 +144,59 @@ class LiveDigests:
 
     def forget(self, key: str) -> None:
         """Forget the digest of *key*: the next flush starts a new one."""
-        self._views.pop(key, None)
+        self._states.pop(key, None)
         self.store.delete_digest(key)
 
-    def _cached_formatters(
-        self, record: DigestRecord, options: FormatOptions | None, formatters: Any
-    ) -> dict[ContentType, ItemFormatter]:
-        """Return *formatters* answering from the views already rendered for *record*."""
-        base: Mapping[ContentType, ItemFormatter] = formatters or DEFAULT_ITEM_FORMATTERS
-        tag = (options, tuple(base.items()))  # a new read-only proxy each time: compare contents
-        cached = self._views.get(record.key)
-        old: _Views = cached[1] if cached is not None and cached[0] == tag else {}
-        # Only this record's messages stay: a digest that ended leaves nothing behind.
-        views: _Views = {id(m): old[id(m)] for m in record.messages if id(m) in old}
-        if len(self._views) >= MAX_CACHED_DIGESTS and record.key not in self._views:
-            self._views.pop(next(iter(self._views)))
-        self._views[record.key] = (tag, views)
+    def _state(self, record: DigestRecord, tag: object) -> DigestState | None:
+        """Return the running summary of *record* if it holds a prefix of its items, else None.
 
-        def cached_formatter(formatter: ItemFormatter) -> ItemFormatter:
-            def view_of(message: BatchableMessage, options: FormatOptions) -> ItemView:
-                found = views.get(id(message))
-                if found is not None and found[0] is message:
-                    return found[1]
-                view = formatter(message, options)
-                views[id(message)] = (message, view)
-                return view
-
-            return view_of
-
-        return {kind: cached_formatter(formatter) for kind, formatter in base.items()}
+        A record only grows, so its items up to the state's count are the ones folded when
+        the last of them is (a retried edit folds nothing; an entry that never made it into
+        the digest leaves a state that does not match, rebuilt once).
+        """
+        kept = self._states.get(record.key)
+        if kept is None or kept[0] != tag or kept[1] != record.ts:
+            return None
+        state = kept[2]
+        messages = record.messages
+        if state.count > len(messages) or state.last is None:
+            return None
+        last = messages[state.count - 1]
+        if last is not state.last and (
+            last.id != state.last.id or last.timestamp != state.last.timestamp
+        ):
+            return None
+        return state
 
     def summary(self, record: DigestRecord) -> SlackMessage:
-        """Render the parent post of *record*: the running summary of its items."""
+        """Render the parent post of *record*: the running summary of its items.
+
+        The digest's :class:`~slack_batcher.formatting.digest_state.DigestState` takes the
+        items added since the last summary; after a restart (or when it does not match the
+        record) it is rebuilt from the record's items once.
+        """
         factory = self.batcher.formatter_factory
         options = factory.options_for(record.channel_id) if factory is not None else None
-        formatters: Any = factory.item_formatters if factory is not None else None
-        messages = sorted(record.messages, key=lambda m: m.timestamp)
+        formatters: Mapping[ContentType, ItemFormatter] = (
+            factory.item_formatters if factory is not None else None
+        ) or DEFAULT_ITEM_FORMATTERS
+        tag = (options, tuple(formatters.items()))  # a new read-only proxy each time: compare
         try:
-            return format_digest_summary(
-                messages,
-                options=options,
-                item_formatters=self._cached_formatters(record, options, formatters),
-                replies=record.replies,
-                by_scope=record.by_scope,
-                channel=record.channel_id,
+            state = self._state(record, tag)
+            if state is None:
+                state = DigestState(options, dict(formatters))
+                if len(self._states) >= MAX_CACHED_DIGESTS and record.key not in self._states:
+                    self._states.pop(next(iter(self._states)))
+            self._states[record.key] = (tag, record.ts, state)
+            state.fold(record.messages[state.count :])
+            return state.render(
+                replies=record.replies, by_scope=record.by_scope, channel=record.channel_id
             )
         except Exception:  # a custom item formatter failed: the built-in ones still work
             logger.exception("rendering the digest summary with custom formatters failed")
-            self._views.pop(record.key, None)
+            self._states.pop(record.key, None)
             return format_digest_summary(
-                messages,
+                sorted(record.messages, key=lambda m: m.timestamp),
                 options=options,
                 replies=record.replies,
                 by_scope=record.by_scope,

@@ -25,6 +25,7 @@ __all__ = [
     "dead_letter_from_row",
     "dead_letter_row",
     "dump_json",
+    "join_arrays",
     "join_bodies",
     "message_body",
     "message_from_body",
@@ -89,6 +90,11 @@ def message_from_body(body: str) -> BatchableMessage:
 def join_bodies(bodies: list[str]) -> str:
     """Return the JSON array of messages whose :func:`message_body` outputs are *bodies*."""
     return "[" + ",".join(bodies) + "]"
+
+
+def join_arrays(arrays: list[str]) -> str:
+    """Return the JSON array of every item of the JSON arrays *arrays*, in order."""
+    return "[" + ",".join(text[1:-1] for text in arrays if text != "[]") + "]"
 
 
 def _messages_json(messages: list[BatchableMessage]) -> str:

@@ -9,6 +9,7 @@ version bump, so a crash during a migration leaves the file at the previous vers
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -89,10 +90,40 @@ def _add_digests_v2(conn: sqlite3.Connection) -> None:
     )
 
 
+def _split_digest_items_v3(conn: sqlite3.Connection) -> None:
+    """Version 3: a digest's items apart from the record, so a growing digest appends them.
+
+    Before, every flush into a digest rewrote its whole body (up to 1000 items). Now each
+    write adds one ``digest_items`` row: the items it added, as a JSON array. A body that
+    cannot be read is left as it is: reading that digest reports it.
+    """
+    conn.execute(
+        "CREATE TABLE digest_items ("
+        " seq INTEGER PRIMARY KEY, key TEXT NOT NULL, body TEXT NOT NULL)"
+    )
+    conn.execute("CREATE INDEX digest_items_by_key ON digest_items (key, seq)")
+    for key, body in conn.execute("SELECT key, body FROM digests").fetchall():
+        try:
+            head = json.loads(body)
+            items = head.pop("messages", None) or []
+        except (ValueError, AttributeError):
+            continue
+        if items:
+            conn.execute(
+                "INSERT INTO digest_items (key, body) VALUES (?, ?)", (key, _compact(items))
+            )
+        conn.execute("UPDATE digests SET body = ? WHERE key = ?", (_compact(head), key))
+
+
+def _compact(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
 #: ``MIGRATIONS[n]`` turns a version ``n - 1`` file into version ``n`` (0 is an empty file).
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _create_v1,
     2: _add_digests_v2,
+    3: _split_digest_items_v3,
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

@@ -146,10 +146,13 @@ class SharedBatcher(MessageBatcher):
         """Place *message* in Redis (one script); flush the batch if that filled it."""
         self.check_message(message, channel_id)
         with self._lock:
-            self._stats.messages_received += 1
             now = self.clock.now()
-            args = self._place_arguments(message, channel_id, now)
-            reply = self._store_call(self.redis.run, "place", *args)
+            try:
+                args = self._place_arguments(message, channel_id, now)
+                reply = self._store_call(self.redis.run, "place", *args)
+            except BaseException:
+                self._stats.messages_unplaced += 1  # received, but neither placed nor a duplicate
+                raise
             return self._placed(reply, message, channel_id, now, returned)
 
     def _place(
@@ -192,7 +195,6 @@ class SharedBatcher(MessageBatcher):
                 for (message, channel_id, _), reply in zip(calls, replies, strict=True):
                     if isinstance(reply, Exception):
                         return results, StoreError(f"Redis at {self.redis.url}: {reply}")
-                    self._stats.messages_received += 1
                     results.append(self._placed(reply, message, channel_id, now, True))
             if error is not None:
                 return results, error
@@ -231,8 +233,6 @@ class SharedBatcher(MessageBatcher):
             return AddResult(reply[1], True)
         stats.messages_batched += 1
         stats.messages_by_type[message.content_type] += 1
-        stats.operations += 1
-        self.recorder.recent_errors.append(False)
         channel = self.recorder.channel(channel_id)
         channel.messages_batched += 1
         channel.last_activity = now

@@ -49,7 +49,6 @@ def pending_queues(store: RedisStore, channel_id: str | None = None) -> dict[str
     for batch in sorted(store.batches(ids), key=lambda b: b.created_at):
         queue = queues.setdefault(batch.channel_id, ChannelQueue(batch.channel_id))
         queue.batches[batch.id] = batch
-        queue.pending_messages += len(batch.messages)
     return queues
 
 

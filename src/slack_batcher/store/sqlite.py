@@ -21,6 +21,7 @@ never replaced or repaired silently.
 from __future__ import annotations
 
 import json
+import operator
 import os
 import sqlite3
 from collections.abc import Callable
@@ -50,6 +51,9 @@ _INSERT_BATCH = (
 _INSERT_OUTBOX = f"INSERT INTO outbox ({codec.OUTBOX_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
 _INSERT_DEAD_LETTER = (
     f"INSERT INTO dead_letters ({codec.DEAD_LETTER_COLUMNS}) VALUES (?,?,?,?,?,?,?,?)"
+)
+_PUT_DIGEST = (
+    "INSERT OR REPLACE INTO digests (key, channel_id, ts, expires_at, body) VALUES (?, ?, ?, ?, ?)"
 )
 # The slower forms, by batch id, for a batch whose row number is not cached (see _seqs).
 _INSERT_MESSAGE_BY_ID = (
@@ -86,15 +90,19 @@ class SQLiteStore(SQLiteFile):
         # runtime replaces them), and this process is the file's only writer, so a read
         # need not decode every item of the digest again (it grows with each flush).
         self._digests: dict[str, DigestRecord] = {}
-        # Digest key → (its items, each item's JSON) as last written: a digest only grows,
-        # so writing it again encodes just the items added since (up to 1000 per digest).
-        self._digest_items: dict[str, tuple[list[BatchableMessage], list[str]]] = {}
+        # Digest key → its items as stored (in digest_items): a digest only grows, so writing
+        # it again stores just the items added since (up to 1000 per digest), as one row.
+        self._digest_items: dict[str, list[BatchableMessage]] = {}
+        # The earliest expiry (time text) of a stored digest, or earlier; None: unknown.
+        # A digest write sweeps the expired digests only once this time has come.
+        self._sweep_after: str | None = None
         super().__init__(path, synchronous=synchronous, busy_timeout=busy_timeout)
 
     def _drop_caches(self) -> None:
         super()._drop_caches()
         self._digests.clear()
         self._digest_items.clear()
+        self._sweep_after = None
 
     def __repr__(self) -> str:
         return f"SQLiteStore({str(self.path)!r})"
@@ -346,60 +354,92 @@ class SQLiteStore(SQLiteFile):
                 "SELECT expires_at, body FROM digests WHERE key = ?", (key,)
             ).fetchone()
             if row is None:
-                self._digests.pop(key, None)
+                self._forget_digest(key)
                 return None
             if row[0] <= codec.time_text(now):
-                conn.execute("DELETE FROM digests WHERE expires_at <= ?", (codec.time_text(now),))
-                self._digests = {k: r for k, r in self._digests.items() if r.expires_at > now}
+                self._sweep_digests(conn, codec.time_text(now), keep=None)
                 return None
+            parts = conn.execute(
+                "SELECT body FROM digest_items WHERE key = ? ORDER BY seq", (key,)
+            ).fetchall()
         try:
-            record = DigestRecord.from_dict(json.loads(row[1]))
+            raw = json.loads(row[1])
+            raw["messages"] = json.loads(codec.join_arrays([part for (part,) in parts]))
+            record = DigestRecord.from_dict(raw)
         except (ValueError, KeyError, TypeError) as exc:
             raise StoreCorruptError(f"{self.path}: digest {key!r} is unreadable: {exc}") from exc
         self._digests[key] = record
+        self._digest_items[key] = list(record.messages)
         return _copy_digest(record)
 
     def put_digest(self, record: DigestRecord) -> None:
         """Insert or replace the digest of ``record.key``; sweep the expired ones (one transaction).
 
         Digests expired by ``record.updated_at`` go, so keys that fell silent do not pile up.
+        A digest only grows: when the items stored last are the start of ``record.messages``,
+        one row holds the items added since (the record's other fields are one small row).
         """
-        items, body = self._digest_body(record)
-        expires = codec.time_text(record.expires_at)
-        swept = record.updated_at
-        with self._transaction("writing the digest map") as conn:
-            conn.execute("DELETE FROM digests WHERE expires_at <= ?", (codec.time_text(swept),))
-            conn.execute(
-                "INSERT OR REPLACE INTO digests (key, channel_id, ts, expires_at, body)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (record.key, record.channel_id, record.ts, expires, body),
-            )
-        self._digests = {k: r for k, r in self._digests.items() if r.expires_at > swept}
-        self._digest_items = {k: v for k, v in self._digest_items.items() if k in self._digests}
-        self._digests[record.key] = _copy_digest(record)
-        self._digest_items[record.key] = (list(record.messages), items)
-
-    def _digest_body(self, record: DigestRecord) -> tuple[list[str], str]:
-        """Return the items' JSON and the record's JSON, encoding only items not seen yet."""
         messages = record.messages
-        known, texts = self._digest_items.get(record.key, ([], []))
-        if len(known) <= len(messages) and all(
-            a is b for a, b in zip(known, messages, strict=False)
-        ):
-            items = texts + [codec.message_body(m) for m in messages[len(known) :]]
-        else:
-            items = [codec.message_body(m) for m in messages]
-        head = codec.dump_json(replace(record, messages=[]).to_dict())
-        # The first '"messages":[]' is the record's own key: a string value cannot hold it
-        # unescaped, and the keys before it are plain strings.
-        body = head.replace('"messages":[]', '"messages":[' + ",".join(items) + "]", 1)
-        return items, body
+        stored = self._digest_items.get(record.key)
+        grows = (
+            stored is not None
+            and len(stored) <= len(messages)
+            and all(map(operator.is_, stored, messages))
+        )
+        added = messages[len(stored) :] if grows and stored is not None else messages
+        items = codec.join_bodies([codec.message_body(message) for message in added])
+        head = replace(record, messages=[]).to_dict()
+        del head["messages"]
+        body = codec.dump_json(head)
+        expires = codec.time_text(record.expires_at)
+        steps: list[Step] = []
+        if not grows:
+            steps.append(("DELETE FROM digest_items WHERE key = ?", (record.key,)))
+        if added:
+            steps.append(
+                ("INSERT INTO digest_items (key, body) VALUES (?, ?)", (record.key, items))
+            )
+        steps.append((_PUT_DIGEST, (record.key, record.channel_id, record.ts, expires, body)))
+        swept = codec.time_text(record.updated_at)
+        if self._sweep_after is None or self._sweep_after <= swept:
+            with self._transaction("writing the digest map") as conn:
+                self._sweep_digests(conn, swept, keep=record.key)
+                for sql, params in steps:
+                    conn.execute(sql, params)
+        else:  # no statement here can fail on its data: no savepoint needed
+            self._steps("writing the digest map", steps)
+        if self._sweep_after is not None:
+            self._sweep_after = min(self._sweep_after, expires)
+        self._digests[record.key] = _copy_digest(record)
+        self._digest_items[record.key] = list(messages)
+
+    def _sweep_digests(self, conn: sqlite3.Connection, when: str, keep: str | None) -> None:
+        """Delete the digests expired at *when* (time text), but *keep*, with their items.
+
+        Then note the earliest expiry left, so writes skip the sweep until that time.
+        """
+        expired = "SELECT key FROM digests WHERE expires_at <= ? AND key IS NOT ?"
+        conn.execute(f"DELETE FROM digest_items WHERE key IN ({expired})", (when, keep))
+        conn.execute("DELETE FROM digests WHERE expires_at <= ? AND key IS NOT ?", (when, keep))
+        gone = [k for k, r in self._digests.items() if codec.time_text(r.expires_at) <= when]
+        for key in gone:
+            if key != keep:
+                self._forget_digest(key)
+        earliest = conn.execute(
+            "SELECT min(expires_at) FROM digests WHERE key IS NOT ?", (keep,)
+        ).fetchone()[0]
+        self._sweep_after = "~" if earliest is None else str(earliest)  # "~": after any time
+
+    def _forget_digest(self, key: str) -> None:
+        self._digests.pop(key, None)
+        self._digest_items.pop(key, None)
 
     def delete_digest(self, key: str) -> None:
         """Forget the digest of *key*."""
-        self._digests.pop(key, None)
-        self._digest_items.pop(key, None)
-        self._statement("writing the digest map", "DELETE FROM digests WHERE key = ?", (key,))
+        self._forget_digest(key)
+        with self._transaction("writing the digest map") as conn:
+            conn.execute("DELETE FROM digest_items WHERE key = ?", (key,))
+            conn.execute("DELETE FROM digests WHERE key = ?", (key,))
 
 
 def _copy_digest(record: DigestRecord) -> DigestRecord:

@@ -51,11 +51,11 @@ from pydantic import (
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from .config import BatchConfig
-from .errors import ConfigError
-from .routing import RouteTable, parse_routes
-from .runtime.config import ServiceConfig
-from .sources.settings import SourcesSettings
+from ..config import BatchConfig
+from ..errors import ConfigError
+from ..routing import RouteTable, parse_routes
+from ..runtime.config import ServiceConfig
+from ..sources.settings import SourcesSettings
 
 __all__ = [
     "ENV_ALIASES",
@@ -160,7 +160,7 @@ class StoreSettings(BaseModel):
     @property
     def display_url(self) -> str:
         """The URL with any password replaced by ``***``: safe to log and show."""
-        from .store.redis import redacted_url
+        from ..store.redis import redacted_url
 
         return redacted_url(self.url)
 
