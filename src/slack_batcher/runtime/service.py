@@ -23,7 +23,7 @@ import logging
 import random
 import signal
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, cast
 
@@ -33,11 +33,14 @@ from ..delivery.pacing import Pacer
 from ..errors import InvalidMessageError, SlackBatcherError, StoreError
 from ..models import BatchableMessage
 from .config import ServiceConfig
-from .dispatch import INTERNAL_RETRY_SECONDS, Dispatcher
+from .deadline_loop import DeadlineLoop
+from .dispatch import Dispatcher
 from .group_commit import GroupCommit, GroupStore
 from .metrics import DeliveryMetrics
 from .posting import Deliverer
-from .timers import ClockTimers, Signal
+from .shutdown import ShutdownReport
+from .timers import ClockTimers
+from .upkeep import StoreUpkeep
 
 if TYPE_CHECKING:
     from ..batcher import AddResult, MessageBatcher
@@ -45,9 +48,6 @@ if TYPE_CHECKING:
 __all__ = ["BatchingService", "ServiceClosedError"]
 
 logger = logging.getLogger(__name__)
-
-#: Seconds without a submit after which the store's write-ahead log is checkpointed.
-IDLE_CHECKPOINT_SECONDS = 1.0
 
 
 class ServiceClosedError(SlackBatcherError, RuntimeError):
@@ -99,15 +99,12 @@ class BatchingService:
         self._timers: ClockTimers | None = None
         self._deliverer: Deliverer | None = None
         self._dispatcher: Dispatcher | None = None
-        self._deadline_signal: Signal | None = None
+        self._deadlines: DeadlineLoop | None = None
         self._deadline_task: asyncio.Task[None] | None = None
-        self._timer_target: datetime | None = None
         self._accepting = False
         self._closed = False
         self._stop_requested = asyncio.Event()
-        self._writes = 0  # submits so far: the upkeep timer checkpoints once they pause
-        self._writes_seen = 0
-        self._upkeep_handle: asyncio.TimerHandle | None = None
+        self._upkeep: StoreUpkeep | None = None
         self._group: GroupCommit | None = None
         self._diverged: str | None = None
         self._signals: tuple[int, ...] = ()
@@ -133,16 +130,19 @@ class BatchingService:
         dispatcher = self._dispatcher = Dispatcher(
             batcher=self.batcher, timers=timers, deliverer=deliverer, metrics=self.metrics
         )
-        dispatcher.on_drained = self._on_drained
+        # Checkpoint once the service is idle, e.g. when the outbox just drained (a
+        # checkpoint fsyncs: not at every drain of a busy service, the idle timer decides).
+        upkeep = self._upkeep = StoreUpkeep(self.batcher.store, loop, deliverer.retry_acks)
+        dispatcher.on_drained = upkeep.schedule
         store = self.batcher.store
         if self.config.group_commit and hasattr(store, "begin_group"):
             self._group = GroupCommit(cast(GroupStore, store), loop, self._group_failed)
             deliverer.group = self._group
-        self._deadline_signal = Signal(timers)
+        deadlines = self._deadlines = DeadlineLoop(self.batcher, timers, dispatcher)
         recovered = dispatcher.collect()
         if recovered:
             logger.info("picked up %d undelivered posts from the store", recovered)
-        self._deadline_task = timers.spawn(self._deadline_loop(), "slack-batcher-deadlines")
+        self._deadline_task = deadlines.spawn()
         self._accepting = True
 
     async def __aenter__(self) -> BatchingService:
@@ -169,9 +169,8 @@ class BatchingService:
             return
         self._closed = True
         self._accepting = False
-        if self._upkeep_handle is not None:
-            self._upkeep_handle.cancel()
-            self._upkeep_handle = None
+        if self._upkeep is not None:
+            self._upkeep.close()
         if self._group is not None:
             self._group.close()
         timers, _ = self._require_started()
@@ -193,37 +192,22 @@ class BatchingService:
         late = await dispatcher.stop(self.config.shutdown_post_grace_seconds)
         assert self._deliverer is not None
         unacked = self._deliverer.retry_acks()
-        self._checkpoint()
-        left = self.batcher.outbox_size()
-        summary = {
-            "flushed_batches": pending - unflushed,
-            "failed_to_flush": unflushed,
-            "posts_to_deliver": owned,
-            "delivered": self.metrics.delivered - delivered,
-            "dead_lettered": self.metrics.dead_letters - dead,
-            "cut_off_in_flight": late,
-            "acks_not_written": unacked,
-            "left_in_outbox": left,
-            "durable": self.batcher.durable,
-        }
-        self.metrics.last_shutdown = summary
-        log = logger.info
-        if (left and not summary["durable"]) or unflushed:
-            log = logger.error
-        log(
-            "shutdown: flushed %d of %d pending batches%s; delivered %d of %d posts, "
-            "dead-lettered %d; %d left in the outbox (%s)",
-            pending - unflushed,
-            pending,
-            f" ({unflushed} failed to flush and stay pending)" if unflushed else "",
-            summary["delivered"],
-            owned,
-            summary["dead_lettered"],
-            left,
-            "kept in the store for the next start"
-            if summary["durable"]
-            else "LOST when this process exits: the store is not durable",
+        if self._upkeep is not None:
+            self._upkeep.checkpoint()
+        report = ShutdownReport(
+            pending=pending,
+            flushed_batches=pending - unflushed,
+            failed_to_flush=unflushed,
+            posts_to_deliver=owned,
+            delivered=self.metrics.delivered - delivered,
+            dead_lettered=self.metrics.dead_letters - dead,
+            cut_off_in_flight=late,
+            acks_not_written=unacked,
+            left_in_outbox=self.batcher.outbox_size(),
+            durable=self.batcher.durable,
         )
+        self.metrics.last_shutdown = report.to_dict()
+        report.log()
         self._remove_signal_handlers()
         timers.close()
         if self.config.close_sender:
@@ -273,7 +257,8 @@ class BatchingService:
         group = self._group
         committed = group.join() if group is not None else None
         result = self.batcher.add(message, channel_id)
-        self._writes += 1
+        if self._upkeep is not None:
+            self._upkeep.wrote()
         self.notify()
         if committed is not None:
             await committed  # durable before the caller (an HTTP 202) hears of it
@@ -306,7 +291,8 @@ class BatchingService:
                     results.append(add(message, channel_id))
         except (InvalidMessageError, StoreError) as exc:
             error = exc
-        self._writes += len(results)
+        if self._upkeep is not None:
+            self._upkeep.wrote(len(results))
         self.notify()
         if committed is not None:
             await committed
@@ -343,78 +329,10 @@ class BatchingService:
             return
         if not dispatcher.in_sync():
             dispatcher.request_collect()
-        if self._upkeep_handle is None:
-            self._schedule_upkeep()
-        due = self.batcher.next_due_at()
-        target = self._timer_target
-        if due is not None and (target is None or due < target) and self._deadline_signal:
-            self._deadline_signal.fire()
-
-    # ----------------------------------------------------------- store upkeep
-
-    def _checkpoint(self) -> None:
-        """Let a store with a write-ahead log copy it back and shrink it."""
-        checkpoint = getattr(self.batcher.store, "checkpoint", None)
-        if checkpoint is None:
-            return
-        try:
-            checkpoint()
-        except StoreError as exc:
-            logger.warning("checkpointing the store failed: %s", exc)
-
-    def _schedule_upkeep(self) -> None:
-        """Checkpoint once submits pause for :data:`IDLE_CHECKPOINT_SECONDS` (idle)."""
-        if self._upkeep_handle is not None or self._loop is None or self._closed:
-            return
-        if getattr(self.batcher.store, "checkpoint", None) is None:
-            return
-        self._writes_seen = self._writes
-        self._upkeep_handle = self._loop.call_later(IDLE_CHECKPOINT_SECONDS, self._upkeep)
-
-    def _upkeep(self) -> None:
-        self._upkeep_handle = None
-        deliverer = self._deliverer
-        waiting = deliverer.retry_acks() if deliverer is not None else 0
-        if self._writes != self._writes_seen or waiting:
-            self._schedule_upkeep()  # still busy (or acks held back by a full disk)
-            return
-        self._checkpoint()
-
-    def _on_drained(self) -> None:
-        """Checkpoint once the service is idle: the outbox just drained.
-
-        A checkpoint fsyncs, so not at every drain of a busy service: the idle timer decides.
-        """
-        self._schedule_upkeep()
-
-    # ------------------------------------------------------------- scheduling
-
-    async def _deadline_loop(self) -> None:
-        timers, _ = self._require_started()
-        dispatcher = self._require_dispatcher()
-        assert self._deadline_signal is not None
-        cleanup_every = timedelta(minutes=self.batcher.config.cleanup_interval_minutes)
-        next_cleanup = self.clock.now() + cleanup_every
-        while True:
-            try:
-                self.batcher.flush_expired_batches()
-                if self.clock.now() >= next_cleanup:
-                    # Batches that cannot be flushed become dead letters instead of waiting
-                    # forever (they stay listed and replayable).
-                    self.batcher.cleanup_stale_batches(self.batcher.config.stale_batch_hours)
-                    next_cleanup = self.clock.now() + cleanup_every
-            except Exception:
-                logger.exception("flushing due batches failed")
-            if not dispatcher.in_sync():
-                dispatcher.collect()
-            due = self.batcher.next_due_at()
-            now = self.clock.now()
-            if due is not None and due <= now:  # a batch failed to flush: try again later
-                due = now + timedelta(seconds=INTERNAL_RETRY_SECONDS)
-            if due is not None:
-                due = min(due, next_cleanup)
-            self._timer_target = due
-            await timers.wait(due, self._deadline_signal)
+        if self._upkeep is not None and not self._upkeep.scheduled:
+            self._upkeep.schedule()
+        if self._deadlines is not None:
+            self._deadlines.wake_if_earlier(self.batcher.next_due_at())
 
     # ---------------------------------------------------------- control, tests
 
