@@ -138,7 +138,7 @@ def _items(
         facts.folded = True
         rows = fold_rows(list(zip(ordered, views, strict=True))) or ()
         items = [
-            _Item(row.latest, row.content_type, *row_lines(row, options), row.messages)
+            _new_item(_Item, (row.latest, row.content_type, *row_lines(row, options), row.messages))
             for row in rows
         ]
     else:
