@@ -223,24 +223,24 @@ def _valid_text(text: str) -> bool:
 
 
 def _encoded_size(name: str, value: object) -> int:
-    """Return the UTF-8 size of *value* as compact JSON; refuse what JSON cannot carry."""
-    if not isinstance(value, dict):
+    """Return the UTF-8 size of *value* as compact JSON; refuse what JSON cannot carry.
+
+    Encoded first, the nesting checked after: a result with at most ``MAX_NESTING`` opening
+    brackets cannot nest deeper, so the walk runs only for the rare deep (or failing) value.
+    """
+    if type(value) is not dict and not isinstance(value, dict):
         raise InvalidMessageError(
             name, f"expected a JSON object (dict), got {type(value).__name__}"
         )
     if not value:
         return 2
-    for child in value.values():
-        if isinstance(child, _CONTAINERS):
-            if _too_deep(value, MAX_NESTING):
-                raise InvalidMessageError(
-                    name, f"nests objects and arrays more than {MAX_NESTING} levels deep"
-                )
-            break
     try:
         encoded = _encode(value)
     except (TypeError, ValueError, RecursionError) as exc:
+        _check_nesting(name, value)  # a cycle or a deep value: say so rather than "recursion"
         raise InvalidMessageError(name, f"must be JSON-serialisable: {exc}") from None
+    if encoded.count("{") + encoded.count("[") > MAX_NESTING:
+        _check_nesting(name, value)
     if encoded.isascii():
         return len(encoded)
     try:
@@ -249,6 +249,13 @@ def _encoded_size(name: str, value: object) -> int:
         raise InvalidMessageError(
             _surrogate_path(name, value), "contains a lone surrogate: not valid Unicode text"
         ) from None
+
+
+def _check_nesting(name: str, value: object) -> None:
+    if _too_deep(value, MAX_NESTING):
+        raise InvalidMessageError(
+            name, f"nests objects and arrays more than {MAX_NESTING} levels deep"
+        )
 
 
 def scope_of(data: dict[str, Any]) -> object:
@@ -316,7 +323,15 @@ class BatchableMessage:
         ignored). Written by hand rather than generated: every message a caller builds runs
         it, and the common case (enum members, canonical strings, UTC) converts nothing.
         """
-        _check_id_and_author(id, author)
+        # The common case first (short ASCII strings); anything else gets the full checks.
+        if (
+            type(id) is not str
+            or not 0 < len(id) <= MAX_ID_LENGTH
+            or not id.isascii()
+            or id.isspace()
+            or (author is not None and (type(author) is not str or not author.isascii()))
+        ):
+            _check_id_and_author(id, author)
         if type(content_type) is not ContentType:
             content_type = _coerce_content_type(content_type)
         if type(priority) is not str or _PRIORITY_NAMES.get(priority) is not priority:
@@ -327,21 +342,25 @@ class BatchableMessage:
             timestamp = _coerce_timestamp(timestamp)
         if data is _UNSET:
             data = {}
-        size = _encoded_size("data", data) + len(id) + len(author or "")
+            size = 2 + len(id)
+        else:
+            size = _encoded_size("data", data) + len(id)
+        if author:
+            size += len(author)
         if metadata is _UNSET:
             metadata = {}
             size += 2
         else:
             size += _encoded_size("metadata", metadata)
-        set_ = object.__setattr__
-        set_(self, "id", id)
-        set_(self, "content_type", content_type)
-        set_(self, "timestamp", timestamp)
-        set_(self, "author", author)
-        set_(self, "priority", priority)
-        set_(self, "data", data)
-        set_(self, "metadata", metadata)
-        set_(self, "size_bytes", size)
+        # The slots' own setters: what object.__setattr__ ends up calling, without its lookup.
+        _SET_ID(self, id)
+        _SET_CONTENT_TYPE(self, content_type)
+        _SET_TIMESTAMP(self, timestamp)
+        _SET_AUTHOR(self, author)
+        _SET_PRIORITY(self, priority)
+        _SET_DATA(self, data)
+        _SET_METADATA(self, metadata)
+        _SET_SIZE(self, size)
 
     def get_similarity_key(self) -> str:
         """Return the key of messages that are "the same kind of thing".
@@ -399,3 +418,18 @@ class BatchableMessage:
             data=raw.get("data") or {},
             metadata=raw.get("metadata") or {},
         )
+
+
+def _slot_setter(name: str) -> Callable[[BatchableMessage, Any], None]:
+    setter: Callable[[BatchableMessage, Any], None] = vars(BatchableMessage)[name].__set__
+    return setter
+
+
+_SET_ID = _slot_setter("id")
+_SET_CONTENT_TYPE = _slot_setter("content_type")
+_SET_TIMESTAMP = _slot_setter("timestamp")
+_SET_AUTHOR = _slot_setter("author")
+_SET_PRIORITY = _slot_setter("priority")
+_SET_DATA = _slot_setter("data")
+_SET_METADATA = _slot_setter("metadata")
+_SET_SIZE = _slot_setter("size_bytes")

@@ -77,43 +77,44 @@ class BatchFormatterContext:
     ) -> BatchFormatterContext:
         """Build the context of *batch*."""
         messages = batch.messages
-        authors: list[str] = []
-        content_types: dict[str, int] = {}
-        start = end = None
-        for message in messages:  # one pass: this runs for every flush
-            author = message.author
-            if author and author not in authors:
-                authors.append(author)
-            kind = _VALUES[message.content_type]
-            content_types[kind] = content_types.get(kind, 0) + 1
-            stamp = message.timestamp
-            if start is None or stamp < start:
-                start = stamp
-            if end is None or stamp > end:
-                end = stamp
+        # Each fact by a C-level pass (comprehensions, min/max, dict.fromkeys): this runs
+        # for every flush. First occurrence wins everywhere, as with one explicit loop.
+        authors = list(dict.fromkeys([m.author for m in messages if m.author]))
+        kinds = [m.content_type for m in messages]
+        if kinds and kinds.count(kinds[0]) == len(kinds):
+            content_types = {_VALUES[kinds[0]]: len(kinds)}
+        else:
+            content_types = {}
+            for kind in kinds:
+                value = _VALUES[kind]
+                content_types[value] = content_types.get(value, 0) + 1
+        stamps = [m.timestamp for m in messages]
+        time_range: dict[str, datetime | None] = {"start": None, "end": None}
+        if stamps:
+            time_range = {"start": min(stamps), "end": max(stamps)}
         return cls(
-            batch_group=batch,
-            channel_id=batch.channel_id,
-            message_count=len(messages),
-            content_types=content_types,
-            authors=authors,
-            time_range={"start": start, "end": end},
-            formatter_factory=formatter_factory,
-            priority_ordering=priority_ordering,
-            enable_pagination=enable_pagination,
-            items_per_page=items_per_page,
+            batch,
+            batch.channel_id,
+            len(messages),
+            content_types,
+            authors,
+            time_range,
+            formatter_factory,
+            priority_ordering,
+            enable_pagination,
+            items_per_page,
         )
 
     def get_message_type(self) -> MessageType:
         """Return the type to route on: the single event's type, a PR/JIRA batch, or a digest."""
         messages = self.batch_group.messages
-        kinds = {m.content_type for m in messages}
-        if len(kinds) != 1:
-            return MessageType.DIGEST
-        kind = kinds.pop()
         if len(messages) == 1:
-            return _SINGLE[kind]
-        return _BATCH.get(kind, MessageType.DIGEST)
+            return _SINGLE[messages[0].content_type]
+        kind = messages[0].content_type if messages else None
+        for message in messages:
+            if message.content_type is not kind:
+                return MessageType.DIGEST
+        return _BATCH.get(kind, MessageType.DIGEST)  # type: ignore[arg-type]
 
     def get_formatter_data(self) -> dict[str, Any]:
         """Return the batch as plain data: ordered items and the summary facts."""

@@ -14,6 +14,7 @@ into one line and an entity's events merge into one line with its path (``×4``,
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 from ..models import BatchableMessage, ContentType
@@ -24,7 +25,7 @@ from .escape import clean, truncate
 from .items import DEFAULT_ITEM_FORMATTERS, KINDS, ItemFormatter, ItemView
 from .lifecycle import fold_rows
 from .limits import MAX_BLOCKS, MAX_FALLBACK_TEXT, MAX_HEADER_TEXT, MAX_SECTION_TEXT
-from .message import SlackMessage, chain_pages
+from .message import SlackMessage
 from .options import FormatOptions
 from .render import authors_text, counts_text, item_lines, time_span
 
@@ -54,6 +55,10 @@ class _Item(NamedTuple):
     covers: tuple[BatchableMessage, ...] = ()
 
 
+_DATA = attrgetter("data")
+#: "3 PR updates": the count words of each content type.
+_COUNT_WORDS = {kind: (words.noun, words.plural) for kind, words in KINDS.items()}
+
 #: Builds an _Item from a tuple without the generated __new__'s Python-level call.
 _new_item = tuple.__new__
 
@@ -72,12 +77,11 @@ def header_text(
         noun = KINDS[kind].noun if count == 1 else KINDS[kind].plural
     else:
         noun = "update" if count == 1 else "updates"
-    scopes: set[str] = set()
-    for message in messages:  # each item's repository / project / team
-        data = message.data
-        value = data.get("repository") or data.get("project") or data.get("team")
-        if value:
-            scopes.add(value if isinstance(value, str) else str(value))
+    scopes: set[str] = {  # each item's repository / project / team
+        value if isinstance(value, str) else str(value)
+        for data in map(_DATA, messages)
+        if (value := data.get("repository") or data.get("project") or data.get("team"))
+    }
     if not scopes and views:
         scopes = {v.scope for v in views}
         scopes = scopes if "" not in scopes else set()
@@ -92,12 +96,14 @@ def header_text(
 class _Facts:
     """What the header and context line need, collected in the same pass as the items."""
 
-    __slots__ = ("counts", "critical", "views")
+    __slots__ = ("counts", "critical", "folded", "views")
 
     def __init__(self) -> None:
         self.counts: dict[ContentType, int] = {}
         self.critical = 0
         self.views: list[ItemView] = []
+        #: Whether repeats or lifecycles were folded (items then cover several events).
+        self.folded = False
 
 
 def _items(
@@ -106,23 +112,30 @@ def _items(
     item_formatters: Mapping[ContentType, ItemFormatter],
 ) -> tuple[list[_Item], _Facts]:
     facts = _Facts()
-    counts, views = facts.counts, facts.views
-    critical = 0
-    # Folding needs two events of one type with the same label and title (as fold_rows
-    # checks): noted in this pass, so a post with nothing to fold skips fold_rows.
-    lines: set[tuple[ContentType, str, str]] = set()
-    for message in ordered:
-        kind = message.content_type
-        view = item_formatters[kind](message, options)
-        views.append(view)
-        counts[kind] = counts.get(kind, 0) + 1
-        if message.priority == "critical":
-            critical += 1
-        lines.add((kind, view.label, view.title))
-    facts.critical = critical
+    kinds = [m.content_type for m in ordered]
+    count = len(kinds)
+    if count and kinds.count(kinds[0]) == count:  # one content type: the common case
+        formatter = item_formatters[kinds[0]]
+        views = [formatter(message, options) for message in ordered]
+        counts = {kinds[0]: count}
+    else:
+        views = [item_formatters[k](m, options) for m, k in zip(ordered, kinds, strict=True)]
+        counts = {}
+        for kind in kinds:
+            counts[kind] = counts.get(kind, 0) + 1
+    facts.views, facts.counts = views, counts
+    facts.critical = [m.priority for m in ordered].count("critical")
     items: list[_Item]
-    if options.fold_repeats and len(lines) < len(ordered):
+    # Folding needs two events of one type with the same label and title (as fold_rows
+    # checks); distinct titles rule it out at once.
+    if (
+        options.fold_repeats
+        and count > 1
+        and len({v.title for v in views}) < count
+        and len({(k, v.label, v.title) for k, v in zip(kinds, views, strict=True)}) < count
+    ):
         # Repeats collapsed, lifecycles merged (see formatting/collapse.py).
+        facts.folded = True
         rows = fold_rows(list(zip(ordered, views, strict=True))) or ()
         items = [
             _Item(row.latest, row.content_type, *row_lines(row, options), row.messages)
@@ -130,7 +143,11 @@ def _items(
         ]
     else:
         # The built-in item formatters hand over checked URLs only: not checked again.
-        checked = all(item_formatters[kind] is DEFAULT_ITEM_FORMATTERS[kind] for kind in counts)
+        checked = True
+        for kind in counts:
+            if item_formatters[kind] is not DEFAULT_ITEM_FORMATTERS[kind]:
+                checked = False
+                break
         items = [
             _new_item(
                 _Item,
@@ -153,6 +170,10 @@ def _paginate(
     items: list[_Item], per_page: int, options: FormatOptions, grouped: bool
 ) -> list[tuple[int, list[str]]]:
     """Split item lines into pages of (item count, section texts) within Slack's limits."""
+    if 0 < len(items) <= per_page:
+        single = _one_page(items, options, grouped)
+        if single is not None:
+            return [(len(items), single)]
     budget = MAX_BLOCKS - _RESERVED_BLOCKS
     pages: list[tuple[int, list[str]]] = []
     sections: list[str] = []
@@ -184,8 +205,44 @@ def _paginate(
     return pages
 
 
+#: The longest group title and its newline (emoji on).
+_GROUP_TITLE_ROOM = max(len(f"*{kind.emoji} {kind.group}*") for kind in KINDS.values()) + 1
+
+
+def _one_page(items: list[_Item], options: FormatOptions, grouped: bool) -> list[str] | None:
+    """Return the section texts of items that all fit one section each group, else None.
+
+    What :func:`_paginate` gives a page of at most ``per_page`` items, without its checks.
+    """
+    lines = [item.line for item in items]
+    size = sum(map(len, lines)) + len(lines)
+    if not grouped:
+        return ["\n".join(lines)] if size <= MAX_SECTION_TEXT else None
+    if size + _GROUP_TITLE_ROOM * len(items) > MAX_SECTION_TEXT:  # a group title per item
+        return None
+    sections: list[str] = []
+    group: ContentType | None = None
+    current: list[str] = []
+    for item, line in zip(items, lines, strict=True):
+        if item.group != group:
+            if current:
+                sections.append("\n".join(current))
+            group = item.group
+            current = [_group_title(group, options)]
+        current.append(line)
+    sections.append("\n".join(current))
+    return sections
+
+
 def _fallback_text(first_line: str, page_items: list[_Item], shown: int, remaining: int) -> str:
     """Return the page's plain text: first line, top items, "…and N more" (≤ 4000 chars)."""
+    plains = [item.plain for item in page_items[:shown]]
+    if sum(map(len, plains)) + 3 * len(plains) <= MAX_FALLBACK_TEXT - len(first_line) - 40:
+        # Every shown item fits (the loop below would list them all): one join.
+        text = first_line + "\n• " + "\n• ".join(plains) if plains else first_line
+        if remaining > len(plains):
+            text += f"\n…and {remaining - len(plains)} more"
+        return text if len(text) <= MAX_FALLBACK_TEXT else truncate(text, MAX_FALLBACK_TEXT)
     lines = [first_line]
     budget = MAX_FALLBACK_TEXT - len(first_line) - 40  # room for the "…and N more" line
     listed = 0
@@ -214,8 +271,22 @@ def format_digest(
     pages = _paginate(items, max(1, per_page), options, len(kinds) > 1)
     total, page_count = len(items), len(pages)
 
-    header = clean(header_text(ordered, kinds, facts.views), MAX_HEADER_TEXT)
-    counts = counts_text([(KINDS[k].noun, KINDS[k].plural, n) for k, n in facts.counts.items()])
+    header = header_text(ordered, kinds, facts.views)
+    if (
+        len(header) > MAX_HEADER_TEXT
+        or not header.isprintable()
+        or "&" in header
+        or "<" in header
+        or ">" in header
+        or "@" in header
+    ):
+        header = clean(header, MAX_HEADER_TEXT)
+    if len(kinds) == 1:
+        ((kind, n),) = facts.counts.items()
+        noun, plural = _COUNT_WORDS[kind]
+        counts = f"{n} {noun if n == 1 else plural}"
+    else:
+        counts = counts_text([(*_COUNT_WORDS[k], n) for k, n in facts.counts.items()])
     critical = facts.critical
     if critical:
         counts += f", {critical} critical"
@@ -224,17 +295,21 @@ def format_digest(
         headline += f" — {counts}"
     elif critical:
         headline += f" — {critical} critical"
+    time_range = context.time_range
     summary = [
         authors_text(context.authors, options),
-        time_span(context.time_range.get("start"), context.time_range.get("end")),
+        time_span(time_range.get("start"), time_range.get("end")),
         counts,
     ]
-    summary_text = truncate(" · ".join([s for s in summary if s]), 2000)
+    summary_text = " · ".join([s for s in summary if s])
+    if len(summary_text) > 2000:
+        summary_text = truncate(summary_text, 2000)
 
     messages: list[SlackMessage] = []
     done = 0
+    channel = context.channel_id
     for number, (size, sections) in enumerate(pages, start=1):
-        page_items = items[done : done + size]
+        page_items = items[done : done + size] if page_count > 1 else items
         done += size
         blocks: list[dict[str, Any]]
         if number == 1:
@@ -243,25 +318,25 @@ def format_digest(
         else:
             first_line = f"({number}/{page_count}) {header}, continued"
             blocks = [bk.context(first_line)]
-        blocks.extend([bk.section(text) for text in sections])
+        blocks += [bk.section(text) for text in sections]
         if done < total:
             blocks.append(bk.context(f"…and {total - done} more, continued below"))
         text = _fallback_text(
             first_line, page_items, options.max_items_in_text, total - done + size
         )
         messages.append(
-            SlackMessage(
-                blocks=blocks,
-                text=text,
-                channel=context.channel_id,
-                metadata={"page": number, "pages": page_count},
-            )
+            SlackMessage(blocks, text, channel, None, {"page": number, "pages": page_count})
         )
-    return chain_pages(
-        messages,
-        batch_id=batch.id,
-        channel=context.channel_id,
-        batch_type=str(batch.batch_type),  # a StrEnum: its value, without the descriptor
-        message_count=total,
-        message_ids=[m.id for i in items for m in (i.covers or (i.message,))],
+    first = messages[0]
+    first.continuations = messages[1:]
+    metadata = first.metadata
+    metadata["batch_id"] = batch.id
+    metadata["channel"] = channel
+    metadata["batch_type"] = str(batch.batch_type)  # a StrEnum: its value, no descriptor
+    metadata["message_count"] = total
+    metadata["message_ids"] = (
+        [item.message.id for item in items]
+        if facts.folded is False
+        else [m.id for i in items for m in (i.covers or (i.message,))]
     )
+    return first

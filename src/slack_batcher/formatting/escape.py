@@ -7,6 +7,7 @@ import re
 from typing import TypeGuard
 
 __all__ = [
+    "CleanCache",
     "clean",
     "clean_short",
     "escape_mrkdwn",
@@ -87,6 +88,29 @@ def clean_short(value: str, limit: int) -> str:
     if len(value) <= 64:
         return _clean_cached(value, limit)
     return clean(value, limit)
+
+
+class CleanCache(dict[str, str]):
+    """``cache[text]`` is ``clean(text, limit)``, remembered for short strings that repeat.
+
+    For authors, statuses and scopes: a hit is one dict lookup, cheaper than a call to
+    :func:`clean_short`. Holds at most ``size`` entries (emptied when full).
+    """
+
+    __slots__ = ("limit", "size")
+
+    def __init__(self, limit: int, size: int = 4096) -> None:
+        super().__init__()
+        self.limit = limit
+        self.size = size
+
+    def __missing__(self, text: str) -> str:
+        cleaned = clean(text, self.limit)
+        if len(text) <= 64:
+            if len(self) >= self.size:
+                self.clear()
+            self[text] = cleaned
+        return cleaned
 
 
 def is_http_url(value: object, max_length: int = 3000) -> TypeGuard[str]:

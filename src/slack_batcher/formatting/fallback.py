@@ -11,12 +11,20 @@ from __future__ import annotations
 from typing import Any
 
 from ..batch import BatchGroup
-from ..models import BatchableMessage, ContentType
+from ..models import BatchableMessage, BatchType, ContentType
 from . import blocks as bk
 from .context import BatchFormatterContext
-from .escape import MAX_LINK_URL, clean, clean_short, escape_mrkdwn, href, is_http_url, truncate
+from .escape import (
+    MAX_LINK_URL,
+    CleanCache,
+    clean,
+    escape_mrkdwn,
+    href,
+    is_http_url,
+    truncate,
+)
 from .limits import MAX_BLOCKS, MAX_FALLBACK_TEXT, MAX_HEADER_TEXT, MAX_SECTION_TEXT
-from .message import SlackMessage, chain_pages
+from .message import SlackMessage
 
 __all__ = ["format_fallback", "item_title", "render_fallback"]
 
@@ -28,6 +36,7 @@ _TITLE_KEYS = ("title", "summary", "name", "alertname", "alert_name", "message",
 
 _TITLE_TYPES = (str, int, float)
 _KIND_LABELS = {kind: kind.value.replace("_", " ") for kind in ContentType}
+_TYPE_VALUES = {kind: kind.value for kind in BatchType}
 
 
 def item_title(message: BatchableMessage) -> str:
@@ -43,32 +52,80 @@ def item_title(message: BatchableMessage) -> str:
 
 
 def _authors(messages: list[BatchableMessage]) -> list[str]:
-    authors: list[str] = []
-    for message in messages:
-        if message.author and message.author not in authors:
-            authors.append(message.author)
-    return authors
+    """Return the distinct authors, in order of first appearance."""
+    return list(dict.fromkeys([m.author for m in messages if m.author]))
 
 
 def _page_lines(chunk: list[BatchableMessage]) -> tuple[list[str], list[str]]:
-    """Return a page's item lines and its first five fallback-text lines."""
+    """Return a page's item lines and the titles its fallback text lists (the first five).
+
+    This loop runs for every message, so :func:`item_title`, :func:`~.escape.clean` and
+    :func:`~.escape.is_http_url` are inlined for the common case (a short printable title
+    with nothing to escape, a plain https URL); anything else takes the functions.
+    """
     lines: list[str] = []
-    plain: list[str] = []
-    marks, labels = _PRIORITY_MARKS, _KIND_LABELS
-    for message in chunk:  # the item line, inlined: this loop runs for every message
-        raw = item_title(message)
-        title = clean(raw, 300)
-        url = message.data.get("url")
-        line = f"<{href(url)}|{title}>" if is_http_url(url, MAX_LINK_URL) else title
-        mark = marks.get(message.priority, "")
-        kind = labels[message.content_type]
+    shorts: list[str] = []
+    prefixes = _PREFIXES
+    for message in chunk:
+        data = message.data
+        raw = data.get("title")
+        if type(raw) is not str or not raw or raw.isspace():
+            raw = item_title(message)
+        if (
+            len(raw) <= _SHORT_TITLE
+            and raw.isprintable()
+            and "&" not in raw
+            and "<" not in raw
+            and ">" not in raw
+            and "@" not in raw
+        ):
+            title = short = raw  # what clean(raw, 300) and clean(raw, 200) return
+        else:
+            title = clean(raw, 300)
+            short = _short_title(raw, title) if len(shorts) < 5 else ""
+        url = data.get("url")
+        if url is None:
+            link = title
+        elif (
+            type(url) is str
+            and len(url) <= MAX_LINK_URL
+            and url.startswith(_SCHEMES)
+            and url.isprintable()
+            and " " not in url
+            and "<" not in url
+            and ">" not in url
+            and "|" not in url
+        ):
+            link = f"<{url.replace('&', '&amp;')}|{title}>" if "&" in url else f"<{url}|{title}>"
+        elif is_http_url(url, MAX_LINK_URL):
+            link = f"<{href(url)}|{title}>"
+        else:
+            link = title
+        prefix = prefixes[message.priority][message.content_type]
         author = message.author
         if author:
-            line += " — " + clean_short(author, 80)
-        lines.append(f"• {mark} [{kind}] {line}" if mark else f"• [{kind}] {line}")
-        if len(plain) < 5:
-            plain.append("• " + _short_title(raw, title))
-    return lines, plain
+            lines.append(f"{prefix}{link} — {_ITEM_AUTHORS[author]}")
+        else:
+            lines.append(prefix + link)
+        if len(shorts) < 5:
+            shorts.append(short)
+    return lines, shorts
+
+
+#: Escaped authors: on item lines (80 characters at most) and in the summary (60).
+_ITEM_AUTHORS = CleanCache(80)
+_SUMMARY_AUTHORS = CleanCache(60)
+#: Titles at most this long are shown whole both in blocks (300) and in the text (200).
+_SHORT_TITLE = 200
+_SCHEMES = ("https://", "http://")
+#: "• 🔴 [alert] ": the start of an item line, by priority and content type.
+_PREFIXES = {
+    priority: {
+        kind: f"• {mark} [{label}] " if mark else f"• [{label}] "
+        for kind, label in _KIND_LABELS.items()
+    }
+    for priority, mark in _PRIORITY_MARKS.items()
+}
 
 
 def _short_title(raw: str, cleaned: str) -> str:
@@ -79,6 +136,12 @@ def _short_title(raw: str, cleaned: str) -> str:
 
 
 def _sections(lines: list[str]) -> list[dict[str, Any]]:
+    if sum(map(len, lines)) + len(lines) <= MAX_SECTION_TEXT:  # the common case: one section
+        return [bk.section("\n".join(lines))]
+    return _split_sections(lines)
+
+
+def _split_sections(lines: list[str]) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = []
     current: list[str] = []
     size = 0
@@ -100,10 +163,23 @@ def _scopes(batch: BatchGroup) -> set[str]:
 
 
 def _header_text(batch: BatchGroup, count: int) -> str:
-    scopes = _scopes(batch)
+    if batch.scope is not None and batch.profiles is None:  # one scope (see grouping.py)
+        scope = batch.scope
+    else:
+        scopes = _scopes(batch)
+        scope = scopes.pop() if len(scopes) == 1 else ""
     noun = "update" if count == 1 else "updates"
-    where = f" in {scopes.pop()}" if len(scopes) == 1 else ""
-    return truncate(escape_mrkdwn(f"{count} {noun}{where}"), MAX_HEADER_TEXT)
+    text = f"{count} {noun} in {scope}" if scope else f"{count} {noun}"
+    if (  # escape_mrkdwn and truncate, skipped when they would change nothing
+        len(text) <= MAX_HEADER_TEXT
+        and text.isprintable()
+        and "&" not in text
+        and "<" not in text
+        and ">" not in text
+        and "@" not in text
+    ):
+        return text
+    return truncate(escape_mrkdwn(text), MAX_HEADER_TEXT)
 
 
 def format_fallback(context: BatchFormatterContext, *, reason: str | None = None) -> SlackMessage:
@@ -149,42 +225,43 @@ def render_fallback(
     header = _header_text(batch, count)
     summary = f"{count} items"
     if authors:
-        summary += " from " + ", ".join([clean_short(a, 60) for a in authors[:5]])
+        summary += " from " + ", ".join([_SUMMARY_AUTHORS[a] for a in authors[:5]])
     pages: list[SlackMessage] = []
     page_count = len(chunks)
+    later = len(ordered)
     for number, chunk in enumerate(chunks, start=1):
-        lines, plain = _page_lines(chunk)
+        lines, shorts = _page_lines(chunk)
+        later -= len(chunk)  # items on the pages after this one
         blocks: list[dict[str, Any]]
         if number == 1:
             blocks = [bk.header(header), bk.context(truncate(summary, 2000))]
         else:
             blocks = [bk.context(f"({number}/{page_count}) {header}, continued")]
-        blocks.extend(_sections(lines)[: MAX_BLOCKS - len(blocks) - 1])
-        later = len(ordered) - sum(len(c) for c in chunks[:number]) if number < page_count else 0
+        sections = _sections(lines)
+        if len(sections) > MAX_BLOCKS - len(blocks) - 1:
+            sections = sections[: MAX_BLOCKS - len(blocks) - 1]
+        blocks += sections
         if later:
             blocks.append(bk.context(f"…and {later} more, continued below"))
-        unlisted = len(chunk) - len(plain) + later
-        text = header + (f" ({number}/{page_count})" if page_count > 1 else "")
-        text += "\n" + "\n".join(plain)
+        unlisted = len(chunk) - len(shorts) + later
+        text = f"{header} ({number}/{page_count})\n• " if page_count > 1 else header + "\n• "
+        text += "\n• ".join(shorts)
         if unlisted > 0:
             text += f"\n…and {unlisted} more"
+        if len(text) > MAX_FALLBACK_TEXT:
+            text = truncate(text, MAX_FALLBACK_TEXT)
         pages.append(
-            SlackMessage(
-                blocks=blocks,
-                text=truncate(text, MAX_FALLBACK_TEXT),
-                channel=channel_id,
-                metadata={"page": number, "pages": page_count},
-            )
+            SlackMessage(blocks, text, channel_id, None, {"page": number, "pages": page_count})
         )
-    first = chain_pages(
-        pages,
-        batch_id=batch.id,
-        channel=channel_id,
-        batch_type=batch.batch_type.value,
-        message_count=count,
-        message_ids=[m.id for m in ordered],
-        formatter="fallback",
-    )
+    first = pages[0]
+    first.continuations = pages[1:]
+    metadata = first.metadata
+    metadata["batch_id"] = batch.id
+    metadata["channel"] = channel_id
+    metadata["batch_type"] = _TYPE_VALUES[batch.batch_type]
+    metadata["message_count"] = count
+    metadata["message_ids"] = [m.id for m in ordered]
+    metadata["formatter"] = "fallback"
     if reason:
-        first.metadata["fallback_reason"] = reason
+        metadata["fallback_reason"] = reason
     return first

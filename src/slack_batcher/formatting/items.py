@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeGuard
 
 from ..models import BatchableMessage, ContentType
 from .escape import MAX_LINK_URL, is_http_url
@@ -140,6 +140,27 @@ def _url(
     return None
 
 
+_SCHEMES = ("https://", "http://")
+
+
+def _plain_http(url: object) -> TypeGuard[str]:
+    """Return True for the common URL that :func:`_url` would return as it is.
+
+    A lower-case http(s) URL within ``MAX_LINK_URL``, with nothing that could break out of
+    a link (see :func:`~.escape.is_http_url`); False sends the value through ``_url``.
+    """
+    return (
+        type(url) is str
+        and len(url) <= MAX_LINK_URL
+        and url.startswith(_SCHEMES)
+        and url.isprintable()
+        and " " not in url
+        and "<" not in url
+        and ">" not in url
+        and "|" not in url
+    )
+
+
 def _fields(*pairs: tuple[str, str]) -> tuple[tuple[str, str], ...]:
     return tuple(pair for pair in pairs if pair[1])
 
@@ -170,15 +191,30 @@ class PullRequestFormatter(ContentFormatter):
 
     def __call__(self, message: BatchableMessage, options: FormatOptions) -> ItemView:
         """Return the view of a PR event."""
+        # Each _get inlined for its common case (the first key holds a short string, or an
+        # int number): this runs for every PR in every digest.
         data = message.data
-        repo = _get(data, "repository", "repo")
-        number = _get(data, "number", "pr_number").lstrip("#")
-        built = f"{repo}/pull/{number}" if repo and number else ""
+        value = data.get("repository")
+        repo = value.strip() if type(value) is str and len(value) <= _RAW_LIMIT else ""
+        if not repo:
+            repo = _get(data, "repository", "repo")
+        value = data.get("number")
+        number = str(value) if type(value) is int else _get(data, "number", "pr_number").lstrip("#")
+        value = data.get("title")
+        title = value.strip() if type(value) is str and len(value) <= _RAW_LIMIT else ""
+        value = data.get("action")
+        status = value.strip() if type(value) is str and len(value) <= _RAW_LIMIT else ""
+        if not status:
+            status = _get(data, "action", "state", "status")
+        url = data.get("url")
+        if not _plain_http(url):
+            built = f"{repo}/pull/{number}" if repo and number else ""
+            url = _url(data, options, "github", built)
         return ItemView(  # positional: title, url, label, status, scope
-            _get1(data, "title") or message.id,
-            _url(data, options, "github", built),
+            title or _get(data, "title") or message.id,
+            url,
             f"#{number}" if number else "",
-            _words(_get(data, "action", "state", "status")),
+            status.replace("_", " ") if "_" in status else status,
             repo,
         )
 
@@ -201,14 +237,20 @@ class JiraFormatter(ContentFormatter):
 
     def __call__(self, message: BatchableMessage, options: FormatOptions) -> ItemView:
         """Return the view of a JIRA update."""
-        data = message.data
-        key = _get(data, "key", "issue_key", "ticket")
+        data = message.data  # the common cases inlined, as in PullRequestFormatter
+        value = data.get("key")
+        key = value.strip() if type(value) is str and len(value) <= _RAW_LIMIT else ""
+        if not key:
+            key = _get(data, "key", "issue_key", "ticket")
+        value = data.get("summary")
+        title = value.strip() if type(value) is str and len(value) <= _RAW_LIMIT else ""
+        if not title:
+            title = _get(data, "summary", "title")
+        url = data.get("url")
+        if not _plain_http(url):
+            url = _url(data, options, "jira", f"browse/{key}" if key else "")
         return ItemView(  # positional: title, url, label, status, scope
-            _get(data, "summary", "title") or message.id,
-            _url(data, options, "jira", f"browse/{key}" if key else ""),
-            key,
-            _jira_status(data),
-            _get1(data, "project"),
+            title or message.id, url, key, _jira_status(data), _get1(data, "project")
         )
 
     def details(self, message: BatchableMessage, options: FormatOptions) -> Details:
@@ -235,15 +277,26 @@ class AlertFormatter(ContentFormatter):
 
     def __call__(self, message: BatchableMessage, options: FormatOptions) -> ItemView:
         """Return the view of an alert."""
-        data = message.data
+        data = message.data  # the common cases inlined, as in PullRequestFormatter
         severity = _get1(data, "severity")
         state = _get(data, "status", "state")
+        value = data.get("alertname")
+        title = value.strip() if type(value) is str and len(value) <= _RAW_LIMIT else ""
+        if not title:
+            title = _get(data, "alertname", "alert_name", "name", "title")
+        value = data.get("service")
+        scope = value.strip() if type(value) is str and len(value) <= _RAW_LIMIT else ""
+        if not scope:
+            scope = _get(data, "service", "team", "project", "repository")
+        url = data.get("url")
+        if not _plain_http(url):
+            url = _url(data, options, "alerts")
         return ItemView(  # positional: title, url, label, status, scope
-            _get(data, "alertname", "alert_name", "name", "title") or message.id,
-            _url(data, options, "alerts"),
+            title or message.id,
+            url,
             "",
             f"{state} ({severity})" if state and severity else state or severity,
-            _get(data, "service", "team", "project", "repository"),
+            scope,
         )
 
     def details(self, message: BatchableMessage, options: FormatOptions) -> Details:

@@ -11,8 +11,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TypeGuard
 
-from ..models import BatchableMessage
-from .escape import MAX_LINK_URL, clean, clean_short, href, is_http_url
+from ..models import PRIORITY_SCORES, BatchableMessage
+from .escape import MAX_LINK_URL, CleanCache, clean, href, is_http_url
 from .items import ItemView
 from .options import FormatOptions
 
@@ -33,9 +33,15 @@ STATUS_LIMIT = 60
 NAME_LIMIT = 60
 PLAIN_TITLE_LIMIT = 120
 
+#: Escaped authors and statuses as shown (they repeat: each is escaped once).
+_NAMES = CleanCache(NAME_LIMIT)
+_STATUSES = CleanCache(STATUS_LIMIT)
 _EMOJI_MARKS = {"critical": ":red_circle: ", "high": ":large_orange_circle: "}
 _TEXT_MARKS = {"critical": "[CRITICAL] ", "high": "[HIGH] "}
 _PLAIN = FormatOptions(compact=True)
+#: (digest-line marker, fallback-text marker) by priority, with emoji on and off.
+_EMOJI_PAIRS = {p: (_EMOJI_MARKS.get(p, ""), _TEXT_MARKS.get(p, "")) for p in PRIORITY_SCORES}
+_TEXT_PAIRS = {p: (_TEXT_MARKS.get(p, ""), _TEXT_MARKS.get(p, "")) for p in PRIORITY_SCORES}
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -47,7 +53,7 @@ def marker(priority: str, options: FormatOptions) -> str:
 def author_text(author: str, options: FormatOptions) -> str:
     """Return the author as a mention when mapped in ``user_ids``, else as escaped text."""
     user_id = options.user_ids.get(author) if options.user_ids else None
-    return f"<@{user_id}>" if user_id else clean_short(author, NAME_LIMIT)
+    return f"<@{user_id}>" if user_id else _NAMES[author]
 
 
 def authors_text(authors: Sequence[str], options: FormatOptions, shown: int = 3) -> str:
@@ -58,6 +64,8 @@ def authors_text(authors: Sequence[str], options: FormatOptions, shown: int = 3)
 
 
 _TWO_DIGITS = tuple(f"{n:02d}" for n in range(60))
+#: "09:05" for each minute of the day (hour * 60 + minute).
+_HHMM = tuple(f"{h:02d}:{m:02d}" for h in range(24) for m in range(60))
 
 
 def _hhmm(moment: datetime) -> str:
@@ -112,36 +120,57 @@ def item_lines(
     fallback line has a plain marker, the title, status and author, and no link or mention.
     *url_checked*: the view comes from a built-in item formatter, whose URL is checked.
     """
-    title = clean(f"{view.label} {view.title}" if view.label else view.title, TITLE_LIMIT)
-    priority = message.priority
-    mark = (_EMOJI_MARKS if options.emoji else _TEXT_MARKS).get(priority, "")
+    title = f"{view.label} {view.title}" if view.label else view.title
+    # clean(title, TITLE_LIMIT), inlined for the common case: short, nothing to escape.
+    if (
+        len(title) > TITLE_LIMIT
+        or not title.isprintable()
+        or "&" in title
+        or "<" in title
+        or ">" in title
+        or "@" in title
+    ):
+        title = clean(title, TITLE_LIMIT)
     url = view.url
-    # Checked here too (is_http_url, inlined): a user's item formatter may hand over any URL.
+    # Checked here too (is_http_url): a user's item formatter may hand over any URL.
     if url is not None and (url_checked or is_http_url(url, MAX_LINK_URL)):
-        link = f"<{href(url)}|{title}>"
+        link = f"<{url.replace('&', '&amp;')}|{title}>" if "&" in url else f"<{url}|{title}>"
     else:
         link = title
-    plain_mark = _TEXT_MARKS.get(priority, "")
-    # Each line is assembled once (one f-string), not grown piece by piece.
-    if view.status:
-        status = clean_short(view.status, STATUS_LIMIT)
-        line = f"• {mark}{link} — *{status}*"
-        plain = f"{plain_mark}{title} — {status}"
-    else:
-        line = f"• {mark}{link}"
-        plain = plain_mark + title
+    mark, plain_mark = (_EMOJI_PAIRS if options.emoji else _TEXT_PAIRS)[message.priority]
+    status = view.status
+    if status:
+        status = _STATUSES[status]
     author = message.author
-    if author:
-        name = clean_short(author, NAME_LIMIT)
-        plain = f"{plain} ({name})"
-    if not options.compact:
+    name = _NAMES[author] if author else ""
+    # Each line is assembled once (one f-string), not grown piece by piece.
+    if options.compact:
+        line = f"• {mark}{link} — *{status}*" if status else f"• {mark}{link}"
+    else:
         moment = message.timestamp
-        when = _TWO_DIGITS[moment.hour] + ":" + _TWO_DIGITS[moment.minute]
-        if author:
-            user_id = options.user_ids.get(author) if options.user_ids else None
-            line = f"{line} · <@{user_id}> · {when}" if user_id else f"{line} · {name} · {when}"
+        when = _HHMM[moment.hour * 60 + moment.minute]
+        name_shown = name
+        if author and options.user_ids:
+            user_id = options.user_ids.get(author)
+            if user_id:
+                name_shown = f"<@{user_id}>"
+        if status:
+            if author:
+                line = f"• {mark}{link} — *{status}* · {name_shown} · {when}"
+            else:
+                line = f"• {mark}{link} — *{status}* · {when}"
+        elif author:
+            line = f"• {mark}{link} · {name_shown} · {when}"
         else:
-            line = f"{line} · {when}"
+            line = f"• {mark}{link} · {when}"
+    if status:
+        plain = (
+            f"{plain_mark}{title} — {status} ({name})"
+            if author
+            else f"{plain_mark}{title} — {status}"
+        )
+    else:
+        plain = f"{plain_mark}{title} ({name})" if author else plain_mark + title
     return line, plain
 
 
