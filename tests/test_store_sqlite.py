@@ -390,3 +390,31 @@ def test_a_growing_digest_is_stored_exactly_as_encoded_whole(tmp_path: Path) -> 
         found = store.get_digest(record.key, T0)
         assert found is not None
         assert [m.id for m in found.messages] == ["gh-1", "gh-2", "gh-3"]
+
+
+def test_a_flushed_post_joining_a_digest_stores_its_items_as_they_were(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from slack_batcher.store.base import DigestRecord
+    from tests.factories import T0
+    from tests.test_store_contract import entry_for
+
+    path = tmp_path / "store.db"
+    batch = new_batch("b1")
+    with SQLiteStore(path) as store:
+        open_with(store, batch, pr("gh-1", title='naïve «quotes» "x"'), pr("gh-2"))
+        entry = entry_for(batch)
+        store.record_flush(batch, entry)
+        record = DigestRecord(
+            key="C1\x1fpr:acme/api",
+            channel_id="C1",
+            ts="1.0",
+            created_at=T0,
+            updated_at=T0,
+            expires_at=T0 + timedelta(hours=1),
+            messages=list(entry.messages),  # the flushed objects: their JSON is reused
+            entries=[entry.id],
+        )
+        store.put_digest(record)
+    with SQLiteStore(path) as store:
+        assert store.get_digest(record.key, T0) == record

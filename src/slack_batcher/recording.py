@@ -11,6 +11,7 @@ lock guards it.
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
@@ -29,6 +30,8 @@ __all__ = ["MESSAGE_OVERHEAD_BYTES", "PendingView", "StatsRecorder"]
 MESSAGE_OVERHEAD_BYTES = 400
 #: Recent operations remembered for the health check's error rate.
 ERROR_WINDOW = 1000
+#: Channels the health report lists as the busiest.
+_BUSIEST = 5
 
 
 class PendingView(Protocol):
@@ -208,13 +211,22 @@ class StatsRecorder:
         by_channel = {}
         for cid, channel in self.channels.items():
             queue = queues.get(cid)
-            by_channel[cid] = {
-                "batches_created": channel.batches_created + (queue.created if queue else 0),
-                "batches_sent": channel.batches_sent,
-                "messages_batched": channel.messages_batched + (queue.batched if queue else 0),
-                "pending_batches": len(queue.batches) if queue else 0,
-                "pending_messages": queue.pending_messages if queue else 0,
-            }
+            if queue is None:  # nothing pending: its figures are all folded in
+                by_channel[cid] = {
+                    "batches_created": channel.batches_created,
+                    "batches_sent": channel.batches_sent,
+                    "messages_batched": channel.messages_batched,
+                    "pending_batches": 0,
+                    "pending_messages": 0,
+                }
+            else:
+                by_channel[cid] = {
+                    "batches_created": channel.batches_created + queue.created,
+                    "batches_sent": channel.batches_sent,
+                    "messages_batched": channel.messages_batched + queue.batched,
+                    "pending_batches": len(queue.batches),
+                    "pending_messages": queue.pending_messages,
+                }
         return {
             "batches_created": stats.batches_created,
             "batches_sent": stats.batches_sent,
@@ -265,6 +277,14 @@ class StatsRecorder:
         operations = self.stats.operations
         window_start = operations - ERROR_WINDOW  # the window: the operations after this one
         busy = self._busy
+
+        def batched(item: tuple[str, ChannelStats]) -> int:
+            queue = busy.get(item[0])
+            return item[1].messages_batched + (queue.batched if queue is not None else 0)
+
+        # The health report names the five busiest channels: only those are copied with
+        # their live figures (nlargest keeps the order of ties, as a stable sort does).
+        busiest = heapq.nlargest(_BUSIEST, self.channels.items(), key=batched)
         return evaluate_health(
             config=self.config,
             now=now,
@@ -276,5 +296,5 @@ class StatsRecorder:
             recent_operations=min(operations, ERROR_WINDOW),
             memory_estimate=self.memory_estimate(),
             outbox_size=outbox_size,
-            channel_stats=[self._live(c, busy.get(cid)) for cid, c in self.channels.items()],
+            channel_stats=[self._live(c, busy.get(cid)) for cid, c in busiest],
         )

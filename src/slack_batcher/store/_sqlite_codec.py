@@ -65,7 +65,9 @@ dump_json = _make_dump()
 
 def time_text(when: datetime) -> str:
     """Return *when* as sortable UTC ISO 8601 text."""
-    return when.astimezone(UTC).isoformat(timespec="microseconds")
+    if when.tzinfo is not UTC:
+        when = when.astimezone(UTC)
+    return when.isoformat(timespec="microseconds")
 
 
 def time_value(text: str) -> datetime:

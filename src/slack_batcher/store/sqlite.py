@@ -21,7 +21,6 @@ never replaced or repaired silently.
 from __future__ import annotations
 
 import json
-import operator
 import os
 import sqlite3
 from collections.abc import Callable
@@ -36,7 +35,10 @@ from . import _sqlite_codec as codec
 from ._sqlite_file import SQLiteFile, Step
 from .base import DeadLetter, DigestRecord, OutboxEntry, StoredState
 
-__all__ = ["SQLiteStore"]
+__all__ = ["FLUSHED_BODIES_KEPT", "SQLiteStore"]
+
+#: How many flushed messages keep their stored JSON for a live digest to reuse (~300 B each).
+FLUSHED_BODIES_KEPT = 5000
 
 _T = TypeVar("_T")
 
@@ -93,6 +95,10 @@ class SQLiteStore(SQLiteFile):
         # Digest key → its items as stored (in digest_items): a digest only grows, so writing
         # it again stores just the items added since (up to 1000 per digest), as one row.
         self._digest_items: dict[str, list[BatchableMessage]] = {}
+        # Message (by identity) → its stored body, for the messages of recent flushes: a
+        # flushed post usually joins a live digest soon, which then stores them again.
+        # An encoding cache, not a copy of the file: at most FLUSHED_BODIES_KEPT, oldest out.
+        self._flushed_bodies: dict[int, tuple[BatchableMessage, str]] = {}
         # The earliest expiry (time text) of a stored digest, or earlier; None: unknown.
         # A digest write sweeps the expired digests only once this time has come.
         self._sweep_after: str | None = None
@@ -192,13 +198,29 @@ class SQLiteStore(SQLiteFile):
         if entry is not None:
             encoded = None
             if cached is not None and [m.id for m in entry.messages] == [i for i, _ in cached]:
-                encoded = codec.join_bodies([body for _, body in cached])
+                bodies = [body for _, body in cached]
+                encoded = codec.join_bodies(bodies)
+                self._keep_flushed_bodies(entry.messages, bodies)
             try:
                 steps.append((_INSERT_OUTBOX, codec.outbox_row(entry, encoded)))
             except (TypeError, ValueError, RecursionError) as exc:
                 raise self._unencodable("recording a flush", exc) from exc
         seq = self._seqs.pop(batch.id, None)
         self._steps("recording a flush", steps + self._deleting_batch(batch.id, seq))
+
+    def _keep_flushed_bodies(self, messages: list[BatchableMessage], bodies: list[str]) -> None:
+        kept = self._flushed_bodies
+        for message, body in zip(messages, bodies, strict=True):
+            kept[id(message)] = (message, body)  # the message is held: its id stays its own
+        while len(kept) > FLUSHED_BODIES_KEPT:
+            del kept[next(iter(kept))]
+
+    def _body_of(self, message: BatchableMessage) -> str:
+        """Return *message*'s stored body: as encoded when it was flushed, else anew."""
+        found = self._flushed_bodies.pop(id(message), None)
+        if found is not None and found[0] is message:
+            return found[1]
+        return codec.message_body(message)
 
     def record_dead_batch(self, batch: BatchGroup, letter: DeadLetter) -> None:
         """Delete *batch* and its messages and insert *letter* in one transaction."""
@@ -381,13 +403,10 @@ class SQLiteStore(SQLiteFile):
         """
         messages = record.messages
         stored = self._digest_items.get(record.key)
-        grows = (
-            stored is not None
-            and len(stored) <= len(messages)
-            and all(map(operator.is_, stored, messages))
-        )
+        # Equal messages store the same JSON; the same objects compare at C speed.
+        grows = stored is not None and messages[: len(stored)] == stored
         added = messages[len(stored) :] if grows and stored is not None else messages
-        items = codec.join_bodies([codec.message_body(message) for message in added])
+        items = codec.join_bodies([self._body_of(message) for message in added])
         head = replace(record, messages=[]).to_dict()
         del head["messages"]
         body = codec.dump_json(head)
