@@ -151,13 +151,10 @@ def _items(
             if item_formatters[kind] is not DEFAULT_ITEM_FORMATTERS[kind]:
                 checked = False
                 break
-        items = [
-            _new_item(
-                _Item,
-                (message, message.content_type, *item_lines(message, view, options, checked), ()),
-            )
-            for message, view in zip(ordered, views, strict=True)
-        ]
+        items = []
+        for message, view in zip(ordered, views, strict=True):
+            line, plain = item_lines(message, view, options, checked)
+            items.append(_new_item(_Item, (message, message.content_type, line, plain, ())))
     if len(counts) > 1:  # a mixed batch: group by type, in order of each group's first item
         rank = {kind: place for place, kind in enumerate(counts)}
         items.sort(key=lambda item: rank[item.group])  # stable: keeps order inside a group
