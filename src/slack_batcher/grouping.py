@@ -56,6 +56,7 @@ _PERFECT = sum(_WEIGHTS) - _EPSILON
 #: (a scan of a few members is cheaper; the default batch size, 5, never needs the table).
 _KEYED_AFTER = 5
 _TYPE_BITS = {kind: 1 << n for n, kind in enumerate(ContentType)}
+assert AUTHOR_WEIGHT == TYPE_WEIGHT, "scoring shortcuts rely on equal author and type weights"
 #: The key of the all-types mask in ``BatchGroup.author_types``.
 _ANY_AUTHOR = None
 
@@ -139,21 +140,25 @@ def batch_similarity(profile: Profile, batch: BatchGroup) -> float:
         if types or table[_ANY_AUTHOR] & bit:
             return base + AUTHOR_WEIGHT  # == TYPE_WEIGHT
         return base
-    best = 0.0
-    for member in batch.messages:  # a handful: cheaper than keeping anything per member
+    # A handful of members: scanning them is cheaper than keeping anything per member.
+    # One shared feature scores AUTHOR_WEIGHT (== TYPE_WEIGHT); after one is found, only a
+    # member sharing both (same type, then same author) can raise the score.
+    # (An author compares as profile_of folds it: lower-cased, None as "", no copy if it can.)
+    partial = False
+    for member in batch.messages:
         other = member.author
-        if not other:
-            other = ""
-        elif not other.islower():
-            other = other.lower()
-        score = (AUTHOR_WEIGHT if other == author else 0.0) + (
-            TYPE_WEIGHT if member.content_type is kind else 0.0
-        )
-        if score > best:
-            best = score
-            if best > AUTHOR_WEIGHT + TYPE_WEIGHT - _EPSILON:
-                break
-    return base + best
+        if member.content_type is kind:
+            if other == author or (
+                (not other.islower() and other.lower() == author) if other else not author
+            ):
+                return base + AUTHOR_WEIGHT + TYPE_WEIGHT
+            partial = True
+        elif not partial and (
+            other == author
+            or ((not other.islower() and other.lower() == author) if other else not author)
+        ):
+            partial = True
+    return base + AUTHOR_WEIGHT if partial else base
 
 
 @dataclass(slots=True, init=False)
