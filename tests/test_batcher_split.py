@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
 
 import pytest
@@ -269,3 +270,14 @@ class TestCounters:
             "pending_batches": 1,
             "pending_messages": 1,
         }
+
+
+def test_a_channel_id_given_as_a_str_subclass_is_the_same_channel() -> None:
+    class Channel(StrEnum):
+        OPS = "ops"
+
+    batcher = MessageBatcher(BatchConfig(max_batch_size=50), clock=ManualClock())
+    first = batcher.add(pr("a"), "ops")
+    second = batcher.add(pr("b"), Channel.OPS)
+    assert second.batch_id == first.batch_id
+    assert batcher.inspect_pending_batches()["total_messages"] == 2

@@ -206,7 +206,7 @@ class MessageBatcher(BatchFlushing, BatcherDelegates):
         lock = self._lock  # acquire/release: cheaper than a with block, same semantics
         lock.acquire()
         try:
-            queue = self._channels.get(channel_id) if type(channel_id) is str else None
+            queue = self._channels.get(channel_id) if isinstance(channel_id, str) else None
             if queue is None:
                 # A channel with pending batches was checked when it opened.
                 self._check_channel(channel_id)
