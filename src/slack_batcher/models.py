@@ -225,8 +225,8 @@ def _valid_text(text: str) -> bool:
 def _encoded_size(name: str, value: object) -> int:
     """Return the UTF-8 size of *value* as compact JSON; refuse what JSON cannot carry.
 
-    Encoded first, the nesting checked after: a result with at most ``MAX_NESTING`` opening
-    brackets cannot nest deeper, so the walk runs only for the rare deep (or failing) value.
+    The nesting is walked (before encoding: the encoder recurses) only when a value is not
+    a plain scalar; the common flat ``data`` is one C-level type check and one encoding.
     """
     if type(value) is not dict and not isinstance(value, dict):
         raise InvalidMessageError(
@@ -234,13 +234,12 @@ def _encoded_size(name: str, value: object) -> int:
         )
     if not value:
         return 2
+    if not _SCALAR_TYPES.issuperset(map(type, value.values())):
+        _check_nesting(name, value)
     try:
         encoded = _encode(value)
     except (TypeError, ValueError, RecursionError) as exc:
-        _check_nesting(name, value)  # a cycle or a deep value: say so rather than "recursion"
         raise InvalidMessageError(name, f"must be JSON-serialisable: {exc}") from None
-    if encoded.count("{") + encoded.count("[") > MAX_NESTING:
-        _check_nesting(name, value)
     if encoded.isascii():
         return len(encoded)
     try:
@@ -249,6 +248,10 @@ def _encoded_size(name: str, value: object) -> int:
         raise InvalidMessageError(
             _surrogate_path(name, value), "contains a lone surrogate: not valid Unicode text"
         ) from None
+
+
+#: Values that nest nothing: a dict holding only these is one level deep.
+_SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
 
 
 def _check_nesting(name: str, value: object) -> None:

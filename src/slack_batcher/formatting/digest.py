@@ -138,7 +138,7 @@ def _items(
         facts.folded = True
         rows = fold_rows(list(zip(ordered, views, strict=True))) or ()
         items = [
-            _Item(row.latest, row.content_type, *row_lines(row, options), row.messages)
+            _new_item(_Item, (row.latest, row.content_type, *row_lines(row, options), row.messages))
             for row in rows
         ]
     else:
@@ -268,7 +268,11 @@ def format_digest(
     items, facts = _items(ordered, options, item_formatters)
     kinds = set(facts.counts)
     per_page = context.items_per_page if context.enable_pagination else _UNPAGED_ITEMS
-    pages = _paginate(items, max(1, per_page), options, len(kinds) > 1)
+    single = _one_page(items, options, len(kinds) > 1) if 0 < len(items) <= per_page else None
+    if single is not None:  # the common case: _paginate would return this one page
+        pages = [(len(items), single)]
+    else:
+        pages = _paginate(items, max(1, per_page), options, len(kinds) > 1)
     total, page_count = len(items), len(pages)
 
     header = header_text(ordered, kinds, facts.views)

@@ -156,11 +156,14 @@ class SlackMessageFormatterFactory:
             raise FormatterError(f"batch {context.batch_group.id} has no messages to format")
         kind = context.get_message_type()
         name, formatter = self._routes[kind]
-        options = self.options_for(context.channel_id)
+        options = self._channel_options.get(context.channel_id, self.options)
         if context.options:
             options = options.replace(**context.options)
         try:
-            message = formatter(context, options)
+            if type(formatter) is _Builtin:  # the layout itself, one call fewer
+                message = formatter._layout(context, options, formatter._items)
+            else:
+                message = formatter(context, options)
         except Exception as exc:
             raise FormatterError(
                 f"formatter {name!r} ({kind.value}) raised {type(exc).__name__}: {exc}"

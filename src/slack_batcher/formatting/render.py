@@ -58,18 +58,20 @@ def author_text(author: str, options: FormatOptions) -> str:
 
 def authors_text(authors: Sequence[str], options: FormatOptions, shown: int = 3) -> str:
     """Return up to *shown* authors, then "+N more"."""
-    text = ", ".join([author_text(a, options) for a in authors[:shown]])
+    if options.user_ids:
+        text = ", ".join([author_text(a, options) for a in authors[:shown]])
+    else:  # no mentions configured: each author's escaped name
+        text = ", ".join([_NAMES[a] for a in authors[:shown]])
     extra = len(authors) - shown
     return f"{text} +{extra} more" if extra > 0 else text
 
 
-_TWO_DIGITS = tuple(f"{n:02d}" for n in range(60))
 #: "09:05" for each minute of the day (hour * 60 + minute).
 _HHMM = tuple(f"{h:02d}:{m:02d}" for h in range(24) for m in range(60))
 
 
 def _hhmm(moment: datetime) -> str:
-    return _TWO_DIGITS[moment.hour] + ":" + _TWO_DIGITS[moment.minute]
+    return _HHMM[moment.hour * 60 + moment.minute]
 
 
 def _day(moment: datetime) -> str:
@@ -85,12 +87,12 @@ def time_span(start: datetime | None, end: datetime | None) -> str:
     """Return ``Mar 2, 09:00–09:12 UTC``, or one time, or two dated times across days."""
     if start is None or end is None:
         return ""
-    if start.date() != end.date():
+    if start.day != end.day or start.month != end.month or start.year != end.year:
         return f"{_day(start)}, {_hhmm(start)} – {_day(end)}, {_hhmm(end)} UTC"
-    first, last = _hhmm(start), _hhmm(end)
-    if first == last:
-        return f"{_day(start)}, {first} UTC"
-    return f"{_day(start)}, {first}–{last} UTC"
+    first = _HHMM[start.hour * 60 + start.minute]
+    last = _HHMM[end.hour * 60 + end.minute]
+    day = f"{_MONTHS[start.month - 1]} {start.day}"
+    return f"{day}, {first} UTC" if first == last else f"{day}, {first}–{last} UTC"
 
 
 def _title(view: ItemView) -> str:
