@@ -130,14 +130,15 @@ class BatchFlushing:
             return None if batch is None else self._render(batch, preview=True)
 
     def _forget(self, batch: BatchGroup) -> None:
+        if self._batches.pop(batch.id, None) is None:
+            return  # not pending (any more)
         queue = self._channels.get(batch.channel_id)
         if queue is not None:
             queue.remove_batch(batch)
-            if not queue.batches:
+            if not queue.open_count:
                 del self._channels[batch.channel_id]
                 self.recorder.closed(batch.channel_id, queue, queue.stats)
-        if self._batches.pop(batch.id, None) is not None:
-            self.recorder.left(batch)
+        self.recorder.left(batch)
 
     def _flush_many(
         self, batches: list[BatchGroup], reason: FlushReason, *, returned: bool

@@ -56,6 +56,7 @@ _PERFECT = sum(_WEIGHTS) - _EPSILON
 #: (a scan of a few members is cheaper; the default batch size, 5, never needs the table).
 _KEYED_AFTER = 5
 _TYPE_BITS = {kind: 1 << n for n, kind in enumerate(ContentType)}
+assert AUTHOR_WEIGHT == TYPE_WEIGHT, "scoring shortcuts rely on equal author and type weights"
 #: The key of the all-types mask in ``BatchGroup.author_types``.
 _ANY_AUTHOR = None
 
@@ -139,21 +140,25 @@ def batch_similarity(profile: Profile, batch: BatchGroup) -> float:
         if types or table[_ANY_AUTHOR] & bit:
             return base + AUTHOR_WEIGHT  # == TYPE_WEIGHT
         return base
-    best = 0.0
-    for member in batch.messages:  # a handful: cheaper than keeping anything per member
+    # A handful of members: scanning them is cheaper than keeping anything per member.
+    # One shared feature scores AUTHOR_WEIGHT (== TYPE_WEIGHT); after one is found, only a
+    # member sharing both (same type, then same author) can raise the score.
+    # (An author compares as profile_of folds it: lower-cased, None as "", no copy if it can.)
+    partial = False
+    for member in batch.messages:
         other = member.author
-        if not other:
-            other = ""
-        elif not other.islower():
-            other = other.lower()
-        score = (AUTHOR_WEIGHT if other == author else 0.0) + (
-            TYPE_WEIGHT if member.content_type is kind else 0.0
-        )
-        if score > best:
-            best = score
-            if best > AUTHOR_WEIGHT + TYPE_WEIGHT - _EPSILON:
-                break
-    return base + best
+        if member.content_type is kind:
+            if other == author or (
+                (not other.islower() and other.lower() == author) if other else not author
+            ):
+                return base + AUTHOR_WEIGHT + TYPE_WEIGHT
+            partial = True
+        elif not partial and (
+            other == author
+            or ((not other.islower() and other.lower() == author) if other else not author)
+        ):
+            partial = True
+    return base + AUTHOR_WEIGHT if partial else base
 
 
 @dataclass(slots=True, init=False)
@@ -169,8 +174,11 @@ class ChannelQueue:
     scoped: bool = True
     #: Keep ``partitions`` (a strategy partitions the channel).
     partitioned: bool = False
-    #: Open batches by id, in opening order.
-    batches: dict[str, BatchGroup] = field(default_factory=dict)
+    #: Open batches by id, in opening order, kept only when not ``scoped`` (a scoped queue
+    #: finds every open batch in ``by_scope``: one structure less to touch per opening).
+    _batches: dict[str, BatchGroup] | None = None
+    #: How many batches are open.
+    open_count: int = 0
     #: Pending message id → its batch (dedup and lookups).
     message_ids: dict[str, BatchGroup] = field(default_factory=dict)
     #: scope (or (partition, scope)) → the open batch, or batches, with a member of that scope.
@@ -197,7 +205,8 @@ class ChannelQueue:
         self.channel_id = channel_id
         self.scoped = scoped
         self.partitioned = partitioned
-        self.batches = {}
+        self._batches = None if scoped else {}
+        self.open_count = 0
         self.message_ids = {}
         self.by_scope = {}
         self.partitions = {}
@@ -206,14 +215,35 @@ class ChannelQueue:
         self.last_seen = None
 
     @property
+    def batches(self) -> dict[str, BatchGroup]:
+        """Return the open batches by id, in opening order (a new dict when ``scoped``)."""
+        if self._batches is not None:
+            return self._batches
+        found = sorted(self._open(), key=_opening_order)
+        return {batch.id: batch for batch in found}
+
+    def _open(self) -> Iterable[BatchGroup]:
+        """Return the open batches, in no particular order."""
+        if self._batches is not None:
+            return self._batches.values()
+        found: dict[int, BatchGroup] = {}  # a batch of several scopes is listed under each
+        for entry in self.by_scope.values():
+            if type(entry) is list:
+                for batch in entry:
+                    found[id(batch)] = batch
+            else:
+                found[id(entry)] = entry  # type: ignore[assignment]
+        return found.values()
+
+    @property
     def pending_messages(self) -> int:
         """Messages pending in the channel."""
-        return sum(len(batch.messages) for batch in self.batches.values())
+        return sum(len(batch.messages) for batch in self._open())
 
     def last_activity(self) -> datetime | None:
         """When a message last joined one of the channel's batches, or None."""
         latest = self.last_seen
-        for batch in self.batches.values():
+        for batch in self._open():
             when = batch.last_activity
             if when is not None and (latest is None or when > latest):
                 latest = when
@@ -224,10 +254,12 @@ class ChannelQueue:
         return self.partitions.get(partition) if self.partitioned else self.batches
 
     def add_batch(self, batch: BatchGroup) -> None:
-        """Register a newly opened (still empty) batch."""
+        """Register a newly opened (still empty) batch; its first member indexes its scope."""
         self.opened += 1
+        self.open_count += 1
         batch.sequence = self.opened
-        self.batches[batch.id] = batch
+        if self._batches is not None:
+            self._batches[batch.id] = batch
         if self.partitioned:
             self.partitions.setdefault(batch.partition, {})[batch.id] = batch
 
@@ -318,9 +350,10 @@ class ChannelQueue:
                 self.by_scope[key] = found[0]
 
     def remove_batch(self, batch: BatchGroup) -> None:
-        """Forget *batch* and its messages."""
-        if self.batches.pop(batch.id, None) is None:
+        """Forget *batch*, one of the open batches, and its messages."""
+        if self._batches is not None and self._batches.pop(batch.id, None) is None:
             return
+        self.open_count -= 1
         if self.partitioned:
             members = self.partitions.get(batch.partition)
             if members is not None:

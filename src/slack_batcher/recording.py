@@ -48,6 +48,11 @@ class PendingView(Protocol):
         ...
 
     @property
+    def open_count(self) -> int:
+        """How many batches are open in the channel."""
+        ...
+
+    @property
     def created(self) -> int:
         """Batches opened in the channel since it last had nothing pending."""
         ...
@@ -140,7 +145,7 @@ class StatsRecorder:
             batches_created=channel.batches_created + queue.created,
             messages_batched=channel.messages_batched + queue.batched,
             last_activity=when if when is not None and (last is None or when > last) else last,
-            active_batch_count=len(queue.batches),
+            active_batch_count=queue.open_count,
             pending_message_count=queue.pending_messages,
         )
 
@@ -224,7 +229,7 @@ class StatsRecorder:
                     "batches_created": channel.batches_created + queue.created,
                     "batches_sent": channel.batches_sent,
                     "messages_batched": channel.messages_batched + queue.batched,
-                    "pending_batches": len(queue.batches),
+                    "pending_batches": queue.open_count,
                     "pending_messages": queue.pending_messages,
                 }
         return {

@@ -30,8 +30,9 @@ from typing import TYPE_CHECKING, Any, cast
 from ..clock import Clock, ManualClock
 from ..delivery.base import Sender
 from ..delivery.pacing import Pacer
-from ..errors import InvalidMessageError, SlackBatcherError, StoreError
+from ..errors import InvalidMessageError, StoreError
 from ..models import BatchableMessage
+from .admission import Admission, ServiceClosedError
 from .config import ServiceConfig
 from .deadline_loop import DeadlineLoop
 from .dispatch import Dispatcher
@@ -48,10 +49,6 @@ if TYPE_CHECKING:
 __all__ = ["BatchingService", "ServiceClosedError"]
 
 logger = logging.getLogger(__name__)
-
-
-class ServiceClosedError(SlackBatcherError, RuntimeError):
-    """The service is not accepting messages: not started, shutting down, or closed."""
 
 
 class BatchingService:
@@ -101,13 +98,9 @@ class BatchingService:
         self._dispatcher: Dispatcher | None = None
         self._deadlines: DeadlineLoop | None = None
         self._deadline_task: asyncio.Task[None] | None = None
-        self._accepting = False
-        self._closed = False
-        self._stop_requested = asyncio.Event()
+        self._admission = Admission()
         self._upkeep: StoreUpkeep | None = None
         self._group: GroupCommit | None = None
-        self._diverged: str | None = None
-        self._signals: tuple[int, ...] = ()
 
     # -------------------------------------------------------------- lifecycle
 
@@ -136,14 +129,14 @@ class BatchingService:
         dispatcher.on_drained = upkeep.schedule
         store = self.batcher.store
         if self.config.group_commit and hasattr(store, "begin_group"):
-            self._group = GroupCommit(cast(GroupStore, store), loop, self._group_failed)
+            self._group = GroupCommit(cast(GroupStore, store), loop, self._admission.diverge)
             deliverer.group = self._group
         deadlines = self._deadlines = DeadlineLoop(self.batcher, timers, dispatcher)
         recovered = dispatcher.collect()
         if recovered:
             logger.info("picked up %d undelivered posts from the store", recovered)
         self._deadline_task = deadlines.spawn()
-        self._accepting = True
+        self._admission.accepting = True
 
     async def __aenter__(self) -> BatchingService:
         await self.start()
@@ -164,11 +157,12 @@ class BatchingService:
         outbox (with a durable store, the next start delivers it). With a ManualClock the
         drain runs in simulated time: the clock is moved to each wake-up up to the deadline.
         """
-        if self._closed or self._loop is None:
-            self._closed = True
+        admission = self._admission
+        if admission.closed or self._loop is None:
+            admission.closed = True
             return
-        self._closed = True
-        self._accepting = False
+        admission.closed = True
+        admission.accepting = False
         if self._upkeep is not None:
             self._upkeep.close()
         if self._group is not None:
@@ -208,7 +202,7 @@ class BatchingService:
         )
         self.metrics.last_shutdown = report.to_dict()
         report.log()
-        self._remove_signal_handlers()
+        admission.remove_signals()
         timers.close()
         if self.config.close_sender:
             await self.sender.close()
@@ -219,27 +213,15 @@ class BatchingService:
         self, signals: Iterable[int] = (signal.SIGTERM, signal.SIGINT)
     ) -> None:
         """Make SIGTERM and SIGINT request a graceful shutdown (see :meth:`serve_forever`)."""
-        loop = self._require_loop()
-        self._signals = tuple(signals)
-        for sig in self._signals:
-            loop.add_signal_handler(sig, self.request_shutdown, sig)
-
-    def _remove_signal_handlers(self) -> None:
-        if self._loop is not None:
-            for sig in self._signals:
-                self._loop.remove_signal_handler(sig)
-        self._signals = ()
+        self._admission.install_signals(self._require_loop(), signals)
 
     def request_shutdown(self, signum: int | None = None) -> None:
         """Stop accepting messages and let :meth:`serve_forever` return."""
-        if signum is not None:
-            logger.info("received %s: shutting down", signal.Signals(signum).name)
-        self._accepting = False
-        self._stop_requested.set()
+        self._admission.request_stop(signum)
 
     async def serve_forever(self) -> None:
         """Return once a shutdown is requested (a signal or :meth:`request_shutdown`)."""
-        await self._stop_requested.wait()
+        await self._admission.wait_for_stop()
 
     # -------------------------------------------------------------- accepting
 
@@ -252,14 +234,9 @@ class BatchingService:
         share one commit, and each returns once that commit is done; a failed commit raises
         :class:`~slack_batcher.errors.StoreError` here.
         """
-        if not self._accepting:
-            raise ServiceClosedError(self.refusal or "the service is not accepting messages")
-        group = self._group
-        committed = group.join() if group is not None else None
+        committed = self._admit()
         result = self.batcher.add(message, channel_id)
-        if self._upkeep is not None:
-            self._upkeep.wrote()
-        self.notify()
+        self._wrote(1)
         if committed is not None:
             await committed  # durable before the caller (an HTTP 202) hears of it
         return result
@@ -274,10 +251,7 @@ class BatchingService:
         :class:`~slack_batcher.errors.StoreError`), or None. Every event in the results is
         durable when this returns; a failed group commit raises StoreError (none is).
         """
-        if not self._accepting:
-            raise ServiceClosedError(self.refusal or "the service is not accepting messages")
-        group = self._group
-        committed = group.join() if group is not None else None
+        committed = self._admit()
         results: list[AddResult] = []
         error: Exception | None = None
         add = self.batcher.add
@@ -291,12 +265,20 @@ class BatchingService:
                     results.append(add(message, channel_id))
         except (InvalidMessageError, StoreError) as exc:
             error = exc
-        if self._upkeep is not None:
-            self._upkeep.wrote(len(results))
-        self.notify()
+        self._wrote(len(results))
         if committed is not None:
             await committed
         return results, error
+
+    def _admit(self) -> asyncio.Future[None] | None:
+        """Refuse unless accepting; join this turn's group commit (its future), if any."""
+        self._admission.check()
+        return self._group.join() if self._group is not None else None
+
+    def _wrote(self, count: int) -> None:
+        if self._upkeep is not None:
+            self._upkeep.wrote(count)
+        self.notify()
 
     def submit_threadsafe(
         self,
@@ -349,7 +331,7 @@ class BatchingService:
     @property
     def accepting(self) -> bool:
         """True while :meth:`submit` accepts messages."""
-        return self._accepting
+        return self._admission.accepting
 
     @property
     def group_commit(self) -> GroupCommit | None:
@@ -359,28 +341,12 @@ class BatchingService:
     @property
     def needs_restart(self) -> bool:
         """True after a failed group commit: only a restart (from the store) resumes ingest."""
-        return self._diverged is not None
+        return self._admission.diverged is not None
 
     @property
     def refusal(self) -> str | None:
         """Why :meth:`submit` refuses events, or None while it accepts them."""
-        if self._accepting:
-            return None
-        if self._diverged is not None:
-            return self._diverged
-        if self.closing:
-            return "the service is shutting down"
-        return "the service is not started"
-
-    def _group_failed(self, exc: StoreError) -> None:
-        # The turn's writes are undone in the store but applied in the batcher's memory:
-        # accepting more could answer a resent event "duplicate" that is not stored.
-        self._accepting = False
-        self._diverged = (
-            f"the store could not commit ({exc}); events of that moment were refused; "
-            "restart the service to continue from what is stored"
-        )
-        logger.critical("%s", self._diverged)
+        return self._admission.refusal()
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop | None:
@@ -390,7 +356,7 @@ class BatchingService:
     @property
     def closing(self) -> bool:
         """True once a shutdown was requested or began."""
-        return self._closed or self._stop_requested.is_set()
+        return self._admission.closing
 
     def stats(self) -> dict[str, Any]:
         """Return the delivery figures (also under ``"delivery"`` in ``get_batch_stats()``)."""

@@ -47,7 +47,7 @@ def pending_queues(store: RedisStore, channel_id: str | None = None) -> dict[str
         ids = store.call(store.client.zrange, f"{store.prefix}:{{{channel_id}}}:open", 0, -1)
     queues: dict[str, ChannelQueue] = {}
     for batch in sorted(store.batches(ids), key=lambda b: b.created_at):
-        queue = queues.setdefault(batch.channel_id, ChannelQueue(batch.channel_id))
+        queue = queues.setdefault(batch.channel_id, ChannelQueue(batch.channel_id, scoped=False))
         queue.batches[batch.id] = batch
     return queues
 

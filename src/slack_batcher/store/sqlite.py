@@ -210,10 +210,11 @@ class SQLiteStore(SQLiteFile):
 
     def _keep_flushed_bodies(self, messages: list[BatchableMessage], bodies: list[str]) -> None:
         kept = self._flushed_bodies
-        for message, body in zip(messages, bodies, strict=True):
-            kept[id(message)] = (message, body)  # the message is held: its id stays its own
-        while len(kept) > FLUSHED_BODIES_KEPT:
-            del kept[next(iter(kept))]
+        with self._lock:
+            for message, body in zip(messages, bodies, strict=True):
+                kept[id(message)] = (message, body)  # the message is held: its id stays its own
+            while len(kept) > FLUSHED_BODIES_KEPT:
+                del kept[next(iter(kept))]
 
     def _body_of(self, message: BatchableMessage) -> str:
         """Return *message*'s stored body: as encoded when it was flushed, else anew."""
@@ -368,6 +369,10 @@ class SQLiteStore(SQLiteFile):
 
     def get_digest(self, key: str, now: datetime) -> DigestRecord | None:
         """Return the live digest of *key*, or None; expired ones are deleted."""
+        with self._lock:  # the caches and the file change together
+            return self._get_digest(key, now)
+
+    def _get_digest(self, key: str, now: datetime) -> DigestRecord | None:
         cached = self._digests.get(key)
         if cached is not None and cached.expires_at > now:
             return _copy_digest(cached)
@@ -401,6 +406,10 @@ class SQLiteStore(SQLiteFile):
         A digest only grows: when the items stored last are the start of ``record.messages``,
         one row holds the items added since (the record's other fields are one small row).
         """
+        with self._lock:  # the caches and the file change together
+            self._put_digest(record)
+
+    def _put_digest(self, record: DigestRecord) -> None:
         messages = record.messages
         stored = self._digest_items.get(record.key)
         # Equal messages store the same JSON; the same objects compare at C speed.
