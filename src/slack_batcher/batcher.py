@@ -246,13 +246,16 @@ class MessageBatcher(BatchFlushing, BatcherDelegates):
                     if queue is None and len(self._channels) >= self.config.max_channels:
                         self.error_handler.handle_channel_overflow(self.config.max_channels)
                     self._sequence += 1
+                    members = [message]  # the batch opens holding its first member
                     batch = BatchGroup(
                         self._id_head + str(self._sequence),
                         channel_id,
                         _TYPE_OF[message.content_type],
                         now,
                         now + rules.window,
+                        members,
                         partition=partition,
+                        size_bytes=message.size_bytes,
                     )
                     if self._store_keeps_batches:
                         self._store_call(self.store.record_open, batch, message)
@@ -261,8 +264,7 @@ class MessageBatcher(BatchFlushing, BatcherDelegates):
                         queue.stats = self.recorder.channel(channel_id)
                         self._channels[channel_id] = queue
                     # Pending from now on (a recovered batch: _register_batch).
-                    queue.add_batch(batch)
-                    queue.created += 1
+                    queue.open_batch(batch, message, profile)
                     self._batches[batch.id] = batch
                     # A sliding window's due time moves: it is kept in the heap, not a lane.
                     self._deadlines.push(batch, rules.window if rules.sliding_cap is None else None)
@@ -276,18 +278,17 @@ class MessageBatcher(BatchFlushing, BatcherDelegates):
                         self._store_call(self.store.record_add, batch, message)
                     if rules.sliding_cap is not None:
                         self._slide(batch, now, rules)
-                # batch.add_message(message, now), inlined
-                members = batch.messages
-                members.append(message)
-                batch.size_bytes += message.size_bytes
-                batch.last_activity = now
-                if (
-                    batch.batch_type is not _TEAM
-                    and len(members) > 1
-                    and _TYPE_OF[message.content_type] is not batch.batch_type
-                ):
-                    batch.batch_type = _TEAM
-                queue.index_message(batch, message, profile)  # type: ignore[union-attr]
+                    # batch.add_message(message, now), inlined
+                    members = batch.messages
+                    members.append(message)
+                    batch.size_bytes += message.size_bytes
+                    batch.last_activity = now
+                    if (
+                        batch.batch_type is not _TEAM
+                        and _TYPE_OF[message.content_type] is not batch.batch_type
+                    ):
+                        batch.batch_type = _TEAM
+                    queue.index_message(batch, message, profile)  # type: ignore[union-attr]
             except BaseException:
                 stats.messages_unplaced += 1
                 raise

@@ -263,6 +263,24 @@ class ChannelQueue:
         if self.partitioned:
             self.partitions.setdefault(batch.partition, {})[batch.id] = batch
 
+    def open_batch(self, batch: BatchGroup, message: BatchableMessage, profile: Profile) -> None:
+        """Register *batch*, just opened holding *message* (with *profile*) as its only member.
+
+        :meth:`add_batch` then :meth:`index_message` in one call (the hot path opens many).
+        """
+        self.opened += 1
+        self.open_count += 1
+        self.created += 1
+        batch.sequence = self.opened
+        if self._batches is not None:
+            self._batches[batch.id] = batch
+        if self.partitioned:
+            self.partitions.setdefault(batch.partition, {})[batch.id] = batch
+        self.message_ids[message.id] = batch
+        scope = batch.scope = profile[0]
+        if self.scoped:
+            self._register_scope(batch, scope)
+
     def index_message(self, batch: BatchGroup, message: BatchableMessage, profile: Profile) -> None:
         """Record that *message* (with *profile*), already appended to *batch*, joined it."""
         self.message_ids[message.id] = batch
@@ -324,7 +342,7 @@ class ChannelQueue:
 
     def _register_scope(self, batch: BatchGroup, scope: str) -> None:
         # Candidates stay in opening order: ``choose`` stops at the first perfect score.
-        key = self._scope_key(batch, scope)
+        key = (batch.partition, scope) if batch.partition else scope  # _scope_key, inlined
         found = self.by_scope.get(key)
         if found is None:
             self.by_scope[key] = batch
