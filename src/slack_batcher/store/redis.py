@@ -22,13 +22,14 @@ Needs ``pip install 'slack-batcher[redis]'``.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from ..batch import BatchGroup
 from ..grouping import profile_of
 from ..models import BatchableMessage
 from . import _redis_codec as codec
 from ._redis_connect import RedisConnection, redacted_url
+from ._redis_seen import RedisSeen
 from ._sqlite_codec import dump_json, message_body, time_text
 from .base import DeadLetter, DigestRecord, OutboxEntry, StoredState
 
@@ -300,3 +301,7 @@ class RedisStore(RedisConnection):
     def delete_digest(self, key: str) -> None:
         """Forget the digest of *key*."""
         self.call(self.client.delete, self.key(f"d:{key}"))
+
+    def seen_ids(self, size: int, keep: timedelta) -> RedisSeen:
+        """Return the source message ids accepted, shared by every instance (``P:seen:<id>``)."""
+        return RedisSeen(self, size, keep)
