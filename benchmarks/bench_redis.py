@@ -17,6 +17,9 @@ load average is printed with them; compare rows of one run, not across runs.
   (placement in Redis: what several instances run).
 * **Flush latency**: ``flush_expired_batches`` over 2000 due one-message batches, per
   batch: SQLite vs Redis with claims and delivery leases.
+* **Live digest per flush**: one flush into a live digest of 50 / 500 / 1,000 items (the
+  store's ``get_digest`` and ``put_digest`` of the record with 5 items more), client CPU
+  (``time.process_time``) and wall time per flush, best of 3, on SQLite and on Redis.
 * **Commands per message**: Redis's own ``INFO commandstats`` over a shared ingest of 5000
   events and their flushes: script calls (round trips) and commands run inside them.
 """
@@ -31,6 +34,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -39,6 +43,7 @@ from tests.redis_server import RedisServer, free_port
 
 from benchmarks.workload import make_messages
 from slack_batcher import BatchableMessage, BatchConfig, ManualClock, MessageBatcher, SQLiteStore
+from slack_batcher.store.base import BatchStore, DigestRecord
 from slack_batcher.store.redis import RedisStore
 from slack_batcher.store.redis_batcher import SharedBatcher
 
@@ -139,6 +144,79 @@ def flush_table(server: RedisServer, directory: Path) -> None:
         count = sum(len(v) for v in flushed.values())
         batcher.close()
         print(f"  {name:42} {seconds / max(count, 1) * 1e6:12.0f}   ({count} flushed)")
+
+
+DIGEST_SIZES = (50, 500, 1000)
+#: Flushes timed per digest size, each adding DIGEST_FLUSH items (a small batch).
+DIGEST_FLUSHES = 10
+DIGEST_FLUSH = 5
+
+
+def _digest_flushes(
+    store: BatchStore, size: int, messages: list[BatchableMessage]
+) -> tuple[float, float]:
+    """Time DIGEST_FLUSHES get+put pairs growing a digest from *size* items; (CPU, wall) s each."""
+    key = f"C1\x1fbench:{size}"
+    start = size
+    when = messages[0].timestamp
+    store.put_digest(
+        DigestRecord(
+            key=key,
+            channel_id="C1",
+            ts="1772442000.000100",
+            created_at=when,
+            updated_at=when,
+            expires_at=when + timedelta(days=1),
+            messages=messages[:start],
+            entries=[f"o{n}" for n in range(start // DIGEST_FLUSH)],
+        )
+    )
+    cpu, wall = time.process_time(), time.perf_counter()
+    for n in range(DIGEST_FLUSHES):
+        record = store.get_digest(key, when)
+        assert record is not None and len(record.messages) == start + n * DIGEST_FLUSH
+        added = messages[len(record.messages) : len(record.messages) + DIGEST_FLUSH]
+        store.put_digest(
+            replace(
+                record,
+                messages=[*record.messages, *added],
+                entries=[*record.entries, f"f{n}"],
+                replies=record.replies + 1,
+            )
+        )
+    return (
+        (time.process_time() - cpu) / DIGEST_FLUSHES,
+        (time.perf_counter() - wall) / DIGEST_FLUSHES,
+    )
+
+
+def digest_table(server: RedisServer, directory: Path) -> None:
+    messages = [m for m, _ in make_messages(max(DIGEST_SIZES) + DIGEST_FLUSHES * DIGEST_FLUSH)]
+    print(
+        f"live digest: one flush (get_digest + put_digest, {DIGEST_FLUSH} items added) into a "
+        f"digest of N items; µs per flush (client CPU, wall), best of 3"
+    )
+    print(f"  {'store':28} " + " ".join(f"{f'N={n} cpu':>11} {'wall':>6}" for n in DIGEST_SIZES))
+    makers = {
+        "SQLite NORMAL": lambda n: SQLiteStore(directory / f"digest-{n}.db"),
+        "Redis (RedisStore)": lambda n: RedisStore(server.url, prefix=f"dg-{uuid.uuid4().hex}"),
+    }
+    for name, make in makers.items():
+        cells = []
+        for size in DIGEST_SIZES:
+            best: tuple[float, float] | None = None
+            for run in range(3):
+                store = make(f"{size}-{run}")
+                try:
+                    timing = _digest_flushes(store, size, messages)
+                finally:
+                    store.close()
+                best = (
+                    timing if best is None else (min(best[0], timing[0]), min(best[1], timing[1]))
+                )
+            assert best is not None
+            cells.append(f"{best[0] * 1e6:11.0f} {best[1] * 1e6:6.0f}")
+        print(f"  {name:28} " + " ".join(cells), flush=True)
 
 
 def commands_table(server: RedisServer) -> None:
@@ -287,17 +365,28 @@ def scaling_table(server: RedisServer, directory: Path) -> None:
     print(f"  {'1 instance on SQLite (reference)':42} {sqlite:9.0f} {sqlite / one:5.2f}×")
 
 
+#: Sections run by ``python -m benchmarks redis``; BENCH_REDIS=digest,commands picks some.
+SECTIONS = ("latency", "flush", "digest", "commands", "scaling")
+
+
 def main() -> None:
+    chosen = [s for s in os.environ.get("BENCH_REDIS", "").split(",") if s] or list(SECTIONS)
     load = os.getloadavg()
     print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; redis-server 7, no persistence")
     server = RedisServer()
     try:
         with tempfile.TemporaryDirectory(prefix="sb-bench-redis-") as name:
             directory = Path(name)
-            latency_table(server, directory)
-            flush_table(server, directory)
-            commands_table(server)
-            scaling_table(server, directory)
+            tables = {
+                "latency": lambda: latency_table(server, directory),
+                "flush": lambda: flush_table(server, directory),
+                "digest": lambda: digest_table(server, directory),
+                "commands": lambda: commands_table(server),
+                "scaling": lambda: scaling_table(server, directory),
+            }
+            for section in SECTIONS:
+                if section in chosen:
+                    tables[section]()
     finally:
         server.close()
     load = os.getloadavg()

@@ -41,6 +41,11 @@ def section(text: str, fields: list[str] | None = None) -> Block:
 
 def context(*texts: str) -> Block:
     """Return a context block with one mrkdwn element per text."""
+    if len(texts) == 1:  # the usual case, without a comprehension
+        return {
+            "type": "context",
+            "elements": [{"type": "mrkdwn", "text": texts[0], "verbatim": True}],
+        }
     return {
         "type": "context",
         "elements": [{"type": "mrkdwn", "text": t, "verbatim": True} for t in texts],

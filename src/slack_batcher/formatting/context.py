@@ -77,21 +77,21 @@ class BatchFormatterContext:
     ) -> BatchFormatterContext:
         """Build the context of *batch*."""
         messages = batch.messages
-        # Each fact by a C-level pass (comprehensions, min/max, dict.fromkeys): this runs
-        # for every flush. First occurrence wins everywhere, as with one explicit loop.
-        authors = list(dict.fromkeys([m.author for m in messages if m.author]))
-        kinds = [m.content_type for m in messages]
-        if kinds and kinds.count(kinds[0]) == len(kinds):
-            content_types = {_VALUES[kinds[0]]: len(kinds)}
-        else:
-            content_types = {}
-            for kind in kinds:
-                value = _VALUES[kind]
-                content_types[value] = content_types.get(value, 0) + 1
-        stamps = [m.timestamp for m in messages]
-        time_range: dict[str, datetime | None] = {"start": None, "end": None}
-        if stamps:
-            time_range = {"start": min(stamps), "end": max(stamps)}
+        authors: list[str] = []
+        content_types: dict[str, int] = {}
+        start = end = None
+        for message in messages:  # one pass: this runs for every flush
+            author = message.author
+            if author and author not in authors:
+                authors.append(author)
+            kind = _VALUES[message.content_type]
+            content_types[kind] = content_types.get(kind, 0) + 1
+            stamp = message.timestamp
+            if start is None or stamp < start:
+                start = stamp
+            if end is None or stamp > end:
+                end = stamp
+        time_range: dict[str, datetime | None] = {"start": start, "end": end}
         return cls(
             batch,
             batch.channel_id,

@@ -55,7 +55,9 @@ class _Item(NamedTuple):
     covers: tuple[BatchableMessage, ...] = ()
 
 
-_DATA = attrgetter("data")
+_LINE = attrgetter("line")
+_PLAIN = attrgetter("plain")
+_MESSAGE_ID = attrgetter("message.id")
 #: "3 PR updates": the count words of each content type.
 _COUNT_WORDS = {kind: (words.noun, words.plural) for kind, words in KINDS.items()}
 
@@ -77,11 +79,12 @@ def header_text(
         noun = KINDS[kind].noun if count == 1 else KINDS[kind].plural
     else:
         noun = "update" if count == 1 else "updates"
-    scopes: set[str] = {  # each item's repository / project / team
-        value if isinstance(value, str) else str(value)
-        for data in map(_DATA, messages)
-        if (value := data.get("repository") or data.get("project") or data.get("team"))
-    }
+    scopes: set[str] = set()
+    for message in messages:  # each item's repository / project / team
+        data = message.data
+        value = data.get("repository") or data.get("project") or data.get("team")
+        if value:
+            scopes.add(value if isinstance(value, str) else str(value))
     if not scopes and views:
         scopes = {v.scope for v in views}
         scopes = scopes if "" not in scopes else set()
@@ -112,27 +115,27 @@ def _items(
     item_formatters: Mapping[ContentType, ItemFormatter],
 ) -> tuple[list[_Item], _Facts]:
     facts = _Facts()
-    kinds = [m.content_type for m in ordered]
-    count = len(kinds)
-    if count and kinds.count(kinds[0]) == count:  # one content type: the common case
-        formatter = item_formatters[kinds[0]]
-        views = [formatter(message, options) for message in ordered]
-        counts = {kinds[0]: count}
-    else:
-        views = [item_formatters[k](m, options) for m, k in zip(ordered, kinds, strict=True)]
-        counts = {}
-        for kind in kinds:
-            counts[kind] = counts.get(kind, 0) + 1
-    facts.views, facts.counts = views, counts
-    facts.critical = [m.priority for m in ordered].count("critical")
+    counts, views = facts.counts, facts.views
+    critical = 0
+    titles: set[str] = set()
+    for message in ordered:  # one pass (an explicit loop: cheaper than several comprehensions)
+        kind = message.content_type
+        view = item_formatters[kind](message, options)
+        views.append(view)
+        counts[kind] = counts.get(kind, 0) + 1
+        if message.priority == "critical":
+            critical += 1
+        titles.add(view.title)
+    facts.critical = critical
+    count = len(ordered)
     items: list[_Item]
     # Folding needs two events of one type with the same label and title (as fold_rows
     # checks); distinct titles rule it out at once.
     if (
         options.fold_repeats
-        and count > 1
-        and len({v.title for v in views}) < count
-        and len({(k, v.label, v.title) for k, v in zip(kinds, views, strict=True)}) < count
+        and len(titles) < count
+        and len({(m.content_type, v.label, v.title) for m, v in zip(ordered, views, strict=True)})
+        < count
     ):
         # Repeats collapsed, lifecycles merged (see formatting/collapse.py).
         facts.folded = True
@@ -148,13 +151,10 @@ def _items(
             if item_formatters[kind] is not DEFAULT_ITEM_FORMATTERS[kind]:
                 checked = False
                 break
-        items = [
-            _new_item(
-                _Item,
-                (message, message.content_type, *item_lines(message, view, options, checked), ()),
-            )
-            for message, view in zip(ordered, views, strict=True)
-        ]
+        items = []
+        for message, view in zip(ordered, views, strict=True):
+            line, plain = item_lines(message, view, options, checked)
+            items.append(_new_item(_Item, (message, message.content_type, line, plain, ())))
     if len(counts) > 1:  # a mixed batch: group by type, in order of each group's first item
         rank = {kind: place for place, kind in enumerate(counts)}
         items.sort(key=lambda item: rank[item.group])  # stable: keeps order inside a group
@@ -214,10 +214,11 @@ def _one_page(items: list[_Item], options: FormatOptions, grouped: bool) -> list
 
     What :func:`_paginate` gives a page of at most ``per_page`` items, without its checks.
     """
+    if not grouped:
+        text = "\n".join(map(_LINE, items))
+        return [text] if len(text) < MAX_SECTION_TEXT else None  # each line and a newline
     lines = [item.line for item in items]
     size = sum(map(len, lines)) + len(lines)
-    if not grouped:
-        return ["\n".join(lines)] if size <= MAX_SECTION_TEXT else None
     if size + _GROUP_TITLE_ROOM * len(items) > MAX_SECTION_TEXT:  # a group title per item
         return None
     sections: list[str] = []
@@ -236,7 +237,7 @@ def _one_page(items: list[_Item], options: FormatOptions, grouped: bool) -> list
 
 def _fallback_text(first_line: str, page_items: list[_Item], shown: int, remaining: int) -> str:
     """Return the page's plain text: first line, top items, "…and N more" (≤ 4000 chars)."""
-    plains = [item.plain for item in page_items[:shown]]
+    plains = list(map(_PLAIN, page_items[:shown]))
     if sum(map(len, plains)) + 3 * len(plains) <= MAX_FALLBACK_TEXT - len(first_line) - 40:
         # Every shown item fits (the loop below would list them all): one join.
         text = first_line + "\n• " + "\n• ".join(plains) if plains else first_line
@@ -305,7 +306,7 @@ def format_digest(
         time_span(time_range.get("start"), time_range.get("end")),
         counts,
     ]
-    summary_text = " · ".join([s for s in summary if s])
+    summary_text = " · ".join(filter(None, summary))
     if len(summary_text) > 2000:
         summary_text = truncate(summary_text, 2000)
 
@@ -322,7 +323,8 @@ def format_digest(
         else:
             first_line = f"({number}/{page_count}) {header}, continued"
             blocks = [bk.context(first_line)]
-        blocks += [bk.section(text) for text in sections]
+        for text in sections:
+            blocks.append(bk.section(text))
         if done < total:
             blocks.append(bk.context(f"…and {total - done} more, continued below"))
         text = _fallback_text(
@@ -339,7 +341,7 @@ def format_digest(
     metadata["batch_type"] = str(batch.batch_type)  # a StrEnum: its value, no descriptor
     metadata["message_count"] = total
     metadata["message_ids"] = (
-        [item.message.id for item in items]
+        list(map(_MESSAGE_ID, items))
         if facts.folded is False
         else [m.id for i in items for m in (i.covers or (i.message,))]
     )

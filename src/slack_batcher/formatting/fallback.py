@@ -8,6 +8,7 @@ user text is escaped and truncated, items are packed into sections of at most
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Any
 
 from ..batch import BatchGroup
@@ -37,6 +38,7 @@ _TITLE_KEYS = ("title", "summary", "name", "alertname", "alert_name", "message",
 _TITLE_TYPES = (str, int, float)
 _KIND_LABELS = {kind: kind.value.replace("_", " ") for kind in ContentType}
 _TYPE_VALUES = {kind: kind.value for kind in BatchType}
+_ID = attrgetter("id")
 
 
 def item_title(message: BatchableMessage) -> str:
@@ -53,7 +55,12 @@ def item_title(message: BatchableMessage) -> str:
 
 def _authors(messages: list[BatchableMessage]) -> list[str]:
     """Return the distinct authors, in order of first appearance."""
-    return list(dict.fromkeys([m.author for m in messages if m.author]))
+    authors: list[str] = []
+    for message in messages:
+        author = message.author
+        if author and author not in authors:
+            authors.append(author)
+    return authors
 
 
 def _page_lines(chunk: list[BatchableMessage]) -> tuple[list[str], list[str]]:
@@ -225,7 +232,7 @@ def render_fallback(
     header = _header_text(batch, count)
     summary = f"{count} items"
     if authors:
-        summary += " from " + ", ".join([_SUMMARY_AUTHORS[a] for a in authors[:5]])
+        summary += " from " + ", ".join(map(_SUMMARY_AUTHORS.__getitem__, authors[:5]))
     pages: list[SlackMessage] = []
     page_count = len(chunks)
     later = len(ordered)
@@ -260,7 +267,7 @@ def render_fallback(
     metadata["channel"] = channel_id
     metadata["batch_type"] = _TYPE_VALUES[batch.batch_type]
     metadata["message_count"] = count
-    metadata["message_ids"] = [m.id for m in ordered]
+    metadata["message_ids"] = list(map(_ID, ordered))
     metadata["formatter"] = "fallback"
     if reason:
         metadata["fallback_reason"] = reason

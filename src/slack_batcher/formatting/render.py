@@ -61,7 +61,7 @@ def authors_text(authors: Sequence[str], options: FormatOptions, shown: int = 3)
     if options.user_ids:
         text = ", ".join([author_text(a, options) for a in authors[:shown]])
     else:  # no mentions configured: each author's escaped name
-        text = ", ".join([_NAMES[a] for a in authors[:shown]])
+        text = ", ".join(map(_NAMES.__getitem__, authors[:shown]))
     extra = len(authors) - shown
     return f"{text} +{extra} more" if extra > 0 else text
 
