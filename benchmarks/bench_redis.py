@@ -20,12 +20,16 @@ load average is printed with them; compare rows of one run, not across runs.
 * **Live digest per flush**: one flush into a live digest of 50 / 500 / 1,000 items (the
   store's ``get_digest`` and ``put_digest`` of the record with 5 items more), client CPU
   (``time.process_time``) and wall time per flush, best of 3, on SQLite and on Redis.
+* **Round trips per submit**: ``BatchingService.submit`` of 2000 events one at a time
+  (SharedBatcher, no flush: batches of up to 1000, a window of 5 minutes), counting the
+  client's Redis requests: the placing script and whatever else the submit asks.
 * **Commands per message**: Redis's own ``INFO commandstats`` over a shared ingest of 5000
   events and their flushes: script calls (round trips) and commands run inside them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import os
 import signal
@@ -42,7 +46,15 @@ import httpx
 from tests.redis_server import RedisServer, free_port
 
 from benchmarks.workload import make_messages
-from slack_batcher import BatchableMessage, BatchConfig, ManualClock, MessageBatcher, SQLiteStore
+from slack_batcher import (
+    BatchableMessage,
+    BatchConfig,
+    BatchingService,
+    ManualClock,
+    MessageBatcher,
+    SQLiteStore,
+)
+from slack_batcher.delivery.jsonl import JsonlSender
 from slack_batcher.store.base import BatchStore, DigestRecord
 from slack_batcher.store.redis import RedisStore
 from slack_batcher.store.redis_batcher import SharedBatcher
@@ -219,6 +231,43 @@ def digest_table(server: RedisServer, directory: Path) -> None:
         print(f"  {name:28} " + " ".join(cells), flush=True)
 
 
+async def _submit_requests(
+    url: str, directory: Path, count: int
+) -> tuple[dict[str, int], float, float]:
+    """Submit *count* events one at a time; return the Redis requests by command, CPU, wall s."""
+    clock = ManualClock()
+    store = RedisStore(url, prefix=f"sub-{uuid.uuid4().hex}")
+    batcher = SharedBatcher(BatchConfig(max_batch_size=1000), clock=clock, store=store)
+    requests: dict[str, int] = {}
+    send = store.client.execute_command
+
+    def counting(*args: object, **options: object) -> object:
+        name = str(args[0]).lower()
+        requests[name] = requests.get(name, 0) + 1
+        return send(*args, **options)
+
+    async with BatchingService(batcher, JsonlSender(directory / "submit.jsonl")) as service:
+        await asyncio.sleep(0)  # the deadline task's first look at Redis
+        workload = make_messages(count)
+        store.client.execute_command = counting  # type: ignore[method-assign]
+        cpu, wall = time.process_time(), time.perf_counter()
+        for message, channel in workload:
+            await service.submit(message, channel)
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        store.client.execute_command = send  # type: ignore[method-assign]
+    return requests, cpu / count, wall / count
+
+
+def submit_table(server: RedisServer, directory: Path) -> None:
+    count = 2000
+    requests, cpu, wall = asyncio.run(_submit_requests(server.url, directory, count))
+    total = sum(requests.values())
+    print(f"BatchingService.submit of {count} events one at a time (SharedBatcher, no flush)")
+    print(f"  Redis round trips per submit: {total / count:.2f}")
+    print(f"  µs per submit: {cpu * 1e6:.0f} client CPU, {wall * 1e6:.0f} wall")
+    print("  by command: " + ", ".join(f"{k} {v / count:.2f}" for k, v in sorted(requests.items())))
+
+
 def commands_table(server: RedisServer) -> None:
     import redis
 
@@ -366,7 +415,7 @@ def scaling_table(server: RedisServer, directory: Path) -> None:
 
 
 #: Sections run by ``python -m benchmarks redis``; BENCH_REDIS=digest,commands picks some.
-SECTIONS = ("latency", "flush", "digest", "commands", "scaling")
+SECTIONS = ("latency", "flush", "digest", "submit", "commands", "scaling")
 
 
 def main() -> None:
@@ -381,6 +430,7 @@ def main() -> None:
                 "latency": lambda: latency_table(server, directory),
                 "flush": lambda: flush_table(server, directory),
                 "digest": lambda: digest_table(server, directory),
+                "submit": lambda: submit_table(server, directory),
                 "commands": lambda: commands_table(server),
                 "scaling": lambda: scaling_table(server, directory),
             }

@@ -21,7 +21,7 @@ Needs ``pip install 'slack-batcher[redis]'``.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from ..batch import BatchGroup
 from ..grouping import profile_of
@@ -29,6 +29,7 @@ from ..models import BatchableMessage
 from . import _redis_codec as codec
 from ._redis_connect import redacted_url
 from ._redis_digests import MIN_TTL_MS, RedisDigests
+from ._redis_seen import RedisSeen
 from ._sqlite_codec import dump_json, message_body, time_text
 from .base import DeadLetter, OutboxEntry, StoredState
 
@@ -270,3 +271,7 @@ class RedisStore(RedisDigests):
             f"{ts}|{expires}",
             px=left_ms if left_ms > 0 else MIN_TTL_MS,
         )
+
+    def seen_ids(self, size: int, keep: timedelta) -> RedisSeen:
+        """Return the source message ids accepted, shared by every instance (``P:seen:<id>``)."""
+        return RedisSeen(self, size, keep)
