@@ -17,12 +17,19 @@ load average is printed with them; compare rows of one run, not across runs.
   (placement in Redis: what several instances run).
 * **Flush latency**: ``flush_expired_batches`` over 2000 due one-message batches, per
   batch: SQLite vs Redis with claims and delivery leases.
+* **Live digest per flush**: one flush into a live digest of 50 / 500 / 1,000 items (the
+  store's ``get_digest`` and ``put_digest`` of the record with 5 items more), client CPU
+  (``time.process_time``) and wall time per flush, best of 3, on SQLite and on Redis.
+* **Round trips per submit**: ``BatchingService.submit`` of 2000 events one at a time
+  (SharedBatcher, no flush: batches of up to 1000, a window of 5 minutes), counting the
+  client's Redis requests: the placing script and whatever else the submit asks.
 * **Commands per message**: Redis's own ``INFO commandstats`` over a shared ingest of 5000
   events and their flushes: script calls (round trips) and commands run inside them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import os
 import signal
@@ -31,6 +38,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -38,7 +46,16 @@ import httpx
 from tests.redis_server import RedisServer, free_port
 
 from benchmarks.workload import make_messages
-from slack_batcher import BatchableMessage, BatchConfig, ManualClock, MessageBatcher, SQLiteStore
+from slack_batcher import (
+    BatchableMessage,
+    BatchConfig,
+    BatchingService,
+    ManualClock,
+    MessageBatcher,
+    SQLiteStore,
+)
+from slack_batcher.delivery.jsonl import JsonlSender
+from slack_batcher.store.base import BatchStore, DigestRecord
 from slack_batcher.store.redis import RedisStore
 from slack_batcher.store.redis_batcher import SharedBatcher
 
@@ -139,6 +156,116 @@ def flush_table(server: RedisServer, directory: Path) -> None:
         count = sum(len(v) for v in flushed.values())
         batcher.close()
         print(f"  {name:42} {seconds / max(count, 1) * 1e6:12.0f}   ({count} flushed)")
+
+
+DIGEST_SIZES = (50, 500, 1000)
+#: Flushes timed per digest size, each adding DIGEST_FLUSH items (a small batch).
+DIGEST_FLUSHES = 10
+DIGEST_FLUSH = 5
+
+
+def _digest_flushes(
+    store: BatchStore, size: int, messages: list[BatchableMessage]
+) -> tuple[float, float]:
+    """Time DIGEST_FLUSHES get+put pairs growing a digest from *size* items; (CPU, wall) s each."""
+    key = f"C1\x1fbench:{size}"
+    start = size
+    when = messages[0].timestamp
+    store.put_digest(
+        DigestRecord(
+            key=key,
+            channel_id="C1",
+            ts="1772442000.000100",
+            created_at=when,
+            updated_at=when,
+            expires_at=when + timedelta(days=1),
+            messages=messages[:start],
+            entries=[f"o{n}" for n in range(start // DIGEST_FLUSH)],
+        )
+    )
+    cpu, wall = time.process_time(), time.perf_counter()
+    for n in range(DIGEST_FLUSHES):
+        record = store.get_digest(key, when)
+        assert record is not None and len(record.messages) == start + n * DIGEST_FLUSH
+        added = messages[len(record.messages) : len(record.messages) + DIGEST_FLUSH]
+        store.put_digest(
+            replace(
+                record,
+                messages=[*record.messages, *added],
+                entries=[*record.entries, f"f{n}"],
+                replies=record.replies + 1,
+            )
+        )
+    return (
+        (time.process_time() - cpu) / DIGEST_FLUSHES,
+        (time.perf_counter() - wall) / DIGEST_FLUSHES,
+    )
+
+
+def digest_table(server: RedisServer, directory: Path) -> None:
+    messages = [m for m, _ in make_messages(max(DIGEST_SIZES) + DIGEST_FLUSHES * DIGEST_FLUSH)]
+    print(
+        f"live digest: one flush (get_digest + put_digest, {DIGEST_FLUSH} items added) into a "
+        f"digest of N items; µs per flush (client CPU, wall), best of 3"
+    )
+    print(f"  {'store':28} " + " ".join(f"{f'N={n} cpu':>11} {'wall':>6}" for n in DIGEST_SIZES))
+    makers = {
+        "SQLite NORMAL": lambda n: SQLiteStore(directory / f"digest-{n}.db"),
+        "Redis (RedisStore)": lambda n: RedisStore(server.url, prefix=f"dg-{uuid.uuid4().hex}"),
+    }
+    for name, make in makers.items():
+        cells = []
+        for size in DIGEST_SIZES:
+            best: tuple[float, float] | None = None
+            for run in range(3):
+                store = make(f"{size}-{run}")
+                try:
+                    timing = _digest_flushes(store, size, messages)
+                finally:
+                    store.close()
+                best = (
+                    timing if best is None else (min(best[0], timing[0]), min(best[1], timing[1]))
+                )
+            assert best is not None
+            cells.append(f"{best[0] * 1e6:11.0f} {best[1] * 1e6:6.0f}")
+        print(f"  {name:28} " + " ".join(cells), flush=True)
+
+
+async def _submit_requests(
+    url: str, directory: Path, count: int
+) -> tuple[dict[str, int], float, float]:
+    """Submit *count* events one at a time; return the Redis requests by command, CPU, wall s."""
+    clock = ManualClock()
+    store = RedisStore(url, prefix=f"sub-{uuid.uuid4().hex}")
+    batcher = SharedBatcher(BatchConfig(max_batch_size=1000), clock=clock, store=store)
+    requests: dict[str, int] = {}
+    send = store.client.execute_command
+
+    def counting(*args: object, **options: object) -> object:
+        name = str(args[0]).lower()
+        requests[name] = requests.get(name, 0) + 1
+        return send(*args, **options)
+
+    async with BatchingService(batcher, JsonlSender(directory / "submit.jsonl")) as service:
+        await asyncio.sleep(0)  # the deadline task's first look at Redis
+        workload = make_messages(count)
+        store.client.execute_command = counting  # type: ignore[method-assign]
+        cpu, wall = time.process_time(), time.perf_counter()
+        for message, channel in workload:
+            await service.submit(message, channel)
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        store.client.execute_command = send  # type: ignore[method-assign]
+    return requests, cpu / count, wall / count
+
+
+def submit_table(server: RedisServer, directory: Path) -> None:
+    count = 2000
+    requests, cpu, wall = asyncio.run(_submit_requests(server.url, directory, count))
+    total = sum(requests.values())
+    print(f"BatchingService.submit of {count} events one at a time (SharedBatcher, no flush)")
+    print(f"  Redis round trips per submit: {total / count:.2f}")
+    print(f"  µs per submit: {cpu * 1e6:.0f} client CPU, {wall * 1e6:.0f} wall")
+    print("  by command: " + ", ".join(f"{k} {v / count:.2f}" for k, v in sorted(requests.items())))
 
 
 def commands_table(server: RedisServer) -> None:
@@ -287,17 +414,29 @@ def scaling_table(server: RedisServer, directory: Path) -> None:
     print(f"  {'1 instance on SQLite (reference)':42} {sqlite:9.0f} {sqlite / one:5.2f}×")
 
 
+#: Sections run by ``python -m benchmarks redis``; BENCH_REDIS=digest,commands picks some.
+SECTIONS = ("latency", "flush", "digest", "submit", "commands", "scaling")
+
+
 def main() -> None:
+    chosen = [s for s in os.environ.get("BENCH_REDIS", "").split(",") if s] or list(SECTIONS)
     load = os.getloadavg()
     print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; redis-server 7, no persistence")
     server = RedisServer()
     try:
         with tempfile.TemporaryDirectory(prefix="sb-bench-redis-") as name:
             directory = Path(name)
-            latency_table(server, directory)
-            flush_table(server, directory)
-            commands_table(server)
-            scaling_table(server, directory)
+            tables = {
+                "latency": lambda: latency_table(server, directory),
+                "flush": lambda: flush_table(server, directory),
+                "digest": lambda: digest_table(server, directory),
+                "submit": lambda: submit_table(server, directory),
+                "commands": lambda: commands_table(server),
+                "scaling": lambda: scaling_table(server, directory),
+            }
+            for section in SECTIONS:
+                if section in chosen:
+                    tables[section]()
     finally:
         server.close()
     load = os.getloadavg()

@@ -42,10 +42,13 @@ def redis_service(
     prefix: str,
     url: str | None = None,
     config: BatchConfig | None = None,
+    poll_seconds: float = 1.0,
 ) -> BatchingService:
     settings = ServiceSettings(
         batching=config or BatchConfig(),
-        store=StoreSettings(url=url or shared_server().url, prefix=prefix),
+        store=StoreSettings(
+            url=url or shared_server().url, prefix=prefix, poll_seconds=poll_seconds
+        ),
     )
     sender = SlackSender(TOKEN, base_url=slack.base_url)
     return build_service(settings, clock=clock, sender=sender)
@@ -86,6 +89,22 @@ async def test_two_instances_post_every_event_once_and_pace_each_channel_togethe
     assert_paced(posts)
     delivered = sum(s.stats()["posts"] for s in services)
     assert delivered == len(posts)
+
+
+async def test_a_batch_due_before_the_next_look_at_redis_is_posted_on_time_by_its_instance(
+    clock: ManualClock, slack: FakeSlack
+) -> None:
+    prefix = f"due-{uuid.uuid4().hex}"
+    config = BatchConfig(max_batch_age_minutes=0.01)  # due 0.6 s after it opens
+    services = [redis_service(slack, clock, prefix, config=config, poll_seconds=30) for _ in "ab"]
+    async with services[0], services[1]:
+        await advance_all(services, 5)  # both deadline timers now sleep until their next look
+        await services[0].submit(pr("gh-1", number=1), "C1")
+        await services[1].submit(pr("gh-2", number=2), "C2")
+        await advance_all(services, 0.5, step=0.5)
+        assert slack.posts == []
+        await advance_all(services, 0.5, step=0.5)
+        assert sorted(p.channel for p in slack.posts) == ["C1", "C2"]
 
 
 async def test_a_dead_instances_post_is_taken_over_and_counted_as_a_possible_duplicate(

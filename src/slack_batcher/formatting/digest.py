@@ -13,7 +13,7 @@ into one line and an entity's events merge into one line with its path (``×4``,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from operator import attrgetter
 from typing import Any, NamedTuple
 
@@ -29,7 +29,7 @@ from .message import SlackMessage
 from .options import FormatOptions
 from .render import authors_text, counts_text, item_lines, time_span
 
-__all__ = ["format_digest", "header_text"]
+__all__ = ["format_digest", "header_text", "worded_header"]
 
 #: Items per page when pagination is off: as many as fit, up to this many.
 _UNPAGED_ITEMS = 500
@@ -73,12 +73,6 @@ def header_text(
     The scope is the batch's shared repository/project/team (what grouping matched on),
     else the scope every item's view shares (an alert's service, say).
     """
-    count = len(messages)
-    kind = next(iter(kinds)) if len(kinds) == 1 else None
-    if kind in _NOUN_KINDS:
-        noun = KINDS[kind].noun if count == 1 else KINDS[kind].plural
-    else:
-        noun = "update" if count == 1 else "updates"
     scopes: set[str] = set()
     for message in messages:  # each item's repository / project / team
         data = message.data
@@ -88,11 +82,32 @@ def header_text(
     if not scopes and views:
         scopes = {v.scope for v in views}
         scopes = scopes if "" not in scopes else set()
-    if len(scopes) == 1 or (len(scopes) > 1 and len({s.lower() for s in scopes}) == 1):
+    folded = len({s.lower() for s in scopes}) if len(scopes) > 1 else len(scopes)
+    return worded_header(len(messages), kinds, scopes, folded, {m.author for m in messages})
+
+
+def worded_header(
+    count: int,
+    kinds: Collection[ContentType],
+    scopes: Collection[str],
+    folded_scopes: int,
+    authors: Collection[str | None],
+) -> str:
+    """Word a header from its facts: the item count, content types, scopes and authors.
+
+    *folded_scopes* is the number of distinct scopes ignoring case: scopes that differ only
+    in case still name one place. Shared by :func:`header_text` and the live digest's
+    running summary, so both word a header alike.
+    """
+    kind = next(iter(kinds)) if len(kinds) == 1 else None
+    if kind in _NOUN_KINDS:
+        noun = KINDS[kind].noun if count == 1 else KINDS[kind].plural
+    else:
+        noun = "update" if count == 1 else "updates"
+    if scopes and folded_scopes == 1:
         return f"{count} {noun} in {min(scopes)}"
-    authors = {m.author for m in messages}
     if len(authors) == 1 and None not in authors:
-        return f"{count} {noun} from {authors.pop()}"
+        return f"{count} {noun} from {next(iter(authors))}"
     return f"{count} {noun}"
 
 

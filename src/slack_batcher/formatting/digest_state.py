@@ -31,9 +31,9 @@ from typing import Any
 
 from ..models import BatchableMessage, ContentType
 from .collapse import compound_lines, places_text, span_path_text, where_of
-from .digest import _NOUN_KINDS
+from .digest import worded_header
 from .digest_summary import DEFAULT_SUMMARY_ROWS, SummaryParts, states_text, summary_message
-from .items import DEFAULT_ITEM_FORMATTERS, KINDS, ItemFormatter, ItemView
+from .items import DEFAULT_ITEM_FORMATTERS, ItemFormatter, ItemView
 from .lifecycle import entity_view, lead_state, row_group, state_of
 from .message import SlackMessage
 from .options import FormatOptions
@@ -479,18 +479,7 @@ class DigestState:
 
     def _header(self, kinds: set[ContentType]) -> str:
         """Return the raw header, as :func:`~.digest.header_text` words it."""
-        count = self.count
-        kind = next(iter(kinds)) if len(kinds) == 1 else None
-        if kind in _NOUN_KINDS:
-            noun = KINDS[kind].noun if count == 1 else KINDS[kind].plural
-        else:
-            noun = "update" if count == 1 else "updates"
         scopes, lower = self._data_scopes, self._data_scopes_lower
         if not scopes and "" not in self._view_scopes:
             scopes, lower = self._view_scopes, self._view_scopes_lower
-        if len(scopes) == 1 or (len(scopes) > 1 and len(lower) == 1):
-            return f"{count} {noun} in {min(scopes)}"
-        authors = self._authors
-        if len(authors) == 1 and None not in authors:
-            return f"{count} {noun} from {next(iter(authors))}"
-        return f"{count} {noun}"
+        return worded_header(self.count, kinds, scopes, len(lower), self._authors)

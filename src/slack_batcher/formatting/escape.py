@@ -128,6 +128,25 @@ def is_http_url(value: object, max_length: int = 3000) -> TypeGuard[str]:
     )
 
 
+def is_plain_link_url(value: object) -> TypeGuard[str]:
+    """Return True for the common link URL that needs no further work.
+
+    A lower-case http(s) URL within ``MAX_LINK_URL`` with nothing that could break out of a
+    link: :func:`is_http_url` would accept it as it is. The formatters test this first, on
+    every item, and fall back to the general checks when it is False.
+    """
+    return (
+        type(value) is str
+        and len(value) <= MAX_LINK_URL
+        and value.startswith(_SCHEMES)
+        and value.isprintable()
+        and " " not in value
+        and "<" not in value
+        and ">" not in value
+        and "|" not in value
+    )
+
+
 def href(url: str) -> str:
     """Return an http(s) URL ready to sit inside ``<…|…>``: ``&`` sent as ``&amp;``.
 

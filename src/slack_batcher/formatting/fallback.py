@@ -22,6 +22,7 @@ from .escape import (
     escape_mrkdwn,
     href,
     is_http_url,
+    is_plain_link_url,
     truncate,
 )
 from .limits import MAX_BLOCKS, MAX_FALLBACK_TEXT, MAX_HEADER_TEXT, MAX_SECTION_TEXT
@@ -93,16 +94,7 @@ def _page_lines(chunk: list[BatchableMessage]) -> tuple[list[str], list[str]]:
         url = data.get("url")
         if url is None:
             link = title
-        elif (
-            type(url) is str
-            and len(url) <= MAX_LINK_URL
-            and url.startswith(_SCHEMES)
-            and url.isprintable()
-            and " " not in url
-            and "<" not in url
-            and ">" not in url
-            and "|" not in url
-        ):
+        elif is_plain_link_url(url):
             link = f"<{url.replace('&', '&amp;')}|{title}>" if "&" in url else f"<{url}|{title}>"
         elif is_http_url(url, MAX_LINK_URL):
             link = f"<{href(url)}|{title}>"
@@ -124,7 +116,6 @@ _ITEM_AUTHORS = CleanCache(80)
 _SUMMARY_AUTHORS = CleanCache(60)
 #: Titles at most this long are shown whole both in blocks (300) and in the text (200).
 _SHORT_TITLE = 200
-_SCHEMES = ("https://", "http://")
 #: "• 🔴 [alert] ": the start of an item line, by priority and content type.
 _PREFIXES = {
     priority: {

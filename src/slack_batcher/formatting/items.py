@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple, TypeGuard
+from typing import Any, NamedTuple
 
 from ..models import BatchableMessage, ContentType
-from .escape import MAX_LINK_URL, is_http_url
+from .escape import MAX_LINK_URL, is_http_url, is_plain_link_url
 from .options import FormatOptions
 
 __all__ = [
@@ -140,27 +140,6 @@ def _url(
     return None
 
 
-_SCHEMES = ("https://", "http://")
-
-
-def _plain_http(url: object) -> TypeGuard[str]:
-    """Return True for the common URL that :func:`_url` would return as it is.
-
-    A lower-case http(s) URL within ``MAX_LINK_URL``, with nothing that could break out of
-    a link (see :func:`~.escape.is_http_url`); False sends the value through ``_url``.
-    """
-    return (
-        type(url) is str
-        and len(url) <= MAX_LINK_URL
-        and url.startswith(_SCHEMES)
-        and url.isprintable()
-        and " " not in url
-        and "<" not in url
-        and ">" not in url
-        and "|" not in url
-    )
-
-
 def _fields(*pairs: tuple[str, str]) -> tuple[tuple[str, str], ...]:
     return tuple(pair for pair in pairs if pair[1])
 
@@ -207,7 +186,7 @@ class PullRequestFormatter(ContentFormatter):
         if not status:
             status = _get(data, "action", "state", "status")
         url = data.get("url")
-        if not _plain_http(url):
+        if not is_plain_link_url(url):
             built = f"{repo}/pull/{number}" if repo and number else ""
             url = _url(data, options, "github", built)
         return ItemView(  # positional: title, url, label, status, scope
@@ -247,7 +226,7 @@ class JiraFormatter(ContentFormatter):
         if not title:
             title = _get(data, "summary", "title")
         url = data.get("url")
-        if not _plain_http(url):
+        if not is_plain_link_url(url):
             url = _url(data, options, "jira", f"browse/{key}" if key else "")
         return ItemView(  # positional: title, url, label, status, scope
             title or message.id, url, key, _jira_status(data), _get1(data, "project")
@@ -289,7 +268,7 @@ class AlertFormatter(ContentFormatter):
         if not scope:
             scope = _get(data, "service", "team", "project", "repository")
         url = data.get("url")
-        if not _plain_http(url):
+        if not is_plain_link_url(url):
             url = _url(data, options, "alerts")
         return ItemView(  # positional: title, url, label, status, scope
             title or message.id,

@@ -15,6 +15,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -29,6 +30,7 @@ from ..sources.api import api_event
 from ..sources.counters import RecentIds, SourceCounters
 from ..sources.settings import SourcesSettings
 from ..sources.verify import verify_bearer, verify_hmac_sha256
+from ..store.base import SeenIds
 from .problems import problem_response
 from .schemas import ProblemField
 from .state import state_of
@@ -55,6 +57,8 @@ class SourcesState:
     routes: RouteTable = field(default_factory=RouteTable)
     counters: SourceCounters = field(default_factory=SourceCounters)
     recent: RecentIds = field(default_factory=lambda: RecentIds(50_000))
+    #: The accepted ids in use: the store's (see ``SeenIds``) or, without one, ``recent``.
+    seen: SeenIds | None = None
 
     @classmethod
     def build(cls, settings: SourcesSettings | None, routes: RouteTable | None) -> SourcesState:
@@ -73,6 +77,16 @@ class SourcesState:
     def summary(self) -> dict[str, dict[str, Any]]:
         """Per-source figures for the dashboard and stats."""
         return self.counters.summary(self.settings.enabled())
+
+
+def seen_ids(state: SourcesState, store: object) -> SeenIds:
+    """Return the accepted ids: kept by *store* when it can, else in this process."""
+    if state.seen is None:
+        factory = getattr(store, "seen_ids", None)
+        settings = state.settings
+        keep = timedelta(days=settings.remember_days)
+        state.seen = factory(settings.remember_ids, keep) if callable(factory) else state.recent
+    return state.seen
 
 
 def sources_state(request: Request) -> SourcesState:
@@ -199,13 +213,16 @@ def _ignored(state: SourcesState, adapted: Adapted) -> Response:
 
 
 def _plan(
-    state: SourcesState, adapted: Adapted, check: Callable[[BatchableMessage, str], None]
+    state: SourcesState,
+    adapted: Adapted,
+    check: Callable[[BatchableMessage, str], None],
+    seen: Mapping[str, str],
 ) -> tuple[list[tuple[BatchableMessage, str]], dict[str, int]]:
     """Route every event: (message, channel) pairs to submit, and what was not submitted."""
     counts = {"duplicates": 0, "dropped": 0, "unrouted": 0}
     plan: list[tuple[BatchableMessage, str]] = []
     for event in adapted.events:
-        if event.message.id in state.recent:
+        if seen.get(event.message.id) == "seen":
             counts["duplicates"] += 1
             continue
         decision = state.routes.route(event)
@@ -231,9 +248,26 @@ def _plan(
 async def _deliver(request: Request, state: SourcesState, adapted: Adapted) -> Response:
     service = state_of(request).service
     source = adapted.source
+    seen = seen_ids(state, service.batcher.store)
+    ids = list(dict.fromkeys(event.message.id for event in adapted.events))
     try:
-        plan, counts = _plan(state, adapted, service.batcher.check_message)
+        marks = seen.claim(ids, service.clock.now())
+    except StoreError as exc:
+        logger.error("%s delivery: cannot read the accepted ids: %s", source, exc)
+        return _unavailable("the service cannot read the ids it accepted; redeliver later")
+    # Ours to confirm once stored, or to release: the order that never drops a first delivery.
+    claimed = [i for i in ids if marks[i] == "new"]
+    if any(mark == "busy" for mark in marks.values()):
+        _release(seen, claimed)
+        busy = sum(1 for mark in marks.values() if mark == "busy")
+        return _unavailable(
+            f"{busy} of these messages are being accepted by another instance right "
+            "now; redeliver later: an accepted one is then answered duplicate"
+        )
+    try:
+        plan, counts = _plan(state, adapted, service.batcher.check_message, marks)
     except InvalidMessageError as exc:
+        _release(seen, claimed)
         state.counters.delivery(source, "invalid")
         return _invalid(exc)
     results: list[dict[str, Any]] = []
@@ -250,23 +284,49 @@ async def _deliver(request: Request, state: SourcesState, adapted: Adapted) -> R
                 }
             )
     except (StoreError, ServiceClosedError) as exc:
+        _release(seen, claimed)
         logger.error(
             "%s delivery: %d of %d messages stored: %s", source, len(results), len(plan), exc
         )
-        return problem_response(
-            503,
+        return _unavailable(
             f"the service could not store the messages ({len(results)} of {len(plan)} stored); "
-            "redeliver later: stored ones are recognised",
-            headers={"Retry-After": "5"},
+            "redeliver later: stored ones are recognised"
         )
-    for message, _ in plan:
-        state.recent.add(message.id)
+    _remember(seen, claimed, {message.id for message, _ in plan}, service.clock.now())
     state.counters.message(source, len(results))
     outcome = _outcome(results, counts)
     state.counters.delivery(source, outcome)
     body = {"status": outcome, "source": source, "event": adapted.event, **counts}
     body["messages"] = results
     return _json(202, body)
+
+
+def _unavailable(detail: str) -> Response:
+    return problem_response(503, detail, headers={"Retry-After": "5"})
+
+
+def _release(seen: SeenIds, ids: list[str]) -> None:
+    """Give up claims; on failure they expire by themselves (see ``SeenIds``)."""
+    if not ids:
+        return
+    try:
+        seen.release(ids)
+    except StoreError as exc:
+        logger.warning("could not release %d claimed message ids: %s", len(ids), exc)
+
+
+def _remember(seen: SeenIds, claimed: list[str], stored: set[str], now: datetime) -> None:
+    """Confirm the stored ids, release the other claims (dropped or unrouted events).
+
+    Runs only after every message is stored: a failure here means a redelivery is
+    accepted again (posted twice), never that a first delivery is lost.
+    """
+    confirmed = [i for i in claimed if i in stored]
+    try:
+        seen.confirm(confirmed, now)
+    except StoreError as exc:
+        logger.warning("could not remember %d accepted message ids: %s", len(confirmed), exc)
+    _release(seen, [i for i in claimed if i not in stored])
 
 
 def _outcome(results: list[dict[str, Any]], counts: Mapping[str, int]) -> str:

@@ -73,8 +73,12 @@ class SourcesSettings(BaseModel):
     github: HmacSource = Field(default_factory=HmacSource)
     jira: HmacSource = Field(default_factory=HmacSource)
     alertmanager: BearerSource = Field(default_factory=BearerSource)
-    #: Message ids remembered per process to recognise redeliveries after their batch flushed.
+    #: Message ids remembered to recognise redeliveries after their batch flushed: in the
+    #: store (SQLite, Redis) when it can keep them, else per process; 0 turns it off.
     remember_ids: int = Field(default=50_000, ge=0, le=10_000_000)
+    #: How long an accepted id is remembered in the store (GitHub redelivers up to 3 days
+    #: back, GitHub Enterprise Server 7).
+    remember_days: float = Field(default=7.0, gt=0, le=365)
 
     def credential(self, source: str) -> str | None:
         """Return the secret or token of *source*, or None when it is disabled."""

@@ -24,6 +24,7 @@ __all__ = [
     "letter_from_json",
     "letter_json",
     "micros",
+    "micros_time",
     "outbox_from_hash",
     "partition_text",
     "profile_text",
@@ -36,6 +37,11 @@ _MICRO = timedelta(microseconds=1)
 def micros(when: datetime) -> int:
     """Return *when* as whole microseconds since the epoch (a sorted-set score)."""
     return (when - _EPOCH) // _MICRO
+
+
+def micros_time(score: str | float) -> datetime:
+    """Return the time of a sorted-set score (:func:`micros` reversed; Redis may send 1.7e+15)."""
+    return _EPOCH + timedelta(microseconds=int(float(score)))
 
 
 def profile_text(profile: Profile) -> str:

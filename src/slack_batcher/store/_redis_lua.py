@@ -23,6 +23,10 @@ Key layout under the prefix ``P`` (every key of one channel ``c`` carries the ha
 * ``P:where``    hash id (batch, outbox entry, dead letter) → channel
 * ``P:pending``  pending message count; ``P:chans`` hash channel → pending batches
 * ``P:t:<key>``  thread map entry
+* ``P:d:<key>``  live digest header: ``{"gen": …, "n": …, <the record but its items>}``
+  (JSON, expiring with the digest); ``P:di:<key>`` the list of its items (JSON), appended to
+  while ``gen`` stays. An older store wrote the whole record there (``messages`` included,
+  no ``gen``): still read, and rewritten in this layout by the next write.
 
 The scripts build key names from ``ARGV[1]`` (the prefix) and the channel, so they run on
 one Redis server (or a primary with replicas), not across Cluster slots.
@@ -267,6 +271,31 @@ redis.call('HDEL', P .. ':where', id)
 return letter
 """
 
+# ARGV: prefix, header key, items key, header, px, expected header start ('' = replace the
+#       items), items stored, item...
+# Appends the items when the header still starts with the expected text (the generation)
+# and holds that many items, else (returns 0) changes nothing; with '' replaces them.
+# The items outlive the header by a minute, so a header never names items already gone.
+_PUT_DIGEST = r"""
+local hk, ik, expect = ARGV[2], ARGV[3], ARGV[6]
+if expect ~= '' then
+  local head = redis.call('GET', hk)
+  if not head or string.sub(head, 1, #expect) ~= expect
+      or redis.call('LLEN', ik) ~= tonumber(ARGV[7]) then
+    return 0
+  end
+else
+  redis.call('DEL', ik)
+end
+for i = 8, #ARGV, 500 do
+  redis.call('RPUSH', ik, unpack(ARGV, i, math.min(i + 499, #ARGV)))
+end
+local px = tonumber(ARGV[5])
+redis.call('SET', hk, ARGV[4], 'PX', px)
+redis.call('PEXPIRE', ik, px + 60000)
+return 1
+"""
+
 SCRIPTS: dict[str, str] = {
     name: LIBRARY + body
     for name, body in {
@@ -278,5 +307,6 @@ SCRIPTS: dict[str, str] = {
         "update": _UPDATE,
         "dead_outbox": _DEAD_OUTBOX,
         "remove_letter": _REMOVE_LETTER,
+        "put_digest": _PUT_DIGEST,
     }.items()
 }

@@ -50,7 +50,8 @@ end
 #       max_size, urgent, enabled, by_similarity, threshold, owner, lease,
 #       scope weight, author weight, type weight, scope required (1/0), now (µs),
 #       window (µs), sliding cap (µs, 0: a fixed window), leading (1/0), quiet key
-# Returns {'dup', batch id} | {'added', batch id, opened} | {'flush', reason, batch...}
+# Returns {'dup', batch id} | {'added', batch id, opened, due (µs) if opened else ''} |
+#         {'flush', reason, batch...}
 _PLACE = r"""
 local c, mid = ARGV[2], ARGV[3]
 local k = K(c)
@@ -123,7 +124,8 @@ elseif ARGV[13] == '1' then
 elseif leading and count == 1 then
   reason = 'leading'
 end
-if reason == nil then return {'added', chosen, opened} end
+-- The due time of a batch it opened: the caller's deadline timer may have to wake sooner.
+if reason == nil then return {'added', chosen, opened, opened == '1' and ARGV[11] or ''} end
 claim(c, chosen, ARGV[17], ARGV[18])
 local out = {'flush', reason}
 for _, v in ipairs(batch_data(c, chosen)) do out[#out + 1] = v end

@@ -115,6 +115,18 @@ def _split_digest_items_v3(conn: sqlite3.Connection) -> None:
         conn.execute("UPDATE digests SET body = ? WHERE key = ?", (_compact(head), key))
 
 
+def _add_seen_ids_v4(conn: sqlite3.Connection) -> None:
+    """Version 4: the source message ids accepted, so a redelivery is known after a restart.
+
+    ``seq`` is the insertion order (oldest first), which is what pruning walks; ``id`` is
+    unique, so a check is one index lookup.
+    """
+    conn.execute(
+        "CREATE TABLE seen_ids ("
+        " seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, accepted_at TEXT NOT NULL)"
+    )
+
+
 def _compact(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
@@ -124,6 +136,7 @@ MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _create_v1,
     2: _add_digests_v2,
     3: _split_digest_items_v3,
+    4: _add_seen_ids_v4,
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

@@ -10,15 +10,23 @@ Times are timezone-aware UTC datetimes; sizes are bytes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
 from ..batch import BatchGroup
 from ..formatting.message import SlackMessage
 from ..models import BatchableMessage
 
-__all__ = ["BatchStore", "DeadLetter", "DigestRecord", "OutboxEntry", "StoredState"]
+__all__ = [
+    "BatchStore",
+    "DeadLetter",
+    "DigestRecord",
+    "OutboxEntry",
+    "SeenIds",
+    "StoredState",
+]
 
 
 @dataclass(slots=True)
@@ -241,4 +249,42 @@ class BatchStore(Protocol):
 
     def close(self) -> None:
         """Release files and connections; the store is unusable afterwards."""
+        ...
+
+
+#: What :meth:`SeenIds.claim` says of one id.
+NEW, SEEN, BUSY = "new", "seen", "busy"
+
+
+@runtime_checkable
+class SeenIds(Protocol):
+    """Message ids accepted before, to recognise a redelivery after its batch was posted.
+
+    An optional store capability: a store that has one returns it from
+    ``seen_ids(size, keep)`` (remember at most *size* ids, each for *keep*); the HTTP layer
+    falls back to an in-process set otherwise. The caller claims the ids of a delivery,
+    stores its messages, then confirms the ids, or releases them when storing failed. An id
+    answers ``seen`` only once confirmed, so a first delivery is never taken for a
+    redelivery (at-least-once); ``busy`` means another process claimed it and has not
+    confirmed or released it yet (a store shared by several processes).
+    """
+
+    def claim(self, ids: Sequence[str], now: datetime) -> dict[str, str]:
+        """Return ``new``, ``seen`` or ``busy`` for each id; the ``new`` ones are now claimed."""
+        ...
+
+    def confirm(self, ids: Sequence[str], now: datetime) -> None:
+        """Remember the claimed *ids* as accepted at *now*."""
+        ...
+
+    def release(self, ids: Sequence[str]) -> None:
+        """Give up the claim on *ids* (their messages were not stored)."""
+        ...
+
+
+class RemembersIds(Protocol):
+    """A store with the :class:`SeenIds` capability."""
+
+    def seen_ids(self, size: int, keep: timedelta) -> SeenIds:
+        """Return the store's accepted ids: at most *size*, each kept for *keep*."""
         ...

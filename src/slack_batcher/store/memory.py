@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from ..batch import BatchGroup
 from ..models import BatchableMessage
+from ..sources.counters import RecentIds
 from .base import DeadLetter, DigestRecord, OutboxEntry, StoredState
 
 __all__ = ["MemoryStore"]
@@ -27,6 +28,7 @@ class MemoryStore:
         self._dead: dict[str, DeadLetter] = {}
         self._threads: dict[str, tuple[str, datetime]] = {}
         self._digests: dict[str, DigestRecord] = {}
+        self._seen: RecentIds | None = None
 
     def load(self) -> StoredState:
         """Return the outbox (batches are not kept here)."""
@@ -116,6 +118,12 @@ class MemoryStore:
     def delete_digest(self, key: str) -> None:
         """Forget the digest of *key*."""
         self._digests.pop(key, None)
+
+    def seen_ids(self, size: int, keep: timedelta) -> RecentIds:
+        """Return the ids accepted by this process: the last *size* (*keep* is not used)."""
+        if self._seen is None:
+            self._seen = RecentIds(size)
+        return self._seen
 
     def close(self) -> None:
         """Nothing to release."""

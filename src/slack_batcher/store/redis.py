@@ -21,25 +21,22 @@ Needs ``pip install 'slack-batcher[redis]'``.
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from ..batch import BatchGroup
 from ..grouping import profile_of
 from ..models import BatchableMessage
 from . import _redis_codec as codec
-from ._redis_connect import RedisConnection, redacted_url
+from ._redis_connect import redacted_url
+from ._redis_digests import MIN_TTL_MS, RedisDigests
+from ._redis_seen import RedisSeen
 from ._sqlite_codec import dump_json, message_body, time_text
-from .base import DeadLetter, DigestRecord, OutboxEntry, StoredState
+from .base import DeadLetter, OutboxEntry, StoredState
 
 __all__ = ["RedisStore", "redacted_url"]
 
-#: Redis-side expiry of a thread-map key whose expiry is already past by the wall clock (the
-#: caller runs a simulated clock); get_thread compares with the caller's time anyway.
-_MIN_THREAD_TTL_MS = 24 * 3600 * 1000
 
-
-class RedisStore(RedisConnection):
+class RedisStore(RedisDigests):
     """A :class:`~slack_batcher.store.BatchStore` in Redis.
 
     ``RedisStore(url, prefix="slack-batcher")`` or ``RedisStore(client=..., prefix=...)``:
@@ -47,6 +44,7 @@ class RedisStore(RedisConnection):
     ``redis+sentinel://host:port[,host:port]/service[/db]`` through Sentinel).
     Keys live under *prefix*; each channel's keys carry the hash tag ``{channel}``. Safe to
     call from several threads (redis-py's pool); the store never blocks other processes.
+    Live digests are a header and a list of items (:mod:`~slack_batcher.store._redis_digests`).
     """
 
     durable = True
@@ -271,32 +269,9 @@ class RedisStore(RedisConnection):
             self.client.set,
             self.key(f"t:{thread_key}"),
             f"{ts}|{expires}",
-            px=left_ms if left_ms > 0 else _MIN_THREAD_TTL_MS,
+            px=left_ms if left_ms > 0 else MIN_TTL_MS,
         )
 
-    # --------------------------------------------------------------- digest map
-
-    def get_digest(self, key: str, now: datetime) -> DigestRecord | None:
-        """Return the live digest of *key* (``P:d:<key>``, a JSON record), unless expired."""
-        body: str | None = self.call(self.client.get, self.key(f"d:{key}"))
-        if body is None:
-            return None
-        record = DigestRecord.from_dict(json.loads(body))
-        if record.expires_at <= now:
-            self.delete_digest(key)
-            return None
-        return record
-
-    def put_digest(self, record: DigestRecord) -> None:
-        """Replace the digest of ``record.key`` (last writer wins); Redis expires it after."""
-        left_ms = (codec.micros(record.expires_at) - codec.micros(datetime.now(UTC))) // 1000
-        self.call(
-            self.client.set,
-            self.key(f"d:{record.key}"),
-            dump_json(record.to_dict()),
-            px=left_ms if left_ms > 0 else _MIN_THREAD_TTL_MS,
-        )
-
-    def delete_digest(self, key: str) -> None:
-        """Forget the digest of *key*."""
-        self.call(self.client.delete, self.key(f"d:{key}"))
+    def seen_ids(self, size: int, keep: timedelta) -> RedisSeen:
+        """Return the source message ids accepted, shared by every instance (``P:seen:<id>``)."""
+        return RedisSeen(self, size, keep)

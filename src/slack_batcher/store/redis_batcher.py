@@ -48,7 +48,7 @@ from ..formatting.message import SlackMessage
 from ..inspection import describe_pending
 from ..models import BatchableMessage
 from . import redis_shared_view as view
-from ._redis_codec import batch_from_hash, micros
+from ._redis_codec import batch_from_hash, micros, micros_time
 from ._redis_place import place_arguments
 from .base import BatchStore, StoredState
 from .redis import RedisStore
@@ -138,6 +138,9 @@ class SharedBatcher(MessageBatcher):
         )
         #: Failed looks at Redis in a row: the deadline timer backs off while Redis is down.
         self.failures = 0
+        # The earliest due time of the batches this instance opened since the deadline timer
+        # last looked at Redis (next_due_at); None: none.
+        self._placed_due: datetime | None = None
         self.add_stats_contributor(view.SharedFigures(self.redis, self.shared_stats))
 
     # ------------------------------------------------------------------ adding
@@ -240,6 +243,11 @@ class SharedBatcher(MessageBatcher):
             if reply[2] == "1":
                 stats.batches_created += 1
                 channel.batches_created += 1
+                # Joined batches come due no sooner: the deadline timer knew them (it found
+                # them in Redis, or they are in here), or their instance's timer flushes them.
+                due = micros_time(reply[3])
+                if self._placed_due is None or due < self._placed_due:
+                    self._placed_due = due
             return AddResult(reply[1])
         reason = FlushReason(reply[1])
         batch = _batch_of(reply[2:])
@@ -421,6 +429,7 @@ class SharedBatcher(MessageBatcher):
         instances, and outbox entries to take over. Never raises. While Redis is down the
         wait doubles with each failed look, up to 30 s (reconnecting with backoff).
         """
+        self._placed_due = None  # this look sees them (or the timer looks again soon)
         if self.failures:
             backoff = self.poll.total_seconds() * 2 ** min(self.failures, 16)
             return self.clock.now() + timedelta(seconds=min(backoff, _MAX_BACKOFF_SECONDS))
@@ -430,6 +439,15 @@ class SharedBatcher(MessageBatcher):
         except StoreError:
             return poll
         return poll if due is None else min(due, poll)
+
+    def placed_due_at(self) -> datetime | None:
+        """Return the earliest due time of batches this instance opened since :meth:`next_due_at`.
+
+        Known from the placing script's replies, without asking Redis: what a submit needs
+        to know whether the deadline timer must wake sooner (batches other instances place
+        are flushed by their own timers, or found by this one within ``poll_seconds``).
+        """
+        return self._placed_due
 
     # ---------------------------------------------------------- observability
 

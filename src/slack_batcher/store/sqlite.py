@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal, TypeVar
 
 from ..batch import BatchGroup
@@ -32,6 +32,7 @@ from ..models import BatchableMessage
 from . import _sqlite_codec as codec
 from ._sqlite_digests import SQLiteDigests
 from ._sqlite_file import Step
+from ._sqlite_seen import SQLiteSeen
 from .base import DeadLetter, OutboxEntry, StoredState
 
 __all__ = ["SQLiteStore"]
@@ -322,3 +323,9 @@ class SQLiteStore(SQLiteDigests):
             "INSERT OR REPLACE INTO threads (thread_key, ts, expires_at) VALUES (?, ?, ?)",
             (thread_key, ts, codec.time_text(expires_at)),
         )
+
+    # ------------------------------------------------------------ accepted ids
+
+    def seen_ids(self, size: int, keep: timedelta) -> SQLiteSeen:
+        """Return the source message ids accepted (table ``seen_ids``), kept across restarts."""
+        return SQLiteSeen(self, size, keep)
