@@ -25,7 +25,7 @@ from .escape import clean, truncate
 from .items import DEFAULT_ITEM_FORMATTERS, KINDS, ItemFormatter, ItemView
 from .lifecycle import fold_rows
 from .limits import MAX_BLOCKS, MAX_FALLBACK_TEXT, MAX_HEADER_TEXT, MAX_SECTION_TEXT
-from .message import SlackMessage
+from .message import SlackMessage, chain_pages
 from .options import FormatOptions
 from .render import authors_text, counts_text, item_lines, time_span
 
@@ -348,13 +348,9 @@ def format_digest(
         messages.append(
             SlackMessage(blocks, text, channel, None, {"page": number, "pages": page_count})
         )
-    first = messages[0]
-    first.continuations = messages[1:]
+    # str() of a StrEnum: its value, without the descriptor lookup of .value
+    first = chain_pages(messages, batch.id, channel, str(batch.batch_type), total)
     metadata = first.metadata
-    metadata["batch_id"] = batch.id
-    metadata["channel"] = channel
-    metadata["batch_type"] = str(batch.batch_type)  # a StrEnum: its value, no descriptor
-    metadata["message_count"] = total
     metadata["message_ids"] = (
         list(map(_MESSAGE_ID, items))
         if facts.folded is False

@@ -26,7 +26,7 @@ from .escape import (
     truncate,
 )
 from .limits import MAX_BLOCKS, MAX_FALLBACK_TEXT, MAX_HEADER_TEXT, MAX_SECTION_TEXT
-from .message import SlackMessage
+from .message import SlackMessage, chain_pages
 
 __all__ = ["format_fallback", "item_title", "render_fallback"]
 
@@ -251,13 +251,8 @@ def render_fallback(
         pages.append(
             SlackMessage(blocks, text, channel_id, None, {"page": number, "pages": page_count})
         )
-    first = pages[0]
-    first.continuations = pages[1:]
+    first = chain_pages(pages, batch.id, channel_id, _TYPE_VALUES[batch.batch_type], count)
     metadata = first.metadata
-    metadata["batch_id"] = batch.id
-    metadata["channel"] = channel_id
-    metadata["batch_type"] = _TYPE_VALUES[batch.batch_type]
-    metadata["message_count"] = count
     metadata["message_ids"] = list(map(_ID, ordered))
     metadata["formatter"] = "fallback"
     if reason:

@@ -65,9 +65,23 @@ class SlackMessage:
         )
 
 
-def chain_pages(pages: list[SlackMessage], **metadata: Any) -> SlackMessage:
-    """Return page 1 of *pages* carrying the others as continuations and *metadata* as its own."""
+def chain_pages(
+    pages: list[SlackMessage],
+    batch_id: str,
+    channel: str | None,
+    batch_type: str,
+    message_count: int,
+) -> SlackMessage:
+    """Return page 1 of *pages*, carrying the others as continuations and the batch's facts.
+
+    Page 1's metadata gains ``batch_id``, ``channel``, ``batch_type`` and ``message_count``
+    (every layout records them); the caller adds what is its own.
+    """
     first = pages[0]
     first.continuations = pages[1:]
-    first.metadata.update(metadata)
+    metadata = first.metadata
+    metadata["batch_id"] = batch_id
+    metadata["channel"] = channel
+    metadata["batch_type"] = batch_type
+    metadata["message_count"] = message_count
     return first
