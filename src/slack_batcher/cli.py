@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import signal
 import sys
@@ -21,7 +20,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from . import cli_client
-from .cli_output import EXIT_REFUSED, EXIT_USAGE, config_option, err, fail, out
+from .cli_output import EXIT_REFUSED, EXIT_USAGE, config_option, err, fail, json_rows, out
 from .cli_setup import config_warnings, register
 from .errors import ConfigError
 
@@ -249,13 +248,9 @@ def preview(payload: Any, output: Path | None) -> None:
 
     text = payload.read()
     try:
-        parsed = json.loads(text)
-        messages = parsed if isinstance(parsed, list) else [parsed]
-    except ValueError:
-        try:
-            messages = [json.loads(line) for line in text.splitlines() if line.strip()]
-        except ValueError as exc:
-            fail(f"{payload.name}: not JSON or JSON lines: {exc}", EXIT_USAGE)
+        messages = json_rows(text)
+    except ValueError as exc:
+        fail(f"{payload.name}: not JSON or JSON lines: {exc}", EXIT_USAGE)
     if not all(isinstance(m, dict) and ("blocks" in m or "text" in m) for m in messages):
         fail(f"{payload.name}: expected Slack payloads with 'blocks' or 'text'", EXIT_USAGE)
     by_channel: dict[str, list[dict[str, Any]]] = {}

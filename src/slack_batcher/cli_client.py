@@ -24,6 +24,7 @@ from .cli_output import (
     cells,
     err,
     fail,
+    json_rows,
     out,
     print_table,
 )
@@ -162,13 +163,9 @@ def send(
 
 def _read_events(text: str, channel: str | None) -> list[dict[str, Any]]:
     try:
-        parsed = json.loads(text)
-        rows = parsed if isinstance(parsed, list) else [parsed]
-    except ValueError:
-        try:
-            rows = [json.loads(line) for line in text.splitlines() if line.strip()]
-        except ValueError as exc:
-            fail(f"the file is neither JSON nor JSON lines: {exc}", EXIT_USAGE)
+        rows = json_rows(text)
+    except ValueError as exc:
+        fail(f"the file is neither JSON nor JSON lines: {exc}", EXIT_USAGE)
     events = []
     for index, row in enumerate(rows):
         if not isinstance(row, dict):

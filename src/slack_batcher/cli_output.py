@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 from rich.console import Console
@@ -86,3 +87,15 @@ def fail(message: str, code: int) -> NoReturn:
         f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True
     )
     sys.exit(code)
+
+
+def json_rows(text: str) -> list[Any]:
+    """Parse *text* as one JSON value (a list gives its items) or else as JSON lines.
+
+    Raises ValueError (from the JSON-lines reading) when it is neither.
+    """
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+    return parsed if isinstance(parsed, list) else [parsed]

@@ -81,6 +81,15 @@ class BatcherDelegates:
         with self._lock:
             return self._deadlines.next_due()
 
+    def placed_due_at(self) -> datetime | None:
+        """Return the earliest due time known without a store round trip.
+
+        What a submit asks to know whether the deadline timer must wake sooner. Here that
+        is :meth:`next_due_at`; a batcher whose pending set lives elsewhere (shared Redis)
+        answers from its own placements.
+        """
+        return self.next_due_at()
+
     # ------------------------------------------------------ outbox and letters
 
     def pending_outbox(self, limit: int | None = None) -> list[OutboxEntry]:

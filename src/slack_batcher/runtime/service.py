@@ -314,10 +314,7 @@ class BatchingService:
         if self._upkeep is not None and not self._upkeep.scheduled:
             self._upkeep.schedule()
         if self._deadlines is not None:
-            # A shared batcher knows its placements' due times: no Redis round trip per submit.
-            placed_due_at = getattr(self.batcher, "placed_due_at", None)
-            due = placed_due_at() if placed_due_at is not None else self.batcher.next_due_at()
-            self._deadlines.wake_if_earlier(due)
+            self._deadlines.wake_if_earlier(self.batcher.placed_due_at())
 
     # ---------------------------------------------------------- control, tests
 
