@@ -142,10 +142,12 @@ def test_three_instances_post_every_accepted_event_though_one_is_killed_mid_run(
                     # Slack answers late for a moment: the victim dies with posts in flight.
                     slow = slack.fail(delay=1.0)
                 if start == killed_at:
-                    time.sleep(0.3)
+                    assert slow is not None
+                    in_flight = time.monotonic() + 10  # until a post is held up by Slack
+                    while slow.hits == 0 and time.monotonic() < in_flight:
+                        time.sleep(0.02)
                     victim.process.send_signal(signal.SIGKILL)
                     victim.process.wait(10)
-                    assert slow is not None
                     slow.cancel()
                 alive = [i for i in instances if i.process.poll() is None]
                 target = alive[(start // PER_REQUEST) % len(alive)]
