@@ -26,6 +26,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/ruff format --check src tests benchmarks examples
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # `make bench BENCH=core` runs one benchmark; DEVSYNC_ORIGINAL=<dir> adds the original beside ours.
 bench: $(STAMP)

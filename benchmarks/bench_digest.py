@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from slack_batcher import BatchableMessage, BatchConfig, ContentType, FormatOptions
-from slack_batcher.demo import (
+from slack_batcher.demo.run import (
     STORM_CHANNEL,
     STORM_END,
     STORM_START,

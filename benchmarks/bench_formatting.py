@@ -10,7 +10,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import Block
 
-import slack_batcher.rendering as rendering
+import slack_batcher.core.rendering as rendering
 from benchmarks.workload import T0, make_messages, run_workload
 from slack_batcher import (
     BatchConfig,

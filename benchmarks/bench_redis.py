@@ -56,8 +56,8 @@ from slack_batcher import (
 )
 from slack_batcher.delivery.jsonl import JsonlSender
 from slack_batcher.store.base import BatchStore, DigestRecord
-from slack_batcher.store.redis import RedisStore
-from slack_batcher.store.redis_batcher import SharedBatcher
+from slack_batcher.store.redis.batcher import SharedBatcher
+from slack_batcher.store.redis.store import RedisStore
 
 SERVE_CONFIG = """
 [batching]

@@ -153,7 +153,7 @@ def _serve(port: int, workdir: Path) -> None:
     from slack_batcher.http import create_app
     from slack_batcher.http.server import build_service
     from slack_batcher.http.settings import load_settings
-    from slack_batcher.routing import parse_routes
+    from slack_batcher.routing.table import parse_routes
 
     routes: list[dict[str, object]] = [
         {"source": "github", "repository": f"acme/repo{i}", "channel": f"C{i:03d}"}

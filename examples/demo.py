@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from slack_batcher.cli import main
+from slack_batcher.cli.commands import main
 
 HERE = Path(__file__).resolve().parent
 

@@ -24,7 +24,7 @@ StoreFactory = Callable[[], BatchStore]
 
 def redis_store(directory: Path) -> BatchStore:
     """A RedisStore on the session's redis-server; one key prefix per directory (per test)."""
-    from slack_batcher.store.redis import RedisStore
+    from slack_batcher.store.redis.store import RedisStore
     from tests.redis_server import shared_server
 
     prefix = "t" + hashlib.sha1(str(directory).encode()).hexdigest()[:12]

@@ -33,7 +33,7 @@ from slack_batcher import (
     MessageBatcher,
     SQLiteStore,
 )
-from slack_batcher.batch import BatchGroup
+from slack_batcher.model.batch import BatchGroup
 from slack_batcher.store import DeadLetter, OutboxEntry
 
 CHANNELS = 12

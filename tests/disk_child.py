@@ -13,7 +13,7 @@ import signal
 import sys
 
 from slack_batcher import BatchableMessage, BatchConfig, ContentType, MessageBatcher, SQLiteStore
-from slack_batcher.errors import StoreError
+from slack_batcher.model.errors import StoreError
 
 
 def event(number: int, size: int = 300) -> BatchableMessage:

@@ -16,7 +16,7 @@ from slack_batcher import (
     MessageBatcher,
     SlackMessage,
 )
-from slack_batcher.errors import BatchNotFoundError
+from slack_batcher.model.errors import BatchNotFoundError
 from tests.factories import T0, alert, jira, pr
 
 MakeBatcher = Callable[..., MessageBatcher]

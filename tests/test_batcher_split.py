@@ -20,10 +20,10 @@ from slack_batcher import (
     ManualClock,
     MessageBatcher,
 )
-from slack_batcher.errors import StoreError
-from slack_batcher.flush import FlushReason
+from slack_batcher.core.flush import FlushReason
+from slack_batcher.model.errors import StoreError
 from slack_batcher.store.base import OutboxEntry
-from slack_batcher.store.sqlite import SQLiteStore
+from slack_batcher.store.sqlite.store import SQLiteStore
 from tests.factories import alert, pr
 
 MakeBatcher = Callable[..., MessageBatcher]

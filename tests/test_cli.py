@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from slack_batcher.cli import main
+from slack_batcher.cli.commands import main
 from tests.serve_process import clean_env, serve_command, wait_ready
 from tests.test_http_harness import TOKEN, LiveServer, free_socket
 

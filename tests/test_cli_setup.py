@@ -8,8 +8,8 @@ from pathlib import Path
 
 from click.testing import CliRunner, Result
 
-from slack_batcher.cli import main
-from slack_batcher.demo import starter_config
+from slack_batcher.cli.commands import main
+from slack_batcher.demo.run import starter_config
 from slack_batcher.http.settings import check_settings, load_settings
 from slack_batcher.sources.samples import alert, alertmanager_notification, github_event
 

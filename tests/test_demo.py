@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from slack_batcher.demo import DAY_START, load_deliveries, starter_config
+from slack_batcher.demo.run import DAY_START, load_deliveries, starter_config
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -92,7 +92,7 @@ def test_make_demo_routes_every_webhook_and_batches_each_message_into_one_post(
 
 
 def test_demo_messages_keep_the_simulated_time_of_their_events(tmp_path: Path) -> None:
-    from slack_batcher.demo import run_demo
+    from slack_batcher.demo.run import run_demo
 
     deliveries = [d for d in load_deliveries() if d.source == "jira"][:5]
     result = run_demo(tmp_path, deliveries=deliveries)
@@ -143,7 +143,7 @@ def test_an_installed_wheel_runs_the_demo_and_config_init_outside_the_repo(
         cwd=work, env=env, capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip
     assert where.stdout.startswith(str(target)), "the wheel, not the source tree, is imported"
-    code = "import sys; from slack_batcher.cli import main; main(sys.argv[1:])"
+    code = "import sys; from slack_batcher.cli.commands import main; main(sys.argv[1:])"
     for args in (["demo"], ["config", "init"], ["config", "check", "slack-batcher.toml"]):
         done = subprocess.run(
             [sys.executable, "-c", code, *args], cwd=work, env=env,

@@ -13,8 +13,8 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from slack_batcher import ManualClock
 from slack_batcher.delivery import SlackSender
-from slack_batcher.errors import PermanentDeliveryError, TransientDeliveryError
 from slack_batcher.formatting.message import SlackMessage
+from slack_batcher.model.errors import PermanentDeliveryError, TransientDeliveryError
 from slack_batcher.testing import FakeSlack
 
 TOKEN = "xoxb-fake-token"

@@ -18,7 +18,7 @@ from slack_batcher import (
     ManualClock,
     MessageBatcher,
 )
-from slack_batcher.grouping import (
+from slack_batcher.core.grouping import (
     ChannelQueue,
     GroupingPolicy,
     Profile,

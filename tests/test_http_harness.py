@@ -22,11 +22,11 @@ import uvicorn
 from pydantic import SecretStr
 
 from slack_batcher import BatchConfig, ManualClock, MemoryStore, MessageBatcher
-from slack_batcher.clock import Clock
 from slack_batcher.delivery import SlackSender
 from slack_batcher.http import create_app
 from slack_batcher.http.server import build_service
 from slack_batcher.http.settings import ServerSettings, ServiceSettings
+from slack_batcher.model.clock import Clock
 from slack_batcher.runtime import BatchingService
 from slack_batcher.store import BatchStore
 from slack_batcher.testing import FakeSlack

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from slack_batcher import BatchConfig, ConfigError, ManualClock, MessageBatcher
-from slack_batcher.flush import FlushReason
+from slack_batcher.core.flush import FlushReason
 from tests.factories import alert
 
 
@@ -110,7 +110,7 @@ def test_a_sliding_batch_is_due_a_window_after_its_last_message_or_at_its_cap(
 
 
 def test_a_route_sets_digest_and_latency_options_for_its_channels() -> None:
-    from slack_batcher.routing import parse_routes
+    from slack_batcher.routing.table import parse_routes
 
     table = parse_routes(
         [

@@ -18,7 +18,7 @@ from slack_batcher import (
     MessageTooLargeError,
     Priority,
 )
-from slack_batcher.models import MAX_NESTING
+from slack_batcher.model.message import MAX_NESTING
 from tests.factories import pr
 
 

@@ -16,12 +16,12 @@ import pytest
 
 from slack_batcher import BatchConfig, BatchingService, ManualClock
 from slack_batcher.delivery.slack import SlackSender
-from slack_batcher.errors import StoreError
 from slack_batcher.http import create_app
 from slack_batcher.http.server import build_service
 from slack_batcher.http.settings import ServiceSettings, StoreSettings
-from slack_batcher.store.redis import RedisStore
-from slack_batcher.store.redis_batcher import SharedBatcher
+from slack_batcher.model.errors import StoreError
+from slack_batcher.store.redis.batcher import SharedBatcher
+from slack_batcher.store.redis.store import RedisStore
 from slack_batcher.testing import FakeSlack
 from tests.factories import pr
 from tests.redis_server import RedisServer, shared_server

@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from slack_batcher import BatchableMessage, BatchConfig, BatchStrategy, ManualClock, MessageBatcher
-from slack_batcher.store.redis import RedisStore
-from slack_batcher.store.redis_batcher import SharedBatcher
+from slack_batcher.store.redis.batcher import SharedBatcher
+from slack_batcher.store.redis.store import RedisStore
 from tests.factories import T0, pr
 from tests.redis_server import shared_server
 

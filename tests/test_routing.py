@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from slack_batcher import BatchableMessage, BatchConfig, ConfigError
 from slack_batcher.http.settings import check_settings, load_settings
-from slack_batcher.routing import parse_routes
+from slack_batcher.routing.table import parse_routes
 from slack_batcher.sources import SourceEvent
 
 

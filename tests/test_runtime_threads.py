@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from slack_batcher import BatchableMessage, ContentType
-from slack_batcher.delivery.threads import batch_thread_key, message_thread_key
+from slack_batcher.model.thread_keys import batch_thread_key, message_thread_key
 
 from .factories import alert, jira, pr
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from slack_batcher.delivery.threads import message_thread_key
-from slack_batcher.errors import InvalidMessageError
+from slack_batcher.model.errors import InvalidMessageError
+from slack_batcher.model.thread_keys import message_thread_key
 from slack_batcher.sources import ADAPTERS, PayloadError, alertmanager, github, jira
 from slack_batcher.sources.samples import alert, alertmanager_notification, github_event, jira_event
 

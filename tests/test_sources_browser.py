@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, expect, sync_playwright
 
 from slack_batcher import ManualClock, MessageBatcher
 from slack_batcher.http import create_app
-from slack_batcher.routing import parse_routes
+from slack_batcher.routing.table import parse_routes
 from slack_batcher.sources.samples import (
     alert,
     alertmanager_notification,

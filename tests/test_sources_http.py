@@ -19,7 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from slack_batcher import ManualClock, MessageBatcher
 from slack_batcher.http import create_app
-from slack_batcher.routing import parse_routes
+from slack_batcher.routing.table import parse_routes
 from slack_batcher.sources.samples import (
     alert,
     alertmanager_notification,

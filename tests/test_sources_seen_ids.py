@@ -21,23 +21,23 @@ import httpx
 import pytest
 
 from slack_batcher import BatchingService, ManualClock, MemoryStore
-from slack_batcher.batch import BatchGroup
 from slack_batcher.delivery.slack import SlackSender
-from slack_batcher.errors import StoreError
 from slack_batcher.http import create_app
 from slack_batcher.http.server import build_service
 from slack_batcher.http.settings import ServiceSettings, StoreSettings
-from slack_batcher.models import BatchableMessage
-from slack_batcher.routing import parse_routes
-from slack_batcher.sources.counters import RecentIds
+from slack_batcher.model.batch import BatchGroup
+from slack_batcher.model.errors import StoreError
+from slack_batcher.model.message import BatchableMessage
+from slack_batcher.routing.table import parse_routes
 from slack_batcher.sources.samples import github_event, signed_request
 from slack_batcher.sources.settings import SourcesSettings
-from slack_batcher.store import _sqlite_schema
-from slack_batcher.store._redis_seen import RedisSeen
-from slack_batcher.store._sqlite_seen import PRUNE_EVERY, SQLiteSeen
 from slack_batcher.store.base import SeenIds
-from slack_batcher.store.redis import RedisStore
-from slack_batcher.store.sqlite import SQLiteStore
+from slack_batcher.store.recent_ids import RecentIds
+from slack_batcher.store.redis.seen import RedisSeen
+from slack_batcher.store.redis.store import RedisStore
+from slack_batcher.store.sqlite import schema as _sqlite_schema
+from slack_batcher.store.sqlite.seen import PRUNE_EVERY, SQLiteSeen
+from slack_batcher.store.sqlite.store import SQLiteStore
 from slack_batcher.testing import FakeSlack
 from tests.redis_server import RedisServer, free_port
 from tests.serve_process import clean_env, serve_command, wait_ready

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from slack_batcher import SlackMessage, SQLiteStore
-from slack_batcher.store import BatchStore, _sqlite_schema
-from slack_batcher.store import _sqlite_codec as codec
+from slack_batcher.store import BatchStore, codec
 from slack_batcher.store.base import DigestRecord
+from slack_batcher.store.sqlite import schema as _sqlite_schema
 from tests.conftest import StoreFactory
 from tests.factories import T0, alert
 

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from slack_batcher import BatchConfig, ManualClock, MessageBatcher
-from slack_batcher.errors import StoreError
-from slack_batcher.store.redis import RedisStore
+from slack_batcher.model.errors import StoreError
+from slack_batcher.store.redis.store import RedisStore
 from tests.factories import T0, pr
 from tests.redis_server import RedisSentinel, RedisServer, shared_server
 

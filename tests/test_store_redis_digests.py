@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from slack_batcher.store._sqlite_codec import dump_json
 from slack_batcher.store.base import DigestRecord
-from slack_batcher.store.redis import RedisStore
+from slack_batcher.store.codec import dump_json
+from slack_batcher.store.redis.store import RedisStore
 from tests.factories import T0, alert
 from tests.redis_server import shared_server
 from tests.test_store_digests import record

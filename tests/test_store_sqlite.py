@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from slack_batcher import SchemaVersionError, SQLiteStore, StoreCorruptError, StoreError
-from slack_batcher.store import _sqlite_schema
+from slack_batcher.store.sqlite import schema as _sqlite_schema
 from tests.factories import pr
 from tests.test_store_contract import new_batch, open_with
 
@@ -356,7 +356,7 @@ def test_a_growing_digest_is_stored_exactly_as_encoded_whole(tmp_path: Path) -> 
     from dataclasses import replace
     from datetime import timedelta
 
-    from slack_batcher.store import _sqlite_codec as codec
+    from slack_batcher.store import codec
     from slack_batcher.store.base import DigestRecord
     from tests.factories import T0
 

@@ -5,10 +5,8 @@ The public API is what this module exports; everything else may change.
 
 import logging
 
-from .batch import BatchGroup
-from .batcher import AddResult, MessageBatcher
-from .clock import Clock, ManualClock, SystemClock
-from .config import BatchConfig
+from .core.batcher import AddResult, MessageBatcher
+from .core.error_handler import BatchErrorHandler
 from .delivery import (
     ConsoleSender,
     JsonlSender,
@@ -17,8 +15,20 @@ from .delivery import (
     SlackSender,
     WebhookSender,
 )
-from .error_handler import BatchErrorHandler
-from .errors import (
+from .formatting import (
+    BatchFormatterContext,
+    FormatOptions,
+    ItemView,
+    MessageType,
+    SlackMessage,
+    SlackMessageFormatterFactory,
+    escape_mrkdwn,
+    validate_message,
+)
+from .model.batch import BatchGroup
+from .model.clock import Clock, ManualClock, SystemClock
+from .model.config import BatchConfig
+from .model.errors import (
     BatchNotFoundError,
     ConfigError,
     DeliveryError,
@@ -33,19 +43,9 @@ from .errors import (
     StoreFullError,
     TransientDeliveryError,
 )
-from .formatting import (
-    BatchFormatterContext,
-    FormatOptions,
-    ItemView,
-    MessageType,
-    SlackMessage,
-    SlackMessageFormatterFactory,
-    escape_mrkdwn,
-    validate_message,
-)
-from .models import BatchableMessage, BatchStrategy, BatchType, ContentType, Priority
+from .model.message import BatchableMessage, BatchStrategy, BatchType, ContentType, Priority
+from .model.stats import ChannelStats
 from .runtime import BatchingService, ServiceConfig
-from .stats import ChannelStats
 from .store import BatchStore, DeadLetter, MemoryStore, OutboxEntry, RedisStore, SQLiteStore
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())

@@ -31,7 +31,7 @@ EXIT_MISSING_EXTRA = 2
 def main() -> None:
     """Run the CLI, or explain that ``slack-batcher[server]`` is needed (exit code 2)."""
     try:
-        from .cli import main as cli
+        from .cli.commands import main as cli
     except ModuleNotFoundError as exc:
         missing = (exc.name or "").partition(".")[0]
         if missing not in SERVER_MODULES:

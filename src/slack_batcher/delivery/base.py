@@ -23,9 +23,9 @@ class PostResult:
 class Sender(Protocol):
     """Posts one page of a SlackMessage.
 
-    ``post`` raises :class:`~slack_batcher.errors.TransientDeliveryError` (worth retrying;
+    ``post`` raises :class:`~slack_batcher.model.errors.TransientDeliveryError` (worth retrying;
     ``retry_after`` in seconds when Slack said so) or
-    :class:`~slack_batcher.errors.PermanentDeliveryError` (``code`` is Slack's error code).
+    :class:`~slack_batcher.model.errors.PermanentDeliveryError` (``code`` is Slack's error code).
     Pacing and retries are the runtime's; a sender makes one attempt per call.
     """
 
@@ -49,7 +49,7 @@ class UpdatingSender(Sender, Protocol):
 
     Live digests need it: the runtime edits a digest's parent post as items arrive in its
     thread. ``update`` fails like ``post``; a message that is gone or may not be edited
-    raises :class:`~slack_batcher.errors.PermanentDeliveryError` with Slack's code
+    raises :class:`~slack_batcher.model.errors.PermanentDeliveryError` with Slack's code
     (``message_not_found``, ``cant_update_message``).
     """
 

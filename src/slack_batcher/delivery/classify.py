@@ -21,7 +21,7 @@ The policy (docs/delivery.md has it as a table):
 
 from __future__ import annotations
 
-from ..errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
+from ..model.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 
 __all__ = [
     "AUTH_CODES",

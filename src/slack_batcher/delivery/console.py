@@ -8,8 +8,8 @@ import textwrap
 from collections.abc import Callable
 from typing import IO, Any
 
-from ..clock import Clock
 from ..formatting.message import SlackMessage
+from ..model.clock import Clock
 from .base import PostResult
 from .jsonl import FakeTimestamps
 

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
-from ..clock import Clock, SystemClock
 from ..formatting.message import SlackMessage
+from ..model.clock import Clock, SystemClock
 from .base import PostResult
 
 __all__ = ["FakeTimestamps", "JsonlSender"]

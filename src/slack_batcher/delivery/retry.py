@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from ..errors import DeliveryError, TransientDeliveryError
+from ..model.errors import DeliveryError, TransientDeliveryError
 from .classify import is_auth_error, may_have_posted
 
 __all__ = ["RATE_LIMIT_CODES", "RetryAction", "RetryDecision", "RetryPolicy", "error_code"]

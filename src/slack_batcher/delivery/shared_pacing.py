@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from ..store._redis_codec import micros
-from ..store.redis import RedisStore
+from ..store.redis.codec import micros
+from ..store.redis.store import RedisStore
 from .pacing import Pacer, PacingPolicy
 
 __all__ = ["SharedPacer"]

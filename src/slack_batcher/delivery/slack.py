@@ -9,9 +9,9 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from ..errors import TransientDeliveryError
+from ..core.log_fields import log_fields
 from ..formatting.message import SlackMessage
-from ..log_fields import log_fields
+from ..model.errors import TransientDeliveryError
 from ._client import connection_retry_handlers, new_session
 from .base import PostResult
 from .classify import CONNECTION_ERROR, TIMEOUT, classify, parse_retry_after
@@ -41,9 +41,9 @@ class SlackSender:
     One attempt per :meth:`post`: slack_sdk's connection-error retry handler retries a
     dropped connection ``connection_retries`` times (after ``connection_retry_interval``
     seconds), and nothing else — rate limits, 5xx and timeouts are raised as
-    :class:`~slack_batcher.errors.TransientDeliveryError` (with ``retry_after`` from Slack's
+    :class:`~slack_batcher.model.errors.TransientDeliveryError` (with ``retry_after`` from Slack's
     ``Retry-After``) for the runtime to retry per channel; permanent failures as
-    :class:`~slack_batcher.errors.PermanentDeliveryError` (see :mod:`.classify`).
+    :class:`~slack_batcher.model.errors.PermanentDeliveryError` (see :mod:`.classify`).
 
     ``base_url`` points it elsewhere than ``https://slack.com/api/`` (e.g. at
     :class:`~slack_batcher.testing.FakeSlack`); ``timeout`` is the seconds one call may
@@ -111,7 +111,7 @@ class SlackSender:
 
         Fails like :meth:`post`; Slack's ``message_not_found`` (the message was deleted) and
         ``cant_update_message`` are raised as
-        :class:`~slack_batcher.errors.PermanentDeliveryError` with that ``code``.
+        :class:`~slack_batcher.model.errors.PermanentDeliveryError` with that ``code``.
         """
         kwargs: dict[str, Any] = {
             "channel": channel,

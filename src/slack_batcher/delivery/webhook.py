@@ -10,9 +10,9 @@ from urllib.parse import urlsplit
 import aiohttp
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from ..errors import TransientDeliveryError
+from ..core.log_fields import log_fields
 from ..formatting.message import SlackMessage
-from ..log_fields import log_fields
+from ..model.errors import TransientDeliveryError
 from ._client import connection_retry_handlers, new_session
 from .base import PostResult
 from .classify import CONNECTION_ERROR, TIMEOUT, classify, parse_retry_after

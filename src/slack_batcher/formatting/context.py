@@ -7,8 +7,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from ..batch import BatchGroup
-from ..models import ContentType
+from ..model.batch import BatchGroup
+from ..model.message import ContentType
 
 if TYPE_CHECKING:
     from .factory import SlackMessageFormatterFactory

@@ -17,7 +17,7 @@ from collections.abc import Collection, Mapping
 from operator import attrgetter
 from typing import Any, NamedTuple
 
-from ..models import BatchableMessage, ContentType
+from ..model.message import BatchableMessage, ContentType
 from . import blocks as bk
 from .collapse import row_lines
 from .context import BatchFormatterContext

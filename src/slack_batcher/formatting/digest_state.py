@@ -29,7 +29,7 @@ from datetime import datetime
 from itertools import count
 from typing import Any
 
-from ..models import BatchableMessage, ContentType
+from ..model.message import BatchableMessage, ContentType
 from .collapse import compound_lines, places_text, span_path_text, where_of
 from .digest import worded_header
 from .digest_summary import DEFAULT_SUMMARY_ROWS, SummaryParts, states_text, summary_message

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..models import BatchableMessage, ContentType
+from ..model.message import BatchableMessage, ContentType
 from . import blocks as bk
 from .collapse import Row, collapse_rows, row_lines
 from .digest import header_text

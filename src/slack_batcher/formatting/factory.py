@@ -5,7 +5,7 @@ and DIGEST go to the digest layout (each item rendered by its content type's ite
 formatter). ``register()`` replaces the formatter of a message type, ``register_item()``
 the item formatter of a content type. Every message a formatter returns is checked with
 :func:`validate_message`; a formatter that raises or returns an invalid message makes
-``format_batch`` raise :class:`~slack_batcher.errors.FormatterError`, and the batcher then
+``format_batch`` raise :class:`~slack_batcher.model.errors.FormatterError`, and the batcher then
 falls back to the plain formatter (see ``docs/formatting.md``).
 """
 
@@ -16,9 +16,9 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from ..batch import BatchGroup
-from ..errors import FormatterError
-from ..models import BatchableMessage, BatchType, ContentType
+from ..model.batch import BatchGroup
+from ..model.errors import FormatterError
+from ..model.message import BatchableMessage, BatchType, ContentType
 from .context import BatchFormatterContext, MessageType
 from .digest import format_digest
 from .items import DEFAULT_ITEM_FORMATTERS, ItemFormatter

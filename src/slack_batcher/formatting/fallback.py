@@ -11,8 +11,8 @@ from __future__ import annotations
 from operator import attrgetter
 from typing import Any
 
-from ..batch import BatchGroup
-from ..models import BatchableMessage, BatchType, ContentType
+from ..model.batch import BatchGroup
+from ..model.message import BatchableMessage, BatchType, ContentType
 from . import blocks as bk
 from .context import BatchFormatterContext
 from .escape import (

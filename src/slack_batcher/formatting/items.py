@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from ..models import BatchableMessage, ContentType
+from ..model.message import BatchableMessage, ContentType
 from .escape import MAX_LINK_URL, is_http_url, is_plain_link_url
 from .options import FormatOptions
 

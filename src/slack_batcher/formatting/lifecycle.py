@@ -1,7 +1,7 @@
 """Lifecycle merge: events about the same entity become one row showing its latest state.
 
 An *entity* is what a thread key names (one alert, one deploy, one pull request, one JIRA
-ticket; see :mod:`slack_batcher.delivery.threads`; an alert without a fingerprint is also
+ticket; see :mod:`slack_batcher.model.thread_keys`; an alert without a fingerprint is also
 told apart by its instance). Its events, oldest first, give a path
 of states with repeats removed:
 
@@ -22,8 +22,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
-from ..delivery.threads import message_thread_key
-from ..models import BatchableMessage, ContentType
+from ..model.message import BatchableMessage, ContentType
+from ..model.thread_keys import message_thread_key
 from .collapse import Row, collapse_rows
 from .items import ItemView
 

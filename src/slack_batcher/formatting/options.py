@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from ..errors import ConfigError
+from ..model.errors import ConfigError
 from .escape import is_http_url
 
 __all__ = ["FormatOptions"]

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TypeGuard
 
-from ..models import PRIORITY_SCORES, BatchableMessage
+from ..model.message import PRIORITY_SCORES, BatchableMessage
 from .escape import MAX_LINK_URL, CleanCache, clean, href, is_http_url
 from .items import ItemView
 from .options import FormatOptions

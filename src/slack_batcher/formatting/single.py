@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..models import ContentType
+from ..model.message import ContentType
 from . import blocks as bk
 from .context import BatchFormatterContext
 from .escape import clean, truncate

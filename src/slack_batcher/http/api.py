@@ -8,9 +8,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from pydantic import Field
 
-from ..errors import BatchNotFoundError, InvalidMessageError, StoreError, StoreFullError
 from ..formatting.message import SlackMessage
-from ..models import BatchableMessage
+from ..model.errors import BatchNotFoundError, InvalidMessageError, StoreError, StoreFullError
+from ..model.message import BatchableMessage
 from ..runtime.service import ServiceClosedError
 from .fast_route import fast_body_route
 from .problems import PROBLEM_JSON, problem_response

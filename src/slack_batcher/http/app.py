@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from .. import __version__
-from ..routing import RouteTable
+from ..routing.table import RouteTable
 from ..runtime.service import BatchingService
 from ..sources.settings import SourcesSettings
 from .api import api_router

@@ -22,7 +22,7 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from ..errors import BatchNotFoundError
+from ..model.errors import BatchNotFoundError
 from ..store.describe import describe_store
 from .auth import CSRF_FIELD, SESSION_COOKIE
 from .dashboard_access import PAGE_HEADERS, check_action, check_same_site, login_page

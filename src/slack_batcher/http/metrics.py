@@ -18,7 +18,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from ..batcher import MessageBatcher
+from ..core.batcher import MessageBatcher
 
 __all__ = ["BatcherCollector", "metrics_registry"]
 

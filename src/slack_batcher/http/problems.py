@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..errors import BatchNotFoundError, InvalidMessageError, StoreError
+from ..model.errors import BatchNotFoundError, InvalidMessageError, StoreError
 from .schemas import Problem, ProblemField
 
 __all__ = ["BodyLimitMiddleware", "install_problem_handlers", "problem_response"]

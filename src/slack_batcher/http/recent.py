@@ -7,9 +7,9 @@ from collections import deque
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from ..clock import Clock, SystemClock
 from ..delivery.base import PostResult, Sender, can_update
 from ..formatting.message import SlackMessage
+from ..model.clock import Clock, SystemClock
 
 __all__ = ["RecentPost", "RecordingSender"]
 

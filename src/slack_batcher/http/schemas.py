@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from ..models import BatchableMessage, ContentType, Priority
+from ..model.message import BatchableMessage, ContentType, Priority
 
 __all__ = [
     "ChannelPending",

@@ -13,15 +13,15 @@ from types import FrameType
 
 import uvicorn
 
-from ..batcher import MessageBatcher
-from ..clock import Clock
+from ..core.batcher import MessageBatcher
+from ..core.log_fields import LOG_FIELDS
 from ..delivery.base import Sender
-from ..errors import ConfigError
 from ..formatting.factory import SlackMessageFormatterFactory
-from ..log_fields import LOG_FIELDS
+from ..model.clock import Clock
+from ..model.errors import ConfigError
 from ..runtime.service import BatchingService
 from ..store.base import BatchStore
-from ..store.redis import RedisStore
+from ..store.redis.store import RedisStore
 from .app import create_app
 from .recent import RecordingSender
 from .settings import LoggingSettings, SenderSettings, ServiceSettings
@@ -82,7 +82,7 @@ def build_store(url: str, *, prefix: str = "slack-batcher") -> BatchStore:
 
         return MemoryStore()
     if url.startswith("sqlite:///"):
-        from ..store.sqlite import SQLiteStore
+        from ..store.sqlite.store import SQLiteStore
 
         return SQLiteStore(url.removeprefix("sqlite:///"))
     raise ConfigError(
@@ -147,7 +147,7 @@ def build_service(
     posts. Nothing is started: run it with ``async with`` or ``create_app(manage_service=)``.
 
     A Redis store is shared: the batcher is then a
-    :class:`~slack_batcher.store.redis_batcher.SharedBatcher` and pacing a
+    :class:`~slack_batcher.store.redis.batcher.SharedBatcher` and pacing a
     :class:`~slack_batcher.delivery.shared_pacing.SharedPacer`, so every instance given
     the same URL and prefix works on one set of batches.
     """
@@ -157,7 +157,7 @@ def build_service(
     batcher: MessageBatcher
     if isinstance(store, RedisStore):
         from ..delivery.shared_pacing import SharedPacer
-        from ..store.redis_batcher import SharedBatcher
+        from ..store.redis.batcher import SharedBatcher
 
         batcher = SharedBatcher(
             settings.batch_config,

@@ -51,9 +51,9 @@ from pydantic import (
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from ..config import BatchConfig
-from ..errors import ConfigError
-from ..routing import RouteTable, parse_routes
+from ..model.config import BatchConfig
+from ..model.errors import ConfigError
+from ..routing.table import RouteTable, parse_routes
 from ..runtime.config import ServiceConfig
 from ..sources.settings import SourcesSettings
 
@@ -160,7 +160,7 @@ class StoreSettings(BaseModel):
     @property
     def display_url(self) -> str:
         """The URL with any password replaced by ``***``: safe to log and show."""
-        from ..store.redis import redacted_url
+        from ..store.redis.store import redacted_url
 
         return redacted_url(self.url)
 

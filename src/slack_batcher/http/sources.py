@@ -21,16 +21,17 @@ from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request, Response
 
-from ..errors import InvalidMessageError, StoreError
-from ..models import BatchableMessage
-from ..routing import RouteTable
+from ..model.errors import InvalidMessageError, StoreError
+from ..model.message import BatchableMessage
+from ..routing.table import RouteTable
 from ..runtime.service import ServiceClosedError
 from ..sources import ADAPTERS, Adapted, PayloadError
 from ..sources.api import api_event
-from ..sources.counters import RecentIds, SourceCounters
+from ..sources.counters import SourceCounters
 from ..sources.settings import SourcesSettings
 from ..sources.verify import verify_bearer, verify_hmac_sha256
 from ..store.base import SeenIds
+from ..store.recent_ids import RecentIds
 from .problems import problem_response
 from .schemas import ProblemField
 from .state import state_of

@@ -12,7 +12,7 @@ import logging
 import signal
 from collections.abc import Iterable
 
-from ..errors import SlackBatcherError, StoreError
+from ..model.errors import SlackBatcherError, StoreError
 
 __all__ = ["Admission", "ServiceClosedError"]
 

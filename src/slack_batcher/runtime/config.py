@@ -8,7 +8,7 @@ from typing import Any
 
 from ..delivery.pacing import PacingPolicy
 from ..delivery.retry import RetryPolicy
-from ..errors import ConfigError
+from ..model.errors import ConfigError
 
 __all__ = ["ServiceConfig"]
 
@@ -125,7 +125,7 @@ class ServiceConfig:
         return problems
 
     def ensure_valid(self) -> None:
-        """Raise :class:`~slack_batcher.errors.ConfigError` listing every problem."""
+        """Raise :class:`~slack_batcher.model.errors.ConfigError` listing every problem."""
         problems = self.validate()
         if problems:
             raise ConfigError(problems)

@@ -16,7 +16,7 @@ from .dispatch import INTERNAL_RETRY_SECONDS, Dispatcher
 from .timers import ClockTimers, Signal
 
 if TYPE_CHECKING:
-    from ..batcher import MessageBatcher
+    from ..core.batcher import MessageBatcher
 
 __all__ = ["DeadlineLoop"]
 

@@ -15,10 +15,10 @@ import logging
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from ..core.log_fields import entry_fields
 from ..delivery.classify import is_auth_error
-from ..errors import PermanentDeliveryError
 from ..formatting.message import SlackMessage
-from ..log_fields import entry_fields
+from ..model.errors import PermanentDeliveryError
 from ..store.base import OutboxEntry
 from .digests import is_critical
 

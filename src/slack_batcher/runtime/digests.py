@@ -26,17 +26,17 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from ..digest_key import digest_key
 from ..formatting.digest_state import DigestState
 from ..formatting.digest_summary import format_digest_summary
 from ..formatting.items import DEFAULT_ITEM_FORMATTERS, ItemFormatter
 from ..formatting.message import SlackMessage
-from ..models import BatchableMessage, ContentType
+from ..model.digest_key import digest_key
+from ..model.message import BatchableMessage, ContentType
 from ..store.base import DigestRecord, OutboxEntry
 
 if TYPE_CHECKING:
-    from ..batcher import MessageBatcher
-    from ..config import BatchConfig
+    from ..core.batcher import MessageBatcher
+    from ..model.config import BatchConfig
 
 __all__ = ["MAX_DIGEST_ITEMS", "LiveDigests", "digest_key", "is_critical"]
 

@@ -18,16 +18,16 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from ..clock import ManualClock
-from ..errors import LeaseLostError
-from ..log_fields import entry_fields
+from ..core.log_fields import entry_fields
+from ..model.clock import ManualClock
+from ..model.errors import LeaseLostError
 from ..store.base import OutboxEntry
 from .metrics import DeliveryMetrics
 from .posting import Deliverer
 from .timers import ClockTimers
 
 if TYPE_CHECKING:
-    from ..batcher import MessageBatcher
+    from ..core.batcher import MessageBatcher
 
 __all__ = ["Dispatcher"]
 

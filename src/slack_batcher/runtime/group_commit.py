@@ -19,7 +19,7 @@ import logging
 from collections.abc import Callable
 from typing import Protocol
 
-from ..errors import StoreError
+from ..model.errors import StoreError
 
 __all__ = ["GroupCommit", "GroupStore"]
 

@@ -14,8 +14,8 @@ from collections import Counter, deque
 from datetime import datetime
 from typing import Any
 
-from ..stats import DEGRADED, HEALTHY, UNHEALTHY, HealthCheck
-from ..stats import level as threshold_level
+from ..model.stats import DEGRADED, HEALTHY, UNHEALTHY, HealthCheck
+from ..model.stats import level as threshold_level
 
 __all__ = ["DeliveryMetrics"]
 

@@ -24,13 +24,13 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from ..core.log_fields import entry_fields
 from ..delivery.base import PostResult, Sender, can_update
 from ..delivery.pacing import Pacer
 from ..delivery.retry import RetryAction, RetryPolicy
-from ..delivery.threads import batch_thread_key, stored_thread_key
-from ..errors import StoreError, StoreFullError
 from ..formatting.message import SlackMessage
-from ..log_fields import entry_fields
+from ..model.errors import StoreError, StoreFullError
+from ..model.thread_keys import batch_thread_key, stored_thread_key
 from ..store.base import OutboxEntry
 from . import digest_steps
 from .config import ServiceConfig
@@ -40,7 +40,7 @@ from .metrics import DeliveryMetrics
 from .timers import ClockTimers, Signal
 
 if TYPE_CHECKING:
-    from ..batcher import MessageBatcher
+    from ..core.batcher import MessageBatcher
 
 __all__ = ["Deliverer"]
 

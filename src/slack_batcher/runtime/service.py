@@ -27,11 +27,11 @@ from datetime import timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, cast
 
-from ..clock import Clock, ManualClock
 from ..delivery.base import Sender
 from ..delivery.pacing import Pacer
-from ..errors import InvalidMessageError, StoreError
-from ..models import BatchableMessage
+from ..model.clock import Clock, ManualClock
+from ..model.errors import InvalidMessageError, StoreError
+from ..model.message import BatchableMessage
 from .admission import Admission, ServiceClosedError
 from .config import ServiceConfig
 from .deadline_loop import DeadlineLoop
@@ -44,7 +44,7 @@ from .timers import ClockTimers
 from .upkeep import StoreUpkeep
 
 if TYPE_CHECKING:
-    from ..batcher import AddResult, MessageBatcher
+    from ..core.batcher import AddResult, MessageBatcher
 
 __all__ = ["BatchingService", "ServiceClosedError"]
 
@@ -55,7 +55,7 @@ class BatchingService:
     """Runs a :class:`MessageBatcher` on asyncio and delivers its posts through a Sender.
 
     ``clock`` defaults to the batcher's (they must agree: the batcher sets due times, the
-    service sleeps until them). With a :class:`~slack_batcher.clock.ManualClock` nothing
+    service sleeps until them). With a :class:`~slack_batcher.model.clock.ManualClock` nothing
     happens by itself: tests move time with :meth:`advance` (see :meth:`settle`). ``rng``
     drives retry jitter. ``pacer`` replaces the per-process pacing built from ``config``
     (instances sharing a Redis store share a
@@ -229,10 +229,10 @@ class BatchingService:
         """Add *message* to *channel_id*'s batches; anything it flushes is delivered.
 
         Raises :class:`ServiceClosedError` once shutdown began, and the batcher's
-        :class:`~slack_batcher.errors.InvalidMessageError` for bad input. With a store that
+        :class:`~slack_batcher.model.errors.InvalidMessageError` for bad input. With a store that
         supports it (SQLite) and ``group_commit`` on, the submits of one event-loop turn
         share one commit, and each returns once that commit is done; a failed commit raises
-        :class:`~slack_batcher.errors.StoreError` here.
+        :class:`~slack_batcher.model.errors.StoreError` here.
         """
         committed = self._admit()
         result = self.batcher.add(message, channel_id)
@@ -247,8 +247,8 @@ class BatchingService:
         """Add several events in one go: with group commit, one commit for all of them.
 
         Returns the results of the events added, in order, and the error that stopped the
-        rest (an :class:`~slack_batcher.errors.InvalidMessageError` or
-        :class:`~slack_batcher.errors.StoreError`), or None. Every event in the results is
+        rest (an :class:`~slack_batcher.model.errors.InvalidMessageError` or
+        :class:`~slack_batcher.model.errors.StoreError`), or None. Every event in the results is
         durable when this returns; a failed group commit raises StoreError (none is).
         """
         committed = self._admit()

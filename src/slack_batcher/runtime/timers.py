@@ -3,7 +3,7 @@
 Every wait in the runtime — until a batch is due, until pacing allows a post, until a retry —
 goes through :meth:`ClockTimers.wait`, which sleeps until a time read from the injected
 clock, or until a :class:`Signal` fires. With the system clock a loop timer wakes sleepers
-on time. With a :class:`~slack_batcher.clock.ManualClock` nothing wakes by itself: the test
+on time. With a :class:`~slack_batcher.model.clock.ManualClock` nothing wakes by itself: the test
 moves the clock and calls :meth:`ClockTimers.wake_due`.
 
 The timers also count *busy* tasks: a task spawned through :meth:`spawn` is busy except
@@ -20,7 +20,7 @@ from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Any, TypeVar
 
-from ..clock import Clock, ManualClock
+from ..model.clock import Clock, ManualClock
 
 __all__ = ["ClockTimers", "Signal"]
 

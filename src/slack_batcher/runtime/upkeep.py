@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from ..errors import StoreError
+from ..model.errors import StoreError
 from ..store.base import BatchStore
 
 __all__ = ["IDLE_CHECKPOINT_SECONDS", "StoreUpkeep"]

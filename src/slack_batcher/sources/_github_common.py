@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..models import BatchableMessage, ContentType
+from ..model.message import BatchableMessage, ContentType
 from ._fields import clip
 from .base import SourceEvent
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..models import ContentType
+from ..model.message import ContentType
 from ._fields import as_int, obj, required, text, when
 from ._github_common import Delivery
 from .base import SourceEvent

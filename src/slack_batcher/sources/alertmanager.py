@@ -17,8 +17,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ..clock import utc_now
-from ..models import BatchableMessage, ContentType
+from ..model.clock import utc_now
+from ..model.message import BatchableMessage, ContentType
 from ._fields import as_int, labels_of, text, when
 from .base import Adapted, PayloadError, SourceEvent
 

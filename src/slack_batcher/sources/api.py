@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..models import BatchableMessage
+from ..model.message import BatchableMessage
 from .base import SourceEvent
 
 __all__ = ["SOURCE", "api_event"]

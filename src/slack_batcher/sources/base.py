@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ..errors import SlackBatcherError
-from ..models import BatchableMessage
+from ..model.errors import SlackBatcherError
+from ..model.message import BatchableMessage
 
 __all__ = ["Adapted", "PayloadError", "SourceEvent"]
 

@@ -26,8 +26,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ..clock import utc_now
-from ..models import BatchableMessage, ContentType
+from ..model.clock import utc_now
+from ..model.message import BatchableMessage, ContentType
 from ._fields import clip, obj, required, text, when
 from .base import Adapted, PayloadError, SourceEvent
 

@@ -2,8 +2,8 @@
 
 from .base import BatchStore, DeadLetter, DigestRecord, OutboxEntry, StoredState
 from .memory import MemoryStore
-from .redis import RedisStore
-from .sqlite import SQLiteStore
+from .redis.store import RedisStore
+from .sqlite.store import SQLiteStore
 
 __all__ = [
     "BatchStore",

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
-from ..batch import BatchGroup
 from ..formatting.message import SlackMessage
-from ..models import BatchableMessage
+from ..model.batch import BatchGroup
+from ..model.message import BatchableMessage
 
 __all__ = [
     "BatchStore",

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from ..batch import BatchGroup
-from ..models import BatchableMessage
-from ..sources.counters import RecentIds
+from ..model.batch import BatchGroup
+from ..model.message import BatchableMessage
 from .base import DeadLetter, DigestRecord, OutboxEntry, StoredState
+from .recent_ids import RecentIds
 
 __all__ = ["MemoryStore"]
 
@@ -16,7 +16,7 @@ __all__ = ["MemoryStore"]
 class MemoryStore:
     """Keeps the outbox and dead letters in dicts; batches live in the batcher itself.
 
-    Not durable: use :class:`~slack_batcher.store.sqlite.SQLiteStore` when a restart must
+    Not durable: use :class:`~slack_batcher.store.sqlite.store.SQLiteStore` when a restart must
     not lose pending notifications.
     """
 

@@ -12,7 +12,7 @@ from types import TracebackType
 
 from aiohttp import web
 
-from ..clock import Clock, SystemClock
+from ..model.clock import Clock, SystemClock
 from ._http import Handlers
 from ._records import Fault, Post, RecordedRequest
 from ._workspace import Workspace

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..clock import Clock
+from ..model.clock import Clock
 from ._blocks import MAX_MESSAGE_TEXT, TRUNCATED_TEXT, validate_blocks
 from ._records import Fault, Post, PostVersion, RecordedRequest
 

@@ -1,0 +1,390 @@
+"""The demo: a day of a small team's webhooks through the real service, in a few seconds.
+
+:func:`run_demo` replays the bundled day (``slack_batcher/data/demo-webhooks.jsonl``: GitHub,
+Jira and Alertmanager bodies shaped as each provider documents them) through the HTTP
+service's source endpoints: each delivery is signed (HMAC for GitHub and Jira, a bearer
+token for Alertmanager) and posted to ``/v1/sources/<source>``, routed by the ``[[routes]]``
+of the starter configuration (``slack-batcher config init`` writes the same file), batched
+on a SQLite store in a temporary directory and delivered by the runtime to the JSONL dry-run
+sender, on a simulated clock. It writes ``posts.jsonl`` (every ``chat.postMessage``
+payload), ``summary.json`` (per channel, and which messages each post carries) and
+``index.html`` (every post as Slack would show it), and returns the figures.
+:func:`~slack_batcher.demo.post.post_for_real` then sends them to a real channel, paced.
+
+A delivery line is ``{"at": seconds after the day's start, "source": "github",
+"event": "pull_request", "delivery": "<id>", "body": {…}}`` (``event`` and ``delivery``
+for GitHub; Jira's id is its ``X-Atlassian-Webhook-Identifier``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+import tempfile
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from ..core.batcher import MessageBatcher
+from ..delivery.jsonl import JsonlSender
+from ..formatting.factory import SlackMessageFormatterFactory
+from ..formatting.message import SlackMessage
+from ..http.preview import render_page
+from ..http.recent import RecordingSender
+from ..http.settings import ServiceSettings
+from ..model.clock import ManualClock
+from ..model.config import BatchConfig
+from ..runtime.service import BatchingService
+from ..sources.samples import signed_request
+from ..sources.settings import SourcesSettings
+from ..store.memory import MemoryStore
+from ..store.sqlite.store import SQLiteStore
+from .data import (
+    SOURCES,
+    DemoDelivery,
+    demo_settings,
+    load_deliveries,
+    starter_config,
+)
+from .storm import (
+    StormFigures,
+    digest_thread,
+    read_lines,
+    storm_figures,
+    top_level_by_channel,
+    top_level_without_digests,
+)
+
+__all__ = [
+    "DAY_START",
+    "ChannelFigures",
+    "DemoDelivery",
+    "DemoPost",
+    "DemoResult",
+    "demo_settings",
+    "load_deliveries",
+    "run_demo",
+    "starter_config",
+]
+
+logger = logging.getLogger(__name__)
+
+#: The simulated day starts at 08:30 UTC on a Monday.
+DAY_START = datetime(2026, 3, 2, 8, 30, tzinfo=UTC)
+#: The afternoon's alert storm, whose posts the demo reports (with and without digests).
+#: The starter config's alerts route keeps one live digest for all services in that channel
+#: (``digest_by = []``); elsewhere the default digest key applies (type and scope).
+STORM_CHANNEL = "#alerts"
+STORM_START = datetime(2026, 3, 2, 14, 10, tzinfo=UTC)
+STORM_END = datetime(2026, 3, 2, 14, 20, tzinfo=UTC)
+
+
+@dataclass(slots=True)
+class DemoPost:
+    """One Slack post the demo made: a page of a rendered batch."""
+
+    channel: str
+    posted_at: datetime
+    message: SlackMessage
+    event_ids: list[str]
+    longest_wait_seconds: float
+    #: The ``ts`` the dry-run sender gave it, and the ``ts`` it replied to (threads).
+    ts: str | None = None
+    thread_ts: str | None = None
+
+
+@dataclass(slots=True)
+class ChannelFigures:
+    """A channel's result: messages routed in, Slack posts out, an event's longest wait."""
+
+    channel: str
+    events: int = 0
+    posts: int = 0
+    longest_wait_seconds: float = 0.0
+    #: Posts people see in the channel (not thread replies), and as many without digests.
+    top_level: int = 0
+    top_level_without_digests: int | None = None
+
+    @property
+    def reduction(self) -> float:
+        """Share of posts avoided (0.8: one post per five events)."""
+        return 1 - self.posts / self.events if self.events else 0.0
+
+
+@dataclass(slots=True)
+class DemoResult:
+    """What the demo did, per channel and post, and where it wrote its files."""
+
+    channels: list[ChannelFigures]
+    posts: list[DemoPost]
+    output_dir: Path
+    stats: dict[str, Any] = field(default_factory=dict)
+    #: Deliveries per source, and per answer (``accepted``, ``ignored``, ``duplicate`` …).
+    deliveries: Counter[str] = field(default_factory=Counter)
+    outcomes: Counter[str] = field(default_factory=Counter)
+    #: The alert storm's posts, edits and replies (with live digests on).
+    storm: StormFigures | None = None
+
+    @property
+    def total_events(self) -> int:
+        """Messages routed to channels (one per channel a delivery went to)."""
+        return sum(c.events for c in self.channels)
+
+    @property
+    def total_posts(self) -> int:
+        """Slack posts made (continuation pages included)."""
+        return len(self.posts)
+
+
+@dataclass(slots=True)
+class _Tally:
+    """What the replay saw: messages per channel, arrival times, answers per source."""
+
+    by_channel: Counter[str] = field(default_factory=Counter)
+    arrivals: dict[str, datetime] = field(default_factory=dict)
+    deliveries: Counter[str] = field(default_factory=Counter)
+    outcomes: Counter[str] = field(default_factory=Counter)
+    #: Every message routed to a channel ({"id", "channel", …}) and when it arrived.
+    routed: list[dict[str, Any]] = field(default_factory=list)
+    routed_at: list[datetime] = field(default_factory=list)
+
+
+async def _replay(
+    deliveries: list[DemoDelivery],
+    service: BatchingService,
+    app: Any,
+    credentials: dict[str, str],
+    progress: Callable[[int], None] | None,
+) -> _Tally:
+    import httpx
+
+    clock = service.clock
+    assert isinstance(clock, ManualClock)
+    tally = _Tally()
+    transport = httpx.ASGITransport(app=app)
+    async with service, httpx.AsyncClient(transport=transport, base_url="http://demo") as client:
+        for index, delivery in enumerate(deliveries, start=1):
+            arrival = DAY_START + timedelta(seconds=delivery.at)
+            if arrival > clock.now():
+                await service.advance(arrival - clock.now())
+            raw, headers = signed_request(
+                delivery.source,
+                delivery.body,
+                credentials[delivery.source],
+                event=delivery.event,
+                delivery=delivery.delivery or f"demo-{index}",
+            )
+            response = await client.post(
+                f"/v1/sources/{delivery.source}", content=raw, headers=headers
+            )
+            if response.status_code >= 300:
+                raise ValueError(
+                    f"delivery {index} ({delivery.source} {delivery.event}) was refused: "
+                    f"HTTP {response.status_code} {response.text[:300]}"
+                )
+            answer = response.json()
+            tally.deliveries[delivery.source] += 1
+            tally.outcomes[answer["status"]] += 1
+            for routed in answer.get("messages", []):
+                if not routed["duplicate"]:
+                    tally.by_channel[routed["channel"]] += 1
+                    tally.arrivals[routed["id"]] = clock.now()
+                    tally.routed.append(routed)
+                    tally.routed_at.append(clock.now())
+            if progress is not None:
+                progress(index)
+        window = service.batcher.config.max_batch_age
+        longest = max(
+            [window, *(service.batcher.config_for(c).max_batch_age for c in tally.by_channel)]
+        )
+        await service.advance(longest + timedelta(minutes=5))
+    return tally
+
+
+def _collect_posts(recorder: RecordingSender, arrivals: dict[str, datetime]) -> list[DemoPost]:
+    posts: list[DemoPost] = []
+    shown_at = {recent.ts: recent.posted_at for recent in recorder.recent() if recent.ts}
+    for recent in reversed(recorder.recent()):
+        ids = [str(i) for i in recent.message.metadata.get("message_ids", [])]
+        seen = recent.posted_at
+        if recent.message.metadata.get("digest_repost") and recent.thread_ts in shown_at:
+            seen = shown_at[recent.thread_ts]  # a live digest's first items, shown in its post
+        waits = [(seen - arrivals[i]).total_seconds() for i in ids if i in arrivals]
+        posts.append(
+            DemoPost(
+                recent.channel,
+                recent.posted_at,
+                recent.message,
+                ids,
+                max(waits, default=0),
+                recent.ts,
+                recent.thread_ts,
+            )
+        )
+    return posts
+
+
+def _figures(by_channel: Counter[str], posts: list[DemoPost]) -> list[ChannelFigures]:
+    table = {channel: ChannelFigures(channel, count) for channel, count in by_channel.items()}
+    for post in posts:
+        figures = table.setdefault(post.channel, ChannelFigures(post.channel))
+        figures.posts += 1
+        figures.longest_wait_seconds = max(figures.longest_wait_seconds, post.longest_wait_seconds)
+    return sorted(table.values(), key=lambda c: c.channel)
+
+
+def _write_outputs(result: DemoResult) -> None:
+    out = result.output_dir
+    summary = {
+        "deliveries": dict(result.deliveries),
+        "answers": dict(result.outcomes),
+        "events": result.total_events,
+        "posts": result.total_posts,
+        "channels": [
+            {
+                "channel": c.channel,
+                "events": c.events,
+                "posts": c.posts,
+                "reduction": round(c.reduction, 4),
+                "longest_wait_seconds": round(c.longest_wait_seconds, 1),
+                "top_level_posts": c.top_level,
+                "top_level_posts_without_digests": c.top_level_without_digests,
+            }
+            for c in result.channels
+        ],
+        "storm": result.storm.to_dict() if result.storm else None,
+        "post_events": [
+            {"channel": p.channel, "posted_at": p.posted_at.isoformat(), "event_ids": p.event_ids}
+            for p in result.posts
+        ],
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    sections = [
+        (
+            f"{c.channel} — {c.events} events → {c.posts} posts ({c.reduction:.0%} fewer)",
+            [p.message for p in result.posts if p.channel == c.channel],
+        )
+        for c in result.channels
+    ]
+    thread = digest_thread(result.posts, STORM_CHANNEL, STORM_START, STORM_END)
+    if thread is not None:
+        sections.insert(0, thread)
+    page = render_page(sections, title="slack-batcher demo: a day of a small team")
+    (out / "index.html").write_text(page, encoding="utf-8")
+
+
+def run_demo(
+    output_dir: Path,
+    *,
+    deliveries: list[DemoDelivery] | None = None,
+    settings: ServiceSettings | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> DemoResult:
+    """Replay *deliveries* (default: the bundled day) through the service; write *output_dir*.
+
+    *settings* supplies the batching configuration and the routes (default: the starter
+    configuration); the sources get fresh random secrets. *progress* is called with the
+    number of deliveries replayed so far. A delivery the service refuses raises ValueError.
+    With live digests on, the day is replayed a second time without them, to count the
+    channel posts they saved.
+    """
+    deliveries = deliveries if deliveries is not None else load_deliveries()
+    settings = settings if settings is not None else demo_settings()
+    output_dir.mkdir(parents=True, exist_ok=True)
+    posts_file = output_dir / "posts.jsonl"
+    recorder, stats, tally = _run(deliveries, settings, posts_file, progress)
+    posts = _collect_posts(recorder, tally.arrivals)
+    result = DemoResult(
+        _figures(tally.by_channel, posts),
+        posts,
+        output_dir,
+        stats,
+        tally.deliveries,
+        tally.outcomes,
+    )
+    _add_digest_figures(result, deliveries, settings, tally, posts_file)
+    _write_outputs(result)
+    return result
+
+
+def _run(
+    deliveries: list[DemoDelivery],
+    settings: ServiceSettings,
+    posts_file: Path,
+    progress: Callable[[int], None] | None,
+    *,
+    live_digests: bool = True,
+) -> tuple[RecordingSender, dict[str, Any], _Tally]:
+    from ..http.app import create_app
+
+    def configured(config: BatchConfig) -> BatchConfig:
+        return config if live_digests else replace(config, live_digests=False)
+
+    credentials = {source: secrets.token_hex(16) for source in SOURCES}
+    sources = SourcesSettings.model_validate(
+        {
+            "github": {"secret": credentials["github"]},
+            "jira": {"secret": credentials["jira"]},
+            "alertmanager": {"token": credentials["alertmanager"]},
+        }
+    )
+    posts_file.unlink(missing_ok=True)
+    clock = ManualClock(DAY_START)
+    with tempfile.TemporaryDirectory(prefix="slack-batcher-demo-") as tmp:
+        batcher = MessageBatcher(
+            configured(settings.batch_config),
+            SlackMessageFormatterFactory(),
+            clock=clock,
+            # The comparison run only counts posts: the memory store keeps it quick.
+            store=SQLiteStore(Path(tmp) / "batches.db") if live_digests else MemoryStore(),
+            auto_ack=False,
+        )
+        for channel, config in settings.routes.channel_configs(settings.batch_config).items():
+            batcher.configure_channel(channel, configured(config))
+        recorder = RecordingSender(
+            JsonlSender(posts_file, clock=clock), limit=len(deliveries) * 2 + 10, clock=clock
+        )
+        service = BatchingService(batcher, recorder)
+        app = create_app(service, sources=sources, routes=settings.routes)
+        try:
+            tally = asyncio.run(_replay(deliveries, service, app, credentials, progress))
+            stats = batcher.get_batch_stats()
+        finally:
+            batcher.close()
+    return recorder, stats, tally
+
+
+def _add_digest_figures(
+    result: DemoResult,
+    deliveries: list[DemoDelivery],
+    settings: ServiceSettings,
+    tally: _Tally,
+    posts_file: Path,
+) -> None:
+    """Count top-level posts per channel and the storm's posts; with digests, also without."""
+    lines = read_lines(posts_file)
+    arrivals = [
+        (line["channel"], at) for line, at in zip(tally.routed, tally.routed_at, strict=True)
+    ]
+    storm = storm_figures(lines, arrivals, STORM_CHANNEL, STORM_START, STORM_END)
+    before = None
+    if settings.batch_config.live_digests:
+
+        def rerun(changed: BatchConfig, path: Path) -> None:
+            _run(deliveries, settings, path, None, live_digests=changed.live_digests)
+
+        before = top_level_without_digests(settings.batch_config, rerun)
+        without = storm_figures(before, arrivals, STORM_CHANNEL, STORM_START, STORM_END)
+        storm = replace(storm, top_level_without_digests=without.top_level)
+    after = top_level_by_channel(lines)
+    counted = top_level_by_channel(before) if before is not None else None
+    for figures in result.channels:
+        figures.top_level = after[figures.channel]
+        if counted is not None:
+            figures.top_level_without_digests = counted[figures.channel]
+    result.storm = storm

@@ -1,0 +1,1 @@
+"""Routing: which channel(s) each event goes to (the ``[[routes]]`` table)."""

@@ -1,0 +1,1 @@
+"""The Redis store: batches shared by several service instances on several hosts."""

@@ -1,0 +1,1 @@
+"""The SQLite store: one file, WAL, the service's embedded default."""
