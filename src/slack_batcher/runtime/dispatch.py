@@ -115,7 +115,8 @@ class Dispatcher:
     def _own(self, entry: OutboxEntry, *, recovered: bool) -> None:
         # A shared store hands over entries another instance let go of (it died or stopped):
         # they count as recovered, like those left by an earlier run of this one.
-        if entry.state.pop("taken_over", None) is not None:
+        if entry.state.taken_over is not None:
+            entry.state.taken_over = None
             recovered = True
         self._jobs[entry.id] = entry
         self.metrics.track(entry.id, entry.due_at)
@@ -133,7 +134,7 @@ class Dispatcher:
 
     def _count_recovered(self, entry: OutboxEntry) -> None:
         self.metrics.count("recovered")
-        if entry.state.get("attempting") is not None:
+        if entry.state.attempting is not None:
             self.metrics.count("possible_duplicates")
             logger.warning(
                 "post %s to %s was being sent when the last run stopped: it is sent again "

@@ -1,0 +1,253 @@
+"""Delivering an outbox entry into a live digest: edit the digest post, then its thread.
+
+:class:`DigestDelivery` decides once per outbox entry (a :class:`DigestPlan` saved with the
+entry's progress) where a live digest (:mod:`.digests`) sends it: ``parent`` is the digest
+post's ``ts`` (None: a new top-level post that becomes the digest of its key). Into an
+existing digest the steps are, in order (:class:`DigestStep`):
+
+1. ``update``: edit the parent to the running summary, now with the entry's items;
+2. ``convert``: the first time a digest takes a second batch, re-post the first post's
+   own page in the thread (its items were shown only in the parent until the edit);
+3. ``replies``: the entry's pages go to the thread (the entry deliverer posts them).
+
+The edit comes first so that an edit Slack refuses for good (``message_not_found``,
+``cant_update_message``, ``edit_window_closed``) has copied nothing into the thread: the
+entry starts a new digest and every item is shown once. (Rows saved by earlier versions,
+which re-posted before editing, may have re-posted already: those items are counted as
+possible duplicates.) Each step is paced and retried like a post.
+
+It talks to the entry deliverer only through :class:`DeliveryCalls`: pacing, the call
+slots, progress, success and failure. The deliverer imports this module, never the reverse.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import AbstractAsyncContextManager
+from dataclasses import replace
+from typing import Protocol
+
+from ..core.log_fields import entry_fields
+from ..delivery.base import UpdatingSender
+from ..delivery.classify import is_auth_error
+from ..formatting.message import SlackMessage
+from ..model.clock import Clock
+from ..model.errors import PermanentDeliveryError
+from ..model.progress import DigestPlan, DigestStep
+from ..store.base import DigestRecord, OutboxEntry
+from .digests import LiveDigests, is_critical
+from .metrics import DeliveryMetrics
+
+__all__ = ["DeliveryCalls", "DigestDelivery"]
+
+logger = logging.getLogger(__name__)
+
+
+class DeliveryCalls(Protocol):
+    """What the digest steps need from the entry deliverer (:class:`~.posting.Deliverer`)."""
+
+    @property
+    def stopping(self) -> bool:
+        """True once no new call may start (the shutdown deadline passed)."""
+        ...
+
+    async def wait_turn(self, entry: OutboxEntry) -> None:
+        """Wait until no pause, retry delay or pacing limit holds *entry* back."""
+        ...
+
+    def calling(self, channel: str) -> AbstractAsyncContextManager[None]:
+        """Hold a call slot for *channel* while calling Slack."""
+        ...
+
+    def save_progress(self, entry: OutboxEntry) -> None:
+        """Save *entry*'s delivery progress."""
+        ...
+
+    def succeeded(self, entry: OutboxEntry) -> None:
+        """Clear *entry*'s failure run after a call Slack accepted."""
+        ...
+
+    def failed(self, entry: OutboxEntry, exc: Exception) -> bool:
+        """Handle a failed call; True when *entry* left the outbox (dead-lettered)."""
+        ...
+
+    def probe_passed(self, entry: OutboxEntry) -> None:
+        """Resume delivery if *entry* was the auth probe."""
+        ...
+
+
+class DigestDelivery:
+    """The live-digest part of delivering an entry: plan, edit, re-post, start."""
+
+    def __init__(
+        self,
+        digests: LiveDigests,
+        sender: UpdatingSender,
+        calls: DeliveryCalls,
+        clock: Clock,
+        metrics: DeliveryMetrics,
+    ) -> None:
+        self.digests = digests
+        self._sender = sender
+        self._calls = calls
+        self._clock = clock
+        self._metrics = metrics
+
+    def plan(self, entry: OutboxEntry) -> DigestPlan | None:
+        """Return (deciding once, saved with the entry) where a live digest sends *entry*."""
+        progress = entry.state
+        if progress.digest is not None:
+            return progress.digest
+        if progress.posted or not self.digests.enabled(entry.channel_id):
+            return None
+        key = self.digests.key_for(entry)
+        record = self.digests.find(key, self._clock.now(), len(entry.messages))
+        progress.digest = DigestPlan(key=key, parent=record.ts if record else None)
+        self._calls.save_progress(entry)
+        return progress.digest
+
+    async def prepare(self, entry: OutboxEntry, plan: DigestPlan) -> bool:
+        """Take *entry* into its digest up to its replies; True if it was dead-lettered.
+
+        Afterwards ``plan.parent`` is the thread for the entry's pages, or None when the
+        entry is to be posted at the top level (a new digest).
+        """
+        calls = self._calls
+        while plan.parent and plan.step is not DigestStep.REPLIES and not calls.stopping:
+            if await self._step(entry, plan):
+                return True
+        return False
+
+    @staticmethod
+    def broadcast(entry: OutboxEntry, plan: DigestPlan, page: SlackMessage) -> SlackMessage:
+        """Return page 1 of a digest reply holding a critical item as a broadcast reply."""
+        if plan.parent and is_critical(entry.messages):
+            return replace(page, metadata={**page.metadata, "reply_broadcast": True})
+        return page
+
+    def start(self, entry: OutboxEntry, plan: DigestPlan) -> None:
+        """Make *entry*'s first post the live digest of *plan*'s key (after it was delivered)."""
+        progress = entry.state
+        ts = progress.posted[0] if progress.posted else None
+        if plan.parent or ts is None or progress.parent_ts is not None:
+            return  # in a digest already, no ts, or a reply in a related thread
+        try:
+            self.digests.start(entry, plan.key, ts, self._clock.now())
+        except Exception:  # the post is out; a store failure only costs the digest
+            logger.exception(
+                "could not remember the live digest of %s",
+                entry.channel_id,
+                extra=entry_fields(entry),
+            )
+            return
+        self._metrics.count("digests_started")
+
+    async def _step(self, entry: OutboxEntry, plan: DigestPlan) -> bool:
+        """Edit the parent, or re-post the first page in the thread; True if dead-lettered."""
+        calls = self._calls
+        await calls.wait_turn(entry)
+        if calls.stopping:
+            return False
+        now = self._clock.now()
+        record = self.digests.store.get_digest(plan.key, now)
+        if record is None or record.ts != plan.parent:
+            self._restart(entry, plan, "it expired or was replaced", forget=False)
+            return False
+        step = plan.step = _next_step(record, entry)
+        if step is DigestStep.REPLIES:
+            calls.save_progress(entry)
+            return False
+        entry.attempts += 1
+        if step is DigestStep.CONVERT:  # a re-post caught mid-call by a crash may appear twice
+            entry.state.attempting = DigestStep.CONVERT
+        calls.save_progress(entry)
+        channel = entry.channel_id
+        try:
+            async with calls.calling(channel):
+                joined = await self._call(step, record, entry)
+        except asyncio.CancelledError:
+            raise
+        except PermanentDeliveryError as exc:
+            entry.state.attempting = None
+            if is_auth_error(exc.code):
+                return calls.failed(entry, exc)
+            if step is DigestStep.UPDATE:
+                self._count_reposted(entry, record)
+            self._restart(entry, plan, f"the {step.value} was refused: {exc.code}", forget=True)
+            return False
+        except Exception as exc:
+            return calls.failed(entry, exc)
+        calls.succeeded(entry)
+        if step is DigestStep.CONVERT:
+            record = self.digests.converted(record)
+            self._metrics.post_succeeded(channel, [])
+        else:
+            self.digests.save(joined)
+            record = joined
+            self._metrics.count("digest_updates")
+        plan.step = _next_step(record, entry)
+        calls.probe_passed(entry)
+        calls.save_progress(entry)
+        return False
+
+    async def _call(
+        self, step: DigestStep, record: DigestRecord, entry: OutboxEntry
+    ) -> DigestRecord:
+        """Make *step*'s call to Slack; return the record as it is once the call succeeded."""
+        channel = entry.channel_id
+        if step is DigestStep.CONVERT:
+            page = self.digests.first_post_reply(record)
+            if page is not None:
+                await self._sender.post(page, channel=channel, thread_ts=record.ts)
+            return record
+        joined = self.digests.joined(record, entry, self._clock.now())
+        await self._sender.update(self.digests.summary(joined), channel=channel, ts=record.ts)
+        return joined
+
+    def _count_reposted(self, entry: OutboxEntry, record: DigestRecord) -> None:
+        """Count the first post's items as possible duplicates if they were re-posted.
+
+        Only a row of an earlier version re-posted them in the thread before the first
+        edit; this edit was refused, so the parent still shows them too.
+        """
+        if record.converted and len(record.entries) == 1:
+            self._metrics.count("possible_duplicates", len(record.messages))
+            logger.warning(
+                "live digest %s in %s: its first post was re-posted in its thread but can "
+                "no longer be edited: %d items may appear twice",
+                record.ts,
+                entry.channel_id,
+                len(record.messages),
+                extra=entry_fields(entry),
+            )
+
+    def _restart(self, entry: OutboxEntry, plan: DigestPlan, why: str, *, forget: bool) -> None:
+        """Post *entry* as a new top-level post (a new digest) instead of into *plan*'s."""
+        logger.info(
+            "live digest %s in %s: %s; starting a new one",
+            plan.parent,
+            entry.channel_id,
+            why,
+            extra=entry_fields(entry),
+        )
+        if forget:
+            self.digests.forget(plan.key)
+        plan.parent = None
+        plan.step = None
+        self._metrics.count("digests_restarted")
+        self._calls.save_progress(entry)
+
+
+def _next_step(record: DigestRecord, entry: OutboxEntry) -> DigestStep:
+    """Return the step *entry* takes next into the digest *record* (read from the store).
+
+    Worked out from the record, not remembered: the edit is done once the record lists the
+    entry, the re-post once the record says ``converted``; a retry after a crash (or a row
+    of an earlier version, which re-posted before editing) resumes at the step not done.
+    """
+    if entry.id not in record.entries:
+        return DigestStep.UPDATE
+    if not record.converted and record.first_post is not None:
+        return DigestStep.CONVERT
+    return DigestStep.REPLIES
