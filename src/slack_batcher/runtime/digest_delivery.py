@@ -144,13 +144,17 @@ class DigestDelivery:
         self._metrics.count("digests_started")
 
     async def _step(self, entry: OutboxEntry, plan: DigestPlan) -> bool:
-        """Edit the parent, or re-post the first page in the thread; True if dead-lettered."""
+        """Edit the parent (and re-post the first page), or re-post; True if dead-lettered.
+
+        The re-post that follows a digest's first edit is made at once, in the same call
+        slot: a shutdown between the two would leave the parent a summary of items its
+        thread does not show yet.
+        """
         calls = self._calls
         await calls.wait_turn(entry)
         if calls.stopping:
             return False
-        now = self._clock.now()
-        record = self.digests.store.get_digest(plan.key, now)
+        record = self.digests.store.get_digest(plan.key, self._clock.now())
         if record is None or record.ts != plan.parent:
             self._restart(entry, plan, "it expired or was replaced", forget=False)
             return False
@@ -158,14 +162,26 @@ class DigestDelivery:
         if step is DigestStep.REPLIES:
             calls.save_progress(entry)
             return False
+        async with calls.calling(entry.channel_id):
+            done = await self._take(entry, plan, record, step)
+            if isinstance(done, DigestRecord) and plan.step is DigestStep.CONVERT:
+                done = await self._take(entry, plan, done, DigestStep.CONVERT)
+        return done is True
+
+    async def _take(
+        self, entry: OutboxEntry, plan: DigestPlan, record: DigestRecord, step: DigestStep
+    ) -> DigestRecord | bool:
+        """Make *step*'s call and record it: the record after it, or True if dead-lettered.
+
+        False: the step is not done (a retry is due, or the digest was given up).
+        """
+        calls = self._calls
         entry.attempts += 1
         if step is DigestStep.CONVERT:  # a re-post caught mid-call by a crash may appear twice
             entry.state.attempting = DigestStep.CONVERT
         calls.save_progress(entry)
-        channel = entry.channel_id
         try:
-            async with calls.calling(channel):
-                joined = await self._call(step, record, entry)
+            after = await self._call(step, record, entry)
         except asyncio.CancelledError:
             raise
         except PermanentDeliveryError as exc:
@@ -180,16 +196,15 @@ class DigestDelivery:
             return calls.failed(entry, exc)
         calls.succeeded(entry)
         if step is DigestStep.CONVERT:
-            record = self.digests.converted(record)
-            self._metrics.post_succeeded(channel, [])
+            after = self.digests.converted(after)
+            self._metrics.post_succeeded(entry.channel_id, [])
         else:
-            self.digests.save(joined)
-            record = joined
+            self.digests.save(after)
             self._metrics.count("digest_updates")
-        plan.step = _next_step(record, entry)
+        plan.step = _next_step(after, entry)
         calls.probe_passed(entry)
         calls.save_progress(entry)
-        return False
+        return after
 
     async def _call(
         self, step: DigestStep, record: DigestRecord, entry: OutboxEntry
