@@ -41,12 +41,17 @@ class DemoDelivery:
     body: dict[str, Any]
     event: str = ""
     delivery: str = ""
+    #: When it was received (ISO 8601), as ``serve --record`` writes it; "" when unknown.
+    time: str = ""
 
 
 def load_deliveries(path: Path | None = None) -> list[DemoDelivery]:
     """Read a JSON-lines file of deliveries (default: the bundled day), in arrival order.
 
-    A bad line raises ValueError naming the file and line.
+    A line is ``{"at": seconds after the start, "source": "github" | "jira" |
+    "alertmanager", "body": {…}, "event": X-GitHub-Event, "delivery": id, "time": ISO}``
+    (``event``, ``delivery`` and ``time`` optional). A bad line raises ValueError naming
+    the file and line.
     """
     if path is None:
         with _bundled("demo-webhooks.jsonl") as bundled:
@@ -64,13 +69,17 @@ def load_deliveries(path: Path | None = None) -> list[DemoDelivery]:
                 body = row["body"]
                 if not isinstance(body, dict):
                     raise TypeError("body: expected a JSON object")
+                at = row["at"]
+                if isinstance(at, bool) or not isinstance(at, int | float) or not 0 <= at < 1e10:
+                    raise ValueError(f"at: expected seconds since the start (>= 0), got {at!r}")
                 deliveries.append(
                     DemoDelivery(
-                        float(row["at"]),
+                        float(at),
                         source,
                         body,
                         str(row.get("event", "")),
                         str(row.get("delivery", "")),
+                        str(row.get("time", "")),
                     )
                 )
             except (ValueError, KeyError, TypeError) as exc:
