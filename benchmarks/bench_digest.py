@@ -2,9 +2,10 @@
 
 The demo's bundled day (1 107 provider webhooks: GitHub, Jira, Alertmanager, with a
 210-event alert storm in #alerts from 14:10) runs as ``make demo`` runs it: through the
-``/v1/sources/*`` endpoints, the starter ``[[routes]]`` (#alerts: one digest per channel)
-and the runtime on a simulated clock, into the dry-run sender (which returns a ``ts`` and
-can edit, as SlackSender does):
+``/v1/sources/*`` endpoints, the starter ``[[routes]]`` as they were before the leading
+edge (5-minute windows, 10 for CI: ``bench_replay.old_starter_settings``; #alerts: one
+digest per channel) and the runtime on a simulated clock, into the dry-run sender (which
+returns a ``ts`` and can edit, as SlackSender does):
 
 (a) seed defaults, live digests off: every flush is a new top-level post;
 (b) + live digests (the default now): later flushes of a key go to its digest's thread;
@@ -37,12 +38,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from benchmarks.bench_replay import old_starter_settings
 from slack_batcher import BatchableMessage, BatchConfig, ContentType, FormatOptions
 from slack_batcher.demo.run import (
     STORM_CHANNEL,
     STORM_END,
     STORM_START,
-    demo_settings,
     load_deliveries,
     run_day,
 )
@@ -65,7 +66,7 @@ def _percentile(ordered: list[float], share: float) -> float:
 
 def run_setup(changes: dict[str, Any], digests: bool) -> dict[str, Any]:
     """Replay the bundled day with *changes* to the batching config; return the figures."""
-    settings = demo_settings()
+    settings = old_starter_settings()  # the seed's windows: what the table below compares
     config: BatchConfig = replace(settings.batch_config, **changes)
     settings = settings.model_copy(update={"batching": config})
     started = time.perf_counter()

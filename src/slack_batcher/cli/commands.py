@@ -184,10 +184,10 @@ def demo(
     for name, justify in (
         ("channel", "left"),
         ("events in", "right"),
-        ("Slack posts out", "right"),
-        ("reduction", "right"),
         ("in channel (no digests → digests)", "right"),
-        ("longest wait", "right"),
+        ("Slack calls", "right"),
+        ("wait p50", "right"),
+        ("longest", "right"),
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for row in result.channels:
@@ -195,23 +195,16 @@ def demo(
         table.add_row(
             row.channel,
             str(row.events),
-            str(row.posts),
-            f"{row.reduction:.0%}",
             f"{before} → {row.top_level}" if before is not None else str(row.top_level),
-            f"{row.longest_wait_seconds / 60:.1f} min",
+            str(row.slack_calls),
+            _minutes(row.p50_wait_seconds),
+            _minutes(row.longest_wait_seconds),
         )
-    total_reduction = 1 - result.total_posts / events if events else 0.0
     after = sum(row.top_level for row in result.channels)
     befores = [row.top_level_without_digests for row in result.channels]
     shown = str(after) if None in befores else f"{sum(b or 0 for b in befores)} → {after}"
-    table.add_row(
-        "total",
-        str(result.total_events),
-        str(result.total_posts),
-        f"{total_reduction:.0%}",
-        shown,
-        "",
-    )
+    calls = sum(row.slack_calls for row in result.channels)
+    table.add_row("total", str(events), shown, str(calls), "", "")
     out.print(table)
     storm = result.storm
     if storm is not None and storm.events:
@@ -227,6 +220,10 @@ def demo(
         _post_demo_for_real(result.posts, token, channel)
     elif token or channel:
         out.print("To post for real, set both SLACK_BOT_TOKEN and --channel/SLACK_DEMO_CHANNEL.")
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 60 else f"{seconds / 60:.1f} min"
 
 
 def _post_demo_for_real(posts: list[Any], token: str, channel: str) -> None:

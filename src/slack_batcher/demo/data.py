@@ -6,13 +6,14 @@ Both ship inside the wheel (``slack_batcher/data/``), so ``slack-batcher demo`` 
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from ..http.settings import ServiceSettings, load_settings
 
@@ -45,19 +46,25 @@ class DemoDelivery:
     time: str = ""
 
 
+def _open_text(path: Path) -> IO[str]:
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", encoding="utf-8")
+    return path.open(encoding="utf-8")
+
+
 def load_deliveries(path: Path | None = None) -> list[DemoDelivery]:
     """Read a JSON-lines file of deliveries (default: the bundled day), in arrival order.
 
     A line is ``{"at": seconds after the start, "source": "github" | "jira" |
     "alertmanager", "body": {…}, "event": X-GitHub-Event, "delivery": id, "time": ISO}``
-    (``event``, ``delivery`` and ``time`` optional). A bad line raises ValueError naming
-    the file and line.
+    (``event``, ``delivery`` and ``time`` optional); a ``.gz`` file is read gzipped. A bad
+    line raises ValueError naming the file and line.
     """
     if path is None:
         with _bundled("demo-webhooks.jsonl") as bundled:
             return load_deliveries(bundled)
     deliveries: list[DemoDelivery] = []
-    with path.open(encoding="utf-8") as handle:
+    with _open_text(path) as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue

@@ -42,6 +42,7 @@ from .data import (
 )
 from .ledger import CallLedger
 from .replay import ReplayRun, Tally, run_replay, without_digests
+from .report import ReplayReport, replay_report
 from .storm import (
     StormFigures,
     digest_thread,
@@ -91,20 +92,24 @@ class DemoPost:
 
 @dataclass(slots=True)
 class ChannelFigures:
-    """A channel's result: messages routed in, Slack posts out, an event's longest wait."""
+    """A channel's result: events in, Slack calls out, top-level posts, waits."""
 
     channel: str
     events: int = 0
+    #: Posts and thread replies (every page), and edits of live digests.
     posts: int = 0
+    edits: int = 0
+    #: Seconds from an event's arrival until a post or reply first showed it: median, max.
+    p50_wait_seconds: float = 0.0
     longest_wait_seconds: float = 0.0
     #: Posts people see in the channel (not thread replies), and as many without digests.
     top_level: int = 0
     top_level_without_digests: int | None = None
 
     @property
-    def reduction(self) -> float:
-        """Share of posts avoided (0.8: one post per five events)."""
-        return 1 - self.posts / self.events if self.events else 0.0
+    def slack_calls(self) -> int:
+        """Posts, replies and edits: what Slack's rate limits count."""
+        return self.posts + self.edits
 
 
 @dataclass(slots=True)
@@ -157,13 +162,19 @@ def _collect_posts(ledger: CallLedger, arrivals: dict[str, datetime]) -> list[De
     return posts
 
 
-def _figures(by_channel: Counter[str], posts: list[DemoPost]) -> list[ChannelFigures]:
-    table = {channel: ChannelFigures(channel, count) for channel, count in by_channel.items()}
-    for post in posts:
-        figures = table.setdefault(post.channel, ChannelFigures(post.channel))
-        figures.posts += 1
-        figures.longest_wait_seconds = max(figures.longest_wait_seconds, post.longest_wait_seconds)
-    return sorted(table.values(), key=lambda c: c.channel)
+def _figures(report: ReplayReport) -> list[ChannelFigures]:
+    return [
+        ChannelFigures(
+            row.channel,
+            events=row.events,
+            posts=row.top_level_posts + row.replies,
+            edits=row.edits,
+            p50_wait_seconds=row.wait("p50") or 0.0,
+            longest_wait_seconds=row.wait("max") or 0.0,
+            top_level=row.top_level_posts,
+        )
+        for row in report.channels
+    ]
 
 
 def _write_outputs(result: DemoResult) -> None:
@@ -178,7 +189,9 @@ def _write_outputs(result: DemoResult) -> None:
                 "channel": c.channel,
                 "events": c.events,
                 "posts": c.posts,
-                "reduction": round(c.reduction, 4),
+                "edits": c.edits,
+                "slack_calls": c.slack_calls,
+                "p50_wait_seconds": round(c.p50_wait_seconds, 1),
                 "longest_wait_seconds": round(c.longest_wait_seconds, 1),
                 "top_level_posts": c.top_level,
                 "top_level_posts_without_digests": c.top_level_without_digests,
@@ -194,7 +207,8 @@ def _write_outputs(result: DemoResult) -> None:
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     sections = [
         (
-            f"{c.channel} — {c.events} events → {c.posts} posts ({c.reduction:.0%} fewer)",
+            f"{c.channel} — {c.events} events → {c.top_level} posts in the channel, "
+            f"{c.slack_calls} Slack calls with replies and edits",
             [p.message for p in result.posts if p.channel == c.channel],
         )
         for c in result.channels
@@ -229,7 +243,7 @@ def run_demo(
     tally = run.tally
     posts = _collect_posts(run.ledger, tally.arrivals)
     result = DemoResult(
-        _figures(tally.by_channel, posts),
+        _figures(replay_report(run)),
         posts,
         output_dir,
         run.stats,
