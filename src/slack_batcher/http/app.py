@@ -21,6 +21,8 @@ from .dashboard import dashboard_router
 from .docs import install_offline_docs
 from .guard import LoopbackGuardMiddleware
 from .metrics import metrics_registry
+from .mutes import MuteGate, MutesCollector
+from .mutes_api import mutes_router
 from .problems import BodyLimitMiddleware, install_problem_handlers
 from .request_metrics import RequestMetricsMiddleware
 from .settings import ServerSettings
@@ -79,13 +81,16 @@ def create_app(
     )
     app.state.slack_batcher = state
     app.state.slack_batcher_sources = sources_state = SourcesState.build(sources, routes)
+    app.state.slack_batcher_mutes = mutes = MuteGate(service)
     install_problem_handlers(app)
     app.include_router(api_router)
+    app.include_router(mutes_router)
     app.include_router(dashboard_router)
     app.include_router(sources_router)
     install_offline_docs(app, title="slack-batcher")
     registry = metrics_registry(service.batcher)
     registry.register(SourcesCollector(sources_state))
+    registry.register(MutesCollector(mutes))
 
     @app.get(
         "/healthz",
@@ -137,6 +142,7 @@ def create_app(
         path
         for route in (
             *api_router.routes,
+            *mutes_router.routes,
             *sources_router.routes,
             *dashboard_router.routes,
             *app.router.routes,

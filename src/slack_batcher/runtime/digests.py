@@ -30,9 +30,11 @@ from ..formatting.digest_state import DigestState
 from ..formatting.digest_summary import format_digest_summary
 from ..formatting.items import DEFAULT_ITEM_FORMATTERS, ItemFormatter
 from ..formatting.message import SlackMessage
+from ..formatting.mute_note import MuteNote, with_mute_notes
 from ..model.digest_key import digest_key
 from ..model.message import BatchableMessage, ContentType
 from ..store.base import DigestRecord, OutboxEntry
+from .mute_notes import mute_notes
 
 if TYPE_CHECKING:
     from ..core.batcher import MessageBatcher
@@ -189,16 +191,23 @@ class LiveDigests:
                     self._states.pop(next(iter(self._states)))
             self._states[record.key] = (tag, record.ts, state)
             state.fold(record.messages[state.count :])
-            return state.render(
+            rendered = state.render(
                 replies=record.replies, by_scope=record.by_scope, channel=record.channel_id
             )
+            return with_mute_notes(rendered, self.mute_notes(record))
         except Exception:  # a custom item formatter failed: the built-in ones still work
             logger.exception("rendering the digest summary with custom formatters failed")
             self._states.pop(record.key, None)
-            return format_digest_summary(
+            fallback = format_digest_summary(
                 sorted(record.messages, key=lambda m: m.timestamp),
                 options=options,
                 replies=record.replies,
                 by_scope=record.by_scope,
                 channel=record.channel_id,
             )
+            return with_mute_notes(fallback, self.mute_notes(record))
+
+    def mute_notes(self, record: DigestRecord) -> list[MuteNote]:
+        """Return the line of each mute in force over *record* (see :mod:`.mute_notes`)."""
+        config = self.config(record.channel_id)
+        return mute_notes(self.store, record, self.batcher.clock.now(), config.digest_by)
