@@ -346,3 +346,21 @@ async def test_on_redis_a_mute_made_through_one_instance_applies_on_the_other(
         assert (await two.client.delete(f"/v1/mutes/{mute['id']}", headers=AUTH)).is_success
         answer = await two.alerts(alert("HighErrorRate", starts_at="2026-03-02T09:20:00Z"))
         assert answer["muted"] == 0
+
+
+def test_a_version_4_file_gains_the_mute_tables_in_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: ManualClock
+) -> None:
+    from slack_batcher.store.sqlite import schema
+
+    path = tmp_path / "store.db"
+    with monkeypatch.context() as patch:
+        patch.delitem(schema.MIGRATIONS, 5)
+        patch.setattr(schema, "SCHEMA_VERSION", 4)
+        with SQLiteStore(path) as old:
+            old.set_thread("k", "1.0", clock.now() + timedelta(days=1))
+    with SQLiteStore(path) as store:
+        assert store.get_thread("k", clock.now()) == "1.0"
+        now = clock.now()
+        store.mutes().add(Mute("m-1", "alert:x", "ana", now, now + timedelta(hours=1)))
+        assert [m.id for m in store.mutes().listed()] == ["m-1"]
