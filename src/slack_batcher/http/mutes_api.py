@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, field_validator
 
-from ..model.errors import BatchNotFoundError, InvalidMessageError
-from ..model.mute import Mute, parse_scope
+from ..model.errors import BatchNotFoundError
+from ..model.mute import SCOPE_PATTERN, Mute, parse_scope
+from .api import problems
 from .mutes import mute_gate, new_mute_id
 from .state import require_token
 
@@ -26,14 +27,14 @@ class MuteIn(BaseModel):
     scope: str = Field(
         min_length=3,
         max_length=300,
+        pattern=SCOPE_PATTERN,
         description="alert:<alertname>[/<service>], pr:<owner/repo>#<n>, jira:<KEY>, "
         "digest:<digest key>",
     )
     channel: str | None = Field(
         default=None, min_length=1, max_length=255, description="Only this channel (default all)"
     )
-    minutes: int | None = Field(default=None, ge=1, le=MAX_MINUTES, description="Default 60")
-    until: datetime | None = Field(default=None, description="Instead of minutes (with a zone)")
+    minutes: int = Field(default=60, ge=1, le=MAX_MINUTES, description="How long it holds")
     reason: str = Field(default="", max_length=500)
     by: str = Field(default="api", min_length=1, max_length=200, description="Who mutes")
     covers_critical: bool = Field(default=False, description="Also keep critical events out")
@@ -43,15 +44,19 @@ class MuteIn(BaseModel):
     def _scope(cls, value: str) -> str:
         return parse_scope(value)
 
-    @field_validator("until")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("needs a time zone, e.g. 2026-03-02T15:00:00Z")
-        return value
 
-
-mutes_router = APIRouter(prefix="/v1/mutes", tags=["mutes"], dependencies=[Depends(require_token)])
+mutes_router = APIRouter(
+    prefix="/v1/mutes",
+    tags=["mutes"],
+    dependencies=[Depends(require_token)],
+    responses=problems(
+        _400="The body is not valid JSON",
+        _401="Missing or invalid bearer token",
+        _422="Invalid request: the body names every bad field",
+        _413="The body is over the size limit",
+        _503="The store cannot be read or written",
+    ),
+)
 """The mute routes; every one requires the bearer token when the server has one."""
 
 
@@ -72,13 +77,7 @@ async def add_mute(request: Request, body: MuteIn) -> JSONResponse:
     """Add a mute; events of its scope are kept, not posted, until it ends."""
     gate = mute_gate(request)
     now = gate.now()
-    if body.until is not None and body.minutes is not None:
-        raise InvalidMessageError("until", "give minutes or until, not both")
-    until = body.until or now + timedelta(minutes=body.minutes or 60)
-    if until <= now:
-        raise InvalidMessageError("until", "must be in the future")
-    if until > now + timedelta(minutes=MAX_MINUTES):
-        raise InvalidMessageError("until", f"at most {MAX_MINUTES // 1440} days ahead")
+    until = now + timedelta(minutes=body.minutes)
     mute = Mute(
         id=new_mute_id(),
         scope=body.scope,
@@ -93,7 +92,11 @@ async def add_mute(request: Request, body: MuteIn) -> JSONResponse:
     return JSONResponse(gate.describe(mute, {}), status_code=201)
 
 
-@mutes_router.get("/{mute_id}", summary="One mute and the latest events it kept")
+@mutes_router.get(
+    "/{mute_id}",
+    summary="One mute and the latest events it kept",
+    responses=problems(_404="Unknown mute id"),
+)
 async def get_mute(
     request: Request, mute_id: str, limit: Annotated[int, Query(ge=0, le=1000)] = 100
 ) -> dict[str, Any]:
@@ -106,7 +109,11 @@ async def get_mute(
     return {**gate.describe(found, gate.mutes.counts()), "events": events}
 
 
-@mutes_router.delete("/{mute_id}", summary="End a mute now (its kept events stay counted)")
+@mutes_router.delete(
+    "/{mute_id}",
+    summary="End a mute now (its kept events stay counted)",
+    responses=problems(_404="Unknown mute id"),
+)
 async def remove_mute(request: Request, mute_id: str) -> dict[str, Any]:
     """End a mute: its scope posts again from the next event; 404 when unknown."""
     gate = mute_gate(request)
