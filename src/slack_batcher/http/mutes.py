@@ -118,7 +118,7 @@ class MuteGate:
         by_channel: Counter[str] = Counter()
         for (_, channel), n in counts.items():
             by_channel[channel] += n
-        active = self.mutes.active(self.now())
+        active = [m for m in self.mutes.active(self.now()) if m.kind == "mute"]
         return {
             "events": sum(counts.values()),
             "by_channel": dict(sorted(by_channel.items())),
@@ -148,7 +148,7 @@ class MutesCollector(Collector):
             family.add_metric([route, channel], count)
         yield family
         try:
-            active = len(self.gate.mutes.active(self.gate.now()))
+            active = sum(m.kind == "mute" for m in self.gate.mutes.active(self.gate.now()))
         except Exception:  # a scrape never fails for the store
             logger.warning("could not read the mutes for /metrics", exc_info=True)
             return

@@ -280,6 +280,7 @@ async def serve(
         manage_service=True,
         sources=settings.sources,
         routes=settings.routes,
+        slack=settings.slack,
     )
     config = uvicorn.Config(
         app,

@@ -23,7 +23,7 @@ service can account for it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -35,6 +35,7 @@ __all__ = [
     "SCOPE_PATTERN",
     "Mute",
     "MutedEvent",
+    "common_scope",
     "message_scopes",
     "parse_scope",
     "scope_matches",
@@ -102,6 +103,19 @@ def message_scopes(message: BatchableMessage, digest: str | None = None) -> froz
     return frozenset(found)
 
 
+def common_scope(messages: Sequence[BatchableMessage], digest: str) -> str:
+    """Return the narrowest scope every message shares, else ``digest:<digest>``."""
+    shared: frozenset[str] | None = None
+    for message in messages:
+        scopes = message_scopes(message)
+        shared = scopes if shared is None else shared & scopes
+        if not shared:
+            break
+    if shared:
+        return max(shared, key=lambda s: (len(s), s))
+    return f"digest:{digest.lower()}"
+
+
 def scope_matches(scope: str, scopes: Iterable[str]) -> bool:
     """Return True when the mute scope *scope* names one of a message's *scopes*.
 
@@ -127,8 +141,12 @@ class Mute:
     reason: str = ""
     covers_critical: bool = False
     channel: str | None = None
+    #: ``mute``, or ``ack``: an acknowledgement, kept beside the mutes; it silences nothing.
+    kind: str = "mute"
 
     def __post_init__(self) -> None:
+        if self.kind not in ("mute", "ack"):
+            raise ValueError(f"kind: 'mute' or 'ack', got {self.kind!r}")
         if self.until.tzinfo is None or self.created_at.tzinfo is None:
             raise ValueError("until: mute times must be timezone-aware")
         if len(self.reason) > _MAX_TEXT or len(self.created_by) > _MAX_TEXT:
@@ -142,7 +160,9 @@ class Mute:
         self, message: BatchableMessage, channel: str, scopes: Iterable[str], now: datetime
     ) -> bool:
         """Return True when this mute keeps *message* (of *scopes*) out of *channel* at *now*."""
-        if not self.active(now) or (self.channel is not None and self.channel != channel):
+        if self.kind != "mute" or not self.active(now):
+            return False
+        if self.channel is not None and self.channel != channel:
             return False
         if message.priority == "critical" and not self.covers_critical:
             return False
@@ -159,6 +179,7 @@ class Mute:
             "until": self.until.isoformat(),
             "reason": self.reason,
             "covers_critical": self.covers_critical,
+            "kind": self.kind,
         }
 
     @classmethod
@@ -174,6 +195,7 @@ class Mute:
             until=datetime.fromisoformat(raw["until"]),
             reason=str(raw.get("reason") or ""),
             covers_critical=bool(raw.get("covers_critical")),
+            kind=str(raw.get("kind") or "mute"),
         )
 
 
