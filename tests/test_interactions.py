@@ -238,3 +238,31 @@ async def test_without_a_signing_secret_the_route_is_404_and_posts_have_no_contr
         assert _buttons(post) == []
         response = await app.client.post(URL, content=b"payload=%7B%7D")
         assert response.status_code == 404 and "signing_secret" in response.text
+
+
+def test_slack_manifest_prints_an_app_with_the_fewest_scopes_and_the_request_url() -> None:
+    from click.testing import CliRunner
+
+    from slack_batcher.cli.commands import main
+
+    result = CliRunner().invoke(main, ["slack", "manifest", "--url", "https://hooks.acme.io/"])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads(result.output)
+    assert manifest["oauth_config"]["scopes"]["bot"] == ["chat:write"]
+    assert manifest["settings"]["interactivity"] == {
+        "is_enabled": True,
+        "request_url": "https://hooks.acme.io/v1/slack/interactions",
+    }
+    assert manifest["features"]["bot_user"]["display_name"] == "slack-batcher"
+    wide = CliRunner().invoke(
+        main,
+        ["slack", "manifest", "--url", "https://x.io", "--public-channels", "--lookup-emails",
+         "--no-interactivity"],
+    )  # fmt: skip
+    built = json.loads(wide.output)
+    assert built["oauth_config"]["scopes"]["bot"] == [
+        "chat:write", "chat:write.public", "users:read", "users:read.email"
+    ]  # fmt: skip
+    assert "interactivity" not in built["settings"]
+    refused = CliRunner().invoke(main, ["slack", "manifest", "--url", "http://x.io"])
+    assert refused.exit_code == 2 and "https" in refused.output
