@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from .. import __version__
+from ..model.people import People
 from ..routing.table import RouteTable
 from ..runtime.service import BatchingService
 from ..sources.settings import SourcesSettings
@@ -53,6 +54,7 @@ def create_app(
     sources: SourcesSettings | None = None,
     routes: RouteTable | None = None,
     slack: SlackSettings | None = None,
+    people: People | None = None,
 ) -> FastAPI:
     """Build the app over *service*.
 
@@ -60,7 +62,8 @@ def create_app(
     token, 1 MiB). With *manage_service* the app starts the service on startup and closes it
     (draining the outbox) on shutdown; otherwise the caller runs it. *sources* and
     *routes* enable the webhook endpoints (docs/sources.md; default: all disabled).
-    *slack* with a signing secret enables Slack interactivity (docs/slack-app.md).
+    *slack* with a signing secret enables Slack interactivity (docs/slack-app.md);
+    *people* maps GitHub logins and Jira emails to Slack users to mention who must act.
     """
     server = settings if settings is not None else ServerSettings()
     state = AppState(service=service, auth=TokenAuth(server.token()), settings=server)
@@ -89,6 +92,7 @@ def create_app(
     chosen = slack if slack is not None else SlackSettings()
     interactivity = InteractionsState.build(service, chosen, mutes)
     app.state.slack_batcher_interactions = interactivity
+    service.digest_controls.people = people
     install_problem_handlers(app)
     app.include_router(api_router)
     app.include_router(mutes_router)

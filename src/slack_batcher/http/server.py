@@ -281,6 +281,7 @@ async def serve(
         sources=settings.sources,
         routes=settings.routes,
         slack=settings.slack,
+        people=settings.people.people(),
     )
     config = uvicorn.Config(
         app,

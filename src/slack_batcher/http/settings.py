@@ -56,7 +56,7 @@ from ..model.errors import ConfigError
 from ..routing.table import RouteTable, parse_routes
 from ..runtime.config import ServiceConfig
 from ..sources.settings import SourcesSettings
-from .slack_settings import SlackSettings
+from .slack_settings import PeopleSettings, SlackSettings
 
 __all__ = [
     "ENV_ALIASES",
@@ -293,6 +293,7 @@ class ServiceSettings(BaseSettings):
     sources: SourcesSettings = Field(default_factory=SourcesSettings)
     routes: RoutesList = Field(default_factory=RouteTable)
     slack: SlackSettings = Field(default_factory=SlackSettings)
+    people: PeopleSettings = Field(default_factory=PeopleSettings)
 
     @classmethod
     def settings_customise_sources(

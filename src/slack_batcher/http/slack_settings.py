@@ -7,9 +7,15 @@ signing secret (app settings → Basic Information). Without it ``POST
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-__all__ = ["SlackSettings"]
+from ..model.people import People
+
+__all__ = ["PeopleSettings", "SlackSettings"]
+
+AskKind = Literal["reviewer", "assignee", "author_on_failure"]
 
 
 class SlackSettings(BaseModel):
@@ -38,3 +44,30 @@ class SlackSettings(BaseModel):
         if self.signing_secret is None:
             return None
         return self.signing_secret.get_secret_value().strip() or None
+
+
+class PeopleSettings(BaseModel):
+    """``[people]``: GitHub logins and Jira emails → Slack user ids, for "who must act".
+
+    ``[people.github]`` ``alice = "U0123ABCD"``; ``[people.jira]``
+    ``"bob@acme.io" = "U0456EFGH"``; ``mention`` chooses what is asked: ``reviewer`` (review
+    requested), ``assignee`` (ticket assigned), ``author_on_failure`` (a failed build).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    github: dict[str, str] = Field(default_factory=dict)
+    jira: dict[str, str] = Field(default_factory=dict)
+    mention: list[AskKind] = Field(
+        default_factory=lambda: list[AskKind](["reviewer", "assignee", "author_on_failure"])
+    )
+
+    @field_validator("github", "jira")
+    @classmethod
+    def _user_ids(cls, value: dict[str, str]) -> dict[str, str]:
+        People(github=value)  # raises naming the entry that is not a Slack user id
+        return value
+
+    def people(self) -> People:
+        """Return the mapping the runtime mentions from."""
+        return People(github=self.github, jira=self.jira, mention=frozenset(self.mention))

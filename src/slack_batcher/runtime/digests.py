@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from ..formatting.asks import with_asks
 from ..formatting.digest_state import DigestState
 from ..formatting.digest_summary import format_digest_summary
 from ..formatting.items import DEFAULT_ITEM_FORMATTERS, ItemFormatter
@@ -33,6 +34,7 @@ from ..formatting.message import SlackMessage
 from ..formatting.mute_note import Note, with_notes
 from ..model.digest_key import digest_key
 from ..model.message import BatchableMessage, ContentType
+from ..model.people import People
 from ..store.base import DigestRecord, OutboxEntry
 from .mute_notes import post_notes
 
@@ -72,6 +74,8 @@ class DigestControls:
     """
 
     add: AddControls | None = None
+    #: Who must act, mentioned on digest posts (``[people]``); None: nobody is mentioned.
+    people: People | None = None
 
 
 class LiveDigests:
@@ -241,6 +245,9 @@ class LiveDigests:
         by = self.config(channel).digest_by
         notes = post_notes(self.store, channel, bare, messages, self.batcher.clock.now(), by)
         page = with_notes(page, notes)
+        people = self.controls.people
+        if people:
+            page = with_asks(page, people.asks(messages))
         add = self.controls.add
         if add is None:
             return page
