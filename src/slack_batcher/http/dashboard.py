@@ -296,7 +296,7 @@ async def page(request: Request, state: StateDep, refresh: int | None = None) ->
         refresh=max(0, min(seconds, 3600)),
         notice=_notice(request),
         sources=sources_section(sources_state(request).summary())
-        + mutes_section(mute_gate(request).summary()),
+        + mutes_section(mute_gate(request).safe_summary()),
     )
     return HTMLResponse(body, headers=PAGE_HEADERS)
 

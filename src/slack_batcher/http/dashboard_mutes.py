@@ -14,6 +14,9 @@ __all__ = ["mutes_section"]
 
 def mutes_section(summary: Mapping[str, Any]) -> str:
     """Return the HTML section for :meth:`~slack_batcher.http.mutes.MuteGate.summary`."""
+    if "error" in summary:
+        problem = html.escape(str(summary["error"]))
+        return f'<section id="mutes"><h2>Mutes</h2><p class="muted">{problem}</p></section>'
     total = int(summary.get("events", 0))
     items = []
     for mute in summary.get("active", []):

@@ -23,6 +23,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from ..model.digest_key import digest_key
+from ..model.errors import StoreError
 from ..model.message import BatchableMessage
 from ..model.mute import Mute, MutedEvent, message_scopes
 from ..runtime.service import BatchingService
@@ -125,6 +126,14 @@ class MuteGate:
             "active_mutes": len(active),
             "active": [self.describe(m, counts) for m in active],
         }
+
+    def safe_summary(self) -> dict[str, Any]:
+        """:meth:`summary`, or ``{"error": …}`` when the store cannot be read now."""
+        try:
+            return self.summary()
+        except StoreError as exc:
+            logger.warning("could not read the mutes: %s", exc)
+            return {"error": f"the mutes cannot be read now: {exc}"}
 
 
 class MutesCollector(Collector):
