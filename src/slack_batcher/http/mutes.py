@@ -58,33 +58,40 @@ class MuteGate:
         config = self.service.batcher.config_for(channel)
         return digest_key([message], config.digest_by)
 
-    def covering(
-        self, message: BatchableMessage, channel: str, active: Sequence[Mute]
-    ) -> Mute | None:
-        """Return the first of the *active* mutes that covers *message* in *channel*."""
-        if not active:
-            return None
-        scopes = message_scopes(message, self._digest(message, channel))
-        now = self.now()
-        return next((m for m in active if m.covers(message, channel, scopes, now)), None)
-
     def split(
         self, planned: Sequence[tuple[BatchableMessage, str, str]]
     ) -> tuple[list[tuple[BatchableMessage, str]], list[MutedEvent]]:
         """Return (pairs to batch, events to keep as muted) for (message, channel, route)s.
 
-        One read of the mutes in force per call. Raises StoreError when they cannot be read.
+        One read of the mutes in force per call, indexed by scope once: an event costs a
+        lookup per scope it has, not a comparison per mute. Raises StoreError when the
+        mutes cannot be read.
         """
+        if not planned:
+            return [], []
         now = self.now()
-        active = self.mutes.active(now) if planned else []
+        active = [m for m in self.mutes.active(now) if m.kind == "mute"]
+        if not active:
+            return [(message, channel) for message, channel, _ in planned], []
+        exact: dict[str, list[Mute]] = {}
+        patterns: list[Mute] = []  # digest scopes with a *: matched one by one
+        for mute in active:
+            if mute.scope.startswith("digest:") and "*" in mute.scope:
+                patterns.append(mute)
+            else:
+                exact.setdefault(mute.scope, []).append(mute)
+        by_digest = bool(patterns) or any(s.startswith("digest:") for s in exact)
         kept: list[tuple[BatchableMessage, str]] = []
         muted: list[MutedEvent] = []
         for message, channel, route in planned:
-            mute = self.covering(message, channel, active)
-            if mute is None:
+            digest = self._digest(message, channel) if by_digest else None
+            scopes = message_scopes(message, digest)
+            candidates = [m for scope in scopes for m in exact.get(scope, ())] + patterns
+            found = next((m for m in candidates if m.covers(message, channel, scopes, now)), None)
+            if found is None:
                 kept.append((message, channel))
             else:
-                muted.append(MutedEvent(mute.id, channel, message, now, route))
+                muted.append(MutedEvent(found.id, channel, message, now, route))
         return kept, muted
 
     def keep(self, events: Sequence[MutedEvent]) -> None:

@@ -26,6 +26,7 @@ class SQLiteMutes:
     def __init__(self, file: SQLiteFile) -> None:
         self.file = file
         self._cache: dict[str, Mute] | None = None
+        self._sorted: list[Mute] | None = None  # the cache, oldest first
 
     def _loaded(self) -> dict[str, Mute]:
         if self._cache is None:
@@ -43,20 +44,27 @@ class SQLiteMutes:
             (mute.id, time_text(mute.created_at), time_text(mute.until), dump_json(mute.to_dict())),
         )
         self._loaded()[mute.id] = mute
+        self._sorted = None
 
     def remove(self, mute_id: str) -> Mute | None:
         """Delete a mute; return it, or None when unknown. Its events stay."""
         known = self._loaded()
         self.file._statement("removing a mute", "DELETE FROM mutes WHERE id = ?", (mute_id,))
+        self._sorted = None
         return known.pop(mute_id, None)
 
     def listed(self) -> list[Mute]:
         """Return every kept mute, oldest first."""
-        return sorted(self._loaded().values(), key=lambda m: (m.created_at, m.id))
+        if self._sorted is None:
+            self._sorted = sorted(self._loaded().values(), key=lambda m: (m.created_at, m.id))
+        return list(self._sorted)
 
     def active(self, now: datetime) -> list[Mute]:
         """Return the mutes that hold at *now*, oldest first (from memory)."""
-        return [m for m in self.listed() if m.active(now)]
+        if self._sorted is None:
+            self.listed()
+        assert self._sorted is not None
+        return [m for m in self._sorted if now < m.until]
 
     def record(self, events: Sequence[MutedEvent]) -> None:
         """Keep *events* in one transaction."""
