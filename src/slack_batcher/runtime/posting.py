@@ -71,11 +71,14 @@ class Deliverer:
             threading = batcher.config.enable_threading
         self.threads = bool(threading and getattr(sender, "supports_threads", False))
         #: Live digests need threads and a sender that edits (a webhook has neither).
-        self.digests: DigestDelivery | None = None
+        self.digests: LiveDigests | None = None
+        #: Delivery into live digests (edit, re-post), when there are live digests.
+        self.digest_delivery: DigestDelivery | None = None
         if self.threads and can_update(sender):
+            self.digests = LiveDigests(batcher)
             updating = cast(UpdatingSender, sender)
-            self.digests = DigestDelivery(
-                LiveDigests(batcher), updating, self, timers.clock, metrics
+            self.digest_delivery = DigestDelivery(
+                self.digests, updating, self, timers.clock, metrics
             )
         self._slots = asyncio.Semaphore(config.max_concurrent_posts)
         self.paused = False
@@ -158,7 +161,7 @@ class Deliverer:
         pages = entry.message.pages
         progress = entry.state
         posted = progress.posted
-        digests = self.digests
+        digests = self.digest_delivery
         digest = digests.plan(entry) if digests is not None else None
         if digest is not None and digests is not None and await digests.prepare(entry, digest):
             return True
@@ -171,6 +174,10 @@ class Deliverer:
             page = self._page(pages, index, threaded=thread_ts is not None)
             if index == 0 and digest is not None:
                 page = DigestDelivery.broadcast(entry, digest, page)
+                if not digest.parent and thread_ts is None and self.digests is not None:
+                    page = self.digests.decorated(
+                        page, entry.channel_id, entry.messages, digest.key
+                    )
             progress.attempting = index
             entry.attempts += 1
             self._join()
