@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from ..core.log_fields import entry_fields
@@ -36,6 +38,7 @@ from ..model.clock import Clock
 from ..model.errors import PermanentDeliveryError
 from ..model.progress import DigestPlan, DigestStep
 from ..store.base import DigestRecord, OutboxEntry
+from .digest_budget import DigestBudget
 from .digests import LiveDigests, is_critical
 from .metrics import DeliveryMetrics
 
@@ -78,7 +81,7 @@ class DeliveryCalls(Protocol):
 
 
 class DigestDelivery:
-    """The live-digest part of delivering an entry: plan, edit, re-post, start."""
+    """The live-digest part of delivering an entry: hold, plan, edit, re-post, start."""
 
     def __init__(
         self,
@@ -87,35 +90,84 @@ class DigestDelivery:
         calls: DeliveryCalls,
         clock: Clock,
         metrics: DeliveryMetrics,
+        *,
+        reply_interval: float = 0.0,
+        call_budget: bool = False,
     ) -> None:
         self.digests = digests
         self._sender = sender
         self._calls = calls
         self._clock = clock
         self._metrics = metrics
+        self._interval = timedelta(seconds=reply_interval)
+        self.budget = DigestBudget()
+        self._call_budget = call_budget
+
+    def key_for(self, entry: OutboxEntry) -> str | None:
+        """Return the digest key *entry* goes to, or None when it goes to no live digest."""
+        plan = entry.state.digest
+        if plan is not None:
+            return plan.key
+        if entry.state.posted or not self.digests.enabled(entry.channel_id):
+            return None
+        return self.digests.key_for(entry)
+
+    def hold_until(self, entry: OutboxEntry) -> datetime | None:
+        """Return when *entry* may go into its live digest, or None when it may go now.
+
+        News goes to a digest at most once per ``digest_reply_interval``: a flush arriving
+        sooner waits for the interval's end and goes with the others that arrived by then
+        (:meth:`companions`). A critical item never waits.
+        """
+        if not self._interval or not _fresh(entry) or is_critical(entry.messages):
+            return None
+        key = self.key_for(entry)
+        if key is None:
+            return None
+        now = self._clock.now()
+        record = self.digests.find(key, now, len(entry.messages))
+        if record is None:
+            return None
+        due = record.updated_at + self._interval
+        return due if due > now else None
+
+    def companions(self, entry: OutboxEntry, queued: Iterable[OutboxEntry]) -> list[OutboxEntry]:
+        """Return the *queued* entries that go into *entry*'s digest with it (same key)."""
+        key = self.key_for(entry)
+        if key is None:
+            return []
+        return [
+            other
+            for other in queued
+            if other is not entry and _fresh(other) and self.key_for(other) == key
+        ]
 
     def plan(self, entry: OutboxEntry) -> DigestPlan | None:
         """Return (deciding once, saved with the entry) where a live digest sends *entry*."""
         progress = entry.state
         if progress.digest is not None:
             return progress.digest
-        if progress.posted or not self.digests.enabled(entry.channel_id):
+        key = self.key_for(entry)
+        if key is None:
             return None
-        key = self.digests.key_for(entry)
         record = self.digests.find(key, self._clock.now(), len(entry.messages))
         progress.digest = DigestPlan(key=key, parent=record.ts if record else None)
         self._calls.save_progress(entry)
         return progress.digest
 
-    async def prepare(self, entry: OutboxEntry, plan: DigestPlan) -> bool:
+    async def prepare(
+        self, entry: OutboxEntry, plan: DigestPlan, companions: Sequence[OutboxEntry] = ()
+    ) -> bool:
         """Take *entry* into its digest up to its replies; True if it was dead-lettered.
 
-        Afterwards ``plan.parent`` is the thread for the entry's pages, or None when the
-        entry is to be posted at the top level (a new digest).
+        *companions* (entries of the same digest, not started) join the digest with it, in
+        one edit; each is then delivered as a reply. Afterwards ``plan.parent`` is the
+        thread for the entry's pages, or None when the entry is to be posted at the top
+        level (a new digest).
         """
         calls = self._calls
         while plan.parent and plan.step is not DigestStep.REPLIES and not calls.stopping:
-            if await self._step(entry, plan):
+            if await self._step(entry, plan, companions):
                 return True
         return False
 
@@ -143,8 +195,10 @@ class DigestDelivery:
             return
         self._metrics.count("digests_started")
 
-    async def _step(self, entry: OutboxEntry, plan: DigestPlan) -> bool:
-        """Edit the parent (and re-post the first page), or re-post; True if dead-lettered.
+    async def _step(
+        self, entry: OutboxEntry, plan: DigestPlan, companions: Sequence[OutboxEntry]
+    ) -> bool:
+        """Join (editing the parent if the budget allows), or re-post; True if dead-lettered.
 
         The re-post that follows a digest's first edit is made at once, in the same call
         slot: a shutdown between the two would leave the parent a summary of items its
@@ -158,18 +212,65 @@ class DigestDelivery:
         if record is None or record.ts != plan.parent:
             self._restart(entry, plan, "it expired or was replaced", forget=False)
             return False
-        step = plan.step = _next_step(record, entry)
+        step = plan.step = _next_step(record, entry, plan)
         if step is DigestStep.REPLIES:
             calls.save_progress(entry)
             return False
+        if step is DigestStep.UPDATE:
+            group = [entry, *(c for c in companions if c.id not in record.entries)]
+            if not self._edit_due(record, group):
+                self._joined(record, group, plan, edited=None)
+                return False
+        else:
+            group = [entry]
         async with calls.calling(entry.channel_id):
-            done = await self._take(entry, plan, record, step)
+            done = await self._take(entry, plan, record, step, group)
             if isinstance(done, DigestRecord) and plan.step is DigestStep.CONVERT:
-                done = await self._take(entry, plan, done, DigestStep.CONVERT)
+                done = await self._take(entry, plan, done, DigestStep.CONVERT, group)
         return done is True
 
+    def _edit_due(self, record: DigestRecord, group: Sequence[OutboxEntry]) -> bool:
+        """Return True unless a Slack-call budget is kept and cannot pay for this edit."""
+        return not self._call_budget or self.budget.affords_edit(
+            record,
+            events=sum(len(e.messages) for e in group),
+            replies=sum(len(e.message.pages) for e in group),
+            repost=_reposts(record),
+        )
+
+    def _joined(
+        self,
+        record: DigestRecord,
+        group: Sequence[OutboxEntry],
+        plan: DigestPlan,
+        *,
+        edited: SlackMessage | None,
+    ) -> DigestRecord:
+        """Record that *group* joined *record* (its parent now showing *edited*, if edited).
+
+        The entries' progress is saved before the record: a crash in between leaves an
+        entry the record does not hold, which joins again (an edit at most repeated).
+        """
+        repost = edited is not None and _reposts(record)
+        joined = self.digests.joined(record, group, self._clock.now(), repost=repost)
+        for other in group[1:]:
+            other.state.digest = DigestPlan(plan.key, plan.parent, DigestStep.REPLIES)
+            self._calls.save_progress(other)
+        plan.step = DigestStep.CONVERT if repost else DigestStep.REPLIES
+        self._calls.save_progress(group[0])
+        self.digests.save(joined)
+        if edited is not None:
+            self.budget.edited(record, edited.blocks)
+            self._metrics.count("digest_updates")
+        return joined
+
     async def _take(
-        self, entry: OutboxEntry, plan: DigestPlan, record: DigestRecord, step: DigestStep
+        self,
+        entry: OutboxEntry,
+        plan: DigestPlan,
+        record: DigestRecord,
+        step: DigestStep,
+        group: Sequence[OutboxEntry],
     ) -> DigestRecord | bool:
         """Make *step*'s call and record it: the record after it, or True if dead-lettered.
 
@@ -181,7 +282,10 @@ class DigestDelivery:
             entry.state.attempting = DigestStep.CONVERT
         calls.save_progress(entry)
         try:
-            after = await self._call(step, record, entry)
+            if step is DigestStep.CONVERT:
+                await self._repost(record)
+            else:
+                summary = await self._edit(record, group)
         except asyncio.CancelledError:
             raise
         except PermanentDeliveryError as exc:
@@ -196,29 +300,33 @@ class DigestDelivery:
             return calls.failed(entry, exc)
         calls.succeeded(entry)
         if step is DigestStep.CONVERT:
-            after = self.digests.converted(after)
+            after = self.digests.converted(record)
             self._metrics.post_succeeded(entry.channel_id, [])
+            plan.step = DigestStep.REPLIES
+            calls.save_progress(entry)
         else:
-            self.digests.save(after)
-            self._metrics.count("digest_updates")
-        plan.step = _next_step(after, entry)
+            after = self._joined(record, group, plan, edited=summary)
         calls.probe_passed(entry)
-        calls.save_progress(entry)
         return after
 
-    async def _call(
-        self, step: DigestStep, record: DigestRecord, entry: OutboxEntry
-    ) -> DigestRecord:
-        """Make *step*'s call to Slack; return the record as it is once the call succeeded."""
-        channel = entry.channel_id
-        if step is DigestStep.CONVERT:
-            page = self.digests.first_post_reply(record)
-            if page is not None:
-                await self._sender.post(page, channel=channel, thread_ts=record.ts)
-            return record
-        joined = self.digests.joined(record, entry, self._clock.now())
-        await self._sender.update(self.digests.summary(joined), channel=channel, ts=record.ts)
-        return joined
+    async def _repost(self, record: DigestRecord) -> None:
+        """Re-post the first post's page in the thread (its items leave the parent)."""
+        page = self.digests.first_post_reply(record)
+        if page is not None:
+            await self._sender.post(page, channel=record.channel_id, thread_ts=record.ts)
+
+    async def _edit(
+        self, record: DigestRecord, group: Sequence[OutboxEntry]
+    ) -> SlackMessage | None:
+        """Edit the parent to the summary with *group* joined; None when it shows that already."""
+        repost = _reposts(record)
+        summary = self.digests.summary(
+            self.digests.joined(record, group, self._clock.now(), repost=repost)
+        )
+        if not repost and not self.budget.changes(record, summary.blocks):
+            return None
+        await self._sender.update(summary, channel=record.channel_id, ts=record.ts)
+        return summary
 
     def _count_reposted(self, entry: OutboxEntry, record: DigestRecord) -> None:
         """Count the first post's items as possible duplicates if they were re-posted.
@@ -254,15 +362,28 @@ class DigestDelivery:
         self._calls.save_progress(entry)
 
 
-def _next_step(record: DigestRecord, entry: OutboxEntry) -> DigestStep:
+def _next_step(record: DigestRecord, entry: OutboxEntry, plan: DigestPlan) -> DigestStep:
     """Return the step *entry* takes next into the digest *record* (read from the store).
 
-    Worked out from the record, not remembered: the edit is done once the record lists the
-    entry, the re-post once the record says ``converted``; a retry after a crash (or a row
-    of an earlier version, which re-posted before editing) resumes at the step not done.
+    The join is done once the record lists the entry; the re-post only follows an edit
+    (``plan.step`` says so) and is done once the record says ``converted``. A retry after a
+    crash — or a row of an earlier version, which re-posted before editing — resumes at
+    the step not done.
     """
     if entry.id not in record.entries:
         return DigestStep.UPDATE
-    if not record.converted and record.first_post is not None:
+    if plan.step is DigestStep.CONVERT and not record.converted and record.first_post:
         return DigestStep.CONVERT
     return DigestStep.REPLIES
+
+
+def _reposts(record: DigestRecord) -> bool:
+    """Return True when the next edit of *record* brings the re-post of its first post."""
+    return not record.converted and record.first_post is not None
+
+
+def _fresh(entry: OutboxEntry) -> bool:
+    """Return True for an entry not yet started: nothing posted, no digest step taken."""
+    progress = entry.state
+    plan = progress.digest
+    return not progress.posted and (plan is None or (plan.parent is None or plan.step is None))

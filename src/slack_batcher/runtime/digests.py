@@ -153,21 +153,29 @@ class LiveDigests:
         self.store.put_digest(done)
         return done
 
-    def joined(self, record: DigestRecord, entry: OutboxEntry, now: datetime) -> DigestRecord:
-        """Return *record* with *entry*'s items and pages added (not saved yet).
+    def joined(
+        self,
+        record: DigestRecord,
+        entries: Sequence[OutboxEntry],
+        now: datetime,
+        *,
+        repost: bool = False,
+    ) -> DigestRecord:
+        """Return *record* with the items and pages of *entries* added (not saved yet).
 
-        The replies count the re-post of the first post too when it is still to come.
+        Entries it holds already (a retry after the edit went through) are not added again.
+        *repost*: the replies count the re-post of the first post too (it follows an edit).
         """
-        if entry.id in record.entries:  # a retry after the edit went through
+        new = [entry for entry in entries if entry.id not in record.entries]
+        if not new:
             return record
-        repost = 0 if record.converted or record.first_post is None else 1
         return replace(
             record,
-            messages=[*record.messages, *entry.messages],
-            entries=[*record.entries, entry.id],
-            replies=record.replies + repost + len(entry.message.pages),
+            messages=[*record.messages, *(m for entry in new for m in entry.messages)],
+            entries=[*record.entries, *(entry.id for entry in new)],
+            replies=record.replies + repost + sum(len(e.message.pages) for e in new),
             updated_at=now,
-            expires_at=self._expiry(entry.channel_id, record.created_at, now),
+            expires_at=self._expiry(record.channel_id, record.created_at, now),
         )
 
     def save(self, record: DigestRecord) -> None:

@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, cast
@@ -26,6 +26,7 @@ from ..delivery.pacing import Pacer
 from ..delivery.retry import RetryAction, RetryPolicy
 from ..formatting.message import SlackMessage
 from ..model.errors import StoreError, StoreFullError
+from ..model.progress import DigestPlan
 from ..model.thread_keys import batch_thread_key, stored_thread_key
 from ..store.base import OutboxEntry
 from .config import ServiceConfig
@@ -78,7 +79,13 @@ class Deliverer:
             self.digests = LiveDigests(batcher)
             updating = cast(UpdatingSender, sender)
             self.digest_delivery = DigestDelivery(
-                self.digests, updating, self, timers.clock, metrics
+                self.digests,
+                updating,
+                self,
+                timers.clock,
+                metrics,
+                reply_interval=config.digest_reply_interval_seconds,
+                call_budget=config.digest_call_budget,
             )
         self._slots = asyncio.Semaphore(config.max_concurrent_posts)
         self.paused = False
@@ -151,10 +158,12 @@ class Deliverer:
         if self.paused and entry is self._prober:
             self.resume()
 
-    async def deliver(self, entry: OutboxEntry) -> bool:
+    async def deliver(self, entry: OutboxEntry, companions: Sequence[OutboxEntry] = ()) -> bool:
         """Post every remaining page of *entry*, then ack it (or dead-letter it).
 
-        Returns True once the entry left the outbox, False when it stays because the
+        *companions* are entries of the same live digest that join it with *entry* (one
+        edit); they stay queued and are delivered next as replies. Returns True once the
+        entry left the outbox, False when it stays because the
         service is :attr:`stopping` (no new post is started then; progress is saved, so the
         next start resumes at the first page not posted).
         """
@@ -163,7 +172,7 @@ class Deliverer:
         posted = progress.posted
         digests = self.digest_delivery
         digest = digests.plan(entry) if digests is not None else None
-        if digest is not None and digests is not None and await digests.prepare(entry, digest):
+        if digest is not None and await self._into_digest(entry, digest, companions):
             return True
         while len(posted) < len(pages):
             index = len(posted)
@@ -204,6 +213,13 @@ class Deliverer:
         self.metrics.untrack(entry.id)
         self.progress.fire()
         return True
+
+    async def _into_digest(
+        self, entry: OutboxEntry, plan: DigestPlan, companions: Sequence[OutboxEntry]
+    ) -> bool:
+        """Take *entry* (with *companions*) into its live digest; True if dead-lettered."""
+        digests = self.digest_delivery
+        return digests is not None and await digests.prepare(entry, plan, companions)
 
     async def _post(
         self, entry: OutboxEntry, page: SlackMessage, thread_ts: str | None
