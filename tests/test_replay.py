@@ -239,3 +239,13 @@ def test_a_redis_store_replays_under_a_private_prefix_removed_afterwards(tmp_pat
     assert [k.decode() for k in client.scan_iter(match=f"{prefix}*")] == [
         f"{prefix}:a-key-of-the-live-service"
     ], "the replay's keys are gone; the service's are untouched"
+
+
+def test_a_console_dry_run_keeps_the_json_on_stdout(tmp_path: Path) -> None:
+    config = write_config(tmp_path, 'kind = "console"')
+    result = CliRunner().invoke(
+        main, ["replay", str(lifecycle(tmp_path)), "--config", str(config), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["total"]["events"] == 6
+    assert "Add auth" in result.stderr, "the posts, printed beside the figures"
