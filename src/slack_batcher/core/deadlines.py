@@ -30,36 +30,36 @@ class Deadlines:
         self._pushed = 0
 
     def push(self, batch: BatchGroup, window: timedelta | None = None) -> None:
-        """Track *batch*, due at ``batch.expires_at`` (opened with *window*, when known)."""
+        """Track *batch*, due at ``batch.due_at`` (opened with *window*, when known)."""
         if window is not None:
             lane = self._lanes.get(window)
             if lane is None:
                 lane = self._lanes[window] = deque()
-            if not lane or lane[-1].expires_at <= batch.expires_at:
+            if not lane or lane[-1].due_at <= batch.due_at:
                 lane.append(batch)
                 return
         self._pushed += 1
-        heapq.heappush(self._heap, (batch.expires_at, self._pushed, batch))
+        heapq.heappush(self._heap, (batch.due_at, self._pushed, batch))
 
     def pop_due(self, now: datetime) -> list[BatchGroup]:
         """Remove and return the pending batches due at *now*, earliest first."""
         alive = self._alive
         due: list[BatchGroup] = []
         for lane in self._lanes.values():
-            while lane and lane[0].expires_at <= now:
+            while lane and lane[0].due_at <= now:
                 batch = lane.popleft()
                 if alive(batch):
                     due.append(batch)
         heap = self._heap
         while heap and heap[0][0] <= now:
             batch = heapq.heappop(heap)[2]
-            if alive(batch) and batch.expires_at <= now:  # else a sliding window moved it
+            if alive(batch) and batch.due_at <= now:  # else a sliding window moved it
                 due.append(batch)
         if len(due) > 1:
             # A batch whose due time moved (a sliding window) can have two entries due at
             # once: it is returned once.
             unique = {id(b): b for b in due}
-            due = sorted(unique.values(), key=lambda b: b.expires_at)  # stable: opening order
+            due = sorted(unique.values(), key=lambda b: b.due_at)  # stable: opening order
         return due
 
     def next_due(self) -> datetime | None:
@@ -69,10 +69,10 @@ class Deadlines:
         for lane in self._lanes.values():
             while lane and not alive(lane[0]):
                 lane.popleft()
-            if lane and (best is None or lane[0].expires_at < best):
-                best = lane[0].expires_at
+            if lane and (best is None or lane[0].due_at < best):
+                best = lane[0].due_at
         heap = self._heap
-        while heap and (not alive(heap[0][2]) or heap[0][2].expires_at > heap[0][0]):
+        while heap and (not alive(heap[0][2]) or heap[0][2].due_at > heap[0][0]):
             heapq.heappop(heap)  # left the pending set, or a sliding window moved it later
         if heap and (best is None or heap[0][0] < best):
             best = heap[0][0]

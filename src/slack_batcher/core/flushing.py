@@ -105,7 +105,7 @@ class BatchFlushing:
             message=message,
             messages=list(batch.messages),
             flushed_at=now,
-            due_at=min(batch.expires_at, now),
+            due_at=min(batch.due_at, now),
             reason=reason.value,
         )
 
