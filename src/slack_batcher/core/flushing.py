@@ -132,6 +132,7 @@ class BatchFlushing:
     def _forget(self, batch: BatchGroup) -> None:
         if self._batches.pop(batch.id, None) is None:
             return  # not pending (any more)
+        self._deadlines.left(batch)
         queue = self._channels.get(batch.channel_id)
         if queue is not None:
             queue.remove_batch(batch)
