@@ -234,7 +234,7 @@ def _encoded_size(name: str, value: object) -> int:
         )
     if not value:
         return 2
-    if not _SCALAR_TYPES.issuperset(map(type, value.values())):
+    if not _SCALAR_TYPES.issuperset(map(type, value.values())) and _nests(value):
         _check_nesting(name, value)
     try:
         encoded = _encode(value)
@@ -252,6 +252,28 @@ def _encoded_size(name: str, value: object) -> int:
 
 #: Values that nest nothing: a dict holding only these is one level deep.
 _SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
+
+
+def _nests(value: dict[str, Any]) -> bool:
+    """Return False when no value of *value* holds a container (two levels at most).
+
+    The common shape (a list of labels, an object of annotations) is told apart here with
+    C-level type checks; anything deeper, or a container subclass, is walked by
+    :func:`_check_nesting`.
+    """
+    for child in value.values():
+        kind = type(child)
+        if kind in _SCALAR_TYPES:
+            continue
+        if kind is dict:
+            inner: Any = child.values()
+        elif kind is list or kind is tuple:
+            inner = child
+        else:
+            return True  # a container subclass (walk it), or what the encoder refuses
+        if not _SCALAR_TYPES.issuperset(map(type, inner)):
+            return True
+    return False
 
 
 def _check_nesting(name: str, value: object) -> None:
