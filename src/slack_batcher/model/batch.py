@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from operator import attrgetter
 from typing import Any
 
 from .clock import utc_now
@@ -17,8 +18,7 @@ _TEAM = BatchType.TEAM_ACTIVITY
 _TYPE_OF = {kind: BatchType.for_content_type(kind) for kind in ContentType}
 
 
-def _by_time(message: BatchableMessage) -> datetime:
-    return message.timestamp
+_by_time = attrgetter("timestamp")
 
 
 def _by_priority_then_time(message: BatchableMessage) -> tuple[int, datetime]:
@@ -136,9 +136,13 @@ class BatchGroup:
 
     def ordered_messages(self, priority_ordering: bool = True) -> list[BatchableMessage]:
         """Return the messages by priority (highest first), then event time, then arrival."""
-        if not priority_ordering:
-            return sorted(self.messages, key=_by_time)
-        return sorted(self.messages, key=_by_priority_then_time)
+        messages = self.messages
+        if priority_ordering and messages:
+            first = messages[0].priority
+            for message in messages:
+                if message.priority != first:
+                    return sorted(messages, key=_by_priority_then_time)
+        return sorted(messages, key=_by_time)  # one priority: by time (a C-level key)
 
     def should_flush(
         self, max_age_minutes: float = 5, max_size: int = 5, now: datetime | None = None
