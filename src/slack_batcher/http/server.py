@@ -35,6 +35,7 @@ __all__ = [
     "describe_sender",
     "is_loopback",
     "serve",
+    "store_unreachable",
     "tune_gc",
 ]
 
@@ -90,6 +91,17 @@ def build_store(url: str, *, prefix: str = "slack-batcher") -> BatchStore:
             f"store.url: unsupported store {url!r} (use sqlite:///path, redis://host:port/db or memory://)"
         ]
     )
+
+
+def store_unreachable(store: BatchStore) -> str | None:
+    """Return why a store on another server (Redis) does not answer now, or None.
+
+    ``serve`` asks before it starts, so an unreachable host, a wrong database or password,
+    a missing socket or an unreachable Sentinel is one line and exit 2, not a traceback.
+    """
+    if isinstance(store, RedisStore):
+        return store.check_writable()
+    return None
 
 
 def build_sender(settings: SenderSettings, *, clock: Clock | None = None) -> Sender:

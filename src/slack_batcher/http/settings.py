@@ -160,7 +160,7 @@ class StoreSettings(BaseModel):
     @property
     def display_url(self) -> str:
         """The URL with any password replaced by ``***``: safe to log and show."""
-        from ..store.redis.store import redacted_url
+        from ..store.describe import redacted_url
 
         return redacted_url(self.url)
 
