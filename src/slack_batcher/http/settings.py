@@ -216,6 +216,15 @@ class ServerSettings(BaseModel):
     #: Surrounding whitespace is dropped; an empty token is no token; a short one is refused.
     api_token: SecretStr | None = Field(default=None)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    #: A request body not complete this long after the request started is answered 408
+    #: and its connection closed (a client trickling bytes cannot hold it open).
+    max_body_seconds: float = Field(default=30.0, gt=0, le=600)
+    #: Connections and requests served at once (uvicorn's ``limit_concurrency``); past it,
+    #: requests are answered 503 at once. Default: half the process's file descriptor limit
+    #: (``ulimit -n``), at most 1000, so the server answers rather than runs out of them.
+    max_connections: int | None = Field(default=None, ge=1, le=100_000)
+    #: Connections the kernel queues before they are accepted (``listen`` backlog).
+    backlog: int = Field(default=511, ge=1, le=65_535)
     max_messages_per_request: int = Field(default=1000, ge=1, le=100_000)
     dashboard_refresh_seconds: int = Field(default=5, ge=0, le=3600)
     #: Append every accepted webhook delivery to this JSON-lines file, for
