@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 __all__ = [
+    "DEFAULT_CONFIG",
     "EXIT_AUTH",
     "EXIT_REFUSED",
     "EXIT_UNHEALTHY",
@@ -22,6 +23,7 @@ __all__ = [
     "EXIT_USAGE",
     "cells",
     "config_option",
+    "counted",
     "err",
     "fail",
     "fail_config",
@@ -71,6 +73,15 @@ def find_config(given: Path | None) -> Path | None:
         return given
     found = Path(DEFAULT_CONFIG)
     return found if found.is_file() else None
+
+
+def counted(count: int, thing: str, things: str | None = None) -> str:
+    """``1 pending batch``, ``2 pending batches``: *count* with the right form of *thing*."""
+    if count == 1:
+        return f"{count} {thing}"
+    if things is None:
+        things = thing + ("es" if thing.endswith(("s", "ch", "sh", "x")) else "s")
+    return f"{count} {things}"
 
 
 def cells(*values: str) -> list[Text]:

@@ -207,6 +207,11 @@ def routes_test(
     headers = _headers(header_pairs)
     if event:
         headers["X-GitHub-Event"] = event
+    if source == "github" and not any(k.lower() == "x-github-event" for k in headers):
+        _fail(
+            "a GitHub payload does not say its event (GitHub sends it in the X-GitHub-Event "
+            "header): pass it with --event, e.g. --event pull_request"
+        )
     try:
         raw = json.loads(payload.read())
         adapted = _api(raw) if source == "api" else ADAPTERS[source](raw, headers)

@@ -24,7 +24,7 @@ from .schemas import (
     Problem,
     ReplayResult,
 )
-from .sources import route_api_event
+from .sources import route_api_event, sources_state
 from .state import AppState, get_state, require_token, state_of
 
 __all__ = ["api_router"]
@@ -200,10 +200,18 @@ async def batches(state: StateDep, channel: ChannelFilter = None) -> dict[str, A
 
 
 @api_router.get("/stats", summary="Global statistics (the batcher's get_batch_stats())")
-async def stats(state: StateDep) -> dict[str, Any]:
-    """Return the batcher's statistics (delivery figures included)."""
+async def stats(state: StateDep, request: Request) -> dict[str, Any]:
+    """Return the batcher's statistics (delivery figures included).
+
+    With webhook sources in use, ``sources`` holds each one's deliveries by outcome
+    (``duplicate``: a redelivery refused before it reached the batcher).
+    """
     batcher = state.service.batcher
-    return batcher.get_batch_stats()
+    figures = batcher.get_batch_stats()
+    sources = sources_state(request).summary()
+    if sources:
+        figures["sources"] = sources
+    return figures
 
 
 @api_router.get(

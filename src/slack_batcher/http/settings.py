@@ -368,7 +368,15 @@ def load_settings(path: str | Path | None = None, **overrides: Any) -> ServiceSe
 def check_settings(path: str | Path | None = None) -> list[str]:
     """Return every problem with the configuration at *path* plus the environment (empty: OK)."""
     try:
-        load_settings(path)
+        settings = load_settings(path)
     except ConfigError as exc:
         return exc.problems
+    if settings.store.is_redis:
+        try:
+            import redis  # noqa: F401 - only whether it is installed
+        except ImportError:
+            return [
+                f"store.url: {settings.store.display_url} needs redis-py, which is not "
+                "installed: pip install 'slack-batcher[redis]'"
+            ]
     return []
