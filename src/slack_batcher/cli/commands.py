@@ -21,6 +21,7 @@ from rich.table import Table
 
 from ..model.errors import ConfigError
 from . import client as cli_client
+from .mutes import mutes
 from .output import (
     EXIT_REFUSED,
     EXIT_USAGE,
@@ -34,6 +35,7 @@ from .output import (
 )
 from .replay import register as register_replay
 from .setup import config_warnings, register
+from .slack_app import slack
 
 __all__ = ["main"]
 
@@ -323,6 +325,8 @@ def config_check(path: Path | None) -> None:
 
 cli_client.register(main)  # send, flush, inspect, stats, dead-letters (cli_client.py)
 register(main)  # config init / show, routes test (cli_setup.py)
+main.add_command(mutes)  # mutes list / add / remove (cli/mutes.py)
+main.add_command(slack)  # slack manifest (cli/slack_app.py)
 register_replay(main)  # replay DELIVERIES.jsonl (replay.py)
 
 if __name__ == "__main__":

@@ -310,6 +310,8 @@ async def serve(
         manage_service=True,
         sources=settings.sources,
         routes=settings.routes,
+        slack=settings.slack,
+        people=settings.people.people(),
     )
     limit = connection_limit(settings.server.max_connections)
     config = uvicorn.Config(
