@@ -34,6 +34,7 @@ def cli(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.timeout(300)  # real processes, slower on a loaded machine
 def test_a_first_run_needs_no_config_option(tmp_path: Path) -> None:
     assert cli(tmp_path, "config", "init").returncode == 0
     sock = free_socket()

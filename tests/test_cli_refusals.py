@@ -44,6 +44,7 @@ def store_config(tmp_path: Path, url: str) -> Path:
     return config
 
 
+@pytest.mark.timeout(120)  # real processes, slower on a loaded machine
 @pytest.mark.parametrize(
     ("url", "words"),
     [
@@ -64,6 +65,7 @@ def test_a_redis_store_that_cannot_be_used_is_one_line_and_exit_2(
     assert_one_line_refusal(result, *words)
 
 
+@pytest.mark.timeout(120)  # real processes, slower on a loaded machine
 def test_a_configuration_error_is_one_line_naming_the_file_and_the_key(tmp_path: Path) -> None:
     config = tmp_path / "bad.toml"
     config.write_text("[batching]\nmax_batch_size = -3\n")

@@ -148,7 +148,7 @@ def test_on_a_390_px_phone_the_dashboard_fits_and_counts_delivered_and_dead_lett
     expect(summary.locator("[data-figure='messages dead-lettered'] b")).to_have_text("2")
     expect(summary.locator("[data-figure='Slack posts'] b")).to_have_text("1")
     # The batcher's figure, as /v1/stats and /metrics: 4 messages flushed in 2 batches.
-    saved = str(server.batcher.get_batch_stats()["posts_saved"])
+    saved = str(server.batcher.get_batch_stats()["api_posts_saved"])
     assert saved == "2"
     expect(summary.locator("[data-figure='posts saved'] b")).to_have_text(saved)
     lost = page.locator("#channels tr[data-channel='#release-engineering-notifications']")

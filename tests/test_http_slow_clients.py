@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.serve_process import clean_env, serve_command, wait_ready
 from tests.test_http_harness import free_socket
@@ -77,6 +78,7 @@ def start_body(port: int, path: str, declared: int = 1000) -> socket.socket:
     return conn
 
 
+@pytest.mark.timeout(120)  # real processes, slower on a loaded machine
 def test_a_trickling_body_is_answered_408_and_closed_within_the_limit(tmp_path: Path) -> None:
     with serving(tmp_path) as (port, _):
         conn = start_body(port, "/v1/messages")
@@ -132,6 +134,7 @@ def _few_descriptors() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
 
 
+@pytest.mark.timeout(180)  # real processes, slower on a loaded machine
 def test_out_of_descriptors_the_log_says_so_once_per_interval(tmp_path: Path) -> None:
     with serving(tmp_path, preexec=_few_descriptors, max_connections=200) as (port, read_log):
         conns = []

@@ -82,6 +82,7 @@ def locked_redis() -> Iterator[RedisServer]:
     server.close()
 
 
+@pytest.mark.timeout(180)  # real processes, slower on a loaded machine
 @pytest.mark.parametrize("form", ["userinfo", "user and password", "query"])
 def test_a_served_redis_store_shows_its_password_nowhere(
     tmp_path: Path, locked_redis: RedisServer, form: str

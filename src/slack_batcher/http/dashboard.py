@@ -231,7 +231,7 @@ def _summary(stats: dict[str, Any], health: dict[str, Any]) -> str:
         ("Slack posts", posts),
         # The batcher's figure, as /v1/stats and /metrics say it (messages flushed minus the
         # batches they were flushed in); computing it beside them here made them disagree.
-        ("posts saved", stats["posts_saved"]),
+        ("posts saved", stats["api_posts_saved"]),
     ]
     cells = "".join(
         f'<div class="figure" data-figure="{e(k)}"><b>{e(v)}</b><span>{e(k)}</span></div>'
