@@ -87,7 +87,7 @@ class RedisStore(RedisDigests):
             batch.id,
             codec.batch_head(batch),
             last,
-            codec.micros(batch.expires_at),
+            codec.micros(batch.due_at),
             codec.partition_text(batch.partition),
             message.id,
             message_body(message),
