@@ -271,23 +271,27 @@ async def _deliver(request: Request, state: SourcesState, adapted: Adapted) -> R
         _release(seen, claimed)
         state.counters.delivery(source, "invalid")
         return _invalid(exc)
-    results: list[dict[str, Any]] = []
-    try:
-        for message, channel in plan:
-            added = await service.submit(message, channel)
-            results.append(
-                {
-                    "id": message.id,
-                    "channel": channel,
-                    "batch_id": added.batch_id,
-                    "duplicate": added.duplicate,
-                    "flushed": added.flushed is not None,
-                }
-            )
+    try:  # one delivery, one unit: it joins one batch per channel and flushes whole
+        added, error = await service.submit_many(plan, unit=True)
     except (StoreError, ServiceClosedError) as exc:
+        added, error = [], exc
+    results = [
+        {
+            "id": message.id,
+            "channel": channel,
+            "batch_id": result.batch_id,
+            "duplicate": result.duplicate,
+            "flushed": result.flushed is not None,
+        }
+        for (message, channel), result in zip(plan, added, strict=False)
+    ]
+    if error is not None:
         _release(seen, claimed)
+        if isinstance(error, InvalidMessageError):
+            state.counters.delivery(source, "invalid")
+            return _invalid(error)
         logger.error(
-            "%s delivery: %d of %d messages stored: %s", source, len(results), len(plan), exc
+            "%s delivery: %d of %d messages stored: %s", source, len(results), len(plan), error
         )
         return _unavailable(
             f"the service could not store the messages ({len(results)} of {len(plan)} stored); "
