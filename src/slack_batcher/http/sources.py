@@ -24,6 +24,7 @@ from fastapi import APIRouter, Request, Response
 
 from ..model.errors import InvalidMessageError, StoreError
 from ..model.message import BatchableMessage
+from ..model.mute import MutedEvent
 from ..routing.table import RouteTable
 from ..runtime.service import ServiceClosedError
 from ..sources import ADAPTERS, Adapted, PayloadError
@@ -33,6 +34,7 @@ from ..sources.settings import SourcesSettings
 from ..sources.verify import verify_bearer, verify_hmac_sha256
 from ..store.base import SeenIds
 from ..store.recent_ids import RecentIds
+from .mutes import mute_gate
 from .problems import problem_response
 from .record import DeliveryRecorder
 from .schemas import ProblemField
@@ -100,8 +102,16 @@ def sources_state(request: Request) -> SourcesState:
     return state
 
 
-def route_api_event(request: Request, message: BatchableMessage) -> tuple[str, ...]:
-    """Return the channels the routes choose for a ``/v1/messages`` event without one.
+def route_label(table: RouteTable, routes: tuple[int, ...], channel: str) -> str:
+    """Return the label of the first of *routes* that sends to *channel* (``routes[2] (ci)``)."""
+    for index in routes:
+        if 0 <= index < len(table.routes) and channel in table.routes[index].channels:
+            return table.routes[index].label
+    return f"routes[{routes[0]}]" if routes else ""
+
+
+def route_api_event(request: Request, message: BatchableMessage) -> tuple[tuple[str, str], ...]:
+    """Return the (channel, route label)s the routes choose for a ``/v1/messages`` event.
 
     The event is routed as source ``api``, event = its content type, action / repository /
     project / severity / labels from its data. Raises InvalidMessageError naming ``channel``
@@ -120,7 +130,7 @@ def route_api_event(request: Request, message: BatchableMessage) -> tuple[str, .
             f"left out, and no route matches this event (source 'api', event "
             f"{event.event!r}); name a channel or add a route",
         )
-    return decision.channels
+    return tuple((c, route_label(state.routes, decision.routes, c)) for c in decision.channels)
 
 
 def require_channel_in_schema(schema: dict[str, Any]) -> dict[str, Any]:
@@ -234,10 +244,10 @@ def _plan(
     adapted: Adapted,
     check: Callable[[BatchableMessage, str], None],
     seen: Mapping[str, str],
-) -> tuple[list[tuple[BatchableMessage, str]], dict[str, int]]:
-    """Route every event: (message, channel) pairs to submit, and what was not submitted."""
+) -> tuple[list[tuple[BatchableMessage, str, str]], dict[str, int]]:
+    """Route every event: (message, channel, route) to submit, and what was not submitted."""
     counts = {"duplicates": 0, "dropped": 0, "unrouted": 0}
-    plan: list[tuple[BatchableMessage, str]] = []
+    plan: list[tuple[BatchableMessage, str, str]] = []
     for event in adapted.events:
         if seen.get(event.message.id) == "seen":
             counts["duplicates"] += 1
@@ -258,7 +268,9 @@ def _plan(
             continue
         for channel in decision.channels:
             check(event.message, channel)
-            plan.append((event.message, channel))
+            plan.append(
+                (event.message, channel, route_label(state.routes, decision.routes, channel))
+            )
     return plan, counts
 
 
@@ -287,20 +299,38 @@ async def _deliver(request: Request, state: SourcesState, adapted: Adapted) -> R
         _release(seen, claimed)
         state.counters.delivery(source, "invalid")
         return _invalid(exc)
-    try:  # one delivery, one unit: it joins one batch per channel and flushes whole
-        added, error = await service.submit_many(plan, unit=True)
+    results: list[dict[str, Any]] = []
+    gate = mute_gate(request)
+    muted: list[MutedEvent] = []
+    error: Exception | None = None
+    try:
+        submit, muted = gate.split(plan)
+        gate.keep(muted)
+        for event in muted:
+            results.append(
+                {
+                    "id": event.message.id,
+                    "channel": event.channel,
+                    "batch_id": None,
+                    "duplicate": False,
+                    "flushed": False,
+                    "muted": event.mute_id,
+                }
+            )
+        # One delivery, one unit: it joins one batch per channel and flushes whole.
+        added, error = await service.submit_many(submit, unit=True)
+        for (message, channel), result in zip(submit, added, strict=False):
+            results.append(
+                {
+                    "id": message.id,
+                    "channel": channel,
+                    "batch_id": result.batch_id,
+                    "duplicate": result.duplicate,
+                    "flushed": result.flushed is not None,
+                }
+            )
     except (StoreError, ServiceClosedError) as exc:
-        added, error = [], exc
-    results = [
-        {
-            "id": message.id,
-            "channel": channel,
-            "batch_id": result.batch_id,
-            "duplicate": result.duplicate,
-            "flushed": result.flushed is not None,
-        }
-        for (message, channel), result in zip(plan, added, strict=False)
-    ]
+        error = exc
     if error is not None:
         _release(seen, claimed)
         if isinstance(error, InvalidMessageError):
@@ -313,11 +343,12 @@ async def _deliver(request: Request, state: SourcesState, adapted: Adapted) -> R
             f"the service could not store the messages ({len(results)} of {len(plan)} stored); "
             "redeliver later: stored ones are recognised"
         )
-    _remember(seen, claimed, {message.id for message, _ in plan}, service.clock.now())
+    _remember(seen, claimed, {message.id for message, _, _ in plan}, service.clock.now())
     state.counters.message(source, len(results))
     outcome = _outcome(results, counts)
     state.counters.delivery(source, outcome)
     body = {"status": outcome, "source": source, "event": adapted.event, **counts}
+    body["muted"] = len(muted)
     body["messages"] = results
     return _json(202, body)
 
