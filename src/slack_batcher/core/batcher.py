@@ -36,6 +36,7 @@ from ..model.clock import Clock, SystemClock
 from ..model.config import BatchConfig
 from ..model.errors import InvalidMessageError, MessageTooLargeError
 from ..model.message import BatchableMessage, BatchType, ContentType
+from ..model.similarity import folded
 from ..store.base import BatchStore
 from ..store.memory import MemoryStore
 from .activity import LeastActive
@@ -45,7 +46,7 @@ from .delegates import BatcherDelegates
 from .error_handler import BatchErrorHandler
 from .flush import AddResult, FlushReason
 from .flushing import _RETURNED, _SIDE_PATH, BatchFlushing
-from .grouping import ChannelQueue, folded
+from .grouping import ChannelQueue
 from .inspection import describe_pending
 from .latency import LeadingEdges
 from .outbox import Outbox

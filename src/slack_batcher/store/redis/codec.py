@@ -10,10 +10,10 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ...core.grouping import Profile
 from ...formatting.message import SlackMessage
 from ...model.batch import BatchGroup
 from ...model.message import BatchableMessage, BatchType
+from ...model.similarity import Profile
 from ..base import DeadLetter, OutboxEntry
 from ..codec import dump_json, time_text, time_value
 

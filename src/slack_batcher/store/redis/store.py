@@ -23,9 +23,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from ...core.grouping import profile_of
 from ...model.batch import BatchGroup
 from ...model.message import BatchableMessage
+from ...model.similarity import profile_of
 from ..base import DeadLetter, OutboxEntry, StoredState
 from ..codec import dump_json, message_body, time_text
 from . import codec
