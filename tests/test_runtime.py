@@ -41,7 +41,7 @@ class Sent:
 
 
 @dataclass
-class RecordingSender:
+class ScriptedSender:
     """A Sender that records posts; ``failures[channel]`` are raised first, in order."""
 
     clock: ManualClock
@@ -80,13 +80,13 @@ def make(
     service: ServiceConfig | None = None,
     store: MemoryStore | None = None,
     threads: bool = True,
-) -> tuple[MessageBatcher, RecordingSender, BatchingService]:
+) -> tuple[MessageBatcher, ScriptedSender, BatchingService]:
     batcher = MessageBatcher(config, clock=clock, store=store or MemoryStore(), auto_ack=False)
-    sender = RecordingSender(clock, supports_threads=threads)
+    sender = ScriptedSender(clock, supports_threads=threads)
     return batcher, sender, BatchingService(batcher, sender, config=service)
 
 
-def ids_in(sender: RecordingSender) -> list[str]:
+def ids_in(sender: ScriptedSender) -> list[str]:
     found: list[str] = []
     for post in sender.posts:
         if post.metadata.get("page", 1) == 1:
@@ -374,7 +374,7 @@ async def test_a_restart_resumes_a_paged_post_after_its_last_posted_page(
     entry.state.update({"posted": ["1600000000.000001"], "attempting": 1})
     store.update_outbox(entry)
     batcher = MessageBatcher(config, clock=clock, store=store, auto_ack=False)
-    sender = RecordingSender(clock)
+    sender = ScriptedSender(clock)
     async with BatchingService(batcher, sender) as service:
         await service.settle()
     (reply,) = sender.posts
@@ -424,7 +424,7 @@ def test_a_bad_service_setting_is_named() -> None:
 def test_the_service_uses_the_batchers_clock(clock: ManualClock) -> None:
     batcher = MessageBatcher(clock=clock, auto_ack=False)
     with pytest.raises(ValueError, match="clock"):
-        BatchingService(batcher, RecordingSender(clock), clock=ManualClock())
+        BatchingService(batcher, ScriptedSender(clock), clock=ManualClock())
 
 
 async def test_a_batch_that_cannot_be_flushed_becomes_a_dead_letter_when_stale(
@@ -440,7 +440,7 @@ async def test_a_batch_that_cannot_be_flushed_becomes_a_dead_letter_when_stale(
         fallback_formatting=False, stale_batch_hours=2, cleanup_interval_minutes=30
     )
     batcher = MessageBatcher(config, Broken(), clock=clock, store=MemoryStore(), auto_ack=False)
-    sender = RecordingSender(clock)
+    sender = ScriptedSender(clock)
     async with BatchingService(batcher, sender) as service:
         await service.submit(pr("e1"), "C1")
         await service.advance(timedelta(hours=1))

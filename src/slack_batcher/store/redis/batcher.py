@@ -48,8 +48,9 @@ from ...model.config import BatchConfig
 from ...model.errors import InvalidMessageError, StoreError
 from ...model.message import BatchableMessage
 from ..base import BatchStore, StoredState
+from ..codec import micros, micros_time
 from . import shared_view as view
-from .codec import batch_from_hash, micros, micros_time
+from .codec import batch_from_hash
 from .outbox import LeasedOutbox
 from .place import place_arguments
 from .store import RedisStore

@@ -30,7 +30,7 @@ from ...formatting.message import SlackMessage
 from ...model.clock import Clock
 from ...model.errors import LeaseLostError, StoreError
 from ..base import DeadLetter, OutboxEntry
-from .codec import micros
+from ..codec import micros
 from .store import RedisStore
 
 __all__ = ["LeasedOutbox"]

@@ -9,8 +9,8 @@ from ...model.config import BatchConfig
 from ...model.digest_key import digest_key
 from ...model.message import BatchableMessage, BatchType
 from ...model.similarity import AUTHOR_WEIGHT, SCOPE_WEIGHT, TYPE_WEIGHT, GroupingRules, profile_of
-from ..codec import message_body, time_text
-from .codec import batch_head, micros, partition_text, profile_text
+from ..codec import message_body, micros, time_text
+from .codec import batch_head, partition_text, profile_text
 
 __all__ = ["place_arguments"]
 

@@ -7,22 +7,21 @@ with the ``store_reachable`` health check.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from ...core.grouping import ChannelQueue
 from ...model.stats import HEALTHY, UNHEALTHY, HealthCheck
+from ..codec import micros_time
 from .store import RedisStore
 
 __all__ = ["SharedFigures", "earliest_due", "pending_counts", "pending_queues"]
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def earliest_due(store: RedisStore) -> datetime | None:
     """Return the earliest due time (or claim end) of every pending batch, or None."""
     head = store.call(store.client.zrange, store.key("due"), 0, 0, withscores=True)
-    return _EPOCH + timedelta(microseconds=int(head[0][1])) if head else None
+    return micros_time(head[0][1]) if head else None
 
 
 def pending_counts(store: RedisStore) -> dict[str, int]:

@@ -27,7 +27,7 @@ from ...model.batch import BatchGroup
 from ...model.message import BatchableMessage
 from ...model.similarity import profile_of
 from ..base import DeadLetter, OutboxEntry, StoredState
-from ..codec import dump_json, message_body, time_text
+from ..codec import dump_json, message_body, micros, time_text
 from . import codec
 from .connect import redacted_url
 from .digests import MIN_TTL_MS, RedisDigests
@@ -85,7 +85,7 @@ class RedisStore(RedisDigests):
             batch.id,
             codec.batch_head(batch),
             last,
-            codec.micros(batch.expires_at),
+            micros(batch.expires_at),
             codec.partition_text(batch.partition),
             message.id,
             message_body(message),
@@ -257,14 +257,14 @@ class RedisStore(RedisDigests):
         if value is None:
             return None
         ts, _, expires = value.rpartition("|")
-        if int(expires) <= codec.micros(now):
+        if int(expires) <= micros(now):
             return None
         return ts
 
     def set_thread(self, thread_key: str, ts: str, expires_at: datetime) -> None:
         """Remember *ts* for *thread_key* until *expires_at* (Redis expires the key then)."""
-        expires = codec.micros(expires_at)
-        left_ms = (expires - codec.micros(datetime.now(UTC))) // 1000
+        expires = micros(expires_at)
+        left_ms = (expires - micros(datetime.now(UTC))) // 1000
         self.call(
             self.client.set,
             self.key(f"t:{thread_key}"),
