@@ -232,15 +232,14 @@ def test_every_store_is_named_for_the_operator(tmp_path: object) -> None:
     from pathlib import Path
 
     from slack_batcher import MemoryStore, SQLiteStore
-    from slack_batcher.store.describe import describe_store
 
     path = Path(str(tmp_path)) / "s.db"
     sqlite = SQLiteStore(path)
     try:
-        assert describe_store(sqlite) == f"SQLiteStore {path}"
+        assert sqlite.describe() == f"SQLiteStore {path}"
     finally:
         sqlite.close()
-    assert describe_store(MemoryStore()).startswith("MemoryStore (not durable")
+    assert MemoryStore().describe().startswith("MemoryStore (not durable")
 
 
 def test_while_redis_is_down_the_deadline_timer_backs_off_and_resumes_when_it_is_back(

@@ -96,7 +96,7 @@ class MessageBatcher(BatchFlushing, BatcherDelegates):
         self._max_message_bytes = self.config.max_message_bytes
         self._memory_budget = self.config.memory_budget_bytes
         # A store that keeps no batch records (memory) is not called on the hot path.
-        self._store_keeps_batches = bool(getattr(self.store, "keeps_batches", True))
+        self._store_keeps_batches = self.store.keeps_batches
         self._lock = threading.RLock()
         #: Channels with pending batches, each with its placement indexes and activity.
         self._channels: dict[str, ChannelQueue] = {}
@@ -389,7 +389,7 @@ class MessageBatcher(BatchFlushing, BatcherDelegates):
     @property
     def durable(self) -> bool:
         """True when pending batches, the outbox and dead letters survive a restart."""
-        return bool(getattr(self.store, "durable", False))
+        return self.store.durable
 
     # ---------------------------------------------------------- observability
 

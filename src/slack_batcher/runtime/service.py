@@ -25,7 +25,7 @@ import signal
 from collections.abc import Iterable
 from datetime import timedelta
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from ..delivery.base import Sender
 from ..delivery.pacing import Pacer
@@ -36,7 +36,7 @@ from .admission import Admission, ServiceClosedError
 from .config import ServiceConfig
 from .deadline_loop import DeadlineLoop
 from .dispatch import Dispatcher
-from .group_commit import GroupCommit, GroupStore
+from .group_commit import GroupCommit
 from .metrics import DeliveryMetrics
 from .posting import Deliverer
 from .shutdown import ShutdownReport
@@ -128,8 +128,9 @@ class BatchingService:
         upkeep = self._upkeep = StoreUpkeep(self.batcher.store, loop, deliverer.retry_acks)
         dispatcher.on_drained = upkeep.schedule
         store = self.batcher.store
-        if self.config.group_commit and hasattr(store, "begin_group"):
-            self._group = GroupCommit(cast(GroupStore, store), loop, self._admission.diverge)
+        grouping = store.group_commits() if self.config.group_commit else None
+        if grouping is not None:
+            self._group = GroupCommit(grouping, loop, self._admission.diverge)
             deliverer.group = self._group
         deadlines = self._deadlines = DeadlineLoop(self.batcher, timers, dispatcher)
         recovered = dispatcher.collect()

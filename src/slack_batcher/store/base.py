@@ -20,12 +20,22 @@ from ..model.batch import BatchGroup
 from ..model.message import BatchableMessage
 
 __all__ = [
+    "BUSY",
+    "NEW",
+    "SEEN",
+    "BatchRecords",
     "BatchStore",
     "DeadLetter",
+    "DeadLetterStore",
+    "DigestMap",
     "DigestRecord",
+    "GroupCommits",
     "OutboxEntry",
+    "OutboxStore",
     "SeenIds",
+    "StoreUpkeep",
     "StoredState",
+    "ThreadMap",
 ]
 
 
@@ -156,12 +166,9 @@ class StoredState:
     outbox: list[OutboxEntry] = field(default_factory=list)
 
 
-@runtime_checkable
-class BatchStore(Protocol):
-    """Persistence for batches, the outbox and dead letters. Every method is atomic."""
+class BatchRecords(Protocol):
+    """Pending batches, recorded as they change (the batcher keeps its own indexes)."""
 
-    #: True when state survives the process (a crash or restart loses nothing accepted).
-    durable: bool
     #: False when ``record_open`` / ``record_add`` do nothing (the batcher then skips them).
     keeps_batches: bool
 
@@ -188,6 +195,10 @@ class BatchStore(Protocol):
         """Remove *batch* and add *letter* to the dead letters, atomically."""
         ...
 
+
+class OutboxStore(Protocol):
+    """Flushed batches waiting for delivery to be acknowledged."""
+
     def outbox_entries(self, limit: int | None = None) -> list[OutboxEntry]:
         """Return undelivered outbox entries, oldest first (at most *limit*)."""
         ...
@@ -208,6 +219,10 @@ class BatchStore(Protocol):
         """Move an outbox entry to the dead letters, atomically; False if it was not there."""
         ...
 
+
+class DeadLetterStore(Protocol):
+    """Undeliverable messages, kept with the reason until replayed."""
+
     def dead_letters(self, channel_id: str | None = None) -> list[DeadLetter]:
         """Return dead letters, oldest first, optionally for one channel."""
         ...
@@ -220,6 +235,10 @@ class BatchStore(Protocol):
         """Remove and return a dead letter (for replay); None if unknown."""
         ...
 
+
+class ThreadMap(Protocol):
+    """Which post later posts about one PR, ticket or alert reply under."""
+
     def get_thread(self, thread_key: str, now: datetime) -> str | None:
         """Return the Slack ``ts`` of the first post about *thread_key*, unless expired."""
         ...
@@ -228,9 +247,14 @@ class BatchStore(Protocol):
         """Remember that posts about *thread_key* thread under *ts* until *expires_at*."""
         ...
 
-    # -- the digest map: live digests by key (see DigestRecord). Each call is atomic. A store
-    # shared by several service instances (Redis) must make put_digest last-writer-wins per
-    # key; one channel's deliveries run in one worker, so writes to one key do not race.
+
+class DigestMap(Protocol):
+    """Live digests by key (see :class:`DigestRecord`). Each call is atomic.
+
+    A store shared by several service instances (Redis) must make ``put_digest``
+    last-writer-wins per key; one channel's deliveries run in one worker, so writes to one
+    key do not race.
+    """
 
     def get_digest(self, key: str, now: datetime) -> DigestRecord | None:
         """Return the live digest of *key*, or None when there is none or it expired by *now*.
@@ -247,6 +271,70 @@ class BatchStore(Protocol):
         """Forget the digest of *key* (a no-op when there is none)."""
         ...
 
+
+class GroupCommits(Protocol):
+    """A store that can defer its commits: the writes of one loop turn in one transaction."""
+
+    def begin_group(self) -> None:
+        """Open a group: later calls join one transaction."""
+        ...
+
+    def commit_group(self) -> None:
+        """Commit the group (raises StoreError when the commit fails)."""
+        ...
+
+
+class StoreUpkeep(Protocol):
+    """What the service asks of a store beside its data: name, health, maintenance.
+
+    Every store answers each; one that has nothing to do says so (the documented no-op).
+    """
+
+    #: Why the store's last write failed (a full disk, …), or None; SQLite only, else None.
+    write_error: str | None
+
+    def describe(self) -> str:
+        """Say what the store is and where its state lives (no secrets): dashboard, CLI, logs."""
+        ...
+
+    def check_writable(self) -> str | None:
+        """Return why writes fail now (None when they work): readiness asks this."""
+        ...
+
+    def checkpoint(self) -> int:
+        """Compact the store's write-ahead log when idle; the log's bytes after (-1: skipped).
+
+        A no-op returning 0 for a store without one (memory, Redis).
+        """
+        ...
+
+    def group_commits(self) -> GroupCommits | None:
+        """Return the store's group commit (SQLite: itself), or None when it has none."""
+        ...
+
+    def seen_ids(self, size: int, keep: timedelta) -> SeenIds:
+        """Return the accepted ids: at most *size*, each kept for *keep* (see :class:`SeenIds`).
+
+        Kept by the store (SQLite, Redis: across restarts and instances) or in the process
+        (memory).
+        """
+        ...
+
+
+@runtime_checkable
+class BatchStore(
+    BatchRecords, OutboxStore, DeadLetterStore, ThreadMap, DigestMap, StoreUpkeep, Protocol
+):
+    """Persistence for batches, the outbox and dead letters. Every method is atomic.
+
+    One protocol per concern (:class:`BatchRecords`, :class:`OutboxStore`,
+    :class:`DeadLetterStore`, :class:`ThreadMap`, :class:`DigestMap`, :class:`StoreUpkeep`);
+    a part of the code that needs one concern asks for that protocol.
+    """
+
+    #: True when state survives the process (a crash or restart loses nothing accepted).
+    durable: bool
+
     def close(self) -> None:
         """Release files and connections; the store is unusable afterwards."""
         ...
@@ -260,12 +348,11 @@ NEW, SEEN, BUSY = "new", "seen", "busy"
 class SeenIds(Protocol):
     """Message ids accepted before, to recognise a redelivery after its batch was posted.
 
-    An optional store capability: a store that has one returns it from
-    ``seen_ids(size, keep)`` (remember at most *size* ids, each for *keep*); the HTTP layer
-    falls back to an in-process set otherwise. The caller claims the ids of a delivery,
-    stores its messages, then confirms the ids, or releases them when storing failed. An id
-    answers ``seen`` only once confirmed, so a first delivery is never taken for a
-    redelivery (at-least-once); ``busy`` means another process claimed it and has not
+    Every store has one (:meth:`StoreUpkeep.seen_ids`): SQLite and Redis keep the ids across
+    restarts and instances, the memory store in the process. The caller claims the ids of a
+    delivery, stores its messages, then confirms the ids, or releases them when storing
+    failed. An id answers ``seen`` only once confirmed, so a first delivery is never taken
+    for a redelivery (at-least-once); ``busy`` means another process claimed it and has not
     confirmed or released it yet (a store shared by several processes).
     """
 
@@ -279,12 +366,4 @@ class SeenIds(Protocol):
 
     def release(self, ids: Sequence[str]) -> None:
         """Give up the claim on *ids* (their messages were not stored)."""
-        ...
-
-
-class RemembersIds(Protocol):
-    """A store with the :class:`SeenIds` capability."""
-
-    def seen_ids(self, size: int, keep: timedelta) -> SeenIds:
-        """Return the store's accepted ids: at most *size*, each kept for *keep*."""
         ...
