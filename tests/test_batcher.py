@@ -261,7 +261,7 @@ class TestResourceManagement:
     ) -> None:
         with make_batcher() as batcher:
             batcher.add_message(pr("gh-1"), "C1")
-        entries = batcher.drain_outbox()
+        entries = batcher.outbox.drain()
         assert [e.message.metadata["message_ids"] for e in entries] == [["gh-1"]]
         assert batcher.outbox_size() == 0
 

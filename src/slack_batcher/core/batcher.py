@@ -1,13 +1,16 @@
 """MessageBatcher: the synchronous, deterministic core, and the seed's facade.
 
-It places each message in a batch of its channel (see ``grouping.py``), flushes a batch when
-it is full, urgent, due, or asked to, and renders it into a :class:`SlackMessage`. Time comes
-from the injected clock; state changes go through the injected store first, so a store
-failure leaves the batcher unchanged. This module places messages; the other concerns live
-beside it: the flush paths (``flushing.py``), each channel's rules (``rules.py``), the outbox
-(``outbox.py``, held by the runtime as ``batcher.outbox``), dead letters (``dead_letters.py``),
-stats and health (``recording.py``), recovery (``recovery.py``), rendering (``rendering.py``),
-and the one-line delegates and pending-set queries (``delegates.py``).
+It places each message in a batch of its channel, flushes a batch when it is full, urgent,
+due, or asked to, and renders it into a :class:`SlackMessage`. Time comes from the injected
+clock; state changes go through the injected store first, so a store failure leaves the
+batcher unchanged. The facade owns the parts and hands each call to one of them:
+
+* ``pending`` — where pending batches live (:mod:`.pending`, the seam): the in-process
+  index (:class:`~.local.LocalBatches`, grouping and deadlines) by default, or the shared
+  Redis one (:class:`~slack_batcher.store.redis.pending.RedisBatches`);
+* ``flusher`` — the flush paths (:mod:`.flushing`); ``outbox`` — flushed posts until
+  delivered (:mod:`.outbox`); ``letters`` — dead letters (:mod:`.dead_letters`);
+* ``recorder`` — stats and health (:mod:`.recording`); each channel's rules (:mod:`.rules`).
 
 Thread safety: every public method takes one re-entrant lock (shared with the outbox and
 the dead letters), so a batcher may be shared by threads; calls are serialised.
@@ -25,7 +28,8 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
 
@@ -35,43 +39,41 @@ from ..model.batch import BatchGroup
 from ..model.clock import Clock, SystemClock
 from ..model.config import BatchConfig
 from ..model.errors import InvalidMessageError, MessageTooLargeError
-from ..model.message import BatchableMessage, BatchType, ContentType
-from ..model.similarity import folded
-from ..store.base import BatchStore
+from ..model.flush import check_channel_id
+from ..model.message import BatchableMessage
+from ..model.stats import ChannelStats, StatsContributor
+from ..store.base import BatchStore, DeadLetter, OutboxEntry
 from ..store.memory import MemoryStore
-from .activity import LeastActive
 from .dead_letters import DeadLetters
-from .deadlines import Deadlines
-from .delegates import BatcherDelegates
 from .error_handler import BatchErrorHandler
 from .flush import AddResult, FlushReason
-from .flushing import _RETURNED, _SIDE_PATH, BatchFlushing
-from .grouping import ChannelQueue
+from .flushing import RETURNED, SIDE_PATH, Flusher
 from .inspection import describe_pending
-from .latency import LeadingEdges
+from .local import LocalBatches
 from .outbox import Outbox
+from .pending import PendingBatches, Placed
 from .recording import MESSAGE_OVERHEAD_BYTES, StatsRecorder
-from .recovery import recover
+from .rendering import render_batch
 from .rules import ChannelRules
 
 __all__ = ["MESSAGE_OVERHEAD_BYTES", "AddResult", "FlushReason", "MessageBatcher"]
 
 logger = logging.getLogger(__name__)
 
-MAX_CHANNEL_ID_LENGTH = 255
-_TEAM = BatchType.TEAM_ACTIVITY
-_TYPE_OF = {kind: BatchType.for_content_type(kind) for kind in ContentType}
 #: What :meth:`MessageBatcher._place` returns: the fields of an AddResult.
-_Placed = tuple[str, bool, SlackMessage | None, FlushReason | None]
+_Added = tuple[str, bool, SlackMessage | None, FlushReason | None]
 
 
-class MessageBatcher(BatchFlushing, BatcherDelegates):
+class MessageBatcher:
     """Channel-aware batching of Slack notifications.
 
-    ``MessageBatcher(config, formatter_factory, clock=, store=, auto_ack=)``: all optional.
-    An invalid *config* raises :class:`~slack_batcher.model.errors.ConfigError` listing every
-    problem. With a durable *store*, pending batches, the outbox and dead letters are
-    recovered on construction, each batch keeping its original due time.
+    ``MessageBatcher(config, formatter_factory, clock=, store=, auto_ack=, pending=)``: all
+    optional. An invalid *config* raises :class:`~slack_batcher.model.errors.ConfigError`
+    listing every problem. With a durable *store*, pending batches, the outbox and dead
+    letters are recovered on construction, each batch keeping its original due time.
+    *pending* is where pending batches live: by default in this process; a
+    :class:`~slack_batcher.store.redis.pending.RedisBatches` shares them with other
+    instances (give it the same store and clock).
     """
 
     def __init__(
@@ -82,6 +84,7 @@ class MessageBatcher(BatchFlushing, BatcherDelegates):
         clock: Clock | None = None,
         store: BatchStore | None = None,
         auto_ack: bool = True,
+        pending: PendingBatches | None = None,
     ) -> None:
         self.config = config if config is not None else BatchConfig()
         self.config.ensure_valid()
@@ -92,53 +95,58 @@ class MessageBatcher(BatchFlushing, BatcherDelegates):
         self.error_handler = BatchErrorHandler(self)
         self._rules = ChannelRules.of(self.config)
         self._channel_rules: dict[str, ChannelRules] = {}
-        self._enabled = self.config.enabled
         self._max_message_bytes = self.config.max_message_bytes
         self._memory_budget = self.config.memory_budget_bytes
-        # A store that keeps no batch records (memory) is not called on the hot path.
-        self._store_keeps_batches = self.store.keeps_batches
         self._lock = threading.RLock()
-        #: Channels with pending batches, each with its placement indexes and activity.
-        self._channels: dict[str, ChannelQueue] = {}
-        self._batches: dict[str, BatchGroup] = {}
-        self._least_active = LeastActive()
-        self._deadlines = Deadlines(lambda batch: self._batches.get(batch.id) is batch)
-        self._sequence = 0
-        self._id_prefix = secrets.token_hex(6)
-        self._id_head = f"b_{self._id_prefix}_"  # a batch id: this and the sequence number
-        self._latency = LeadingEdges()
         self.recorder = StatsRecorder(self.config, self.clock.now())
-        self.recorder.watch_pending(self._channels)
         self._stats = self.recorder.stats
+        #: Where pending batches live (the seam): in this process, or shared.
+        self.pending: PendingBatches = (
+            pending
+            if pending is not None
+            else LocalBatches(
+                self.store,
+                self.recorder,
+                rules_for=self._rules_for,
+                max_channels=self.config.max_channels,
+                on_overflow=self.error_handler.handle_channel_overflow,
+            )
+        )
+        self._shared = not self.pending.local
         self.letters = DeadLetters(
             self.store,
             lock=self._lock,
             recorder=self.recorder,
             clock=self.clock,
-            id_prefix=self._id_prefix,
+            id_prefix=secrets.token_hex(6),
         )
-        state = self.store.load()
+        waiting = self.pending.restore()
         #: The flushed batches waiting for delivery; the runtime delivers from it.
         self.outbox = Outbox(
             self.store,
             lock=self._lock,
             recorder=self.recorder,
             letters=self.letters,
-            size=len(state.outbox),
+            size=waiting,
+            leases=self.pending.leases,
         )
-        recover(
-            state,
-            channels=self._channels,
-            policy_for=lambda channel_id: self._rules_for(channel_id).policy,
-            register=self._register_batch,
+        self.flusher = Flusher(
+            self.pending,
+            outbox=self.outbox,
+            letters=self.letters,
             recorder=self.recorder,
+            clock=self.clock,
+            render=self._render,
+            auto_ack=auto_ack,
         )
-        if state.batches or state.outbox:
+        for contributor in self.pending.contributors():
+            self.recorder.add_contributor(contributor)
+        if self._stats.pending_batches or waiting:
             logger.info(
                 "recovered %d pending batches (%d messages) and %d undelivered posts",
                 self._stats.pending_batches,
                 self._stats.pending_messages,
-                len(state.outbox),
+                waiting,
             )
 
     # --------------------------------------------------------- channel config
@@ -161,10 +169,10 @@ class MessageBatcher(BatchFlushing, BatcherDelegates):
             if config is None:
                 self._channel_rules.pop(channel_id, None)
             else:
-                self._channel_rules[channel_id] = ChannelRules.of(config)
-            queue = self._channels.get(channel_id)
-            if queue is not None:  # open batches are placed by the new rules from now on
-                self._channels[channel_id] = self._rules_for(channel_id).policy.reindex(queue)
+                self._channel_rules[channel_id] = ChannelRules.of(
+                    config, enabled=self.config.enabled
+                )
+            self.pending.configure(channel_id, self._rules_for(channel_id))
 
     def config_for(self, channel_id: str) -> BatchConfig:
         """Return the BatchConfig that *channel_id* is batched by."""
@@ -185,148 +193,103 @@ class MessageBatcher(BatchFlushing, BatcherDelegates):
         Invalid input raises :class:`~slack_batcher.model.errors.InvalidMessageError` naming the
         field; nothing is stored then.
         """
-        return self._place(message, channel_id, _RETURNED)[2]
+        return self._place(message, channel_id, RETURNED)[2]
 
     def add(self, message: BatchableMessage, channel_id: str = "default") -> AddResult:
         """Like :meth:`add_message`, but say which batch the message joined and why it flushed."""
-        return self._add(message, channel_id, _RETURNED)
+        return AddResult(*self._place(message, channel_id, RETURNED))
 
-    def _add(self, message: BatchableMessage, channel_id: str, returned: bool) -> AddResult:
-        """Place *message*; what happened, as an AddResult (a subclass may override this)."""
-        return AddResult(*self._place(message, channel_id, returned))
-
-    def _place(  # noqa: C901 - the hot path, flat on purpose
-        self, message: BatchableMessage, channel_id: str, returned: bool
-    ) -> _Placed:
-        """Place *message*; the hot path of the library, kept flat (each call here costs).
-
-        Returns the fields of an :class:`AddResult` as a tuple (no object built per message).
-        """
+    def _place(self, message: BatchableMessage, channel_id: str, returned: bool) -> _Added:
+        """Place *message* through the pending index; flush the batch it claimed, if any."""
         if type(message) is not BatchableMessage or message.size_bytes > self._max_message_bytes:
             self.check_message(message, channel_id)  # raises, naming the field
         lock = self._lock  # acquire/release: cheaper than a with block, same semantics
         lock.acquire()
         try:
-            queue = self._channels.get(channel_id) if isinstance(channel_id, str) else None
-            if queue is None:
-                # A channel with pending batches was checked when it opened.
-                self._check_channel(channel_id)
-            else:
-                holder = queue.message_ids.get(message.id)
-                if holder is not None:
-                    self.recorder.duplicate(channel_id)
-                    return holder.id, True, None, None
-            stats = self._stats
+            rules = self._rules
+            if self._channel_rules and isinstance(channel_id, str):
+                rules = self._channel_rules.get(channel_id, rules)
+            now = self.clock.now()
             try:
-                rules = (
-                    self._channel_rules.get(channel_id, self._rules)
-                    if self._channel_rules
-                    else self._rules
-                )
-                now = self.clock.now()
-                # profile_of(message), inlined
-                data = message.data
-                scope = (
-                    data.get("repository") or data.get("project") or data.get("service")
-                ) or data.get("team")
-                if type(scope) is not str or not scope.islower():  # else already folded
-                    scope = folded(scope)
-                author = message.author
-                if author and not author.islower():
-                    author = author.lower()
-                profile = (scope, author or "", message.content_type)
-                policy = rules.policy
-                partition = policy.partition_of(message, profile) if policy.partitioned else ()
-                batch = None
-                if queue is not None and self._enabled:
-                    batch = policy.choose(queue, partition, profile)
-                leading = rules.leading and self._latency.quiet(
-                    channel_id, message, rules.config.digest_by, rules.window, now
-                )
-                if batch is None:
-                    if queue is None and len(self._channels) >= self.config.max_channels:
-                        self.error_handler.handle_channel_overflow(self.config.max_channels)
-                    self._sequence += 1
-                    members = [message]  # the batch opens holding its first member
-                    batch = BatchGroup(
-                        self._id_head + str(self._sequence),
-                        channel_id,
-                        _TYPE_OF[message.content_type],
-                        now,
-                        now + rules.window,
-                        members,
-                        partition=partition,
-                        size_bytes=message.size_bytes,
-                    )
-                    if self._store_keeps_batches:
-                        self._store_call(self.store.record_open, batch, message)
-                    if queue is None:
-                        queue = policy.new_queue(channel_id)
-                        queue.stats = self.recorder.channel(channel_id)
-                        self._channels[channel_id] = queue
-                    # Pending from now on (a recovered batch: _register_batch).
-                    queue.open_batch(batch, message, profile)
-                    self._batches[batch.id] = batch
-                    # A sliding window's due time moves: it is kept in the heap, not a lane.
-                    self._deadlines.push(batch, rules.window if rules.sliding_cap is None else None)
-                    stats.batches_created += 1
-                    stats.pending_batches += 1
-                    if stats.pending_batches > stats.peak_concurrent_batches:
-                        stats.peak_concurrent_batches = stats.pending_batches
-                else:
-                    if self._store_keeps_batches:
-                        batch.last_activity = now  # what the store records; harmless if it fails
-                        self._store_call(self.store.record_add, batch, message)
-                    if rules.sliding_cap is not None:
-                        self._slide(batch, now, rules)
-                    # batch.add_message(message, now), inlined
-                    members = batch.messages
-                    members.append(message)
-                    batch.size_bytes += message.size_bytes
-                    batch.last_activity = now
-                    if (
-                        batch.batch_type is not _TEAM
-                        and _TYPE_OF[message.content_type] is not batch.batch_type
-                    ):
-                        batch.batch_type = _TEAM
-                    queue.index_message(batch, message, profile)  # type: ignore[union-attr]
-            except BaseException:
-                stats.messages_unplaced += 1
+                placed = self.pending.place(message, channel_id, rules, now)
+            except BaseException as exc:
+                self._unplaced(exc)
                 raise
-
-            # Counted once each: the rest (received, operations, per channel) is derived.
-            stats.messages_batched += 1
-            stats.pending_messages += 1
-            stats.pending_bytes += message.size_bytes
-            stats.messages_by_type[message.content_type] += 1
-            queue.batched += 1  # type: ignore[union-attr]
-            queue.touched = stats.messages_batched  # type: ignore[union-attr]
-
-            reason = None
-            if not self._enabled:
-                reason = FlushReason.DISABLED
-            elif len(members) >= rules.max_batch_size:
-                reason = FlushReason.SIZE
-            elif message.priority in rules.urgent:
-                reason = FlushReason.URGENT
-            elif leading and len(members) == 1:
-                reason = FlushReason.LEADING
-            flushed = self._flush(batch, reason, returned=returned) if reason else None
-            budget = self._memory_budget
-            if budget is not None and self.recorder.memory_estimate() > budget:
-                self.error_handler.relieve_memory(budget)
-            return batch.id, False, flushed, reason
+            return self._placed(placed, message, channel_id, now, returned)
         finally:
             lock.release()
 
-    def _slide(self, batch: BatchGroup, now: datetime, rules: ChannelRules) -> None:
-        """Move a sliding window's due time to now + window, capped after its opening."""
-        assert rules.sliding_cap is not None
-        due = min(now + rules.window, batch.created_at + rules.sliding_cap)
-        if due > batch.expires_at:
-            # The earlier entry stays; Deadlines skips it once the batch is due later.
-            batch.expires_at = due
-            self._deadlines.push(batch)
+    def _unplaced(self, exc: BaseException) -> None:
+        """Count a message received but neither placed nor a duplicate (and a store failure)."""
+        self._stats.messages_unplaced += 1
+        if isinstance(exc, Exception) and not isinstance(exc, InvalidMessageError):
+            self.recorder.error()
+
+    def _placed(
+        self,
+        placed: Placed,
+        message: BatchableMessage,
+        channel_id: str,
+        now: datetime,
+        returned: bool,
+    ) -> _Added:
+        """Count what placing did, and flush the batch it claimed, if any."""
+        batch_id, duplicate, opened, batch, reason = placed
+        if duplicate:
+            self.recorder.duplicate(channel_id)
+            return batch_id, True, None, None
+        # Counted once each: the rest (received, operations, per channel) is derived.
+        stats = self._stats
+        stats.messages_batched += 1
+        stats.messages_by_type[message.content_type] += 1
+        if opened:
+            stats.batches_created += 1
+        if self._shared:  # no queue here counts the channel's activity
+            channel = self.recorder.channel(channel_id)
+            channel.messages_batched += 1
+            channel.last_activity = now
+            if opened:
+                channel.batches_created += 1
+        flushed = None
+        if batch is not None and reason is not None:
+            flushed = self.flusher.flush(batch, reason, returned=returned)
+        budget = self._memory_budget
+        if budget is not None and self.recorder.memory_estimate() > budget:
+            self.error_handler.relieve_memory(budget)
+        return batch_id, False, flushed, reason
+
+    def add_many(
+        self, events: Iterable[tuple[BatchableMessage, str]]
+    ) -> tuple[list[AddResult], Exception | None]:
+        """Add several events; with shared batches, one store round trip per hundred.
+
+        Returns the results in order and the error that stopped the rest (an invalid
+        event, or the store failing), or None. When a shared store fails mid-way, events
+        after the last result may be stored too (a resend is then answered "duplicate":
+        nothing is lost).
+        """
+        valid: list[tuple[BatchableMessage, str]] = []
+        error: Exception | None = None
+        for message, channel_id in events:
+            try:
+                self.check_message(message, channel_id)
+            except InvalidMessageError as exc:
+                error = exc
+                break
+            valid.append((message, channel_id))
+        results: list[AddResult] = []
+        with self._lock:
+            calls = [(m, c, self._rules_for(c)) for m, c in valid]
+            while calls:
+                now = self.clock.now()
+                placed, failure = self.pending.place_many(calls, now)
+                for done, (message, channel_id, _) in zip(placed, calls, strict=False):
+                    results.append(AddResult(*self._placed(done, message, channel_id, now, True)))
+                if failure is not None:
+                    self._unplaced(failure)
+                    return results, failure
+                calls = calls[len(placed) :]
+        return results, error
 
     def check_message(self, message: object, channel_id: object) -> None:
         """Raise :class:`~slack_batcher.model.errors.InvalidMessageError` if *add* would refuse it.
@@ -339,7 +302,7 @@ class MessageBatcher(BatchFlushing, BatcherDelegates):
             raise InvalidMessageError(
                 "message", f"expected a BatchableMessage, got {type(message).__name__}"
             )
-        self._check_channel(channel_id)
+        check_channel_id(channel_id)
         limit = self.config.max_message_bytes
         if message.size_bytes > limit:
             with self._lock:
@@ -349,26 +312,110 @@ class MessageBatcher(BatchFlushing, BatcherDelegates):
                 f"message {message.id!r} is {message.size_bytes} bytes; the limit is {limit}",
             )
 
-    @staticmethod
-    def _check_channel(channel_id: object) -> None:
-        """Raise :class:`~slack_batcher.model.errors.InvalidMessageError` for a bad channel id."""
-        if not isinstance(channel_id, str) or not channel_id.strip():
-            raise InvalidMessageError("channel_id", "must be a non-empty string")
-        if len(channel_id) > MAX_CHANNEL_ID_LENGTH:
-            raise InvalidMessageError(
-                "channel_id", f"is {len(channel_id)} characters; at most {MAX_CHANNEL_ID_LENGTH}"
+    def _requeue(self, message: BatchableMessage, channel_id: str) -> bool:
+        """Add *message* on a side path; return True when it was a duplicate."""
+        return self._place(message, channel_id, SIDE_PATH)[1]
+
+    # ---------------------------------------------------------------- flushing
+
+    def _render(self, batch: BatchGroup, *, preview: bool = False) -> SlackMessage:
+        return render_batch(
+            batch,
+            config=self.config_for(batch.channel_id),
+            factory=self.formatter_factory,
+            recorder=self.recorder,
+            on_error=self.error_handler.handle_formatter_error,
+            preview=preview,
+        )
+
+    def flush_all_batches(self) -> dict[str, list[SlackMessage]]:
+        """Flush every pending batch; return the messages by channel."""
+        with self._lock:
+            ids = self.pending.batch_ids()
+            result = self.flusher.flush_ids(ids, FlushReason.MANUAL, returned=RETURNED)
+            return self.flusher.hand_over(result)
+
+    def flush_channel_batches(self, channel_id: str) -> list[SlackMessage]:
+        """Flush every pending batch of *channel_id*; return its messages in opening order."""
+        with self._lock:
+            ids = self.pending.batch_ids(channel_id)
+            result = self.flusher.flush_ids(ids, FlushReason.MANUAL, returned=RETURNED)
+            return self.flusher.hand_over(result, channel_id).get(channel_id, [])
+
+    def flush_expired_batches(self) -> dict[str, list[SlackMessage]]:
+        """Flush the batches whose window has closed; return the messages by channel.
+
+        Cost grows with the number of due batches (a deadline index), not with all pending.
+        A batch that fails to flush stays pending and is retried on the next call. With
+        shared batches this also extends this instance's delivery leases and takes over
+        outbox entries whose owner stopped extending them.
+        """
+        with self._lock:
+            self.outbox.maintain()
+            return self.flusher.hand_over(self.flusher.flush_due())
+
+    def force_flush_batch(self, batch_id: str) -> SlackMessage | None:
+        """Flush one batch now, whatever its size or age; None if no batch has that id."""
+        with self._lock:
+            claimed = self.flusher.claim([batch_id])
+            if not claimed:
+                return None
+            return self.flusher.flush(claimed[0], FlushReason.MANUAL, returned=RETURNED)
+
+    def flush_early(self, batch_ids: list[str], reason: FlushReason) -> int:
+        """Flush the pending batches *batch_ids* on a side path (into the outbox).
+
+        For resource control (channel overflow, memory pressure): nobody receives the
+        messages here; they are delivered from the outbox. Returns how many flushed.
+        """
+        with self._lock:
+            flushed = self.flusher.flush_ids(batch_ids, reason, returned=SIDE_PATH)
+            return sum(len(v) for v in flushed.values())
+
+    def preview_batch(self, batch_id: str) -> SlackMessage | None:
+        """Render a pending batch as it would be posted now, without flushing or counting it.
+
+        Returns None when no pending batch has that id. A failing formatter shows the
+        fallback rendering, whatever ``fallback_formatting`` says.
+        """
+        with self._lock:
+            batch = self.pending.get(batch_id)
+            return None if batch is None else self._render(batch, preview=True)
+
+    def shutdown(self) -> dict[str, list[SlackMessage]]:
+        """Flush everything pending (reason ``shutdown``) and return it by channel.
+
+        Shared batches are not flushed: they stay for the other instances (or the next
+        start), which flush them when they are due.
+        """
+        if self._shared:
+            return {}
+        with self._lock:
+            ids = self.pending.batch_ids()
+            return self.flusher.hand_over(
+                self.flusher.flush_ids(ids, FlushReason.SHUTDOWN, returned=True)
             )
 
-    def _register_batch(self, queue: ChannelQueue, batch: BatchGroup) -> None:
-        """Make a recovered *batch* pending again (``_place`` does this inline for new ones)."""
-        queue.add_batch(batch)
-        self._batches[batch.id] = batch
-        self._deadlines.push(batch)
-        self.recorder.recovered_batch()
+    def cleanup_stale_batches(self, max_age_hours: float = 24) -> int:
+        """Dead-letter batches pending longer than *max_age_hours*; return how many.
+
+        A batch only gets this old when it cannot be flushed (its formatting keeps failing)
+        or nobody calls the flush methods. Its messages stay listed in :meth:`dead_letters`
+        with the reason, and :meth:`replay_dead_letter` re-queues them. Shared batches: one
+        instance dead-letters each (it claims it first), looking at the 200 oldest per call.
+        """
+        with self._lock:
+            return self.flusher.dead_letter_stale(max_age_hours)
+
+    # ---------------------------------------------------------- lifecycle
 
     def close(self) -> None:
-        """Release the store. Pending state stays in a durable store for the next start."""
+        """Release the store (shared: give held posts back first).
+
+        Pending state stays in a durable store for the next start.
+        """
         with self._lock:
+            self.pending.close()
             self.store.close()
 
     def __enter__(self) -> MessageBatcher:
@@ -380,16 +427,36 @@ class MessageBatcher(BatchFlushing, BatcherDelegates):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if self._shared:  # the shared batches stay; only this instance's hold goes
+            self.close()
+            return
         # Nobody receives a return value here: flushed messages wait in the outbox
-        # (pending_outbox() / drain_outbox()), and in a durable store across restarts.
+        # (pending_outbox()), and in a durable store across restarts.
         with self._lock:
-            batches = list(self._batches.values())
-            self._flush_many(batches, FlushReason.SHUTDOWN, returned=_SIDE_PATH)
+            ids = self.pending.batch_ids()
+            self.flusher.flush_ids(ids, FlushReason.SHUTDOWN, returned=SIDE_PATH)
 
     @property
     def durable(self) -> bool:
         """True when pending batches, the outbox and dead letters survive a restart."""
         return self.store.durable
+
+    def next_due_at(self) -> datetime | None:
+        """Return when the deadline timer should look again (None: nothing pending).
+
+        In this process: when the next pending batch falls due. Shared: the next shared due
+        time, but at most ``poll_seconds`` away (backing off while Redis is down).
+        """
+        with self._lock:
+            return self.pending.next_due(self.clock.now())
+
+    def placed_due_at(self) -> datetime | None:
+        """Return the earliest due time known without a store round trip.
+
+        What a submit asks to know whether the deadline timer must wake sooner.
+        """
+        with self._lock:
+            return self.pending.placed_due()
 
     # ---------------------------------------------------------- observability
 
@@ -397,9 +464,8 @@ class MessageBatcher(BatchFlushing, BatcherDelegates):
         """Describe every pending batch (optionally of one channel) without sending anything."""
         with self._lock:
             return describe_pending(
-                self._channels,
+                self.pending.view(channel_id),
                 self.clock.now(),
-                channel_id=channel_id,
                 priority_ordering={
                     cid: rules.config.priority_ordering
                     for cid, rules in self._channel_rules.items()
@@ -407,14 +473,124 @@ class MessageBatcher(BatchFlushing, BatcherDelegates):
                 default_ordering=self.config.priority_ordering,
             )
 
-    def _requeue(self, message: BatchableMessage, channel_id: str) -> bool:
-        return self._place(message, channel_id, _SIDE_PATH)[1]
+    def get_channel_stats(self, channel_id: str) -> ChannelStats | None:
+        """Return a snapshot of *channel_id*'s statistics, or None for an unknown channel."""
+        with self._lock:
+            queue = self.pending.channels().get(channel_id)
+            return self.recorder.channel_snapshot(channel_id, queue)
 
-    # ---------------------------------------------------------------- helpers
+    def get_batch_stats(self) -> dict[str, Any]:
+        """Return global statistics; pending figures always agree with inspection.
 
-    def _store_call(self, method: Any, *args: Any) -> Any:
-        try:
-            return method(*args)
-        except Exception:
-            self.recorder.error()
-            raise
+        With shared batches the pending figures are read from the shared store, ``store``
+        names it and this instance, and ``shared`` says what this instance holds.
+        """
+        with self._lock:
+            stats = self.recorder.batch_stats(
+                now=self.clock.now(),
+                queues=self.pending.channels(),
+                outbox_size=self.outbox.size(),
+            )
+            stats.update(self.pending.figures())
+            return stats
+
+    def get_health_status(self) -> dict[str, Any]:
+        """Return the overall status (healthy / degraded / unhealthy), named checks and insights."""
+        with self._lock:
+            return self.recorder.health(
+                now=self.clock.now(),
+                due_times=self.pending.due_times(),
+                channel_count=self.pending.channel_count(),
+                outbox_size=self.outbox.size(),
+            )
+
+    def add_stats_contributor(self, contributor: StatsContributor) -> None:
+        """Include *contributor*'s figures in the stats and its checks in the health status.
+
+        A contributor with the same ``name`` (say, the delivery figures of an earlier
+        service on this batcher) is replaced.
+        """
+        with self._lock:
+            self.recorder.add_contributor(contributor)
+
+    def remove_stats_contributor(self, contributor: StatsContributor) -> None:
+        """Stop including *contributor* (a no-op if it was not attached)."""
+        with self._lock:
+            self.recorder.remove_contributor(contributor)
+
+    # ------------------------------------------------------ resource control
+    # What BatchErrorHandler asks (it works through public methods only).
+
+    def channel_count(self) -> int:
+        """Return how many channels have pending batches."""
+        with self._lock:
+            return self.pending.channel_count()
+
+    def least_active_channel(self) -> str | None:
+        """Return the channel with pending batches that was least recently active, or None."""
+        with self._lock:
+            return self.pending.least_active_channel()
+
+    def oldest_batch_id(self) -> str | None:
+        """Return the id of the pending batch opened first, or None."""
+        with self._lock:
+            return self.pending.oldest_id()
+
+    def pending_batch_ids(self, channel_id: str) -> list[str]:
+        """Return *channel_id*'s pending batch ids, in opening order."""
+        with self._lock:
+            return self.pending.batch_ids(channel_id)
+
+    def memory_estimate(self) -> int:
+        """Return the estimated bytes held by pending messages (see ``memory_budget_bytes``)."""
+        return self.recorder.memory_estimate()
+
+    # ------------------------------------- outbox, dead letters, thread map
+
+    def pending_outbox(self, limit: int | None = None) -> list[OutboxEntry]:
+        """Return flushed messages not yet acknowledged, oldest first (``outbox.entries``)."""
+        return self.outbox.entries(limit)
+
+    def outbox_size(self) -> int:
+        """Return how many flushed messages wait in the outbox (``outbox.size``)."""
+        return self.outbox.size()
+
+    def ack(self, outbox_id: str) -> bool:
+        """Mark an outbox entry delivered; False if it was not in the outbox (``outbox.ack``)."""
+        return self.outbox.ack(outbox_id)
+
+    def update_outbox(self, entry: OutboxEntry) -> None:
+        """Save a delivery attempt's progress (``outbox.update``)."""
+        self.outbox.update(entry)
+
+    def dead_letter_outbox(
+        self, outbox_id: str, reason: str, error_code: str | None = None
+    ) -> DeadLetter | None:
+        """Move an undeliverable outbox entry to the dead letters; None if not in the outbox."""
+        return self.outbox.dead_letter(outbox_id, reason, error_code)
+
+    def dead_letters(self, channel_id: str | None = None) -> list[DeadLetter]:
+        """Return the dead letters, oldest first, optionally of one channel."""
+        return self.letters.list(channel_id)
+
+    def replay_dead_letter(self, letter_id: str) -> int:
+        """Re-queue a dead letter's messages for batching; return how many were re-queued.
+
+        Messages already pending again in the channel are not added twice. Raises
+        :class:`~slack_batcher.model.errors.BatchNotFoundError` for an unknown id.
+        """
+        return self.letters.replay(letter_id, self._requeue)
+
+    def get_thread(self, thread_key: str) -> str | None:
+        """Return the ``ts`` that posts about *thread_key* reply under, unless expired."""
+        with self._lock:
+            return self.store.get_thread(thread_key, self.clock.now())
+
+    def set_thread(self, thread_key: str, ts: str, ttl: timedelta) -> None:
+        """Make posts about *thread_key* reply under *ts* for *ttl* from now."""
+        with self._lock:
+            try:
+                self.store.set_thread(thread_key, ts, self.clock.now() + ttl)
+            except Exception:
+                self.recorder.error()
+                raise

@@ -13,11 +13,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ..formatting.message import SlackMessage
 from ..model.batch import BatchGroup
 from ..model.message import BatchableMessage
+
+if TYPE_CHECKING:
+    from .redis.store import RedisStore
 
 __all__ = [
     "BUSY",
@@ -31,6 +34,7 @@ __all__ = [
     "DigestRecord",
     "GroupCommits",
     "OutboxEntry",
+    "OutboxLeases",
     "OutboxStore",
     "SeenIds",
     "StoreUpkeep",
@@ -284,6 +288,47 @@ class GroupCommits(Protocol):
         ...
 
 
+class OutboxLeases(Protocol):
+    """Per-entry ownership of an outbox shared by several instances (Redis).
+
+    An optional capability, handed to the core's outbox by the shared pending index; the
+    outbox of one process needs none. Each entry is delivered by the instance holding its
+    lease (see :mod:`slack_batcher.store.redis.leases`).
+    """
+
+    def hold(self, entry_id: str) -> None:
+        """Note an entry this instance flushed (and so holds)."""
+        ...
+
+    def size(self) -> int:
+        """Return how many entries wait for delivery, across every instance."""
+        ...
+
+    def waiting(self) -> list[OutboxEntry]:
+        """Lease the entries nobody holds and return them."""
+        ...
+
+    def maintain(self) -> list[OutboxEntry]:
+        """Extend this instance's leases; lease and return the entries nobody holds."""
+        ...
+
+    def save(self, entry: OutboxEntry) -> None:
+        """Save progress and extend the lease; LeaseLostError if another instance has it."""
+        ...
+
+    def drop(self, entry_id: str) -> None:
+        """Forget an entry acknowledged or dead-lettered here."""
+        ...
+
+    def held_entries(self) -> list[OutboxEntry]:
+        """Return the entries this instance holds."""
+        ...
+
+    def release(self) -> int:
+        """Give every held entry back to the other instances; return how many."""
+        ...
+
+
 class StoreUpkeep(Protocol):
     """What the service asks of a store beside its data: name, health, maintenance.
 
@@ -310,6 +355,13 @@ class StoreUpkeep(Protocol):
 
     def group_commits(self) -> GroupCommits | None:
         """Return the store's group commit (SQLite: itself), or None when it has none."""
+        ...
+
+    def shared_store(self) -> RedisStore | None:
+        """Return the store itself when several instances can share its batches, else None.
+
+        Redis: the service then keeps the pending batches and the pacing in it too.
+        """
         ...
 
     def seen_ids(self, size: int, keep: timedelta) -> SeenIds:

@@ -140,6 +140,10 @@ class MemoryStore:
         """Do nothing (no write-ahead log); return 0."""
         return 0
 
+    def shared_store(self) -> None:
+        """Return None: the batches of one process."""
+        return None
+
     def group_commits(self) -> None:
         """Return None: each write applies at once."""
         return None

@@ -8,7 +8,7 @@ second; without persistence it loses everything.
 
 Used through the :class:`~slack_batcher.store.BatchStore` protocol, a RedisStore is the
 durable store of one batcher (like SQLite, but on another host). Several service instances
-share one RedisStore through :mod:`slack_batcher.store.redis.batcher`, which places messages
+share one RedisStore through :mod:`slack_batcher.store.redis.pending`, which places messages
 and claims due batches inside Redis.
 
 Connection failures are retried with exponential backoff (three tries, up to ~1 s) and then
@@ -49,6 +49,10 @@ class RedisStore(RedisDigests):
 
     durable = True
     keeps_batches = True
+
+    def shared_store(self) -> RedisStore:
+        """Return this store: several instances share its batches (see ``pending.py``)."""
+        return self
 
     # ------------------------------------------------------------------ batches
 

@@ -271,6 +271,10 @@ class SQLiteFile:
         """Return this store: writes between begin_group and commit_group commit as one."""
         return self
 
+    def shared_store(self) -> None:
+        """Return None: one process holds the file (a lock says so)."""
+        return None
+
     def describe(self) -> str:
         """Say which store this is and where its file is."""
         return f"{type(self).__name__} {self.path}"
