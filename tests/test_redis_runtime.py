@@ -79,7 +79,7 @@ async def test_two_instances_post_every_event_once_and_pace_each_channel_togethe
             if n % 30 == 29:
                 await advance_all(services, 1.0)
         await advance_all(services, 600, step=1.0)
-        assert services[0].batcher.outbox_size() == 0
+        assert services[0].batcher.outbox.size() == 0
     posts = slack.posts
     counts = event_counts(posts)
     assert sorted(counts) == [f"evt-{n:04d}" for n in tagged]
@@ -129,7 +129,7 @@ async def test_a_dead_instances_post_is_taken_over_and_counted_as_a_possible_dup
         await survivor.advance(10)
         assert slack.posts == []  # the lease still holds
         await survivor.advance(10)
-        assert survivor.batcher.outbox_size() == 0
+        assert survivor.batcher.outbox.size() == 0
 
     [post] = slack.posts
     assert sorted(event_counts([post])) == []  # pr() titles carry no evt- tag

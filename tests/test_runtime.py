@@ -106,7 +106,7 @@ async def test_a_batch_is_posted_exactly_when_its_window_closes(clock: ManualClo
         assert len(sender.posts) == 1
         assert sender.posts[0].at == opened + timedelta(minutes=5)
         assert ids_in(sender) == ["e1", "e2"]
-        assert batcher.outbox_size() == 0
+        assert batcher.outbox.size() == 0
 
 
 async def test_a_full_batch_is_posted_at_once_without_moving_the_clock(
@@ -226,7 +226,7 @@ async def test_a_transient_failure_is_retried_with_backoff(clock: ManualClock) -
         assert [p.at - start for p in sender.posts] == [timedelta(seconds=6)]  # 2 s + 4 s
         assert service.stats()["retries"] == 2
         assert service.stats()["possible_duplicates"] == 2
-        assert batcher.outbox_size() == 0
+        assert batcher.outbox.size() == 0
 
 
 async def test_retry_after_is_waited_exactly(clock: ManualClock) -> None:
@@ -287,7 +287,7 @@ async def test_an_auth_error_pauses_everything_and_resumes_when_a_probe_succeeds
         assert health["checks"]["delivery_auth"]["status"] == "unhealthy"
         await service.advance(120)
         assert sender.posts == [] and batcher.dead_letters() == []
-        assert batcher.outbox_size() == 3
+        assert batcher.outbox.size() == 3
         sender.failing = None  # the token was fixed
         await service.advance(30)
         assert not service.paused
@@ -315,7 +315,7 @@ async def test_shutdown_delivers_everything_pending_before_exit(clock: ManualClo
         for index in range(200):
             await service.submit(pr(f"e{index}", number=index % 40), f"C{index % 10}")
     assert sorted(ids_in(sender)) == sorted(f"e{i}" for i in range(200))
-    assert batcher.outbox_size() == 0
+    assert batcher.outbox.size() == 0
     assert service.stats()["last_shutdown"]["left_in_outbox"] == 0
     assert sender.closed
 

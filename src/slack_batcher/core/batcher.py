@@ -8,6 +8,7 @@ batcher unchanged. The facade owns the parts and hands each call to one of them:
 * ``pending`` — where pending batches live (:mod:`.pending`, the seam): the in-process
   index (:class:`~.local.LocalBatches`, grouping and deadlines) by default, or the shared
   Redis one (:class:`~slack_batcher.store.redis.pending.RedisBatches`);
+* ``placer`` — adding messages through ``pending`` (:mod:`.placing`);
 * ``flusher`` — the flush paths (:mod:`.flushing`); ``outbox`` — flushed posts until
   delivered (:mod:`.outbox`); ``letters`` — dead letters (:mod:`.dead_letters`);
 * ``recorder`` — stats and health (:mod:`.recording`); each channel's rules (:mod:`.rules`).
@@ -38,8 +39,6 @@ from ..formatting.message import SlackMessage
 from ..model.batch import BatchGroup
 from ..model.clock import Clock, SystemClock
 from ..model.config import BatchConfig
-from ..model.errors import InvalidMessageError, MessageTooLargeError
-from ..model.flush import check_channel_id
 from ..model.message import BatchableMessage
 from ..model.stats import ChannelStats, StatsContributor
 from ..store.base import BatchStore, DeadLetter, OutboxEntry
@@ -51,7 +50,8 @@ from .flushing import RETURNED, SIDE_PATH, Flusher
 from .inspection import describe_pending
 from .local import LocalBatches
 from .outbox import Outbox
-from .pending import PendingBatches, Placed
+from .pending import PendingBatches
+from .placing import Placer
 from .recording import MESSAGE_OVERHEAD_BYTES, StatsRecorder
 from .rendering import render_batch
 from .rules import ChannelRules
@@ -59,9 +59,6 @@ from .rules import ChannelRules
 __all__ = ["MESSAGE_OVERHEAD_BYTES", "AddResult", "FlushReason", "MessageBatcher"]
 
 logger = logging.getLogger(__name__)
-
-#: What :meth:`MessageBatcher._place` returns: the fields of an AddResult.
-_Added = tuple[str, bool, SlackMessage | None, FlushReason | None]
 
 
 class MessageBatcher:
@@ -71,9 +68,8 @@ class MessageBatcher:
     optional. An invalid *config* raises :class:`~slack_batcher.model.errors.ConfigError`
     listing every problem. With a durable *store*, pending batches, the outbox and dead
     letters are recovered on construction, each batch keeping its original due time.
-    *pending* is where pending batches live: by default in this process; a
-    :class:`~slack_batcher.store.redis.pending.RedisBatches` shares them with other
-    instances (give it the same store and clock).
+    *pending*: where pending batches live, by default in this process (``RedisBatches``
+    shares them with other instances: give it the same store and clock).
     """
 
     def __init__(
@@ -95,11 +91,9 @@ class MessageBatcher:
         self.error_handler = BatchErrorHandler(self)
         self._rules = ChannelRules.of(self.config)
         self._channel_rules: dict[str, ChannelRules] = {}
-        self._max_message_bytes = self.config.max_message_bytes
-        self._memory_budget = self.config.memory_budget_bytes
-        self._lock = threading.RLock()
+        #: The re-entrant lock every public method takes (shared with the outbox).
+        self.lock = self._lock = threading.RLock()
         self.recorder = StatsRecorder(self.config, self.clock.now())
-        self._stats = self.recorder.stats
         #: Where pending batches live (the seam): in this process, or shared.
         self.pending: PendingBatches = (
             pending
@@ -139,15 +133,21 @@ class MessageBatcher:
             render=self._render,
             auto_ack=auto_ack,
         )
+        #: Adding messages: validate, place through ``pending``, count, flush what filled.
+        self.placer = Placer(
+            self.pending,
+            config=self.config,
+            rules=self._rules,
+            channel_rules=self._channel_rules,
+            lock=self._lock,
+            clock=self.clock,
+            recorder=self.recorder,
+            flusher=self.flusher,
+            error_handler=self.error_handler,
+        )
+        self._place = self.placer.place  # bound once: the hot path calls it directly
         for contributor in self.pending.contributors():
             self.recorder.add_contributor(contributor)
-        if self._stats.pending_batches or waiting:
-            logger.info(
-                "recovered %d pending batches (%d messages) and %d undelivered posts",
-                self._stats.pending_batches,
-                self._stats.pending_messages,
-                waiting,
-            )
 
     # --------------------------------------------------------- channel config
 
@@ -199,65 +199,6 @@ class MessageBatcher:
         """Like :meth:`add_message`, but say which batch the message joined and why it flushed."""
         return AddResult(*self._place(message, channel_id, RETURNED))
 
-    def _place(self, message: BatchableMessage, channel_id: str, returned: bool) -> _Added:
-        """Place *message* through the pending index; flush the batch it claimed, if any."""
-        if type(message) is not BatchableMessage or message.size_bytes > self._max_message_bytes:
-            self.check_message(message, channel_id)  # raises, naming the field
-        lock = self._lock  # acquire/release: cheaper than a with block, same semantics
-        lock.acquire()
-        try:
-            rules = self._rules
-            if self._channel_rules and isinstance(channel_id, str):
-                rules = self._channel_rules.get(channel_id, rules)
-            now = self.clock.now()
-            try:
-                placed = self.pending.place(message, channel_id, rules, now)
-            except BaseException as exc:
-                self._unplaced(exc)
-                raise
-            return self._placed(placed, message, channel_id, now, returned)
-        finally:
-            lock.release()
-
-    def _unplaced(self, exc: BaseException) -> None:
-        """Count a message received but neither placed nor a duplicate (and a store failure)."""
-        self._stats.messages_unplaced += 1
-        if isinstance(exc, Exception) and not isinstance(exc, InvalidMessageError):
-            self.recorder.error()
-
-    def _placed(
-        self,
-        placed: Placed,
-        message: BatchableMessage,
-        channel_id: str,
-        now: datetime,
-        returned: bool,
-    ) -> _Added:
-        """Count what placing did, and flush the batch it claimed, if any."""
-        batch_id, duplicate, opened, batch, reason = placed
-        if duplicate:
-            self.recorder.duplicate(channel_id)
-            return batch_id, True, None, None
-        # Counted once each: the rest (received, operations, per channel) is derived.
-        stats = self._stats
-        stats.messages_batched += 1
-        stats.messages_by_type[message.content_type] += 1
-        if opened:
-            stats.batches_created += 1
-        if self._shared:  # no queue here counts the channel's activity
-            channel = self.recorder.channel(channel_id)
-            channel.messages_batched += 1
-            channel.last_activity = now
-            if opened:
-                channel.batches_created += 1
-        flushed = None
-        if batch is not None and reason is not None:
-            flushed = self.flusher.flush(batch, reason, returned=returned)
-        budget = self._memory_budget
-        if budget is not None and self.recorder.memory_estimate() > budget:
-            self.error_handler.relieve_memory(budget)
-        return batch_id, False, flushed, reason
-
     def add_many(
         self, events: Iterable[tuple[BatchableMessage, str]]
     ) -> tuple[list[AddResult], Exception | None]:
@@ -268,28 +209,7 @@ class MessageBatcher:
         after the last result may be stored too (a resend is then answered "duplicate":
         nothing is lost).
         """
-        valid: list[tuple[BatchableMessage, str]] = []
-        error: Exception | None = None
-        for message, channel_id in events:
-            try:
-                self.check_message(message, channel_id)
-            except InvalidMessageError as exc:
-                error = exc
-                break
-            valid.append((message, channel_id))
-        results: list[AddResult] = []
-        with self._lock:
-            calls = [(m, c, self._rules_for(c)) for m, c in valid]
-            while calls:
-                now = self.clock.now()
-                placed, failure = self.pending.place_many(calls, now)
-                for done, (message, channel_id, _) in zip(placed, calls, strict=False):
-                    results.append(AddResult(*self._placed(done, message, channel_id, now, True)))
-                if failure is not None:
-                    self._unplaced(failure)
-                    return results, failure
-                calls = calls[len(placed) :]
-        return results, error
+        return self.placer.add_many(events)
 
     def check_message(self, message: object, channel_id: object) -> None:
         """Raise :class:`~slack_batcher.model.errors.InvalidMessageError` if *add* would refuse it.
@@ -298,19 +218,7 @@ class MessageBatcher:
         for size is counted in ``rejected``); stores nothing. Lets a caller check a whole
         request before adding any of it.
         """
-        if not isinstance(message, BatchableMessage):
-            raise InvalidMessageError(
-                "message", f"expected a BatchableMessage, got {type(message).__name__}"
-            )
-        check_channel_id(channel_id)
-        limit = self.config.max_message_bytes
-        if message.size_bytes > limit:
-            with self._lock:
-                self._stats.rejected += 1
-            raise MessageTooLargeError(
-                "data",
-                f"message {message.id!r} is {message.size_bytes} bytes; the limit is {limit}",
-            )
+        self.placer.check(message, channel_id)
 
     def _requeue(self, message: BatchableMessage, channel_id: str) -> bool:
         """Add *message* on a side path; return True when it was a duplicate."""
@@ -331,16 +239,15 @@ class MessageBatcher:
     def flush_all_batches(self) -> dict[str, list[SlackMessage]]:
         """Flush every pending batch; return the messages by channel."""
         with self._lock:
-            ids = self.pending.batch_ids()
-            result = self.flusher.flush_ids(ids, FlushReason.MANUAL, returned=RETURNED)
-            return self.flusher.hand_over(result)
+            return self.flusher.flush_all(FlushReason.MANUAL, returned=RETURNED)
 
     def flush_channel_batches(self, channel_id: str) -> list[SlackMessage]:
         """Flush every pending batch of *channel_id*; return its messages in opening order."""
         with self._lock:
-            ids = self.pending.batch_ids(channel_id)
-            result = self.flusher.flush_ids(ids, FlushReason.MANUAL, returned=RETURNED)
-            return self.flusher.hand_over(result, channel_id).get(channel_id, [])
+            flushed = self.flusher.flush_all(
+                FlushReason.MANUAL, returned=True, channel_id=channel_id
+            )
+            return flushed.get(channel_id, [])
 
     def flush_expired_batches(self) -> dict[str, list[SlackMessage]]:
         """Flush the batches whose window has closed; return the messages by channel.
@@ -351,22 +258,17 @@ class MessageBatcher:
         outbox entries whose owner stopped extending them.
         """
         with self._lock:
-            self.outbox.maintain()
-            return self.flusher.hand_over(self.flusher.flush_due())
+            return self.flusher.flush_expired()
 
     def force_flush_batch(self, batch_id: str) -> SlackMessage | None:
         """Flush one batch now, whatever its size or age; None if no batch has that id."""
         with self._lock:
-            claimed = self.flusher.claim([batch_id])
-            if not claimed:
-                return None
-            return self.flusher.flush(claimed[0], FlushReason.MANUAL, returned=RETURNED)
+            return self.flusher.flush_one(batch_id)
 
     def flush_early(self, batch_ids: list[str], reason: FlushReason) -> int:
         """Flush the pending batches *batch_ids* on a side path (into the outbox).
 
-        For resource control (channel overflow, memory pressure): nobody receives the
-        messages here; they are delivered from the outbox. Returns how many flushed.
+        For resource control (overflow, memory pressure): delivered from the outbox.
         """
         with self._lock:
             flushed = self.flusher.flush_ids(batch_ids, reason, returned=SIDE_PATH)
@@ -391,18 +293,14 @@ class MessageBatcher:
         if self._shared:
             return {}
         with self._lock:
-            ids = self.pending.batch_ids()
-            return self.flusher.hand_over(
-                self.flusher.flush_ids(ids, FlushReason.SHUTDOWN, returned=True)
-            )
+            return self.flusher.flush_all(FlushReason.SHUTDOWN, returned=RETURNED)
 
     def cleanup_stale_batches(self, max_age_hours: float = 24) -> int:
         """Dead-letter batches pending longer than *max_age_hours*; return how many.
 
-        A batch only gets this old when it cannot be flushed (its formatting keeps failing)
-        or nobody calls the flush methods. Its messages stay listed in :meth:`dead_letters`
-        with the reason, and :meth:`replay_dead_letter` re-queues them. Shared batches: one
-        instance dead-letters each (it claims it first), looking at the 200 oldest per call.
+        A batch only gets this old when it cannot be flushed or nobody calls the flush
+        methods. Its messages stay listed in :meth:`dead_letters` with the reason, and
+        :meth:`replay_dead_letter` re-queues them (shared: the 200 oldest looked at per call).
         """
         with self._lock:
             return self.flusher.dead_letter_stale(max_age_hours)
@@ -410,10 +308,7 @@ class MessageBatcher:
     # ---------------------------------------------------------- lifecycle
 
     def close(self) -> None:
-        """Release the store (shared: give held posts back first).
-
-        Pending state stays in a durable store for the next start.
-        """
+        """Release the store (shared: give held posts back first); durable state stays."""
         with self._lock:
             self.pending.close()
             self.store.close()
@@ -433,8 +328,7 @@ class MessageBatcher:
         # Nobody receives a return value here: flushed messages wait in the outbox
         # (pending_outbox()), and in a durable store across restarts.
         with self._lock:
-            ids = self.pending.batch_ids()
-            self.flusher.flush_ids(ids, FlushReason.SHUTDOWN, returned=SIDE_PATH)
+            self.flusher.flush_all(FlushReason.SHUTDOWN, returned=SIDE_PATH)
 
     @property
     def durable(self) -> bool:
@@ -451,10 +345,7 @@ class MessageBatcher:
             return self.pending.next_due(self.clock.now())
 
     def placed_due_at(self) -> datetime | None:
-        """Return the earliest due time known without a store round trip.
-
-        What a submit asks to know whether the deadline timer must wake sooner.
-        """
+        """Return the earliest due time known without a store round trip (for a submit)."""
         with self._lock:
             return self.pending.placed_due()
 
@@ -518,56 +409,15 @@ class MessageBatcher:
         with self._lock:
             self.recorder.remove_contributor(contributor)
 
-    # ------------------------------------------------------ resource control
-    # What BatchErrorHandler asks (it works through public methods only).
-
-    def channel_count(self) -> int:
-        """Return how many channels have pending batches."""
-        with self._lock:
-            return self.pending.channel_count()
-
-    def least_active_channel(self) -> str | None:
-        """Return the channel with pending batches that was least recently active, or None."""
-        with self._lock:
-            return self.pending.least_active_channel()
-
-    def oldest_batch_id(self) -> str | None:
-        """Return the id of the pending batch opened first, or None."""
-        with self._lock:
-            return self.pending.oldest_id()
-
-    def pending_batch_ids(self, channel_id: str) -> list[str]:
-        """Return *channel_id*'s pending batch ids, in opening order."""
-        with self._lock:
-            return self.pending.batch_ids(channel_id)
-
-    def memory_estimate(self) -> int:
-        """Return the estimated bytes held by pending messages (see ``memory_budget_bytes``)."""
-        return self.recorder.memory_estimate()
-
     # ------------------------------------- outbox, dead letters, thread map
 
     def pending_outbox(self, limit: int | None = None) -> list[OutboxEntry]:
         """Return flushed messages not yet acknowledged, oldest first (``outbox.entries``)."""
         return self.outbox.entries(limit)
 
-    def outbox_size(self) -> int:
-        """Return how many flushed messages wait in the outbox (``outbox.size``)."""
-        return self.outbox.size()
-
     def ack(self, outbox_id: str) -> bool:
         """Mark an outbox entry delivered; False if it was not in the outbox (``outbox.ack``)."""
         return self.outbox.ack(outbox_id)
-
-    def update_outbox(self, entry: OutboxEntry) -> None:
-        """Save a delivery attempt's progress (``outbox.update``)."""
-        self.outbox.update(entry)
-
-    def dead_letter_outbox(
-        self, outbox_id: str, reason: str, error_code: str | None = None
-    ) -> DeadLetter | None:
-        """Move an undeliverable outbox entry to the dead letters; None if not in the outbox."""
-        return self.outbox.dead_letter(outbox_id, reason, error_code)
 
     def dead_letters(self, channel_id: str | None = None) -> list[DeadLetter]:
         """Return the dead letters, oldest first, optionally of one channel."""

@@ -155,6 +155,26 @@ class Flusher:
         """Claim the pending batches *batch_ids* and flush them."""
         return self.flush_many(self.claim(batch_ids), reason, returned=returned)
 
+    def flush_all(
+        self, reason: FlushReason, *, returned: bool, channel_id: str | None = None
+    ) -> dict[str, list[SlackMessage]]:
+        """Claim and flush every pending batch (of one channel), by channel.
+
+        Returned flushes come with the side-path ones waiting in the outbox (auto-ack).
+        """
+        result = self.flush_ids(self._pending.batch_ids(channel_id), reason, returned=returned)
+        return self.hand_over(result, channel_id) if returned else result
+
+    def flush_one(self, batch_id: str) -> SlackMessage | None:
+        """Claim and flush one batch (manually); None if no batch has that id."""
+        claimed = self.claim([batch_id])
+        return self.flush(claimed[0], FlushReason.MANUAL, returned=RETURNED) if claimed else None
+
+    def flush_expired(self) -> dict[str, list[SlackMessage]]:
+        """Keep the outbox's leases (shared), then claim and flush every due batch."""
+        self._outbox.maintain()
+        return self.hand_over(self.flush_due())
+
     def flush_due(self) -> dict[str, list[SlackMessage]]:
         """Claim and flush every due batch; one that fails stays pending, due again."""
         result: dict[str, list[SlackMessage]] = {}

@@ -8,6 +8,7 @@ it is applied, so a store failure leaves the index unchanged. It implements
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
@@ -30,6 +31,9 @@ from .recovery import recover
 from .rules import ChannelRules
 
 __all__ = ["LocalBatches"]
+
+# The facade's logger: one name for users to tune, whichever module logs.
+logger = logging.getLogger("slack_batcher.core.batcher")
 
 _TEAM = BatchType.TEAM_ACTIVITY
 _TYPE_OF = {kind: BatchType.for_content_type(kind) for kind in ContentType}
@@ -85,6 +89,13 @@ class LocalBatches:
             register=self._register,
             recorder=self._recorder,
         )
+        if state.batches or state.outbox:
+            logger.info(
+                "recovered %d pending batches (%d messages) and %d undelivered posts",
+                self._stats.pending_batches,
+                self._stats.pending_messages,
+                len(state.outbox),
+            )
         return len(state.outbox)
 
     def _register(self, queue: ChannelQueue, batch: BatchGroup) -> None:

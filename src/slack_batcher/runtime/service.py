@@ -198,7 +198,7 @@ class BatchingService:
             dead_lettered=self.metrics.dead_letters - dead,
             cut_off_in_flight=late,
             acks_not_written=unacked,
-            left_in_outbox=self.batcher.outbox_size(),
+            left_in_outbox=self.batcher.outbox.size(),
             durable=self.batcher.durable,
         )
         self.metrics.last_shutdown = report.to_dict()
