@@ -171,26 +171,34 @@ class Flusher:
         return self.flush(claimed[0], FlushReason.MANUAL, returned=RETURNED) if claimed else None
 
     def flush_expired(self) -> dict[str, list[SlackMessage]]:
-        """Keep the outbox's leases (shared), then claim and flush every due batch."""
-        self._outbox.maintain()
-        return self.hand_over(self.flush_due())
+        """Claim and flush every due batch; one that fails stays pending, due again.
 
-    def flush_due(self) -> dict[str, list[SlackMessage]]:
-        """Claim and flush every due batch; one that fails stays pending, due again."""
+        Shared: first extends this instance's delivery leases and takes over entries
+        nobody holds. Side-path flushes waiting in the outbox come along (auto-ack).
+        """
         result: dict[str, list[SlackMessage]] = {}
+        if self._outbox.leases is not None:
+            self._outbox.maintain()
+        pending = self._pending
         while True:
-            due = self._store_call(self._pending.claim_due, self._clock.now(), _CLAIM_BATCH)
+            try:
+                due = pending.claim_due(self._clock.now(), _CLAIM_BATCH)
+            except Exception:
+                self._recorder.error()
+                raise
+            if not due:  # the usual answer of a deadline timer's look: nothing more to do
+                return self.hand_over(result) if self.auto_ack else result
             try:
                 flushed = self.flush_many(due, FlushReason.WINDOW, returned=RETURNED)
             finally:
-                self._pending.release(due)
+                pending.release(due)
             count = 0
             for channel_id, messages in flushed.items():
                 result.setdefault(channel_id, []).extend(messages)
                 count += len(messages)
             # Fewer than asked: none left. One failed: due again later (next look), not now.
             if len(due) < _CLAIM_BATCH or count < len(due):
-                return result
+                return self.hand_over(result) if self.auto_ack else result
 
     def hand_over(
         self, result: dict[str, list[SlackMessage]], channel_id: str | None = None
