@@ -87,7 +87,6 @@ class MessageBatcher:
         self.formatter_factory = formatter_factory
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.store: BatchStore = store if store is not None else MemoryStore()
-        self.auto_ack = auto_ack
         self.error_handler = BatchErrorHandler(self)
         self._rules = ChannelRules.of(self.config)
         self._channel_rules: dict[str, ChannelRules] = {}
@@ -331,6 +330,15 @@ class MessageBatcher:
             self.flusher.flush_all(FlushReason.SHUTDOWN, returned=SIDE_PATH)
 
     @property
+    def auto_ack(self) -> bool:
+        """True while returned flushes count as delivered (the runtime turns it off)."""
+        return self.flusher.auto_ack
+
+    @auto_ack.setter
+    def auto_ack(self, value: bool) -> None:
+        self.flusher.auto_ack = value
+
+    @property
     def durable(self) -> bool:
         """True when pending batches, the outbox and dead letters survive a restart."""
         return self.store.durable
@@ -352,7 +360,7 @@ class MessageBatcher:
     # ---------------------------------------------------------- observability
 
     def inspect_pending_batches(self, channel_id: str | None = None) -> dict[str, Any]:
-        """Describe every pending batch (optionally of one channel) without sending anything."""
+        """Describe every pending batch (optionally of one channel), sending nothing."""
         with self._lock:
             return describe_pending(
                 self.pending.view(channel_id),
@@ -439,8 +447,4 @@ class MessageBatcher:
     def set_thread(self, thread_key: str, ts: str, ttl: timedelta) -> None:
         """Make posts about *thread_key* reply under *ts* for *ttl* from now."""
         with self._lock:
-            try:
-                self.store.set_thread(thread_key, ts, self.clock.now() + ttl)
-            except Exception:
-                self.recorder.error()
-                raise
+            self.flusher.store_call(self.store.set_thread, thread_key, ts, self.clock.now() + ttl)

@@ -63,7 +63,8 @@ class Flusher:
         self._render = render
         self.auto_ack = auto_ack
 
-    def _store_call(self, method: Callable[..., Any], *args: Any) -> Any:
+    def store_call(self, method: Callable[..., Any], *args: Any) -> Any:
+        """Call a store method; count a failure (and raise it)."""
         try:
             return method(*args)
         except Exception:
@@ -81,7 +82,7 @@ class Flusher:
         message = self._render(batch)
         now = self._clock.now()
         entry = self._outbox_entry(batch, message, reason, now, returned=returned)
-        written = self._store_call(self._pending.settle, batch, entry, now)
+        written = self.store_call(self._pending.settle, batch, entry, now)
         if not written:
             logger.info("batch %s was flushed by another instance", batch.id)
             return None
@@ -144,7 +145,7 @@ class Flusher:
 
     def claim(self, batch_ids: Iterable[str]) -> list[BatchGroup]:
         """Claim the pending batches *batch_ids* (unknown or claimed ones are skipped)."""
-        claimed: list[BatchGroup] = self._store_call(
+        claimed: list[BatchGroup] = self.store_call(
             self._pending.claim, batch_ids, self._clock.now()
         )
         return claimed
@@ -214,11 +215,11 @@ class Flusher:
         """Dead-letter batches pending longer than *max_age_hours*; return how many."""
         now = self._clock.now()
         cutoff = now - timedelta(hours=max_age_hours)
-        stale_ids = self._store_call(self._pending.stale_ids, cutoff)
+        stale_ids = self.store_call(self._pending.stale_ids, cutoff)
         count = 0
-        for batch in self._store_call(self._pending.claim, stale_ids, now):
+        for batch in self.store_call(self._pending.claim, stale_ids, now):
             letter = self._stale_letter(batch, now, max_age_hours)
-            if self._store_call(self._pending.discard, batch, letter):
+            if self.store_call(self._pending.discard, batch, letter):
                 self._recorder.dead_lettered(letter)
                 count += 1
         if count:
