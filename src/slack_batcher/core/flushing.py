@@ -118,7 +118,7 @@ class Flusher:
             message=message,
             messages=list(batch.messages),
             flushed_at=now,
-            due_at=min(batch.expires_at, now),
+            due_at=min(batch.due_at, now),
             reason=reason.value,
         )
 

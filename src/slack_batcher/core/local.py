@@ -222,7 +222,7 @@ class LocalBatches:
         """Move a sliding window's due time to now + window, capped after its opening."""
         assert rules.sliding_cap is not None
         due = min(now + rules.window, batch.created_at + rules.sliding_cap)
-        if due > batch.expires_at:
+        if due > batch.due_at:
             # The earlier entry stays; Deadlines skips it once the batch is due later.
             batch.expires_at = due
             self._deadlines.push(batch)
@@ -265,6 +265,7 @@ class LocalBatches:
     def _forget(self, batch: BatchGroup) -> None:
         if self._batches.pop(batch.id, None) is None:
             return  # not pending (any more)
+        self._deadlines.left(batch)
         queue = self._channels.get(batch.channel_id)
         if queue is not None:
             queue.remove_batch(batch)
@@ -324,7 +325,7 @@ class LocalBatches:
 
     def due_times(self) -> list[datetime]:
         """Return every pending batch's due time."""
-        return [b.expires_at for b in self._batches.values()]
+        return [b.due_at for b in self._batches.values()]
 
     def figures(self) -> dict[str, Any]:
         """Return nothing: the counted figures are this index's own."""

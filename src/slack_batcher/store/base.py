@@ -5,19 +5,21 @@ change *before* it applies it, so a store error leaves the batcher unchanged. A 
 store must make each ``record_*`` call atomic: after a crash at any instruction, each
 accepted message is in exactly one place: a pending batch, the outbox, or a dead letter.
 
-Times are timezone-aware UTC datetimes; sizes are bytes.
+Times are timezone-aware UTC datetimes; sizes are bytes. The records themselves
+(:class:`OutboxEntry`, :class:`DeadLetter`, :class:`DigestRecord`, :class:`StoredState`)
+live in :mod:`.records` and are re-exported here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from ..formatting.message import SlackMessage
 from ..model.batch import BatchGroup
 from ..model.message import BatchableMessage
+from ..model.mute import Mute, MutedEvent
+from .records import DeadLetter, DigestRecord, OutboxEntry, StoredState
 
 if TYPE_CHECKING:
     from .redis.store import RedisStore
@@ -33,6 +35,8 @@ __all__ = [
     "DigestMap",
     "DigestRecord",
     "GroupCommits",
+    "KeepsMutes",
+    "Mutes",
     "OutboxEntry",
     "OutboxLeases",
     "OutboxStore",
@@ -41,133 +45,6 @@ __all__ = [
     "StoredState",
     "ThreadMap",
 ]
-
-
-@dataclass(slots=True)
-class OutboxEntry:
-    """A flushed batch's rendered message, waiting for delivery to be acknowledged.
-
-    ``id`` equals the batch id (one flush per batch). ``due_at`` is when the batch was due,
-    for deadline-to-post latency. ``state`` is the sender's progress (e.g. the ``ts`` of page 1
-    once posted), saved with :meth:`BatchStore.update_outbox` so a retry resumes, not repeats.
-    """
-
-    id: str
-    channel_id: str
-    batch_id: str
-    message: SlackMessage
-    messages: list[BatchableMessage]
-    flushed_at: datetime
-    due_at: datetime
-    reason: str
-    attempts: int = 0
-    next_attempt_at: datetime | None = None
-    last_error: str | None = None
-    state: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class DeadLetter:
-    """Messages that could not be delivered, kept with the reason until replayed.
-
-    ``reason`` says why in words ("stale: pending 25.0 h, limit 24 h", "channel_not_found:
-    …"); ``error_code`` is Slack's error code when delivery failed. ``message`` is the
-    rendered post when there was one. Replaying re-queues ``messages`` for batching.
-    """
-
-    id: str
-    channel_id: str
-    reason: str
-    created_at: datetime
-    messages: list[BatchableMessage]
-    batch_id: str | None = None
-    error_code: str | None = None
-    message: SlackMessage | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready summary, messages included."""
-        return {
-            "id": self.id,
-            "channel_id": self.channel_id,
-            "reason": self.reason,
-            "error_code": self.error_code,
-            "created_at": self.created_at.isoformat(),
-            "batch_id": self.batch_id,
-            "message_count": len(self.messages),
-            "messages": [m.to_dict() for m in self.messages],
-        }
-
-
-@dataclass(slots=True)
-class DigestRecord:
-    """A live digest: one top-level post whose thread collects later flushes of its key.
-
-    ``key`` is the store key (channel and digest key; see :mod:`slack_batcher.runtime.digests`);
-    ``ts`` the parent post. The digest is live until ``expires_at`` (the runtime sets it to
-    ``min(updated_at + digest_window, created_at + digest_max_age)``); an expired record is
-    never returned. ``messages`` are every item in the digest, oldest first (the parent's
-    summary is rendered from them); ``entries`` the outbox entry ids already added, so a
-    delivery retried after a crash is not counted twice; ``replies`` the posts in its thread;
-    ``converted`` is True once the first post's own items were re-posted in the thread and
-    the parent became a summary; ``first_post`` is the first post's page 1 (for that).
-    """
-
-    key: str
-    channel_id: str
-    ts: str
-    created_at: datetime
-    updated_at: datetime
-    expires_at: datetime
-    messages: list[BatchableMessage] = field(default_factory=list)
-    entries: list[str] = field(default_factory=list)
-    replies: int = 0
-    converted: bool = False
-    first_post: SlackMessage | None = None
-    by_scope: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready dict; :meth:`from_dict` reverses it."""
-        return {
-            "key": self.key,
-            "channel_id": self.channel_id,
-            "ts": self.ts,
-            "created_at": self.created_at.isoformat(),
-            "updated_at": self.updated_at.isoformat(),
-            "expires_at": self.expires_at.isoformat(),
-            "messages": [m.to_dict() for m in self.messages],
-            "entries": list(self.entries),
-            "replies": self.replies,
-            "converted": self.converted,
-            "first_post": self.first_post.to_dict() if self.first_post is not None else None,
-            "by_scope": self.by_scope,
-        }
-
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> DigestRecord:
-        """Rebuild a record from :meth:`to_dict` output."""
-        first = raw.get("first_post")
-        return cls(
-            key=str(raw["key"]),
-            channel_id=str(raw["channel_id"]),
-            ts=str(raw["ts"]),
-            created_at=datetime.fromisoformat(raw["created_at"]),
-            updated_at=datetime.fromisoformat(raw["updated_at"]),
-            expires_at=datetime.fromisoformat(raw["expires_at"]),
-            messages=[BatchableMessage.from_dict(m) for m in raw.get("messages") or []],
-            entries=[str(e) for e in raw.get("entries") or []],
-            replies=int(raw.get("replies") or 0),
-            converted=bool(raw.get("converted")),
-            first_post=SlackMessage.from_dict(first) if isinstance(first, dict) else None,
-            by_scope=bool(raw.get("by_scope")),
-        )
-
-
-@dataclass(slots=True)
-class StoredState:
-    """What a store hands back on start: pending batches and undelivered outbox entries."""
-
-    batches: list[BatchGroup] = field(default_factory=list)
-    outbox: list[OutboxEntry] = field(default_factory=list)
 
 
 class BatchRecords(Protocol):
@@ -374,13 +251,68 @@ class StoreUpkeep(Protocol):
 
 
 @runtime_checkable
+class Mutes(Protocol):
+    """Mutes and the events they kept out of Slack (see :mod:`slack_batcher.model.mute`).
+
+    Every store has one (``mutes()``, :class:`KeepsMutes`); a durable store keeps both
+    across restarts, a shared one (Redis) for every instance. Muted events are kept (never
+    posted, never lost) and counted per mute and channel, also after their mute ended.
+    Every call is atomic.
+    """
+
+    def add(self, mute: Mute) -> None:
+        """Insert *mute* (or replace the one with its id)."""
+        ...
+
+    def remove(self, mute_id: str) -> Mute | None:
+        """End and forget a mute; return it, or None when unknown. Its events stay kept."""
+        ...
+
+    def listed(self) -> list[Mute]:
+        """Return every kept mute, ended ones included, oldest first."""
+        ...
+
+    def active(self, now: datetime) -> list[Mute]:
+        """Return the mutes that hold at *now*, oldest first (the ingest path's lookup)."""
+        ...
+
+    def record(self, events: Sequence[MutedEvent]) -> None:
+        """Keep *events* (all of them or, on an error, none)."""
+        ...
+
+    def counts(self) -> dict[tuple[str, str], int]:
+        """Return the events kept per (mute id, channel)."""
+        ...
+
+    def events(self, mute_id: str | None = None, limit: int = 100) -> list[MutedEvent]:
+        """Return the latest kept events (of one mute), oldest first, at most *limit*."""
+        ...
+
+
+class KeepsMutes(Protocol):
+    """A store with the :class:`Mutes` capability."""
+
+    def mutes(self) -> Mutes:
+        """Return the store's mutes."""
+        ...
+
+
+@runtime_checkable
 class BatchStore(
-    BatchRecords, OutboxStore, DeadLetterStore, ThreadMap, DigestMap, StoreUpkeep, Protocol
+    BatchRecords,
+    OutboxStore,
+    DeadLetterStore,
+    ThreadMap,
+    DigestMap,
+    StoreUpkeep,
+    KeepsMutes,
+    Protocol,
 ):
     """Persistence for batches, the outbox and dead letters. Every method is atomic.
 
     One protocol per concern (:class:`BatchRecords`, :class:`OutboxStore`,
-    :class:`DeadLetterStore`, :class:`ThreadMap`, :class:`DigestMap`, :class:`StoreUpkeep`);
+    :class:`DeadLetterStore`, :class:`ThreadMap`, :class:`DigestMap`, :class:`StoreUpkeep`,
+    :class:`KeepsMutes`);
     a part of the code that needs one concern asks for that protocol.
     """
 

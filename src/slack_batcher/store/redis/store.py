@@ -31,6 +31,7 @@ from ..codec import dump_json, message_body, micros, time_text
 from . import codec
 from .connect import redacted_url
 from .digests import MIN_TTL_MS, RedisDigests
+from .mutes import RedisMutes
 from .seen import RedisSeen
 
 __all__ = ["RedisStore", "redacted_url"]
@@ -49,6 +50,7 @@ class RedisStore(RedisDigests):
 
     durable = True
     keeps_batches = True
+    _mutes: RedisMutes | None = None
 
     def shared_store(self) -> RedisStore:
         """Return this store: several instances share its batches (see ``pending.py``)."""
@@ -89,7 +91,7 @@ class RedisStore(RedisDigests):
             batch.id,
             codec.batch_head(batch),
             last,
-            micros(batch.expires_at),
+            micros(batch.due_at),
             codec.partition_text(batch.partition),
             message.id,
             message_body(message),
@@ -279,3 +281,9 @@ class RedisStore(RedisDigests):
     def seen_ids(self, size: int, keep: timedelta) -> RedisSeen:
         """Return the source message ids accepted, shared by every instance (``P:seen:<id>``)."""
         return RedisSeen(self, size, keep)
+
+    def mutes(self) -> RedisMutes:
+        """Return the mutes and muted events, shared by every instance (``P:mutes``, …)."""
+        if self._mutes is None:
+            self._mutes = RedisMutes(self)
+        return self._mutes
