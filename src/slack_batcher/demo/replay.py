@@ -204,7 +204,7 @@ def _delete_prefix(store: BatchStore, prefix: str) -> None:
     if shared is None:
         return
     client = shared.client
-    keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
     for chunk in range(0, len(keys), 500):
         client.delete(*keys[chunk : chunk + 500])
 

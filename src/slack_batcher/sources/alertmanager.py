@@ -20,7 +20,9 @@ from typing import Any
 from ..model.clock import utc_now
 from ..model.message import BatchableMessage, ContentType
 from ._fields import as_int, labels_of, text, when
+from ._provider_shapes import ALERTMANAGER
 from .base import Adapted, PayloadError, SourceEvent
+from .shapes import check
 
 __all__ = ["EVENT", "adapt", "severity_priority"]
 
@@ -76,6 +78,7 @@ def adapt(payload: object, headers: Mapping[str, str]) -> Adapted:
         raise PayloadError("alerts", "expected a list of alerts")
     if not alerts:
         return Adapted.ignore(SOURCE, EVENT, "notification without alerts")
+    check(ALERTMANAGER, payload)
     group_key = text(payload, "groupKey", limit=1000)
     group = hashlib.sha256(group_key.encode("utf-8", "replace")).hexdigest()[:12]
     common = labels_of(payload, "commonLabels")
