@@ -103,9 +103,8 @@ def store_unreachable(store: BatchStore) -> str | None:
     ``serve`` asks before it starts, so an unreachable host, a wrong database or password,
     a missing socket or an unreachable Sentinel is one line and exit 2, not a traceback.
     """
-    if isinstance(store, RedisStore):
-        return store.check_writable()
-    return None
+    shared = store.shared_store()  # Redis: the store itself, on its own server
+    return shared.check_writable() if shared is not None else None
 
 
 def build_sender(settings: SenderSettings, *, clock: Clock | None = None) -> Sender:
