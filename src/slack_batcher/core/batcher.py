@@ -153,14 +153,10 @@ class MessageBatcher:
     def configure_channel(self, channel_id: str, config: BatchConfig | None) -> None:
         """Batch *channel_id* by *config* from now on (None: back to the batcher's config).
 
-        Honoured per channel: ``max_batch_size``, ``max_batch_age_minutes``,
-        ``similarity_threshold``, ``strategies``, ``urgent_priorities``, the latency options
-        (``flush_leading``, ``window``, ``max_wait_minutes``), the live-digest settings
-        (read by the runtime through :meth:`config_for`) and the rendering
-        options (``items_per_page``, ``enable_pagination``, ``priority_ordering``,
-        ``enable_formatter_integration``, ``fallback_formatting``). The rest (``enabled``,
-        ``max_channels``, limits and budgets) stays the batcher's. Batches already open keep
-        their due time. An invalid *config* raises :class:`~slack_batcher.model.errors.ConfigError`.
+        Honoured per channel: sizes, windows, threshold, strategies, urgent priorities, the
+        latency, live-digest (:meth:`config_for`) and rendering options; ``enabled``,
+        ``max_channels``, limits and budgets stay the batcher's (docs/grouping.md). Open
+        batches keep their due time. An invalid *config* raises ConfigError.
         """
         if config is not None:
             config.ensure_valid()
@@ -203,12 +199,23 @@ class MessageBatcher:
     ) -> tuple[list[AddResult], Exception | None]:
         """Add several events; with shared batches, one store round trip per hundred.
 
-        Returns the results in order and the error that stopped the rest (an invalid
-        event, or the store failing), or None. When a shared store fails mid-way, events
-        after the last result may be stored too (a resend is then answered "duplicate":
-        nothing is lost).
+        Returns the results in order and the error that stopped the rest (an invalid event,
+        or the store failing; shared, events after the last result may be stored too: a
+        resend is answered "duplicate"), or None.
         """
         return self.placer.add_many(events)
+
+    def add_unit(
+        self, events: Iterable[tuple[BatchableMessage, str]]
+    ) -> tuple[list[AddResult], Exception | None]:
+        """Add the (message, channel) pairs of one delivery as a unit (see :mod:`.units`).
+
+        An invalid event stores nothing and is returned as the error, with no results.
+        Returns the results in order (a batch that flushed is on the result of its last
+        message of the unit) and the store error that stopped the rest, or None. Shared
+        batches: as :meth:`add_many`.
+        """
+        return self.placer.add_unit(events)
 
     def check_message(self, message: object, channel_id: object) -> None:
         """Raise :class:`~slack_batcher.model.errors.InvalidMessageError` if *add* would refuse it.
@@ -411,13 +418,6 @@ class MessageBatcher:
         """
         with self._lock:
             self.recorder.add_contributor(contributor)
-
-    def remove_stats_contributor(self, contributor: StatsContributor) -> None:
-        """Stop including *contributor* (a no-op if it was not attached)."""
-        with self._lock:
-            self.recorder.remove_contributor(contributor)
-
-    # ------------------------------------- outbox, dead letters, thread map
 
     def pending_outbox(self, limit: int | None = None) -> list[OutboxEntry]:
         """Return flushed messages not yet acknowledged, oldest first (``outbox.entries``)."""

@@ -29,6 +29,7 @@ from .pending import Placed
 from .recording import StatsRecorder
 from .recovery import recover
 from .rules import ChannelRules
+from .units import DeliveryUnit, Owed
 
 __all__ = ["LocalBatches"]
 
@@ -77,6 +78,8 @@ class LocalBatches:
         self._id_head = f"b_{secrets.token_hex(6)}_"  # a batch id: this and the sequence
         #: Messages placed so far: each queue's ``touched`` stamp (least active: the lowest).
         self._placed = 0
+        #: The delivery unit being placed (``begin_unit``), else None.
+        self._unit: DeliveryUnit | None = None
         recorder.watch_pending(self._channels)
 
     def restore(self) -> int:
@@ -134,8 +137,12 @@ class LocalBatches:
         partition = policy.partition_of(message, profile) if policy.partitioned else ()
         batch = None
         enabled = rules.enabled
+        unit = self._unit
         if queue is not None and enabled:
-            batch = policy.choose(queue, partition, profile)
+            if unit is not None:  # a delivery's messages share one batch
+                batch = unit.batch_for(channel_id, partition, self._batches)
+            if batch is None:
+                batch = policy.choose(queue, partition, profile)
         leading = rules.leading and self._latency.quiet(
             channel_id, message, rules.config.digest_by, rules.window, now
         )
@@ -193,15 +200,19 @@ class LocalBatches:
         queue.batched += 1  # type: ignore[union-attr]
         queue.touched = self._placed  # type: ignore[union-attr]
 
+        reason = None
         if not enabled:
-            return batch.id, False, opened, batch, FlushReason.DISABLED
-        if len(members) >= rules.max_batch_size:
-            return batch.id, False, opened, batch, FlushReason.SIZE
-        if message.priority in rules.urgent:
-            return batch.id, False, opened, batch, FlushReason.URGENT
-        if leading and len(members) == 1:
-            return batch.id, False, opened, batch, FlushReason.LEADING
-        return batch.id, False, opened, None, None
+            reason = FlushReason.DISABLED
+        elif len(members) >= rules.max_batch_size:
+            reason = FlushReason.SIZE
+        elif message.priority in rules.urgent:
+            reason = FlushReason.URGENT
+        elif leading and len(members) == 1:
+            reason = FlushReason.LEADING
+        if unit is not None:  # the unit flushes once the whole delivery is placed
+            unit.hold(channel_id, batch, reason)
+            return batch.id, False, opened, None, None
+        return batch.id, False, opened, batch if reason else None, reason
 
     def place_many(
         self, calls: Sequence[tuple[BatchableMessage, str, ChannelRules]], now: datetime
@@ -217,6 +228,16 @@ class LocalBatches:
             if done[3] is not None:
                 break
         return placed, None
+
+    def begin_unit(self) -> DeliveryUnit:
+        """Place the next messages as one delivery unit (one batch per channel, triggers held)."""
+        self._unit = DeliveryUnit()
+        return self._unit
+
+    def end_unit(self) -> list[Owed]:
+        """Close the unit; return the flushes it owes, of batches still pending."""
+        unit, self._unit = self._unit, None
+        return [] if unit is None else unit.owed_flushes(self._batches)
 
     def _slide(self, batch: BatchGroup, now: datetime, rules: ChannelRules) -> None:
         """Move a sliding window's due time to now + window, capped after its opening."""

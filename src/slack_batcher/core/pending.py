@@ -25,6 +25,7 @@ from ..model.stats import StatsContributor
 from ..store.base import DeadLetter, OutboxEntry, OutboxLeases
 from .recording import PendingView
 from .rules import ChannelRules
+from .units import DeliveryUnit, Owed
 
 __all__ = ["PendingBatches", "Placed"]
 
@@ -72,6 +73,17 @@ class PendingBatches(Protocol):
         and calls again with the rest (the in-process index does; the shared one places
         everything, a claimed batch being out of the open ones already).
         """
+        ...
+
+    def begin_unit(self) -> DeliveryUnit | None:
+        """Place the next messages as one delivery unit (see :mod:`.units`); return it.
+
+        The shared index opens none (None): it places the messages one by one.
+        """
+        ...
+
+    def end_unit(self) -> Sequence[Owed]:
+        """Close the unit; return the flushes it owes (batch, reason, index of its last)."""
         ...
 
     def claim_due(self, now: datetime, limit: int) -> list[BatchGroup]:

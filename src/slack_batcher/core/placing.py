@@ -15,7 +15,7 @@ from datetime import datetime
 from ..formatting.message import SlackMessage
 from ..model.clock import Clock
 from ..model.config import BatchConfig
-from ..model.errors import InvalidMessageError, MessageTooLargeError
+from ..model.errors import InvalidMessageError, MessageTooLargeError, StoreError
 from ..model.flush import FlushReason, check_channel_id
 from ..model.message import BatchableMessage
 from .error_handler import BatchErrorHandler
@@ -151,6 +151,40 @@ class Placer:
                     self._unplaced(failure)
                     return results, failure
                 calls = calls[len(placed) :]
+        return results, error
+
+    def add_unit(
+        self, events: Iterable[tuple[BatchableMessage, str]]
+    ) -> tuple[list[AddResult], Exception | None]:
+        """Add one delivery's events as a unit (see :meth:`MessageBatcher.add_unit`).
+
+        Shared batches: as :meth:`add_many` (pipelined; the Lua placement has no units).
+        """
+        if self._shared:
+            return self.add_many(events)
+        pending = list(events)
+        try:
+            for message, channel_id in pending:
+                self.check(message, channel_id)
+        except InvalidMessageError as exc:
+            return [], exc
+        results: list[AddResult] = []
+        error: Exception | None = None
+        with self._lock:
+            unit = self._pending.begin_unit()
+            try:
+                for index, (message, channel_id) in enumerate(pending):
+                    if unit is not None:
+                        unit.index = index
+                    results.append(AddResult(*self.place(message, channel_id, True)))
+            except (InvalidMessageError, StoreError) as exc:
+                error = exc
+            finally:
+                owed = self._pending.end_unit()
+            for batch, reason, last in owed:
+                flushed = self._flusher.flush(batch, reason, returned=True)
+                if last < len(results):
+                    results[last] = AddResult(batch.id, False, flushed, reason)
         return results, error
 
     def check(self, message: object, channel_id: object) -> None:

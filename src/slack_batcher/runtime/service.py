@@ -248,9 +248,14 @@ class BatchingService:
         return result
 
     async def submit_many(
-        self, events: Iterable[tuple[BatchableMessage, str]]
+        self, events: Iterable[tuple[BatchableMessage, str]], *, unit: bool = False
     ) -> tuple[list[AddResult], Exception | None]:
         """Add several events in one go: with group commit, one commit for all of them.
+
+        *unit*: the events are one delivery (one webhook call): they join one batch per
+        channel and flush together (:meth:`MessageBatcher.add_unit
+        <slack_batcher.core.batcher.MessageBatcher.add_unit>`); ``max_batch_size`` never
+        splits it.
 
         Returns the results of the events added, in order, and the error that stopped the
         rest (an :class:`~slack_batcher.model.errors.InvalidMessageError` or
@@ -260,15 +265,10 @@ class BatchingService:
         committed = self._admit()
         results: list[AddResult] = []
         error: Exception | None = None
-        add = self.batcher.add
-        # A batcher that can place several events per store round trip (shared Redis).
-        add_many = getattr(self.batcher, "add_many", None)
         try:
-            if add_many is not None:
-                results, error = add_many(events)
-            else:
-                for message, channel_id in events:
-                    results.append(add(message, channel_id))
+            # Shared batches (Redis): both place up to a hundred events per round trip.
+            add = self.batcher.add_unit if unit else self.batcher.add_many
+            results, error = add(events)
         except (InvalidMessageError, StoreError) as exc:
             error = exc
         self._wrote(len(results))

@@ -217,6 +217,14 @@ class RedisBatches:
         batch = _batch_of(reply[2:])
         return batch.id, False, len(batch.messages) == 1, batch, FlushReason(reply[1])
 
+    def begin_unit(self) -> None:
+        """Open no unit (None): a delivery's messages are placed one by one."""
+        return None
+
+    def end_unit(self) -> tuple[()]:
+        """Return no owed flush (no unit was opened)."""
+        return ()
+
     def configure(self, channel_id: str, rules: SharedRules) -> None:
         """Nothing to re-index: every placement reads the channel's rules."""
 
