@@ -202,7 +202,7 @@ class Outbox:
     def maintain(self) -> int:
         """Extend this instance's leases and take over entries nobody holds; return how many.
 
-        Taken-over entries go to the listeners, marked ``state["taken_over"]`` with the
+        Taken-over entries go to the listeners, marked ``state.taken_over`` with the
         previous owner ('' for an entry given back). Without leases: nothing to do, 0.
         """
         if self.leases is None:

@@ -13,6 +13,7 @@ from typing import Any
 from ..formatting.message import SlackMessage
 from ..model.batch import BatchGroup
 from ..model.message import BatchableMessage
+from ..model.progress import DeliveryProgress
 
 __all__ = ["DeadLetter", "DigestRecord", "OutboxEntry", "StoredState"]
 
@@ -22,8 +23,9 @@ class OutboxEntry:
     """A flushed batch's rendered message, waiting for delivery to be acknowledged.
 
     ``id`` equals the batch id (one flush per batch). ``due_at`` is when the batch was due,
-    for deadline-to-post latency. ``state`` is the sender's progress (e.g. the ``ts`` of page 1
-    once posted), saved with :meth:`BatchStore.update_outbox` so a retry resumes, not repeats.
+    for deadline-to-post latency. ``state`` is the delivery progress (the ``ts`` of each page
+    posted, the live-digest step, ...), saved with :meth:`BatchStore.update_outbox` so a retry
+    resumes, not repeats.
     """
 
     id: str
@@ -37,7 +39,7 @@ class OutboxEntry:
     attempts: int = 0
     next_attempt_at: datetime | None = None
     last_error: str | None = None
-    state: dict[str, Any] = field(default_factory=dict)
+    state: DeliveryProgress = field(default_factory=DeliveryProgress)
 
 
 @dataclass(slots=True)

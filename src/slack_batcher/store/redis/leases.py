@@ -8,7 +8,7 @@ an entry flushed by another instance into a channel this one delivers arrives th
 :meth:`~RedisLeases.maintain` too (within ``poll_seconds``).
 
 An instance that dies stops extending; once the lease has run out, the next instance to
-call :meth:`~RedisLeases.maintain` takes the entry over, marked ``state["taken_over"]``
+call :meth:`~RedisLeases.maintain` takes the entry over, marked ``state.taken_over``
 (the runtime counts it as recovered, and as a possible duplicate when it was caught
 mid-post). An instance that stops cleanly gives its entries back
 (:meth:`~RedisLeases.release`) so they are taken over at once.
@@ -86,7 +86,7 @@ class RedisLeases:
             fresh = [i for i in before if i not in self.held]
             for entry in self.redis.entries(fresh):
                 if before[entry.id] != self.owner:  # not handed to us: another let it go
-                    entry.state["taken_over"] = before[entry.id]
+                    entry.state.taken_over = str(before[entry.id])
                     taken_over += 1
                 self.held.add(entry.id)
                 received.append(entry)
@@ -121,7 +121,7 @@ class RedisLeases:
 
     def save(self, entry: OutboxEntry) -> None:
         """Save progress and extend the lease; LeaseLostError if another instance has it."""
-        entry.state.pop("taken_over", None)
+        entry.state.taken_over = None
         saved = self.redis.save_progress(entry, owner=self.owner, lease_until=self._lease_end())
         if saved != 1:
             self._lose(entry.id)
