@@ -12,8 +12,8 @@ from typing import Any
 from ...formatting.message import SlackMessage
 from ...model.batch import BatchGroup
 from ...model.message import BatchableMessage, BatchType
-from ...model.similarity import Profile
 from ...model.progress import DeliveryProgress
+from ...model.similarity import Profile
 from ..base import DeadLetter, OutboxEntry
 from ..codec import dump_json, micros_time, time_text, time_value
 
