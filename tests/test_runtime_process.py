@@ -187,7 +187,7 @@ def test_sigkill_mid_delivery_then_restart_redelivers_the_outbox(
         for number in range(100):
             batcher.add(event(number), f"C{number % 5}")
         batcher.flush_all_batches()  # 20 posts in the durable outbox
-        assert batcher.outbox_size() == 20
+        assert batcher.outbox.size() == 20
         batcher.close()
     slack.fail(delay=0.05)
     process = start_child(children, path, slack, "deliver")
@@ -195,6 +195,14 @@ def test_sigkill_mid_delivery_then_restart_redelivers_the_outbox(
     process.kill()
     process.wait(timeout=10)
     before = posted_events(slack)
+    # A digest's first edit precedes the re-post of its first page: a kill between the two
+    # leaves that acked page shown only in the parent's first version (re-posted at restart).
+    shown = set(before) | {
+        tag
+        for post in slack.posts
+        if post.history
+        for tag in EVENT.findall(json.dumps(post.history[0].blocks))
+    }
     assert 0 < len(before) < 100
 
     async def restart() -> dict[str, object]:
@@ -203,7 +211,7 @@ def test_sigkill_mid_delivery_then_restart_redelivers_the_outbox(
         sender = SlackSender(TOKEN, base_url=slack.base_url)
         async with BatchingService(batcher, sender, config=ServiceConfig(pacing=False)) as service:
             deadline = time.monotonic() + 20
-            while batcher.outbox_size() and time.monotonic() < deadline:
+            while batcher.outbox.size() and time.monotonic() < deadline:
                 await asyncio.sleep(0.02)
             stats = service.stats()
         store.close()
@@ -214,7 +222,7 @@ def test_sigkill_mid_delivery_then_restart_redelivers_the_outbox(
     counts = posted_events(slack)
     assert sorted(counts) == [f"evt-{n:04d}" for n in range(100)]
     duplicated_posts = sum(count - 1 for count in counts.values()) // 5
-    assert stats["recovered"] >= 20 - len(before) // 5  # type: ignore[operator]
+    assert stats["recovered"] >= 20 - len(shown) // 5  # type: ignore[operator]
     assert duplicated_posts <= stats["possible_duplicates"]  # type: ignore[operator]
     assert outbox_events(path) == []
 
