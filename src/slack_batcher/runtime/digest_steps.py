@@ -70,16 +70,14 @@ async def _step(deliverer: Deliverer, entry: OutboxEntry, plan: dict[str, Any]) 
     if deliverer.stopping:
         return False
     now = deliverer.timers.clock.now()
-    record = digests.store.get_digest(plan["key"], now)
+    record = digests.get(plan["key"], now)
     if record is None or record.ts != plan["parent"]:
         _restart(deliverer, entry, plan, "it expired or was replaced", forget=False)
         return False
     step = plan["step"] or ("update" if record.converted else "convert")
     plan["step"] = step
-    entry.attempts += 1
-    if step == "convert":  # a re-post caught mid-call by a crash may appear twice
-        entry.state["attempting"] = "convert"
-    deliverer.save_progress(entry)
+    if not await _mark(deliverer, entry, plan, step):
+        return False
     channel = entry.channel_id
     joined = record
     try:
@@ -104,7 +102,8 @@ async def _step(deliverer: Deliverer, entry: OutboxEntry, plan: dict[str, Any]) 
         return deliverer.failed(entry, exc)
     deliverer.succeeded(entry)
     if step == "convert":
-        digests.converted(record)
+        if not digests.converted(record):  # a restart before it is written re-posts the page
+            deliverer.metrics.count("possible_duplicates")
         plan["step"] = "update"
         deliverer.metrics.post_succeeded(channel, [])
     else:
@@ -113,6 +112,23 @@ async def _step(deliverer: Deliverer, entry: OutboxEntry, plan: dict[str, Any]) 
         deliverer.metrics.count("digest_updates")
     deliverer.probe_passed(entry)
     deliverer.save_progress(entry)
+    return False
+
+
+async def _mark(deliverer: Deliverer, entry: OutboxEntry, plan: dict[str, Any], step: str) -> bool:
+    """Save the step about to be taken; False when a conversion's mark could not be stored.
+
+    A conversion re-posts a page: its ``attempting`` mark must be stored first (a crash
+    mid-call then counts a possible duplicate); an edit is harmless to repeat.
+    """
+    entry.attempts += 1
+    if step != "convert":
+        deliverer.save_progress(entry)
+        return True
+    entry.state["attempting"] = "convert"
+    if await deliverer.save_attempt(entry):
+        return True
+    plan["step"] = None
     return False
 
 
