@@ -2,9 +2,10 @@
 
 The demo's bundled day (1 107 provider webhooks: GitHub, Jira, Alertmanager, with a
 210-event alert storm in #alerts from 14:10) runs as ``make demo`` runs it: through the
-``/v1/sources/*`` endpoints, the starter ``[[routes]]`` (#alerts: one digest per channel)
-and the runtime on a simulated clock, into the dry-run sender (which returns a ``ts`` and
-can edit, as SlackSender does):
+``/v1/sources/*`` endpoints, the starter ``[[routes]]`` as they were before the leading
+edge (5-minute windows, 10 for CI: ``bench_replay.old_starter_settings``; #alerts: one
+digest per channel) and the runtime on a simulated clock, into the dry-run sender (which
+returns a ``ts`` and can edit, as SlackSender does):
 
 (a) seed defaults, live digests off: every flush is a new top-level post;
 (b) + live digests (the default now): later flushes of a key go to its digest's thread;
@@ -16,7 +17,7 @@ replies and edits), top-level posts in the storm (#alerts 14:10–14:20), and th
 each event from arrival until Slack first shows it (p50/p99/max; a live digest's
 re-post of its first items does not count, they were shown in the post itself).
 Simulated time, so the figures are exact and do not depend on the machine. It uses the
-demo's private ``_run`` so that both replay the day the same way.
+demo's ``run_day`` so that both replay the day the same way.
 
 Then the cost of one live-digest summary per flush (CPU time, best of 3) at digest sizes
 50 / 500 / 5 000 items, for two workloads: distinct pull requests (every item its own row,
@@ -37,14 +38,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from benchmarks.bench_replay import old_starter_settings
 from slack_batcher import BatchableMessage, BatchConfig, ContentType, FormatOptions
 from slack_batcher.demo.run import (
     STORM_CHANNEL,
     STORM_END,
     STORM_START,
-    _run,
-    demo_settings,
     load_deliveries,
+    run_day,
 )
 from slack_batcher.formatting.digest_state import DigestState
 from slack_batcher.formatting.digest_summary import format_digest_summary
@@ -65,38 +66,32 @@ def _percentile(ordered: list[float], share: float) -> float:
 
 def run_setup(changes: dict[str, Any], digests: bool) -> dict[str, Any]:
     """Replay the bundled day with *changes* to the batching config; return the figures."""
-    settings = demo_settings()
+    settings = old_starter_settings()  # the seed's windows: what the table below compares
     config: BatchConfig = replace(settings.batch_config, **changes)
     settings = settings.model_copy(update={"batching": config})
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-digest-") as tmp:
-        recorder, _, tally = _run(
+        run = run_day(
             load_deliveries(), settings, Path(tmp) / "posts.jsonl", None, live_digests=digests
         )
     elapsed = time.perf_counter() - started
-    recent = list(reversed(recorder.recent()))
-    posted_at = {p.ts: p.posted_at for p in recent if p.ts}
-    shown: dict[str, datetime] = {}
-    for post in recent:
-        at = post.posted_at
-        if post.message.metadata.get("digest_repost") and post.thread_ts in posted_at:
-            at = posted_at[post.thread_ts]  # first shown in the digest post itself
-        for message_id in post.message.metadata.get("message_ids", []):
-            shown.setdefault(str(message_id), at)
-    arrivals = tally.arrivals
-    waits = sorted((shown[i] - arrivals[i]).total_seconds() for i in arrivals if i in shown)
-    edits = sum(p.edits for p in recent)
+    calls = run.ledger.calls
+    shown = run.ledger.first_shown()
+    tally = run.tally
+    waits = sorted(
+        (shown[(routed["channel"], routed["id"])] - at).total_seconds()
+        for routed, at in zip(tally.routed, tally.routed_at, strict=True)
+        if (routed["channel"], routed["id"]) in shown
+    )
     return {
-        "top_level": sum(1 for p in recent if p.thread_ts is None),
-        "calls": len(recent) + edits,
+        "top_level": sum(1 for c in calls if c.is_top_level),
+        "calls": len(calls),
         "storm_top_level": sum(
             1
-            for p in recent
-            if p.thread_ts is None
-            and p.channel == STORM_CHANNEL
-            and STORM_START <= p.posted_at < STORM_END
+            for c in calls
+            if c.is_top_level and c.channel == STORM_CHANNEL and STORM_START <= c.at < STORM_END
         ),
-        "events": len(arrivals),
+        "events": len(tally.routed),
         "shown": len(waits),
         "p50": _percentile(waits, 0.5),
         "p99": _percentile(waits, 0.99),

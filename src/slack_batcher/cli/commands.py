@@ -22,6 +22,7 @@ from rich.table import Table
 from ..model.errors import ConfigError
 from . import client as cli_client
 from .output import EXIT_REFUSED, EXIT_USAGE, config_option, err, fail, json_rows, out
+from .replay import register as register_replay
 from .setup import config_warnings, register
 
 __all__ = ["main"]
@@ -40,7 +41,16 @@ def main() -> None:
 @config_option("TOML configuration file (see `slack-batcher config check`).")
 @click.option("--host", help="Listen address (overrides server.host).")
 @click.option("--port", type=click.IntRange(0, 65535), help="Listen port (overrides server.port).")
-def serve(config_path: Path | None, host: str | None, port: int | None) -> None:
+@click.option(
+    "--record",
+    "record_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Append every accepted webhook delivery to this file, for `slack-batcher replay` "
+    "(overrides server.record_path; no signature or token is written).",
+)
+def serve(
+    config_path: Path | None, host: str | None, port: int | None, record_path: Path | None
+) -> None:
     """Run the HTTP service until Ctrl-C (then flush and deliver what is pending)."""
     from ..http.server import (
         build_service,
@@ -57,7 +67,11 @@ def serve(config_path: Path | None, host: str | None, port: int | None) -> None:
     try:
         settings = load_settings(config_path)
         server = settings.server.model_copy(
-            update={k: v for k, v in (("host", host), ("port", port)) if v is not None}
+            update={
+                k: v
+                for k, v in (("host", host), ("port", port), ("record_path", record_path))
+                if v is not None
+            }
         )
         settings = settings.model_copy(update={"server": server})
         note = check_bind(settings)
@@ -83,6 +97,12 @@ def serve(config_path: Path | None, host: str | None, port: int | None) -> None:
         soft_wrap=True,
     )
     err.print(f"sender: {describe_sender(settings.sender)}", markup=False, soft_wrap=True)
+    if settings.server.record_path is not None:
+        err.print(
+            f"recording accepted webhook deliveries to {settings.server.record_path.resolve()}",
+            markup=False,
+            soft_wrap=True,
+        )
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal: after a
     # clean shutdown that is a normal exit, not an abort.
     signal.signal(signal.SIGTERM, _exit_cleanly)
@@ -164,10 +184,10 @@ def demo(
     for name, justify in (
         ("channel", "left"),
         ("events in", "right"),
-        ("Slack posts out", "right"),
-        ("reduction", "right"),
         ("in channel (no digests → digests)", "right"),
-        ("longest wait", "right"),
+        ("Slack calls", "right"),
+        ("wait p50", "right"),
+        ("longest", "right"),
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for row in result.channels:
@@ -175,23 +195,16 @@ def demo(
         table.add_row(
             row.channel,
             str(row.events),
-            str(row.posts),
-            f"{row.reduction:.0%}",
             f"{before} → {row.top_level}" if before is not None else str(row.top_level),
-            f"{row.longest_wait_seconds / 60:.1f} min",
+            str(row.slack_calls),
+            _minutes(row.p50_wait_seconds),
+            _minutes(row.longest_wait_seconds),
         )
-    total_reduction = 1 - result.total_posts / events if events else 0.0
     after = sum(row.top_level for row in result.channels)
     befores = [row.top_level_without_digests for row in result.channels]
     shown = str(after) if None in befores else f"{sum(b or 0 for b in befores)} → {after}"
-    table.add_row(
-        "total",
-        str(result.total_events),
-        str(result.total_posts),
-        f"{total_reduction:.0%}",
-        shown,
-        "",
-    )
+    calls = sum(row.slack_calls for row in result.channels)
+    table.add_row("total", str(events), shown, str(calls), "", "")
     out.print(table)
     storm = result.storm
     if storm is not None and storm.events:
@@ -207,6 +220,10 @@ def demo(
         _post_demo_for_real(result.posts, token, channel)
     elif token or channel:
         out.print("To post for real, set both SLACK_BOT_TOKEN and --channel/SLACK_DEMO_CHANNEL.")
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 60 else f"{seconds / 60:.1f} min"
 
 
 def _post_demo_for_real(posts: list[Any], token: str, channel: str) -> None:
@@ -285,6 +302,7 @@ def config_check(path: Path | None) -> None:
 
 cli_client.register(main)  # send, flush, inspect, stats, dead-letters (cli_client.py)
 register(main)  # config init / show, routes test (cli_setup.py)
+register_replay(main)  # replay DELIVERIES.jsonl (replay.py)
 
 if __name__ == "__main__":
     main()

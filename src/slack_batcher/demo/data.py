@@ -6,13 +6,14 @@ Both ship inside the wheel (``slack_batcher/data/``), so ``slack-batcher demo`` 
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from ..http.settings import ServiceSettings, load_settings
 
@@ -41,18 +42,29 @@ class DemoDelivery:
     body: dict[str, Any]
     event: str = ""
     delivery: str = ""
+    #: When it was received (ISO 8601), as ``serve --record`` writes it; "" when unknown.
+    time: str = ""
+
+
+def _open_text(path: Path) -> IO[str]:
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", encoding="utf-8")
+    return path.open(encoding="utf-8")
 
 
 def load_deliveries(path: Path | None = None) -> list[DemoDelivery]:
     """Read a JSON-lines file of deliveries (default: the bundled day), in arrival order.
 
-    A bad line raises ValueError naming the file and line.
+    A line is ``{"at": seconds after the start, "source": "github" | "jira" |
+    "alertmanager", "body": {…}, "event": X-GitHub-Event, "delivery": id, "time": ISO}``
+    (``event``, ``delivery`` and ``time`` optional); a ``.gz`` file is read gzipped. A bad
+    line raises ValueError naming the file and line.
     """
     if path is None:
         with _bundled("demo-webhooks.jsonl") as bundled:
             return load_deliveries(bundled)
     deliveries: list[DemoDelivery] = []
-    with path.open(encoding="utf-8") as handle:
+    with _open_text(path) as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
@@ -64,13 +76,17 @@ def load_deliveries(path: Path | None = None) -> list[DemoDelivery]:
                 body = row["body"]
                 if not isinstance(body, dict):
                     raise TypeError("body: expected a JSON object")
+                at = row["at"]
+                if isinstance(at, bool) or not isinstance(at, int | float) or not 0 <= at < 1e10:
+                    raise ValueError(f"at: expected seconds since the start (>= 0), got {at!r}")
                 deliveries.append(
                     DemoDelivery(
-                        float(row["at"]),
+                        float(at),
                         source,
                         body,
                         str(row.get("event", "")),
                         str(row.get("delivery", "")),
+                        str(row.get("time", "")),
                     )
                 )
             except (ValueError, KeyError, TypeError) as exc:

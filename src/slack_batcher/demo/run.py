@@ -18,39 +18,31 @@ for GitHub; Jira's id is its ``X-Atlassian-Webhook-Identifier``).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import secrets
-import tempfile
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..core.batcher import MessageBatcher
 from ..delivery.jsonl import JsonlSender
-from ..formatting.factory import SlackMessageFormatterFactory
 from ..formatting.message import SlackMessage
 from ..http.preview import render_page
-from ..http.recent import RecordingSender
 from ..http.settings import ServiceSettings
-from ..model.clock import ManualClock
 from ..model.config import BatchConfig
-from ..runtime.service import BatchingService
-from ..sources.samples import signed_request
 from ..sources.settings import SourcesSettings
-from ..store.memory import MemoryStore
-from ..store.sqlite.store import SQLiteStore
 from .data import (
-    SOURCES,
     DemoDelivery,
     demo_settings,
     load_deliveries,
     starter_config,
 )
+from .ledger import CallLedger
+from .replay import ReplayRun, Tally, run_replay, without_digests
+from .report import ReplayReport, replay_report
 from .storm import (
     StormFigures,
     digest_thread,
@@ -100,20 +92,24 @@ class DemoPost:
 
 @dataclass(slots=True)
 class ChannelFigures:
-    """A channel's result: messages routed in, Slack posts out, an event's longest wait."""
+    """A channel's result: events in, Slack calls out, top-level posts, waits."""
 
     channel: str
     events: int = 0
+    #: Posts and thread replies (every page), and edits of live digests.
     posts: int = 0
+    edits: int = 0
+    #: Seconds from an event's arrival until a post or reply first showed it: median, max.
+    p50_wait_seconds: float = 0.0
     longest_wait_seconds: float = 0.0
     #: Posts people see in the channel (not thread replies), and as many without digests.
     top_level: int = 0
     top_level_without_digests: int | None = None
 
     @property
-    def reduction(self) -> float:
-        """Share of posts avoided (0.8: one post per five events)."""
-        return 1 - self.posts / self.events if self.events else 0.0
+    def slack_calls(self) -> int:
+        """Posts, replies and edits: what Slack's rate limits count."""
+        return self.posts + self.edits
 
 
 @dataclass(slots=True)
@@ -141,101 +137,44 @@ class DemoResult:
         return len(self.posts)
 
 
-@dataclass(slots=True)
-class _Tally:
-    """What the replay saw: messages per channel, arrival times, answers per source."""
-
-    by_channel: Counter[str] = field(default_factory=Counter)
-    arrivals: dict[str, datetime] = field(default_factory=dict)
-    deliveries: Counter[str] = field(default_factory=Counter)
-    outcomes: Counter[str] = field(default_factory=Counter)
-    #: Every message routed to a channel ({"id", "channel", …}) and when it arrived.
-    routed: list[dict[str, Any]] = field(default_factory=list)
-    routed_at: list[datetime] = field(default_factory=list)
-
-
-async def _replay(
-    deliveries: list[DemoDelivery],
-    service: BatchingService,
-    app: Any,
-    credentials: dict[str, str],
-    progress: Callable[[int], None] | None,
-) -> _Tally:
-    import httpx
-
-    clock = service.clock
-    assert isinstance(clock, ManualClock)
-    tally = _Tally()
-    transport = httpx.ASGITransport(app=app)
-    async with service, httpx.AsyncClient(transport=transport, base_url="http://demo") as client:
-        for index, delivery in enumerate(deliveries, start=1):
-            arrival = DAY_START + timedelta(seconds=delivery.at)
-            if arrival > clock.now():
-                await service.advance(arrival - clock.now())
-            raw, headers = signed_request(
-                delivery.source,
-                delivery.body,
-                credentials[delivery.source],
-                event=delivery.event,
-                delivery=delivery.delivery or f"demo-{index}",
-            )
-            response = await client.post(
-                f"/v1/sources/{delivery.source}", content=raw, headers=headers
-            )
-            if response.status_code >= 300:
-                raise ValueError(
-                    f"delivery {index} ({delivery.source} {delivery.event}) was refused: "
-                    f"HTTP {response.status_code} {response.text[:300]}"
-                )
-            answer = response.json()
-            tally.deliveries[delivery.source] += 1
-            tally.outcomes[answer["status"]] += 1
-            for routed in answer.get("messages", []):
-                if not routed["duplicate"]:
-                    tally.by_channel[routed["channel"]] += 1
-                    tally.arrivals[routed["id"]] = clock.now()
-                    tally.routed.append(routed)
-                    tally.routed_at.append(clock.now())
-            if progress is not None:
-                progress(index)
-        window = service.batcher.config.max_batch_age
-        longest = max(
-            [window, *(service.batcher.config_for(c).max_batch_age for c in tally.by_channel)]
-        )
-        await service.advance(longest + timedelta(minutes=5))
-    return tally
-
-
-def _collect_posts(recorder: RecordingSender, arrivals: dict[str, datetime]) -> list[DemoPost]:
+def _collect_posts(ledger: CallLedger, arrivals: dict[str, datetime]) -> list[DemoPost]:
+    """Every post and reply in order, each showing its latest version (edits applied)."""
     posts: list[DemoPost] = []
-    shown_at = {recent.ts: recent.posted_at for recent in recorder.recent() if recent.ts}
-    for recent in reversed(recorder.recent()):
-        ids = [str(i) for i in recent.message.metadata.get("message_ids", [])]
-        seen = recent.posted_at
-        if recent.message.metadata.get("digest_repost") and recent.thread_ts in shown_at:
-            seen = shown_at[recent.thread_ts]  # a live digest's first items, shown in its post
-        waits = [(seen - arrivals[i]).total_seconds() for i in ids if i in arrivals]
+    by_ts: dict[tuple[str, str], int] = {}
+    shown = ledger.first_shown()
+    for call in ledger.calls:
+        if call.is_edit:
+            index = by_ts.get((call.channel, call.ts or ""))
+            if index is not None:  # the summary now: its items are in the thread
+                posts[index].message = call.message
+                posts[index].event_ids = call.message_ids
+            continue
+        ids = call.message_ids
+        waits = [
+            (shown[(call.channel, i)] - arrivals[i]).total_seconds() for i in ids if i in arrivals
+        ]
+        if call.ts:
+            by_ts[(call.channel, call.ts)] = len(posts)
         posts.append(
-            DemoPost(
-                recent.channel,
-                recent.posted_at,
-                recent.message,
-                ids,
-                max(waits, default=0),
-                recent.ts,
-                recent.thread_ts,
-            )
-        )
+            DemoPost(call.channel, call.at, call.message, ids, max(waits, default=0), call.ts,
+                     call.thread_ts)
+        )  # fmt: skip
     return posts
 
 
-def _figures(by_channel: Counter[str], posts: list[DemoPost]) -> list[ChannelFigures]:
-    table = {channel: ChannelFigures(channel, count) for channel, count in by_channel.items()}
-    for post in posts:
-        figures = table.setdefault(post.channel, ChannelFigures(post.channel))
-        figures.posts += 1
-        figures.longest_wait_seconds = max(figures.longest_wait_seconds, post.longest_wait_seconds)
-    return sorted(table.values(), key=lambda c: c.channel)
+def _figures(report: ReplayReport) -> list[ChannelFigures]:
+    return [
+        ChannelFigures(
+            row.channel,
+            events=row.events,
+            posts=row.top_level_posts + row.replies,
+            edits=row.edits,
+            p50_wait_seconds=row.wait("p50") or 0.0,
+            longest_wait_seconds=row.wait("max") or 0.0,
+            top_level=row.top_level_posts,
+        )
+        for row in report.channels
+    ]
 
 
 def _write_outputs(result: DemoResult) -> None:
@@ -250,7 +189,9 @@ def _write_outputs(result: DemoResult) -> None:
                 "channel": c.channel,
                 "events": c.events,
                 "posts": c.posts,
-                "reduction": round(c.reduction, 4),
+                "edits": c.edits,
+                "slack_calls": c.slack_calls,
+                "p50_wait_seconds": round(c.p50_wait_seconds, 1),
                 "longest_wait_seconds": round(c.longest_wait_seconds, 1),
                 "top_level_posts": c.top_level,
                 "top_level_posts_without_digests": c.top_level_without_digests,
@@ -266,7 +207,8 @@ def _write_outputs(result: DemoResult) -> None:
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     sections = [
         (
-            f"{c.channel} — {c.events} events → {c.posts} posts ({c.reduction:.0%} fewer)",
+            f"{c.channel} — {c.events} events → {c.top_level} posts in the channel, "
+            f"{c.slack_calls} Slack calls with replies and edits",
             [p.message for p in result.posts if p.channel == c.channel],
         )
         for c in result.channels
@@ -288,22 +230,23 @@ def run_demo(
     """Replay *deliveries* (default: the bundled day) through the service; write *output_dir*.
 
     *settings* supplies the batching configuration and the routes (default: the starter
-    configuration); the sources get fresh random secrets. *progress* is called with the
-    number of deliveries replayed so far. A delivery the service refuses raises ValueError.
-    With live digests on, the day is replayed a second time without them, to count the
-    channel posts they saved.
+    configuration); the sources get fresh random secrets and the posts go to the JSONL
+    dry-run sender. *progress* is called with the number of deliveries replayed so far. A
+    delivery the service refuses raises ValueError. With live digests on, the day is
+    replayed a second time without them, to count the channel posts they saved.
     """
     deliveries = deliveries if deliveries is not None else load_deliveries()
     settings = settings if settings is not None else demo_settings()
     output_dir.mkdir(parents=True, exist_ok=True)
     posts_file = output_dir / "posts.jsonl"
-    recorder, stats, tally = _run(deliveries, settings, posts_file, progress)
-    posts = _collect_posts(recorder, tally.arrivals)
+    run = run_day(deliveries, settings, posts_file, progress)
+    tally = run.tally
+    posts = _collect_posts(run.ledger, tally.arrivals)
     result = DemoResult(
-        _figures(tally.by_channel, posts),
+        _figures(replay_report(run)),
         posts,
         output_dir,
-        stats,
+        run.stats,
         tally.deliveries,
         tally.outcomes,
     )
@@ -312,58 +255,53 @@ def run_demo(
     return result
 
 
-def _run(
+def with_demo_secrets(settings: ServiceSettings) -> ServiceSettings:
+    """Return *settings* with fresh random secrets for every source (the demo signs with them)."""
+    sources = SourcesSettings.model_validate(
+        {
+            "github": {"secret": secrets.token_hex(16)},
+            "jira": {"secret": secrets.token_hex(16)},
+            "alertmanager": {"token": secrets.token_hex(16)},
+        }
+    )
+    return settings.model_copy(update={"sources": sources})
+
+
+def run_day(
     deliveries: list[DemoDelivery],
     settings: ServiceSettings,
     posts_file: Path,
-    progress: Callable[[int], None] | None,
+    progress: Callable[[int], None] | None = None,
     *,
     live_digests: bool = True,
-) -> tuple[RecordingSender, dict[str, Any], _Tally]:
-    from ..http.app import create_app
+) -> ReplayRun:
+    """Replay the day as the demo does: random secrets, the JSONL sender into *posts_file*.
 
-    def configured(config: BatchConfig) -> BatchConfig:
-        return config if live_digests else replace(config, live_digests=False)
-
-    credentials = {source: secrets.token_hex(16) for source in SOURCES}
-    sources = SourcesSettings.model_validate(
-        {
-            "github": {"secret": credentials["github"]},
-            "jira": {"secret": credentials["jira"]},
-            "alertmanager": {"token": credentials["alertmanager"]},
-        }
-    )
+    With ``live_digests=False`` every channel's digests are off and the store is memory
+    (the comparison run only counts posts); a refused delivery raises ValueError.
+    """
+    settings = with_demo_secrets(settings)
+    if not live_digests:
+        settings = settings.model_copy(
+            update={"store": settings.store.model_copy(update={"url": "memory://"})}
+        )
     posts_file.unlink(missing_ok=True)
-    clock = ManualClock(DAY_START)
-    with tempfile.TemporaryDirectory(prefix="slack-batcher-demo-") as tmp:
-        batcher = MessageBatcher(
-            configured(settings.batch_config),
-            SlackMessageFormatterFactory(),
-            clock=clock,
-            # The comparison run only counts posts: the memory store keeps it quick.
-            store=SQLiteStore(Path(tmp) / "batches.db") if live_digests else MemoryStore(),
-            auto_ack=False,
-        )
-        for channel, config in settings.routes.channel_configs(settings.batch_config).items():
-            batcher.configure_channel(channel, configured(config))
-        recorder = RecordingSender(
-            JsonlSender(posts_file, clock=clock), limit=len(deliveries) * 2 + 10, clock=clock
-        )
-        service = BatchingService(batcher, recorder)
-        app = create_app(service, sources=sources, routes=settings.routes)
-        try:
-            tally = asyncio.run(_replay(deliveries, service, app, credentials, progress))
-            stats = batcher.get_batch_stats()
-        finally:
-            batcher.close()
-    return recorder, stats, tally
+    return run_replay(
+        deliveries,
+        settings,
+        start=DAY_START,
+        sender=lambda clock: JsonlSender(posts_file, clock=clock),
+        tweak=None if live_digests else without_digests,
+        progress=progress,
+        strict=True,
+    )
 
 
 def _add_digest_figures(
     result: DemoResult,
     deliveries: list[DemoDelivery],
     settings: ServiceSettings,
-    tally: _Tally,
+    tally: Tally,
     posts_file: Path,
 ) -> None:
     """Count top-level posts per channel and the storm's posts; with digests, also without."""
@@ -376,7 +314,7 @@ def _add_digest_figures(
     if settings.batch_config.live_digests:
 
         def rerun(changed: BatchConfig, path: Path) -> None:
-            _run(deliveries, settings, path, None, live_digests=changed.live_digests)
+            run_day(deliveries, settings, path, None, live_digests=changed.live_digests)
 
         before = top_level_without_digests(settings.batch_config, rerun)
         without = storm_figures(before, arrivals, STORM_CHANNEL, STORM_START, STORM_END)

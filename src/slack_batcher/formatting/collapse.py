@@ -1,4 +1,4 @@
-"""Rows of a digest: one line for one event, for an entity's lifecycle, or for repeats.
+"""Rows of a multi-item message or a live-digest summary: one line per event, entity or repeat.
 
 A :class:`Row` covers one or more events. :func:`collapse_rows` folds rows that read the
 same — same content type, label, title, status and state path — into one line::
@@ -7,7 +7,7 @@ same — same content type, label, title, status and state path — into one lin
 
 Nothing is dropped: a row keeps every message it covers (``messages``), so counts and
 message ids stay exact. :func:`row_lines` renders a row as safe mrkdwn and plain text; a
-row of one event renders exactly like :func:`~.render.item_lines`, so digests without
+row of one event renders exactly like :func:`~.render.item_lines`, so messages without
 repeats look as before. Pure functions: no clock, no I/O.
 """
 
@@ -52,7 +52,7 @@ def where_of(message: BatchableMessage) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Row:
-    """One line of a digest.
+    """One line of a multi-item message or live-digest summary.
 
     ``messages`` are every event the line covers, oldest first; ``view`` is the latest
     event's view (its state is the one shown). ``path`` lists the states an entity went
@@ -166,7 +166,7 @@ def span_path_text(path: tuple[str, ...], started: datetime, ended: datetime) ->
 
 
 def row_lines(row: Row, options: FormatOptions) -> tuple[str, str]:
-    """Return the row's digest line (mrkdwn) and its fallback-text line.
+    """Return the row's line (mrkdwn) and its fallback-text line.
 
     A row of one event is :func:`~.render.item_lines`'s line. Otherwise the latest event's
     line (compact: no author or time) gains "×N", the state path, the places and the time

@@ -31,11 +31,11 @@ from typing import Any
 
 from ..model.message import BatchableMessage, ContentType
 from .collapse import compound_lines, places_text, span_path_text, where_of
-from .digest import worded_header
 from .digest_summary import DEFAULT_SUMMARY_ROWS, SummaryParts, states_text, summary_message
 from .items import DEFAULT_ITEM_FORMATTERS, ItemFormatter, ItemView
 from .lifecycle import entity_view, lead_state, row_group, state_of
 from .message import SlackMessage
+from .multi import worded_header
 from .options import FormatOptions
 from .render import item_lines
 

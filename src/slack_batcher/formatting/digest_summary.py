@@ -26,12 +26,12 @@ from typing import Any
 from ..model.message import BatchableMessage, ContentType
 from . import blocks as bk
 from .collapse import Row, collapse_rows, row_lines
-from .digest import header_text
 from .escape import clean, clean_short, truncate
 from .items import DEFAULT_ITEM_FORMATTERS, KINDS, ItemFormatter, ItemView
 from .lifecycle import lifecycle_rows, state_of
 from .limits import MAX_FALLBACK_TEXT, MAX_HEADER_TEXT, MAX_SECTION_TEXT
 from .message import SlackMessage
+from .multi import header_text
 from .options import FormatOptions
 from .render import counts_text, time_span
 

@@ -1,7 +1,7 @@
 """SlackMessageFormatterFactory: routes a batch to the formatter for its message type.
 
 The built-in routes: a batch of one goes to the single-event layout; PR_BATCH, JIRA_BATCH
-and DIGEST go to the digest layout (each item rendered by its content type's item
+and DIGEST go to the multi-item layout (each item rendered by its content type's item
 formatter). ``register()`` replaces the formatter of a message type, ``register_item()``
 the item formatter of a content type. Every message a formatter returns is checked with
 :func:`validate_message`; a formatter that raises or returns an invalid message makes
@@ -20,9 +20,9 @@ from ..model.batch import BatchGroup
 from ..model.errors import FormatterError
 from ..model.message import BatchableMessage, BatchType, ContentType
 from .context import BatchFormatterContext, MessageType
-from .digest import format_digest
 from .items import DEFAULT_ITEM_FORMATTERS, ItemFormatter
 from .message import SlackMessage
+from .multi import format_multi
 from .options import FormatOptions
 from .single import format_single
 from .validate import validate_message
@@ -34,7 +34,7 @@ logger = logging.getLogger(__name__)
 #: A message-level formatter: the batch's context and the channel's options in, a message out.
 MessageFormatter = Callable[[BatchFormatterContext, FormatOptions], SlackMessage]
 
-_DIGEST_TYPES = (MessageType.PR_BATCH, MessageType.JIRA_BATCH, MessageType.DIGEST)
+_MULTI_TYPES = (MessageType.PR_BATCH, MessageType.JIRA_BATCH, MessageType.DIGEST)
 _STATE = frozenset({"options", "_channel_options", "_items", "_routes", "_custom_items"})
 
 
@@ -80,9 +80,10 @@ class SlackMessageFormatterFactory:
         #: True once register_item() replaced a built-in item formatter.
         self._custom_items = False
         single = _Builtin("single", format_single, self._items)
-        digest = _Builtin("digest", format_digest, self._items)
+        # The label stays "digest", the seed's MessageType.DIGEST: it is read in metadata.
+        multi = _Builtin("digest", format_multi, self._items)
         self._routes: dict[MessageType, tuple[str, MessageFormatter]] = {
-            kind: ("digest", digest) if kind in _DIGEST_TYPES else ("single", single)
+            kind: ("digest", multi) if kind in _MULTI_TYPES else ("single", single)
             for kind in MessageType
         }
 
@@ -112,7 +113,7 @@ class SlackMessageFormatterFactory:
     def register_item(self, content_type: ContentType | str, formatter: ItemFormatter) -> None:
         """Use *formatter* (``formatter(message, options) -> ItemView``) for *content_type*.
 
-        It renders that type's events everywhere: single posts and digest lines alike.
+        It renders that type's events everywhere: single posts and multi-item lines alike.
         """
         kind = content_type if isinstance(content_type, ContentType) else ContentType(content_type)
         if not callable(formatter):

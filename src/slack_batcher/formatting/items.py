@@ -150,9 +150,9 @@ Details = tuple[str, tuple[tuple[str, str], ...]]
 class ContentFormatter:
     """Base of the built-in item formatters: one per content type.
 
-    ``__call__`` reads what a digest line needs (title, link, label, status, scope);
+    ``__call__`` reads what an item line needs (title, link, label, status, scope);
     :meth:`details` reads the description and detail fields, and runs only for a single
-    post, which keeps digests cheap. A plain function ``(message, options) -> ItemView``
+    post, which keeps multi-item messages cheap. A plain function ``(message, options) -> ItemView``
     works as an item formatter too: it fills ``detail``/``fields`` itself if it wants them.
     """
 
@@ -171,7 +171,7 @@ class PullRequestFormatter(ContentFormatter):
     def __call__(self, message: BatchableMessage, options: FormatOptions) -> ItemView:
         """Return the view of a PR event."""
         # Each _get inlined for its common case (the first key holds a short string, or an
-        # int number): this runs for every PR in every digest.
+        # int number): this runs for every PR of every multi-item message.
         data = message.data
         value = data.get("repository")
         repo = value.strip() if type(value) is str and len(value) <= _RAW_LIMIT else ""

@@ -25,7 +25,7 @@ def _frozen(value: Mapping[str, str] | None) -> Mapping[str, str]:
 class FormatOptions:
     """Rendering options for one channel; the factory holds a default and per-channel ones.
 
-    - ``compact``: digest items drop author and time; single events drop the field grid.
+    - ``compact``: multi-item lines drop author and time; single events drop the field grid.
     - ``emoji``: type and priority emoji (``:red_circle:``); off, priorities read
       ``[CRITICAL]`` / ``[HIGH]``.
     - ``base_urls``: per source (``"github"``, ``"jira"``), used to build a link when an
@@ -33,7 +33,7 @@ class FormatOptions:
     - ``user_ids``: author name → Slack user id (``U…``/``W…``). The only way a mention
       (``<@U…>``) ever appears in output.
     - ``max_items_in_text``: how many items the plain fallback text lists.
-    - ``fold_repeats``: in a digest, repeats collapse into one line ("×4") and an entity's
+    - ``fold_repeats``: in a multi-item post, repeats collapse into one line ("×4") and an entity's
       events into one line with its path ("firing → resolved"); off: one line per event.
     """
 

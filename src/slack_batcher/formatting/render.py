@@ -39,7 +39,7 @@ _STATUSES = CleanCache(STATUS_LIMIT)
 _EMOJI_MARKS = {"critical": ":red_circle: ", "high": ":large_orange_circle: "}
 _TEXT_MARKS = {"critical": "[CRITICAL] ", "high": "[HIGH] "}
 _PLAIN = FormatOptions(compact=True)
-#: (digest-line marker, fallback-text marker) by priority, with emoji on and off.
+#: (item-line marker, fallback-text marker) by priority, with emoji on and off.
 _EMOJI_PAIRS = {p: (_EMOJI_MARKS.get(p, ""), _TEXT_MARKS.get(p, "")) for p in PRIORITY_SCORES}
 _TEXT_PAIRS = {p: (_TEXT_MARKS.get(p, ""), _TEXT_MARKS.get(p, "")) for p in PRIORITY_SCORES}
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -116,9 +116,9 @@ def item_link(view: ItemView) -> str:
 def item_lines(
     message: BatchableMessage, view: ItemView, options: FormatOptions, url_checked: bool = False
 ) -> tuple[str, str]:
-    """Return the item's digest line and its fallback-text line, escaping each piece once.
+    """Return the item's line and its fallback-text line, escaping each piece once.
 
-    The digest line has the marker, link, status and (unless compact) author and time; the
+    That line has the marker, link, status and (unless compact) author and time; the
     fallback line has a plain marker, the title, status and author, and no link or mention.
     *url_checked*: the view comes from a built-in item formatter, whose URL is checked.
     """
@@ -177,7 +177,7 @@ def item_lines(
 
 
 def item_line(message: BatchableMessage, view: ItemView, options: FormatOptions) -> str:
-    """Return one digest line: marker, link, status and (unless compact) author and time."""
+    """Return one item line: marker, link, status and (unless compact) author and time."""
     return item_lines(message, view, options)[0]
 
 

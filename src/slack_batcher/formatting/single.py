@@ -2,7 +2,7 @@
 
 Detailed: a section with the priority marker, type emoji and linked title, the status and a
 short description, a grid of the event's detail fields, and a context line (type, scope,
-author, time). Compact: one line, like a digest item.
+author, time). Compact: one line, like an item of a multi-item message.
 """
 
 from __future__ import annotations

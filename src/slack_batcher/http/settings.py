@@ -218,6 +218,9 @@ class ServerSettings(BaseModel):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
     max_messages_per_request: int = Field(default=1000, ge=1, le=100_000)
     dashboard_refresh_seconds: int = Field(default=5, ge=0, le=3600)
+    #: Append every accepted webhook delivery to this JSON-lines file, for
+    #: ``slack-batcher replay`` (no signature or token is written; docs/replay.md).
+    record_path: Path | None = None
 
     @field_validator("api_token", mode="before")
     @classmethod

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -33,6 +34,7 @@ from ..sources.verify import verify_bearer, verify_hmac_sha256
 from ..store.base import SeenIds
 from ..store.recent_ids import RecentIds
 from .problems import problem_response
+from .record import DeliveryRecorder
 from .schemas import ProblemField
 from .state import state_of
 
@@ -60,6 +62,8 @@ class SourcesState:
     recent: RecentIds = field(default_factory=lambda: RecentIds(50_000))
     #: The accepted ids in use: the store's (see ``SeenIds``) or, without one, ``recent``.
     seen: SeenIds | None = None
+    #: Appends accepted deliveries for ``slack-batcher replay`` (``[server] record_path``).
+    recorder: DeliveryRecorder | None = None
 
     @classmethod
     def build(cls, settings: SourcesSettings | None, routes: RouteTable | None) -> SourcesState:
@@ -188,8 +192,20 @@ async def _receive(request: Request, source: str) -> Response:
         counters.delivery(source, "invalid")
         return _invalid(exc)
     if adapted.ignored is not None:
-        return _ignored(state, adapted)
-    return await _deliver(request, state, adapted)
+        response = _ignored(state, adapted)
+    else:
+        response = await _deliver(request, state, adapted)
+    recording = app_state.settings.record_path
+    if recording is not None and response.status_code < 300 and adapted.event != "ping":
+        _recorder(state, recording, request).record(source, payload, request.headers)
+    return response
+
+
+def _recorder(state: SourcesState, path: Path, request: Request) -> DeliveryRecorder:
+    """Return the app's recorder of accepted deliveries (``[server] record_path``)."""
+    if state.recorder is None:
+        state.recorder = DeliveryRecorder(path, state_of(request).service.clock)
+    return state.recorder
 
 
 def _invalid(exc: BaseException) -> Response:

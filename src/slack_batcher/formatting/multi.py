@@ -1,4 +1,4 @@
-"""The digest layout: one message for a batch of several events, paged within Slack's limits.
+"""The multi-item layout: one message for a batch of several events, paged within Slack's limits.
 
 Page 1 opens with a header ("5 updates in acme/api") and a context line (authors, time
 span, counts by type). Items follow, one line each, grouped by content type in a mixed
@@ -29,7 +29,7 @@ from .message import SlackMessage, chain_pages
 from .options import FormatOptions
 from .render import authors_text, counts_text, item_lines, time_span
 
-__all__ = ["format_digest", "header_text", "worded_header"]
+__all__ = ["format_multi", "header_text", "worded_header"]
 
 #: Items per page when pagination is off: as many as fit, up to this many.
 _UNPAGED_ITEMS = 500
@@ -273,12 +273,12 @@ def _fallback_text(first_line: str, page_items: list[_Item], shown: int, remaini
     return truncate("\n".join(lines), MAX_FALLBACK_TEXT)
 
 
-def format_digest(
+def format_multi(
     context: BatchFormatterContext,
     options: FormatOptions,
     item_formatters: Mapping[ContentType, ItemFormatter],
 ) -> SlackMessage:
-    """Render *context*'s batch as a digest, with continuation pages when it does not fit."""
+    """Render *context*'s batch as one multi-item message, paged when it does not fit."""
     batch = context.batch_group
     ordered = batch.ordered_messages(context.priority_ordering)
     items, facts = _items(ordered, options, item_formatters)
