@@ -129,7 +129,8 @@ class DiskSpace:
         )
         self._budget = 0
         if conn is not None:
-            conn.execute(f"PRAGMA wal_autocheckpoint = {SHORT_CHECKPOINT_PAGES}")
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute(f"PRAGMA wal_autocheckpoint = {SHORT_CHECKPOINT_PAGES}")
 
     def recover(self, conn: sqlite3.Connection) -> bool:
         """Accept events again once there is room and the reserve is back; True if so."""
