@@ -8,7 +8,8 @@ new events fill the volume:
 * **The gate** (:meth:`DiskSpace.admit`): each accepted event is charged its size; when
   the charges use up half of the room measured last, the room is measured again —
   ``statvfs`` free bytes, plus the free pages inside the database (new rows reuse them),
-  minus the WAL (its pages may still extend the database at the next checkpoint). Below
+  minus the pages the WAL holds beyond the database file's end (the next checkpoint
+  writes them there). Below
   :data:`HEADROOM_BYTES` the store is *short of space*: new events are refused with
   :class:`~slack_batcher.model.errors.StoreFullError` before anything is written, while
   what drains the store — flushes, delivery progress, acknowledgements, the digest and
@@ -17,8 +18,9 @@ new events fill the volume:
   a write fails for lack of space anyway (another program filled the volume) or when a
   restart finds the disk full, so acknowledgements and the checkpoint still find room.
 * **Recovery** (:meth:`DiskSpace.recover`, run by the writability probe and after each
-  checkpoint): once the room is back to twice the headroom (the outbox drained: its pages
-  are free inside the file) and the reserve could be allocated again, events are accepted.
+  checkpoint): once the room is back to :data:`RECOVER_BYTES` (the outbox drained: its
+  pages are free inside the file) and the reserve could be allocated again, events are
+  accepted.
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ MIB = 1024 * 1024
 RESERVE_BYTES = 1 * MIB
 #: The room kept free for draining: new events are refused below it.
 HEADROOM_BYTES = 1 * MIB
+#: The room at which events are accepted again: more than a truncated WAL gives back, so
+#: only a drained outbox (its pages free inside the file) or freed space does.
+RECOVER_BYTES = 3 * HEADROOM_BYTES
 #: Pages the WAL may hold before a checkpoint while the store is short of space.
 SHORT_CHECKPOINT_PAGES = 64
 
@@ -95,13 +100,14 @@ class DiskSpace:
         free = free_bytes(self.path)
         if free is None:
             return (HEADROOM_BYTES * 4, HEADROOM_BYTES * 4)  # unknown: never refuse for it
-        page_size, freelist = conn.execute(
-            "SELECT * FROM pragma_page_size, pragma_freelist_count"
+        page_size, pages, freelist = conn.execute(
+            "SELECT * FROM pragma_page_size, pragma_page_count, pragma_freelist_count"
         ).fetchone()
-        wal = 0
+        size = 0
         with contextlib.suppress(OSError):
-            wal = self.path.with_name(self.path.name + "-wal").stat().st_size
-        return free + int(page_size) * int(freelist) - wal, free
+            size = self.path.stat().st_size
+        growth = max(0, int(page_size) * int(pages) - size)  # WAL pages beyond the file's end
+        return free + int(page_size) * int(freelist) - growth, free
 
     def admit(self, conn: sqlite3.Connection, cost: int) -> None:
         """Charge *cost* bytes for a new event; raise StoreFullError when there is no room."""
@@ -137,7 +143,7 @@ class DiskSpace:
         if self.shortage is None:
             return True
         room, _ = self.room(conn)
-        if room < 2 * HEADROOM_BYTES or not self.allocate_reserve():
+        if room < RECOVER_BYTES or not self.allocate_reserve():
             return False
         self.shortage = None
         self._budget = 0  # measure again at the next event
