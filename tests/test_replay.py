@@ -212,3 +212,40 @@ def test_recorded_deliveries_carry_no_secret_and_replay_the_same(tmp_path: Path)
     assert report["answers"] == {"accepted": 2}
     assert report["total"]["events"] == 2 and report["pending"] == 0
     assert report["start"] == rows[0]["time"], "a recording replays from when it began"
+
+
+def test_a_redis_store_replays_under_a_private_prefix_removed_afterwards(tmp_path: Path) -> None:
+    import redis
+
+    from tests.redis_server import shared_server
+
+    server = shared_server()
+    sqlite = write_config(tmp_path, jsonl_sender(tmp_path))
+    on_sqlite = json.loads(replay(lifecycle(tmp_path), "--config", sqlite, "--json").output)
+    config = tmp_path / "redis.toml"
+    prefix = f"replaytest{tmp_path.name[-6:]}"
+    config.write_text(
+        sqlite.read_text().replace(
+            f'url = "sqlite:///{tmp_path / "service.db"}"',
+            f'url = "{server.url}"\nprefix = "{prefix}"',
+        )
+    )
+    client = redis.Redis.from_url(server.url)
+    client.set(f"{prefix}:a-key-of-the-live-service", "kept")
+    result = replay(lifecycle(tmp_path), "--config", config, "--json")
+    assert result.exit_code == 0, result.output
+    on_redis = json.loads(result.output)
+    assert on_redis["channels"] == on_sqlite["channels"], "the same pipeline, the same figures"
+    assert [k.decode() for k in client.scan_iter(match=f"{prefix}*")] == [
+        f"{prefix}:a-key-of-the-live-service"
+    ], "the replay's keys are gone; the service's are untouched"
+
+
+def test_a_console_dry_run_keeps_the_json_on_stdout(tmp_path: Path) -> None:
+    config = write_config(tmp_path, 'kind = "console"')
+    result = CliRunner().invoke(
+        main, ["replay", str(lifecycle(tmp_path)), "--config", str(config), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["total"]["events"] == 6
+    assert "Add auth" in result.stderr, "the posts, printed beside the figures"

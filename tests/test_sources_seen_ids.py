@@ -210,7 +210,7 @@ def test_a_version_3_file_gains_the_seen_ids_table_in_place(
         assert seen.claim(["a", "b"], T0) == {"a": "seen", "b": "new"}
     conn = sqlite3.connect(path)
     try:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 4
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == _sqlite_schema.SCHEMA_VERSION
     finally:
         conn.close()
 

@@ -152,11 +152,9 @@ def send(
     for result in results[:20]:
         state = "duplicate" if result["duplicate"] else "accepted"
         flushed = f", flushed ({result['flush_reason']})" if result["flushed"] else ""
-        out.print(
-            f"{result['id']}: {state} into {result['batch_id']}{flushed}",
-            markup=False,
-            soft_wrap=True,
-        )
+        muted = result.get("muted")
+        where = f"and kept: muted by {muted}" if muted else f"into {result['batch_id']}"
+        out.print(f"{result['id']}: {state} {where}{flushed}", markup=False, soft_wrap=True)
     if len(results) > 20:
         out.print(f"…and {len(results) - 20} more")
 

@@ -21,9 +21,11 @@ from rich.table import Table
 
 from ..model.errors import ConfigError
 from . import client as cli_client
+from .mutes import mutes
 from .output import EXIT_REFUSED, EXIT_USAGE, config_option, err, fail, json_rows, out
 from .replay import register as register_replay
 from .setup import config_warnings, register
+from .slack_app import slack
 
 __all__ = ["main"]
 
@@ -302,6 +304,8 @@ def config_check(path: Path | None) -> None:
 
 cli_client.register(main)  # send, flush, inspect, stats, dead-letters (cli_client.py)
 register(main)  # config init / show, routes test (cli_setup.py)
+main.add_command(mutes)  # mutes list / add / remove (cli/mutes.py)
+main.add_command(slack)  # slack manifest (cli/slack_app.py)
 register_replay(main)  # replay DELIVERIES.jsonl (replay.py)
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ same as one JSON object. A sender that would reach a real workspace is refused u
 from __future__ import annotations
 
 import json
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,7 +23,10 @@ from ..model.errors import ConfigError
 from .output import EXIT_REFUSED, EXIT_USAGE, config_option, err, fail, out, print_table
 
 if TYPE_CHECKING:
+    from ..delivery.base import Sender
     from ..demo.report import ReplayReport
+    from ..http.settings import ServiceSettings
+    from ..model.clock import Clock
 
 __all__ = ["register", "replay"]
 
@@ -81,7 +85,6 @@ def replay(
     from ..demo.data import load_deliveries
     from ..demo.replay import default_start, real_slack_refusal, run_replay
     from ..demo.report import replay_report
-    from ..http.server import build_sender
     from ..http.settings import load_settings
 
     moment = _parse_start(start)
@@ -112,7 +115,7 @@ def replay(
                 deliveries,
                 settings,
                 start=moment,
-                sender=lambda clock: build_sender(settings.sender, clock=clock),
+                sender=lambda clock: _sender(settings, clock, as_json),
                 progress=lambda done: progress.update(task, completed=done),
             )
         except ConfigError as exc:
@@ -124,6 +127,17 @@ def replay(
         _print_report(report, deliveries_file)
     if report.pending:
         fail(f"{report.pending} messages still pending after the replay", EXIT_REFUSED)
+
+
+def _sender(settings: ServiceSettings, clock: Clock, as_json: bool) -> Sender:
+    """Build the configured sender; a console dry run prints to stderr under ``--json``."""
+    from ..http.server import build_sender
+
+    if as_json and settings.sender.resolved_kind() == "console":
+        from ..delivery.console import ConsoleSender
+
+        return ConsoleSender(sys.stderr, clock=clock)
+    return build_sender(settings.sender, clock=clock)
 
 
 def _print_report(report: ReplayReport, source: Path) -> None:

@@ -322,7 +322,7 @@ class MessageBatcher(BatchFlushing, BatcherDelegates):
         """Move a sliding window's due time to now + window, capped after its opening."""
         assert rules.sliding_cap is not None
         due = min(now + rules.window, batch.created_at + rules.sliding_cap)
-        if due > batch.expires_at:
+        if due > batch.due_at:
             # The earlier entry stays; Deadlines skips it once the batch is due later.
             batch.expires_at = due
             self._deadlines.push(batch)

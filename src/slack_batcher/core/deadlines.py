@@ -5,7 +5,9 @@ back), so each window gets a FIFO *lane*: pushing and popping cost O(1) and an e
 reference. A batch that would break a lane's order (a clock set back, a recovered batch, a
 failed flush retried) goes to a heap instead, and so does every batch of a sliding window
 (its due time moves: it is pushed again, and the earlier entry is skipped). Entries of
-batches that left the pending set are skipped lazily.
+batches that left the pending set are skipped lazily; once they are more than an eighth of
+all entries (:meth:`Deadlines.left` counts them), the lanes and the heap are compacted, so
+a batch flushed early (full, urgent) is not kept alive, messages and all, until its due time.
 """
 
 from __future__ import annotations
@@ -28,38 +30,75 @@ class Deadlines:
         self._lanes: dict[timedelta, deque[BatchGroup]] = {}
         self._heap: list[tuple[datetime, int, BatchGroup]] = []
         self._pushed = 0
+        #: Entries held (lanes and heap), and those of batches that left (an estimate).
+        self._entries = 0
+        self._dead = 0
+
+    def left(self, batch: BatchGroup) -> None:
+        """Note that *batch* left the pending set; compact once dead entries pile up.
+
+        Compaction scans every entry, and runs after at least an eighth of them died: about
+        nine ``alive`` checks per batch that leaves, amortised.
+        """
+        self._dead = max(self._dead, 0) + 1  # a moved batch's extra entries can go below 0
+        if self._dead > 32 and self._dead * 8 > self._entries:
+            self._compact()
+
+    def _compact(self) -> None:
+        alive = self._alive
+        entries = 0
+        for window, lane in list(self._lanes.items()):
+            kept = deque(batch for batch in lane if alive(batch))
+            if kept:
+                self._lanes[window] = kept
+                entries += len(kept)
+            else:
+                del self._lanes[window]
+        heap = [entry for entry in self._heap if alive(entry[2])]
+        heapq.heapify(heap)
+        self._heap = heap
+        self._entries = entries + len(heap)
+        self._dead = 0
 
     def push(self, batch: BatchGroup, window: timedelta | None = None) -> None:
-        """Track *batch*, due at ``batch.expires_at`` (opened with *window*, when known)."""
+        """Track *batch*, due at ``batch.due_at`` (opened with *window*, when known)."""
         if window is not None:
             lane = self._lanes.get(window)
             if lane is None:
                 lane = self._lanes[window] = deque()
-            if not lane or lane[-1].expires_at <= batch.expires_at:
+            if not lane or lane[-1].due_at <= batch.due_at:
                 lane.append(batch)
+                self._entries += 1
                 return
+        self._entries += 1
         self._pushed += 1
-        heapq.heappush(self._heap, (batch.expires_at, self._pushed, batch))
+        heapq.heappush(self._heap, (batch.due_at, self._pushed, batch))
 
     def pop_due(self, now: datetime) -> list[BatchGroup]:
         """Remove and return the pending batches due at *now*, earliest first."""
         alive = self._alive
         due: list[BatchGroup] = []
         for lane in self._lanes.values():
-            while lane and lane[0].expires_at <= now:
+            while lane and lane[0].due_at <= now:
                 batch = lane.popleft()
                 if alive(batch):
                     due.append(batch)
+                else:
+                    self._dead -= 1
+                self._entries -= 1
         heap = self._heap
         while heap and heap[0][0] <= now:
             batch = heapq.heappop(heap)[2]
-            if alive(batch) and batch.expires_at <= now:  # else a sliding window moved it
+            self._entries -= 1
+            if not alive(batch):
+                self._dead -= 1
+            elif batch.due_at <= now:  # else a sliding window moved it
                 due.append(batch)
         if len(due) > 1:
             # A batch whose due time moved (a sliding window) can have two entries due at
             # once: it is returned once.
             unique = {id(b): b for b in due}
-            due = sorted(unique.values(), key=lambda b: b.expires_at)  # stable: opening order
+            due = sorted(unique.values(), key=lambda b: b.due_at)  # stable: opening order
         return due
 
     def next_due(self) -> datetime | None:
@@ -69,11 +108,16 @@ class Deadlines:
         for lane in self._lanes.values():
             while lane and not alive(lane[0]):
                 lane.popleft()
-            if lane and (best is None or lane[0].expires_at < best):
-                best = lane[0].expires_at
+                self._entries -= 1
+                self._dead -= 1
+            if lane and (best is None or lane[0].due_at < best):
+                best = lane[0].due_at
         heap = self._heap
-        while heap and (not alive(heap[0][2]) or heap[0][2].expires_at > heap[0][0]):
-            heapq.heappop(heap)  # left the pending set, or a sliding window moved it later
+        while heap and (not alive(heap[0][2]) or heap[0][2].due_at > heap[0][0]):
+            # left the pending set, or a sliding window moved it later
+            if not alive(heapq.heappop(heap)[2]):
+                self._dead -= 1
+            self._entries -= 1
         if heap and (best is None or heap[0][0] < best):
             best = heap[0][0]
         return best

@@ -160,7 +160,7 @@ class BatcherDelegates:
         with self._lock:
             return self.recorder.health(
                 now=self.clock.now(),
-                due_times=[b.expires_at for b in self._batches.values()],
+                due_times=[b.due_at for b in self._batches.values()],
                 channel_count=len(self._channels),
                 outbox_size=self.outbox.size(),
             )

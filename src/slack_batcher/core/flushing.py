@@ -105,7 +105,7 @@ class BatchFlushing:
             message=message,
             messages=list(batch.messages),
             flushed_at=now,
-            due_at=min(batch.expires_at, now),
+            due_at=min(batch.due_at, now),
             reason=reason.value,
         )
 
@@ -132,6 +132,7 @@ class BatchFlushing:
     def _forget(self, batch: BatchGroup) -> None:
         if self._batches.pop(batch.id, None) is None:
             return  # not pending (any more)
+        self._deadlines.left(batch)
         queue = self._channels.get(batch.channel_id)
         if queue is not None:
             queue.remove_batch(batch)

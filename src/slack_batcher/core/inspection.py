@@ -22,10 +22,10 @@ def describe_batch(batch: BatchGroup, now: datetime, *, priority_ordering: bool)
         "batch_type": batch.batch_type.value,
         "message_count": len(batch.messages),
         "opened_at": batch.created_at.isoformat(),
-        "due_at": batch.expires_at.isoformat(),
+        "due_at": batch.due_at.isoformat(),
         "last_activity": (batch.last_activity or batch.created_at).isoformat(),
-        "seconds_until_due": round((batch.expires_at - now).total_seconds(), 3),
-        "overdue": now >= batch.expires_at,
+        "seconds_until_due": round((batch.due_at - now).total_seconds(), 3),
+        "overdue": now >= batch.due_at,
         "items": [
             {
                 "id": m.id,

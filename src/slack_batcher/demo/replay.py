@@ -203,7 +203,7 @@ def _delete_prefix(store: BatchStore, prefix: str) -> None:
     client = getattr(store, "client", None)
     if client is None:
         return
-    keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
     for chunk in range(0, len(keys), 500):
         client.delete(*keys[chunk : chunk + 500])
 

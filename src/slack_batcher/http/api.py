@@ -11,8 +11,10 @@ from pydantic import Field
 from ..formatting.message import SlackMessage
 from ..model.errors import BatchNotFoundError, InvalidMessageError, StoreError, StoreFullError
 from ..model.message import BatchableMessage
+from ..model.mute import MutedEvent
 from ..runtime.service import ServiceClosedError
 from .fast_route import fast_body_route
+from .mutes import mute_gate
 from .problems import PROBLEM_JSON, problem_response
 from .schemas import (
     DeadLetterList,
@@ -67,6 +69,27 @@ def _flush_result(flushed: dict[str, list[SlackMessage]]) -> FlushResult:
     return FlushResult(flushed_batches=len(ids), flushed_messages=messages, batch_ids=ids)
 
 
+def _muted_result(event: MutedEvent) -> IngestResult:
+    return IngestResult(
+        id=event.message.id,
+        channel=event.channel,
+        batch_id=None,
+        duplicate=False,
+        flushed=False,
+        muted=event.mute_id,
+    )
+
+
+def _request_order(
+    results: list[IngestResult], planned: list[tuple[BatchableMessage, str, str]]
+) -> None:
+    """Sort *results* (muted ones first) back into the order of the request."""
+    order: dict[tuple[str, str], int] = {}
+    for position, (message, channel, _) in enumerate(planned):
+        order.setdefault((message.id, channel), position)
+    results.sort(key=lambda r: order.get((r.id, r.channel), 0))
+
+
 api_router = APIRouter(prefix="/v1", dependencies=[Depends(require_token)], responses=_PROBLEMS)
 """The /v1 routes; every one requires the bearer token when the server has one."""
 
@@ -85,20 +108,24 @@ async def submit(body: Annotated[MessageIn | EventList, Body()], request: Reques
         return problem_response(
             413, f"body: {len(items)} events in one request; the limit is {limit}"
         )
-    prepared: list[tuple[BatchableMessage, str]] = []
+    planned: list[tuple[BatchableMessage, str, str]] = []
     for index, item in enumerate(items):
         prefix = f"[{index}]." if many else ""
         try:
             message = item.to_message()
-            channels = (item.channel,) if item.channel else route_api_event(request, message)
-            for channel in channels:
+            routed = ((item.channel, ""),) if item.channel else route_api_event(request, message)
+            for channel, _ in routed:
                 batcher.check_message(message, channel)
         except InvalidMessageError as exc:
             field = "channel" if exc.field == "channel_id" else exc.field
             raise InvalidMessageError(prefix + field, exc.problem) from None
-        prepared.extend((message, channel) for channel in channels)
+        planned.extend((message, channel, route) for channel, route in routed)
     results: list[IngestResult] = []
+    gate = mute_gate(request)
     try:
+        prepared, muted = gate.split(planned)
+        gate.keep(muted)  # kept before the rest: a failure below reports them accepted
+        results.extend(_muted_result(event) for event in muted)
         added_all, error = await state.service.submit_many(prepared)
         for (message, channel), added in zip(prepared, added_all, strict=False):
             results.append(
@@ -139,9 +166,14 @@ async def submit(body: Annotated[MessageIn | EventList, Body()], request: Reques
             "accepted (listed first in the request); resend the rest",
             headers={"Retry-After": "5"},
         )
+    if muted:
+        _request_order(results, planned)
     duplicates = sum(r.duplicate for r in results)
     answer = IngestResponse(
-        accepted=len(results) - duplicates, duplicates=duplicates, results=results
+        accepted=len(results) - duplicates,
+        duplicates=duplicates,
+        muted=len(muted),
+        results=results,
     )
     # Built and checked here, so FastAPI need not validate it again (the hot path).
     return Response(answer.model_dump_json(), status_code=202, media_type="application/json")
@@ -200,10 +232,15 @@ async def batches(state: StateDep, channel: ChannelFilter = None) -> dict[str, A
 
 
 @api_router.get("/stats", summary="Global statistics (the batcher's get_batch_stats())")
-async def stats(state: StateDep) -> dict[str, Any]:
-    """Return the batcher's statistics (delivery figures included)."""
+async def stats(state: StateDep, request: Request) -> dict[str, Any]:
+    """Return the batcher's statistics (delivery figures included) and the muted events."""
     batcher = state.service.batcher
-    return batcher.get_batch_stats()
+    stats = batcher.get_batch_stats()
+    muted = mute_gate(request).safe_summary()
+    if "events" in muted:
+        stats["muted_events"] = muted["events"]  # flat, for tables; details under "muted"
+    stats["muted"] = muted
+    return stats
 
 
 @api_router.get(

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from .. import __version__
+from ..model.people import People
 from ..routing.table import RouteTable
 from ..runtime.service import BatchingService
 from ..sources.settings import SourcesSettings
@@ -20,10 +21,14 @@ from .auth import TokenAuth
 from .dashboard import dashboard_router
 from .docs import install_offline_docs
 from .guard import LoopbackGuardMiddleware
+from .interactions import InteractionsCollector, InteractionsState, interactions_router
 from .metrics import metrics_registry
+from .mutes import MuteGate, MutesCollector
+from .mutes_api import mutes_router
 from .problems import BodyLimitMiddleware, install_problem_handlers
 from .request_metrics import RequestMetricsMiddleware
 from .settings import ServerSettings
+from .slack_settings import SlackSettings
 from .sources import SourcesState, require_channel_in_schema, sources_router
 from .sources_metrics import SourcesCollector
 from .state import AppState
@@ -48,6 +53,8 @@ def create_app(
     manage_service: bool = False,
     sources: SourcesSettings | None = None,
     routes: RouteTable | None = None,
+    slack: SlackSettings | None = None,
+    people: People | None = None,
 ) -> FastAPI:
     """Build the app over *service*.
 
@@ -55,6 +62,8 @@ def create_app(
     token, 1 MiB). With *manage_service* the app starts the service on startup and closes it
     (draining the outbox) on shutdown; otherwise the caller runs it. *sources* and
     *routes* enable the webhook endpoints (docs/sources.md; default: all disabled).
+    *slack* with a signing secret enables Slack interactivity (docs/slack-app.md);
+    *people* maps GitHub logins and Jira emails to Slack users to mention who must act.
     """
     server = settings if settings is not None else ServerSettings()
     state = AppState(service=service, auth=TokenAuth(server.token()), settings=server)
@@ -79,13 +88,23 @@ def create_app(
     )
     app.state.slack_batcher = state
     app.state.slack_batcher_sources = sources_state = SourcesState.build(sources, routes)
+    app.state.slack_batcher_mutes = mutes = MuteGate(service)
+    chosen = slack if slack is not None else SlackSettings()
+    interactivity = InteractionsState.build(service, chosen, mutes)
+    app.state.slack_batcher_interactions = interactivity
+    service.digest_controls.people = people
     install_problem_handlers(app)
     app.include_router(api_router)
+    app.include_router(mutes_router)
+    app.include_router(interactions_router)
     app.include_router(dashboard_router)
     app.include_router(sources_router)
     install_offline_docs(app, title="slack-batcher")
     registry = metrics_registry(service.batcher)
     registry.register(SourcesCollector(sources_state))
+    registry.register(MutesCollector(mutes))
+    if interactivity is not None:
+        registry.register(InteractionsCollector(interactivity))
 
     @app.get(
         "/healthz",
@@ -137,6 +156,8 @@ def create_app(
         path
         for route in (
             *api_router.routes,
+            *mutes_router.routes,
+            *interactions_router.routes,
             *sources_router.routes,
             *dashboard_router.routes,
             *app.router.routes,

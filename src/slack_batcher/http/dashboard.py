@@ -27,7 +27,9 @@ from ..store.describe import describe_store
 from .auth import CSRF_FIELD, SESSION_COOKIE
 from .dashboard_access import PAGE_HEADERS, check_action, check_same_site, login_page
 from .dashboard_css import DASHBOARD_CSS
+from .dashboard_mutes import mutes_section
 from .dashboard_sources import sources_section
+from .mutes import mute_gate
 from .preview import PREVIEW_CSS, render_message
 from .sources import sources_state
 from .state import AppState, get_state
@@ -293,7 +295,8 @@ async def page(request: Request, state: StateDep, refresh: int | None = None) ->
         state,
         refresh=max(0, min(seconds, 3600)),
         notice=_notice(request),
-        sources=sources_section(sources_state(request).summary()),
+        sources=sources_section(sources_state(request).summary())
+        + mutes_section(mute_gate(request).safe_summary()),
     )
     return HTMLResponse(body, headers=PAGE_HEADERS)
 

@@ -117,10 +117,13 @@ class IngestResult(BaseModel):
 
     id: str
     channel: str
-    batch_id: str
+    #: None when a mute kept the event (see ``muted``).
+    batch_id: str | None
     duplicate: bool
     flushed: bool
     flush_reason: str | None = None
+    #: The id of the mute that kept this event out of Slack (kept and counted, not posted).
+    muted: str | None = None
 
 
 class IngestResponse(BaseModel):
@@ -128,6 +131,8 @@ class IngestResponse(BaseModel):
 
     accepted: int
     duplicates: int
+    #: Of the accepted events, those a mute kept (stored and counted, never posted).
+    muted: int = 0
     results: list[IngestResult]
 
 

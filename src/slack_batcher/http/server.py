@@ -280,6 +280,8 @@ async def serve(
         manage_service=True,
         sources=settings.sources,
         routes=settings.routes,
+        slack=settings.slack,
+        people=settings.people.people(),
     )
     config = uvicorn.Config(
         app,

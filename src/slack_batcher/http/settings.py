@@ -56,6 +56,7 @@ from ..model.errors import ConfigError
 from ..routing.table import RouteTable, parse_routes
 from ..runtime.config import ServiceConfig
 from ..sources.settings import SourcesSettings
+from .slack_settings import PeopleSettings, SlackSettings
 
 __all__ = [
     "ENV_ALIASES",
@@ -294,6 +295,8 @@ class ServiceSettings(BaseSettings):
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     sources: SourcesSettings = Field(default_factory=SourcesSettings)
     routes: RoutesList = Field(default_factory=RouteTable)
+    slack: SlackSettings = Field(default_factory=SlackSettings)
+    people: PeopleSettings = Field(default_factory=PeopleSettings)
 
     @classmethod
     def settings_customise_sources(

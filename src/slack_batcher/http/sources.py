@@ -33,6 +33,7 @@ from ..sources.settings import SourcesSettings
 from ..sources.verify import verify_bearer, verify_hmac_sha256
 from ..store.base import SeenIds
 from ..store.recent_ids import RecentIds
+from .mutes import mute_gate
 from .problems import problem_response
 from .record import DeliveryRecorder
 from .schemas import ProblemField
@@ -100,8 +101,16 @@ def sources_state(request: Request) -> SourcesState:
     return state
 
 
-def route_api_event(request: Request, message: BatchableMessage) -> tuple[str, ...]:
-    """Return the channels the routes choose for a ``/v1/messages`` event without one.
+def route_label(table: RouteTable, routes: tuple[int, ...], channel: str) -> str:
+    """Return the label of the first of *routes* that sends to *channel* (``routes[2] (ci)``)."""
+    for index in routes:
+        if 0 <= index < len(table.routes) and channel in table.routes[index].channels:
+            return table.routes[index].label
+    return f"routes[{routes[0]}]" if routes else ""
+
+
+def route_api_event(request: Request, message: BatchableMessage) -> tuple[tuple[str, str], ...]:
+    """Return the (channel, route label)s the routes choose for a ``/v1/messages`` event.
 
     The event is routed as source ``api``, event = its content type, action / repository /
     project / severity / labels from its data. Raises InvalidMessageError naming ``channel``
@@ -120,7 +129,7 @@ def route_api_event(request: Request, message: BatchableMessage) -> tuple[str, .
             f"left out, and no route matches this event (source 'api', event "
             f"{event.event!r}); name a channel or add a route",
         )
-    return decision.channels
+    return tuple((c, route_label(state.routes, decision.routes, c)) for c in decision.channels)
 
 
 def require_channel_in_schema(schema: dict[str, Any]) -> dict[str, Any]:
@@ -234,10 +243,10 @@ def _plan(
     adapted: Adapted,
     check: Callable[[BatchableMessage, str], None],
     seen: Mapping[str, str],
-) -> tuple[list[tuple[BatchableMessage, str]], dict[str, int]]:
-    """Route every event: (message, channel) pairs to submit, and what was not submitted."""
+) -> tuple[list[tuple[BatchableMessage, str, str]], dict[str, int]]:
+    """Route every event: (message, channel, route) to submit, and what was not submitted."""
     counts = {"duplicates": 0, "dropped": 0, "unrouted": 0}
-    plan: list[tuple[BatchableMessage, str]] = []
+    plan: list[tuple[BatchableMessage, str, str]] = []
     for event in adapted.events:
         if seen.get(event.message.id) == "seen":
             counts["duplicates"] += 1
@@ -258,7 +267,9 @@ def _plan(
             continue
         for channel in decision.channels:
             check(event.message, channel)
-            plan.append((event.message, channel))
+            plan.append(
+                (event.message, channel, route_label(state.routes, decision.routes, channel))
+            )
     return plan, counts
 
 
@@ -288,8 +299,22 @@ async def _deliver(request: Request, state: SourcesState, adapted: Adapted) -> R
         state.counters.delivery(source, "invalid")
         return _invalid(exc)
     results: list[dict[str, Any]] = []
+    gate = mute_gate(request)
     try:
-        for message, channel in plan:
+        submit, muted = gate.split(plan)
+        gate.keep(muted)
+        for event in muted:
+            results.append(
+                {
+                    "id": event.message.id,
+                    "channel": event.channel,
+                    "batch_id": None,
+                    "duplicate": False,
+                    "flushed": False,
+                    "muted": event.mute_id,
+                }
+            )
+        for message, channel in submit:
             added = await service.submit(message, channel)
             results.append(
                 {
@@ -309,11 +334,12 @@ async def _deliver(request: Request, state: SourcesState, adapted: Adapted) -> R
             f"the service could not store the messages ({len(results)} of {len(plan)} stored); "
             "redeliver later: stored ones are recognised"
         )
-    _remember(seen, claimed, {message.id for message, _ in plan}, service.clock.now())
+    _remember(seen, claimed, {message.id for message, _, _ in plan}, service.clock.now())
     state.counters.message(source, len(results))
     outcome = _outcome(results, counts)
     state.counters.delivery(source, outcome)
     body = {"status": outcome, "source": source, "event": adapted.event, **counts}
+    body["muted"] = len(muted)
     body["messages"] = results
     return _json(202, body)
 

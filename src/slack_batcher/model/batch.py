@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from operator import attrgetter
 from typing import Any
 
+from .clock import utc_now
 from .message import PRIORITY_SCORES, BatchableMessage, BatchType, ContentType
 
 __all__ = ["BatchGroup"]
@@ -16,8 +18,7 @@ _TEAM = BatchType.TEAM_ACTIVITY
 _TYPE_OF = {kind: BatchType.for_content_type(kind) for kind in ContentType}
 
 
-def _by_time(message: BatchableMessage) -> datetime:
-    return message.timestamp
+_by_time = attrgetter("timestamp")
 
 
 def _by_priority_then_time(message: BatchableMessage) -> tuple[int, datetime]:
@@ -39,7 +40,7 @@ class BatchGroup:
     channel_id: str
     batch_type: BatchType
     created_at: datetime
-    expires_at: datetime
+    expires_at: datetime | None
     messages: list[BatchableMessage] = field(default_factory=list)
     last_activity: datetime | None = None
     #: Behind the ``metadata`` property: made on first use (most batches never have any).
@@ -62,8 +63,8 @@ class BatchGroup:
         id: str,
         channel_id: str,
         batch_type: BatchType,
-        created_at: datetime,
-        expires_at: datetime,
+        created_at: datetime | None = None,
+        expires_at: datetime | None = None,
         messages: list[BatchableMessage] | None = None,
         last_activity: datetime | None = None,
         metadata: dict[str, Any] | None = None,
@@ -75,7 +76,13 @@ class BatchGroup:
         size_bytes: int = 0,
         sequence: int = 0,
     ) -> None:
-        """Build a batch; written by hand (not generated): the hot path opens many."""
+        """Build a batch; written by hand (not generated): the hot path opens many.
+
+        ``created_at`` defaults to now (UTC) and ``expires_at`` to None (no due time of its
+        own: :attr:`due_at` is then ``created_at``), as in the seed; the batcher sets both.
+        """
+        if created_at is None:
+            created_at = utc_now()
         self.id = id
         self.channel_id = channel_id
         self.batch_type = batch_type
@@ -109,8 +116,13 @@ class BatchGroup:
 
     @property
     def due_at(self) -> datetime:
-        """When the batch's window closes (an alias of ``expires_at``)."""
-        return self.expires_at
+        """When the batch's window closes: ``expires_at``, or ``created_at`` if it has none.
+
+        Every batch the batcher opens has an ``expires_at``; one built by hand without it
+        counts as due from its creation.
+        """
+        due = self.expires_at
+        return due if due is not None else self.created_at
 
     def add_message(self, message: BatchableMessage, now: datetime | None = None) -> None:
         """Append *message*; the due time does not move."""
@@ -124,9 +136,13 @@ class BatchGroup:
 
     def ordered_messages(self, priority_ordering: bool = True) -> list[BatchableMessage]:
         """Return the messages by priority (highest first), then event time, then arrival."""
-        if not priority_ordering:
-            return sorted(self.messages, key=_by_time)
-        return sorted(self.messages, key=_by_priority_then_time)
+        messages = self.messages
+        if priority_ordering and messages:
+            first = messages[0].priority
+            for message in messages:
+                if message.priority != first:
+                    return sorted(messages, key=_by_priority_then_time)
+        return sorted(messages, key=_by_time)  # one priority: by time (a C-level key)
 
     def should_flush(
         self, max_age_minutes: float = 5, max_size: int = 5, now: datetime | None = None
@@ -136,7 +152,9 @@ class BatchGroup:
             return True
         if now is None:
             return False
-        return now >= min(self.expires_at, self.created_at + timedelta(minutes=max_age_minutes))
+        by_age = self.created_at + timedelta(minutes=max_age_minutes)
+        due = self.expires_at
+        return now >= (by_age if due is None or by_age < due else due)
 
     def get_summary_stats(self) -> dict[str, Any]:
         """Return counts by content type and priority, the authors and the event time range."""
@@ -163,7 +181,7 @@ class BatchGroup:
             "channel_id": self.channel_id,
             "batch_type": self.batch_type.value,
             "created_at": self.created_at.isoformat(),
-            "expires_at": self.expires_at.isoformat(),
+            "expires_at": self.due_at.isoformat(),
             "last_activity": (self.last_activity or self.created_at).isoformat(),
             "metadata": self.metadata,
             "messages": [m.to_dict() for m in self.messages],

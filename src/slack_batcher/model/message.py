@@ -8,6 +8,7 @@ reach a batch. Timestamps are timezone-aware UTC; a naive datetime is taken to b
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -225,8 +226,11 @@ def _valid_text(text: str) -> bool:
 def _encoded_size(name: str, value: object) -> int:
     """Return the UTF-8 size of *value* as compact JSON; refuse what JSON cannot carry.
 
-    The nesting is walked (before encoding: the encoder recurses) only when a value is not
-    a plain scalar; the common flat ``data`` is one C-level type check and one encoding.
+    Encoded first: nesting is at most the number of opening brackets in the text, so the
+    nesting walk runs only when there are more than ``MAX_NESTING`` of them (or when the
+    encoder's recursion stopped: a cycle, or nesting far too deep). Under a recursion limit
+    raised past ``_SAFE_RECURSION`` the walk runs first, so the encoder never recurses
+    deeper than the C stack allows.
     """
     if type(value) is not dict and not isinstance(value, dict):
         raise InvalidMessageError(
@@ -234,12 +238,17 @@ def _encoded_size(name: str, value: object) -> int:
         )
     if not value:
         return 2
-    if not _SCALAR_TYPES.issuperset(map(type, value.values())):
+    if _getrecursionlimit() > _SAFE_RECURSION and _nests(value):
         _check_nesting(name, value)
     try:
         encoded = _encode(value)
-    except (TypeError, ValueError, RecursionError) as exc:
+    except RecursionError:
+        _check_nesting(name, value)  # names the nesting; deeper than it checks: as before
+        raise InvalidMessageError(name, "must be JSON-serialisable: nested too deeply") from None
+    except (TypeError, ValueError) as exc:
         raise InvalidMessageError(name, f"must be JSON-serialisable: {exc}") from None
+    if encoded.count("{") + encoded.count("[") > MAX_NESTING:  # possibly too deep: walk it
+        _check_nesting(name, value)
     if encoded.isascii():
         return len(encoded)
     try:
@@ -250,8 +259,35 @@ def _encoded_size(name: str, value: object) -> int:
         ) from None
 
 
+#: Past this recursion limit the encoder could outgrow the C stack: nesting is walked first.
+_SAFE_RECURSION = 10_000
+_getrecursionlimit = sys.getrecursionlimit
+
+
 #: Values that nest nothing: a dict holding only these is one level deep.
 _SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
+
+
+def _nests(value: dict[str, Any]) -> bool:
+    """Return False when no value of *value* holds a container (two levels at most).
+
+    The common shape (a list of labels, an object of annotations) is told apart here with
+    C-level type checks; anything deeper, or a container subclass, is walked by
+    :func:`_check_nesting`.
+    """
+    for child in value.values():
+        kind = type(child)
+        if kind in _SCALAR_TYPES:
+            continue
+        if kind is dict:
+            inner: Any = child.values()
+        elif kind is list or kind is tuple:
+            inner = child
+        else:
+            return True  # a container subclass (walk it), or what the encoder refuses
+        if not _SCALAR_TYPES.issuperset(map(type, inner)):
+            return True
+    return False
 
 
 def _check_nesting(name: str, value: object) -> None:

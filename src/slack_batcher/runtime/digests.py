@@ -21,25 +21,29 @@ same post. The delivery steps themselves are in :mod:`.digest_steps`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
-from dataclasses import replace
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from ..formatting.asks import with_asks
 from ..formatting.digest_state import DigestState
 from ..formatting.digest_summary import format_digest_summary
 from ..formatting.items import DEFAULT_ITEM_FORMATTERS, ItemFormatter
 from ..formatting.message import SlackMessage
+from ..formatting.mute_note import Note, with_notes
 from ..model.digest_key import digest_key
 from ..model.errors import StoreError
 from ..model.message import BatchableMessage, ContentType
+from ..model.people import People
 from ..store.base import DigestRecord, OutboxEntry
+from .mute_notes import post_notes
 
 if TYPE_CHECKING:
     from ..core.batcher import MessageBatcher
     from ..model.config import BatchConfig
 
-__all__ = ["MAX_DIGEST_ITEMS", "LiveDigests", "digest_key", "is_critical"]
+__all__ = ["MAX_DIGEST_ITEMS", "DigestControls", "LiveDigests", "digest_key", "is_critical"]
 
 logger = logging.getLogger(__name__)
 
@@ -55,12 +59,33 @@ def is_critical(messages: Iterable[BatchableMessage]) -> bool:
     return any(m.priority == "critical" for m in messages)
 
 
+#: Adds controls to a digest post: (post, channel, its items, digest key, notes) → post.
+AddControls = Callable[
+    [SlackMessage, str, Sequence[BatchableMessage], str, list[Note]], SlackMessage
+]
+
+
+@dataclass
+class DigestControls:
+    """How digest posts get their controls (buttons).
+
+    The HTTP app sets ``add`` when Slack interactivity is on (see
+    :mod:`slack_batcher.http.interactions`). Shared by reference, so setting it after the
+    service started takes effect at the next post.
+    """
+
+    add: AddControls | None = None
+    #: Who must act, mentioned on digest posts (``[people]``); None: nobody is mentioned.
+    people: People | None = None
+
+
 class LiveDigests:
     """The digest map of one service: lookups, new digests, joins and summaries."""
 
-    def __init__(self, batcher: MessageBatcher) -> None:
+    def __init__(self, batcher: MessageBatcher, controls: DigestControls | None = None) -> None:
         self.batcher = batcher
         self.store = batcher.store
+        self.controls = controls if controls is not None else DigestControls()
         # Per digest key: its running summary (for the options and formatters it was built
         # with, and the digest post it summarises); each flush folds in the new items only.
         self._states: dict[str, tuple[object, str, DigestState]] = {}
@@ -223,16 +248,55 @@ class LiveDigests:
                     self._states.pop(next(iter(self._states)))
             self._states[record.key] = (tag, record.ts, state)
             state.fold(record.messages[state.count :])
-            return state.render(
+            rendered = state.render(
                 replies=record.replies, by_scope=record.by_scope, channel=record.channel_id
             )
+            return self.decorated(rendered, record.channel_id, record.messages, record.key)
         except Exception:  # a custom item formatter failed: the built-in ones still work
             logger.exception("rendering the digest summary with custom formatters failed")
             self._states.pop(record.key, None)
-            return format_digest_summary(
+            fallback = format_digest_summary(
                 sorted(record.messages, key=lambda m: m.timestamp),
                 options=options,
                 replies=record.replies,
                 by_scope=record.by_scope,
                 channel=record.channel_id,
             )
+            return self.decorated(fallback, record.channel_id, record.messages, record.key)
+
+    def decorated(
+        self,
+        page: SlackMessage,
+        channel: str,
+        messages: Sequence[BatchableMessage],
+        key: str,
+    ) -> SlackMessage:
+        """Return *page* with its mute / acknowledgement lines and, when on, its controls.
+
+        *key* is the store key (channel and digest key) or the bare digest key.
+        """
+        bare = key.partition("\x1f")[2] if "\x1f" in key else key
+        by = self.config(channel).digest_by
+        notes = post_notes(self.store, channel, bare, messages, self.batcher.clock.now(), by)
+        page = with_notes(page, notes)
+        people = self.controls.people
+        if people:
+            page = with_asks(page, people.asks(messages))
+        add = self.controls.add
+        if add is None:
+            return page
+        try:
+            return add(page, channel, messages, bare, notes)
+        except Exception:  # a post without its buttons beats no post
+            logger.exception("adding controls to a post in %s failed", channel)
+            return page
+
+    def current_parent(self, record: DigestRecord) -> SlackMessage:
+        """Render the parent post of *record* as it should read now (after a click, say).
+
+        Before the first join the parent is the first post itself (its items are not in
+        the thread yet), afterwards the running summary.
+        """
+        if record.converted or record.first_post is None:
+            return self.summary(record)
+        return self.decorated(record.first_post, record.channel_id, record.messages, record.key)

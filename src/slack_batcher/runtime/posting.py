@@ -173,6 +173,10 @@ class Deliverer:
             page = self._page(pages, index, threaded=thread_ts is not None)
             if index == 0 and digest is not None:
                 page = digest_steps.broadcast(entry, digest, page)
+                if not digest["parent"] and thread_ts is None and self.digests is not None:
+                    page = self.digests.decorated(
+                        page, entry.channel_id, entry.messages, digest["key"]
+                    )
             state["attempting"] = index
             entry.attempts += 1
             if not await self.save_attempt(entry):

@@ -35,6 +35,7 @@ from ..model.message import BatchableMessage
 from .admission import Admission, ServiceClosedError
 from .config import ServiceConfig
 from .deadline_loop import DeadlineLoop
+from .digests import DigestControls
 from .dispatch import Dispatcher
 from .group_commit import GroupCommit, GroupStore
 from .metrics import DeliveryMetrics
@@ -92,6 +93,8 @@ class BatchingService:
         batcher.add_stats_contributor(self.metrics)
         self._rng = rng if rng is not None else random.Random()
         self._pacer = pacer
+        #: Controls (buttons) on digest posts; ``add`` is set by the HTTP app when on.
+        self.digest_controls = DigestControls()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timers: ClockTimers | None = None
         self._deliverer: Deliverer | None = None
@@ -120,6 +123,8 @@ class BatchingService:
             rng=self._rng,
             pacer=self._pacer,
         )
+        if deliverer.digests is not None:
+            deliverer.digests.controls = self.digest_controls
         dispatcher = self._dispatcher = Dispatcher(
             batcher=self.batcher, timers=timers, deliverer=deliverer, metrics=self.metrics
         )

@@ -126,6 +126,8 @@ def adapt(payload: object, headers: Mapping[str, str]) -> Adapted:
         "status": status,
         "url": _browse_url(issue, key),
         "assignee": _person(fields.get("assignee")),
+        # For [people] mentions (when Jira sends it: not for every account's privacy setting).
+        "assignee_email": text(fields, "assignee", "emailAddress", limit=255),
     }
     action = event.removeprefix("jira:")
     if event == "jira:issue_created":

@@ -18,11 +18,14 @@ from typing import Any, Protocol, runtime_checkable
 from ..formatting.message import SlackMessage
 from ..model.batch import BatchGroup
 from ..model.message import BatchableMessage
+from ..model.mute import Mute, MutedEvent
 
 __all__ = [
     "BatchStore",
     "DeadLetter",
     "DigestRecord",
+    "KeepsMutes",
+    "Mutes",
     "OutboxEntry",
     "SeenIds",
     "StoredState",
@@ -287,4 +290,51 @@ class RemembersIds(Protocol):
 
     def seen_ids(self, size: int, keep: timedelta) -> SeenIds:
         """Return the store's accepted ids: at most *size*, each kept for *keep*."""
+        ...
+
+
+@runtime_checkable
+class Mutes(Protocol):
+    """Mutes and the events they kept out of Slack (see :mod:`slack_batcher.model.mute`).
+
+    An optional store capability, like :class:`SeenIds`: a store that has one returns it
+    from ``mutes()``; a durable store keeps both across restarts, a shared one (Redis) for
+    every instance. Muted events are kept (never posted, never lost) and counted per mute
+    and channel, also after their mute ended. Every call is atomic.
+    """
+
+    def add(self, mute: Mute) -> None:
+        """Insert *mute* (or replace the one with its id)."""
+        ...
+
+    def remove(self, mute_id: str) -> Mute | None:
+        """End and forget a mute; return it, or None when unknown. Its events stay kept."""
+        ...
+
+    def listed(self) -> list[Mute]:
+        """Return every kept mute, ended ones included, oldest first."""
+        ...
+
+    def active(self, now: datetime) -> list[Mute]:
+        """Return the mutes that hold at *now*, oldest first (the ingest path's lookup)."""
+        ...
+
+    def record(self, events: Sequence[MutedEvent]) -> None:
+        """Keep *events* (all of them or, on an error, none)."""
+        ...
+
+    def counts(self) -> dict[tuple[str, str], int]:
+        """Return the events kept per (mute id, channel)."""
+        ...
+
+    def events(self, mute_id: str | None = None, limit: int = 100) -> list[MutedEvent]:
+        """Return the latest kept events (of one mute), oldest first, at most *limit*."""
+        ...
+
+
+class KeepsMutes(Protocol):
+    """A store with the :class:`Mutes` capability."""
+
+    def mutes(self) -> Mutes:
+        """Return the store's mutes."""
         ...

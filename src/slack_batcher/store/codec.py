@@ -114,7 +114,7 @@ def batch_row(batch: BatchGroup) -> tuple[Any, ...]:
         batch.channel_id,
         batch.batch_type.value,
         time_text(batch.created_at),
-        time_text(batch.expires_at),
+        time_text(batch.due_at),
         time_text(batch.last_activity or batch.created_at),
         dump_json(batch.metadata),
     )

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from ..model.batch import BatchGroup
 from ..model.message import BatchableMessage
 from .base import DeadLetter, DigestRecord, OutboxEntry, StoredState
+from .mutes import MemoryMutes
 from .recent_ids import RecentIds
 
 __all__ = ["MemoryStore"]
@@ -29,6 +30,7 @@ class MemoryStore:
         self._threads: dict[str, tuple[str, datetime]] = {}
         self._digests: dict[str, DigestRecord] = {}
         self._seen: RecentIds | None = None
+        self._mutes = MemoryMutes()
 
     def load(self) -> StoredState:
         """Return the outbox (batches are not kept here)."""
@@ -124,6 +126,10 @@ class MemoryStore:
         if self._seen is None:
             self._seen = RecentIds(size)
         return self._seen
+
+    def mutes(self) -> MemoryMutes:
+        """Return the mutes kept in this process."""
+        return self._mutes
 
     def close(self) -> None:
         """Nothing to release."""

@@ -83,13 +83,27 @@ class Handlers:
     def __init__(self, workspace: Workspace) -> None:
         self._workspace = workspace
         self._inflight: set[asyncio.Task[Any]] = set()
+        #: What apps sent to the ``response_url`` s of clicks, oldest first.
+        self.responses: list[dict[str, Any]] = []
 
     def app(self) -> web.Application:
         """Return the aiohttp application serving the Web API and incoming webhooks."""
         app = web.Application(middlewares=[self._track])
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/services/{path:.*}", self._webhook)
+        app.router.add_post("/actions/{path:.*}", self._response_url)
         return app
+
+    async def _response_url(self, request: web.Request) -> web.Response:
+        """Record what an app answers to a click (``response_url``), like Slack: ``ok``."""
+        try:
+            body = await request.json()
+        except ValueError:
+            return web.Response(status=400, text="invalid_payload")
+        if not isinstance(body, dict):
+            return web.Response(status=400, text="invalid_payload")
+        self.responses.append({"path": request.match_info["path"], **body})
+        return web.Response(text="ok")
 
     @web.middleware
     async def _track(

@@ -9,13 +9,18 @@ import threading
 import time
 from collections.abc import Iterable
 from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from ..model.clock import Clock, SystemClock
+from ._clicks import block_actions_request
 from ._http import Handlers
 from ._records import Fault, Post, RecordedRequest
 from ._workspace import Workspace
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["FakeSlack"]
 
@@ -62,6 +67,7 @@ class FakeSlack:
         self._runner: web.AppRunner | None = None
         self._handlers = Handlers(self._workspace)
         self._port = 0
+        self._clicks = 0
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -256,6 +262,64 @@ class FakeSlack:
     def replies(self, channel: str, thread_ts: str) -> list[Post]:
         """Return the replies in the thread under *thread_ts* in *channel*, in order."""
         return [p for p in self.posts if p.channel == channel and p.thread_ts == thread_ts]
+
+    # -- clicks on controls ----------------------------------------------------------------
+
+    @property
+    def responses(self) -> list[dict[str, Any]]:
+        """Return what apps sent to the ``response_url`` of clicks, oldest first."""
+        return list(self._handlers.responses)
+
+    def click_request(
+        self, post: Post, action_id: str, *, signing_secret: str, **options: Any
+    ) -> tuple[bytes, dict[str, str]]:
+        """Return (body, headers) of the request Slack sends when *action_id* is clicked.
+
+        Signed with *signing_secret* at this FakeSlack's clock (``timestamp=`` overrides);
+        its ``response_url`` is served here (see :attr:`responses`). *options*: ``user``,
+        ``user_name``, ``channel`` (where the click seems to come from), ``option`` (an
+        overflow option's value), ``value`` (a forged value).
+        """
+        stamp = int(options.pop("timestamp", self._workspace.clock.now().timestamp()))
+        self._clicks += 1
+        return block_actions_request(
+            post,
+            action_id,
+            signing_secret=signing_secret,
+            response_url=f"{self.url}actions/{self._clicks}",
+            timestamp=stamp,
+            **options,
+        )
+
+    def click(
+        self, url: str, post: Post, action_id: str, *, signing_secret: str, **options: Any
+    ) -> httpx.Response:
+        """Click *action_id* of *post*: POST Slack's signed request to the app's *url*.
+
+        Needs httpx (``pip install 'slack-batcher[server]'``).
+        """
+        import httpx
+
+        body, headers = self.click_request(
+            post, action_id, signing_secret=signing_secret, **options
+        )
+        return httpx.post(url, content=body, headers=headers, timeout=10)
+
+    async def click_async(
+        self,
+        client: httpx.AsyncClient,
+        url: str,
+        post: Post,
+        action_id: str,
+        *,
+        signing_secret: str,
+        **options: Any,
+    ) -> httpx.Response:
+        """Like :meth:`click`, through *client* (an app served in-process, say)."""
+        body, headers = self.click_request(
+            post, action_id, signing_secret=signing_secret, **options
+        )
+        return await client.post(url, content=body, headers=headers)
 
     def reset(self) -> None:
         """Forget posts, requests, faults and rate-limit state (token and webhooks stay)."""

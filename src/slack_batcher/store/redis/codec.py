@@ -62,7 +62,7 @@ def batch_head(batch: BatchGroup) -> str:
             "channel_id": batch.channel_id,
             "batch_type": batch.batch_type.value,
             "created_at": time_text(batch.created_at),
-            "expires_at": time_text(batch.expires_at),
+            "expires_at": time_text(batch.due_at),
             "metadata": batch.metadata,
         }
     )

@@ -58,7 +58,7 @@ def place_arguments(
         time_text(now),
         opened.id,
         batch_head(opened),
-        micros(opened.expires_at),
+        micros(opened.due_at),
         config.max_batch_size,
         int(message.priority in config.urgent_priorities),
         int(enabled),

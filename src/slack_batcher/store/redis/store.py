@@ -31,6 +31,7 @@ from ..codec import dump_json, message_body, time_text
 from . import codec
 from .connect import redacted_url
 from .digests import MIN_TTL_MS, RedisDigests
+from .mutes import RedisMutes
 from .seen import RedisSeen
 
 __all__ = ["RedisStore", "redacted_url"]
@@ -49,6 +50,7 @@ class RedisStore(RedisDigests):
 
     durable = True
     keeps_batches = True
+    _mutes: RedisMutes | None = None
 
     # ------------------------------------------------------------------ batches
 
@@ -85,7 +87,7 @@ class RedisStore(RedisDigests):
             batch.id,
             codec.batch_head(batch),
             last,
-            codec.micros(batch.expires_at),
+            codec.micros(batch.due_at),
             codec.partition_text(batch.partition),
             message.id,
             message_body(message),
@@ -275,3 +277,9 @@ class RedisStore(RedisDigests):
     def seen_ids(self, size: int, keep: timedelta) -> RedisSeen:
         """Return the source message ids accepted, shared by every instance (``P:seen:<id>``)."""
         return RedisSeen(self, size, keep)
+
+    def mutes(self) -> RedisMutes:
+        """Return the mutes and muted events, shared by every instance (``P:mutes``, …)."""
+        if self._mutes is None:
+            self._mutes = RedisMutes(self)
+        return self._mutes

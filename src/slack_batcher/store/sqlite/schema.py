@@ -127,6 +127,25 @@ def _add_seen_ids_v4(conn: sqlite3.Connection) -> None:
     )
 
 
+def _add_mutes_v5(conn: sqlite3.Connection) -> None:
+    """Version 5: mutes, and the events they kept out of Slack (kept, counted, never posted).
+
+    ``mutes.body`` is the whole mute as JSON; ``muted_events`` one row per muted event,
+    indexed by mute for the counts and the listing.
+    """
+    conn.execute(
+        "CREATE TABLE mutes ("
+        " id TEXT PRIMARY KEY, created_at TEXT NOT NULL, until TEXT NOT NULL,"
+        " body TEXT NOT NULL) WITHOUT ROWID"
+    )
+    conn.execute(
+        "CREATE TABLE muted_events ("
+        " seq INTEGER PRIMARY KEY, mute_id TEXT NOT NULL, channel_id TEXT NOT NULL,"
+        " muted_at TEXT NOT NULL, body TEXT NOT NULL)"
+    )
+    conn.execute("CREATE INDEX muted_events_by_mute ON muted_events (mute_id, channel_id)")
+
+
 def _compact(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
@@ -137,6 +156,7 @@ MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     2: _add_digests_v2,
     3: _split_digest_items_v3,
     4: _add_seen_ids_v4,
+    5: _add_mutes_v5,
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

@@ -33,6 +33,7 @@ from .. import codec
 from ..base import DeadLetter, OutboxEntry, StoredState
 from .digests import SQLiteDigests
 from .file import Step
+from .mutes import SQLiteMutes
 from .seen import SQLiteSeen
 
 __all__ = ["SQLiteStore"]
@@ -85,6 +86,7 @@ class SQLiteStore(SQLiteDigests):
         # Pending batch id → (message id, stored body) of its messages, so a flush writes
         # the outbox's copy of the messages without encoding them again.
         self._bodies: dict[str, list[tuple[str, str]]] = {}
+        self._mutes: SQLiteMutes | None = None
         super().__init__(path, synchronous=synchronous, busy_timeout=busy_timeout)
 
     def __repr__(self) -> str:
@@ -336,3 +338,11 @@ class SQLiteStore(SQLiteDigests):
     def seen_ids(self, size: int, keep: timedelta) -> SQLiteSeen:
         """Return the source message ids accepted (table ``seen_ids``), kept across restarts."""
         return SQLiteSeen(self, size, keep)
+
+    # ------------------------------------------------------------------ mutes
+
+    def mutes(self) -> SQLiteMutes:
+        """Return the mutes and muted events (tables ``mutes`` / ``muted_events``)."""
+        if self._mutes is None:
+            self._mutes = SQLiteMutes(self)
+        return self._mutes
