@@ -22,7 +22,7 @@ import random
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..core.log_fields import entry_fields
 from ..delivery.base import PostResult, Sender, can_update
@@ -170,13 +170,7 @@ class Deliverer:
             if self.stopping:
                 return False
             thread_ts = self._thread_for(entry, index)
-            page = self._page(pages, index, threaded=thread_ts is not None)
-            if index == 0 and digest is not None:
-                page = digest_steps.broadcast(entry, digest, page)
-                if not digest["parent"] and thread_ts is None and self.digests is not None:
-                    page = self.digests.decorated(
-                        page, entry.channel_id, entry.messages, digest["key"]
-                    )
+            page = self._digest_page(entry, index, digest, thread_ts)
             state["attempting"] = index
             entry.attempts += 1
             if not await self.save_attempt(entry):
@@ -202,6 +196,17 @@ class Deliverer:
         self.metrics.untrack(entry.id)
         self.progress.fire()
         return True
+
+    def _digest_page(
+        self, entry: OutboxEntry, index: int, digest: dict[str, Any] | None, thread_ts: str | None
+    ) -> SlackMessage:
+        """Return page *index* of *entry*, as its live digest (if any) sends it."""
+        page = self._page(entry.message.pages, index, threaded=thread_ts is not None)
+        if index == 0 and digest is not None:
+            page = digest_steps.broadcast(entry, digest, page)
+            if not digest["parent"] and thread_ts is None and self.digests is not None:
+                page = self.digests.decorated(page, entry.channel_id, entry.messages, digest["key"])
+        return page
 
     async def _post(
         self, entry: OutboxEntry, page: SlackMessage, thread_ts: str | None
