@@ -12,6 +12,8 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
+import pytest
+
 from slack_batcher import ManualClock
 from tests.full_volume import Figures, run_full_disk
 from tests.test_http_harness import in_process
@@ -32,6 +34,7 @@ def check_figures(figures: Figures) -> None:
     assert figures.exit_codes == [0, 0]
 
 
+@pytest.mark.timeout(400)  # two real serve processes, slower on a loaded machine
 def test_a_full_volume_refuses_events_delivers_every_one_once_and_recovers(
     tmp_path: Path,
 ) -> None:

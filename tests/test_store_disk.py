@@ -102,7 +102,7 @@ def test_new_events_are_refused_before_the_volume_fills_and_the_outbox_still_dra
         entries = batcher.outbox.entries()
         assert entries
         for entry in entries:  # delivery's writes still find room: every ack is written
-            entry.state["posted"] = ["1.0"]
+            entry.state.posted.append("1.0")
             batcher.outbox.update(entry)
             assert batcher.outbox.ack(entry.id)
         batcher.flush_all_batches()
