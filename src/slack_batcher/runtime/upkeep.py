@@ -36,7 +36,7 @@ class StoreUpkeep:
         loop: asyncio.AbstractEventLoop,
         retry_acks: Callable[[], int],
     ) -> None:
-        self._checkpoint_store: Callable[[], object] | None = getattr(store, "checkpoint", None)
+        self._checkpoint_store = store.checkpoint
         self._loop = loop
         self._retry_acks = retry_acks
         self._writes = 0  # submits so far: the timer checkpoints once they pause
@@ -72,8 +72,6 @@ class StoreUpkeep:
 
     def checkpoint(self) -> None:
         """Let the store copy its write-ahead log back and shrink it (now)."""
-        if self._checkpoint_store is None:
-            return
         try:
             self._checkpoint_store()
         except StoreError as exc:

@@ -314,6 +314,18 @@ class SQLiteFile:
             conn.execute(f"PRAGMA wal_autocheckpoint = {disk.wal_budget_pages(self.path)}")
             logger.warning("%s: the disk has room again: accepting events", self.path)
 
+    def group_commits(self) -> SQLiteFile:
+        """Return this store: writes between begin_group and commit_group commit as one."""
+        return self
+
+    def shared_store(self) -> None:
+        """Return None: one process holds the file (a lock says so)."""
+        return None
+
+    def describe(self) -> str:
+        """Say which store this is and where its file is."""
+        return f"{type(self).__name__} {self.path}"
+
     def check_writable(self) -> str | None:
         """Return why writes fail (None when they work), probing again after a failure.
 
