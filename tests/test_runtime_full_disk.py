@@ -105,12 +105,12 @@ async def test_no_post_starts_while_an_ack_cannot_be_written_and_it_counts(
         assert len(slack.posts) == 1  # C2's post waits for C1's ack
         assert store.refused["ack"] > 1  # retried meanwhile
         assert service.stats()["possible_duplicates"] == 1
-        assert batcher.outbox_size() == 2
+        assert batcher.outbox.size() == 2
 
         store.refuse.clear()  # space is freed
         await service.advance(2)
         assert len(slack.posts) == 2
-        assert batcher.outbox_size() == 0
+        assert batcher.outbox.size() == 0
 
     assert item_counts(slack) == Counter(f"evt-{n:04d}" for n in range(10))
 
