@@ -46,6 +46,9 @@ __all__ = ["DeliveryCalls", "DigestDelivery"]
 
 logger = logging.getLogger(__name__)
 
+#: Digest keys of queued entries remembered for the companion scan.
+_MAX_KEYS = 4096
+
 
 class DeliveryCalls(Protocol):
     """What the digest steps need from the entry deliverer (:class:`~.posting.Deliverer`)."""
@@ -106,6 +109,7 @@ class DigestDelivery:
         self._interval = timedelta(seconds=reply_interval)
         self.budget = DigestBudget()
         self._call_budget = call_budget
+        self._keys: dict[str, str] = {}  # queued entry id -> digest key ("" for none)
 
     def key_for(self, entry: OutboxEntry) -> str | None:
         """Return the digest key *entry* goes to, or None when it goes to no live digest."""
@@ -143,8 +147,22 @@ class DigestDelivery:
         return [
             other
             for other in queued
-            if other is not entry and _fresh(other) and self.key_for(other) == key
+            if other is not entry and _fresh(other) and self._queued_key(other) == key
         ]
+
+    def _queued_key(self, entry: OutboxEntry) -> str | None:
+        """Return :meth:`key_for` of a queued entry, worked out once per entry.
+
+        A backlog is scanned at every delivery; a queued entry's items do not change.
+        """
+        if entry.state.digest is not None or entry.state.posted:
+            return self.key_for(entry)
+        key = self._keys.get(entry.id)
+        if key is None:
+            if len(self._keys) >= _MAX_KEYS:
+                self._keys.pop(next(iter(self._keys)))
+            key = self._keys[entry.id] = self.key_for(entry) or ""
+        return key or None
 
     def plan(self, entry: OutboxEntry) -> DigestPlan | None:
         """Return (deciding once, saved with the entry) where a live digest sends *entry*."""
