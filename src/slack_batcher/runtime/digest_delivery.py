@@ -66,8 +66,12 @@ class DeliveryCalls(Protocol):
         """Hold a call slot for *channel* while calling Slack."""
         ...
 
-    def save_progress(self, entry: OutboxEntry) -> None:
-        """Save *entry*'s delivery progress."""
+    def save_progress(self, entry: OutboxEntry) -> bool:
+        """Save *entry*'s delivery progress; False when a full disk refused it."""
+        ...
+
+    async def save_attempt(self, entry: OutboxEntry) -> bool:
+        """Store ``attempting`` before a call; False (after a pause) when it was refused."""
         ...
 
     def succeeded(self, entry: OutboxEntry) -> None:
@@ -226,7 +230,7 @@ class DigestDelivery:
         await calls.wait_turn(entry)
         if calls.stopping:
             return False
-        record = self.digests.store.get_digest(plan.key, self._clock.now())
+        record = self.digests.get(plan.key, self._clock.now())
         if record is None or record.ts != plan.parent:
             self._restart(entry, plan, "it expired or was replaced", forget=False)
             return False
@@ -298,7 +302,10 @@ class DigestDelivery:
         entry.attempts += 1
         if step is DigestStep.CONVERT:  # a re-post caught mid-call by a crash may appear twice
             entry.state.attempting = DigestStep.CONVERT
-        calls.save_progress(entry)
+            if not await calls.save_attempt(entry):  # stored first, or the re-post waits
+                return False
+        else:
+            calls.save_progress(entry)
         try:
             if step is DigestStep.CONVERT:
                 await self._repost(record)
@@ -319,6 +326,8 @@ class DigestDelivery:
         calls.succeeded(entry)
         if step is DigestStep.CONVERT:
             after = self.digests.converted(record)
+            if self.digests.holds(plan.key):  # a restart before it is written re-posts it
+                self._metrics.count("possible_duplicates")
             self._metrics.post_succeeded(entry.channel_id, [])
             plan.step = DigestStep.REPLIES
             calls.save_progress(entry)

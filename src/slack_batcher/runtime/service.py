@@ -130,7 +130,7 @@ class BatchingService:
         )
         # Checkpoint once the service is idle, e.g. when the outbox just drained (a
         # checkpoint fsyncs: not at every drain of a busy service, the idle timer decides).
-        upkeep = self._upkeep = StoreUpkeep(self.batcher.store, loop, deliverer.retry_acks)
+        upkeep = self._upkeep = StoreUpkeep(self.batcher.store, loop, deliverer.writes_held)
         dispatcher.on_drained = upkeep.schedule
         store = self.batcher.store
         grouping = store.group_commits() if self.config.group_commit else None
@@ -191,7 +191,7 @@ class BatchingService:
         await dispatcher.drain(deadline)
         late = await dispatcher.stop(self.config.shutdown_post_grace_seconds)
         assert self._deliverer is not None
-        unacked = self._deliverer.retry_acks()
+        unacked = self._deliverer.writes_held()
         if self._upkeep is not None:
             self._upkeep.checkpoint()
         report = ShutdownReport(

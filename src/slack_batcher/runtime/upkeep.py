@@ -26,8 +26,8 @@ IDLE_CHECKPOINT_SECONDS = 1.0
 class StoreUpkeep:
     """Runs the store's ``checkpoint`` once writes pause (see the module docstring).
 
-    *retry_acks* writes the acknowledgements a failed write held back and returns how many
-    still wait; while some do, the store is not idle.
+    *retry_acks* writes what a full disk held back (acks, the digest map) and returns how
+    many still wait; while some do, the store checkpoints every second (it may make room).
     """
 
     def __init__(
@@ -63,8 +63,10 @@ class StoreUpkeep:
     def _run(self) -> None:
         self._handle = None
         waiting = self._retry_acks()
+        if waiting:  # held back by a full disk: a checkpoint may make room for them
+            self.checkpoint()
         if self._writes != self._writes_seen or waiting:
-            self.schedule()  # still busy (or acks held back by a full disk)
+            self.schedule()  # still busy (or writes held back by a full disk)
             return
         self.checkpoint()
 

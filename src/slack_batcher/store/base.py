@@ -212,8 +212,10 @@ class StoreUpkeep(Protocol):
     Every store answers each; one that has nothing to do says so (the documented no-op).
     """
 
-    #: Why the store's last write failed (a full disk, …), or None; SQLite only, else None.
-    write_error: str | None
+    @property
+    def write_error(self) -> str | None:
+        """Why writes fail or new events are refused (a full disk, …); SQLite only, else None."""
+        ...
 
     def describe(self) -> str:
         """Say what the store is and where its state lives (no secrets): dashboard, CLI, logs."""
