@@ -41,8 +41,11 @@ def storms(draw: st.DrawFn) -> list[StormAlert]:
     storm: list[StormAlert] = []
     for name in names:
         for n in draw(st.lists(st.integers(1, 12), min_size=1, max_size=8, unique=True)):
-            fires = draw(st.integers(0, 50)) * 30
-            lasts = draw(st.one_of(st.none(), st.integers(1, 30).map(lambda m: m * 60)))
+            # Fired and resolved within the 25 minutes, so no gap outlives the starter
+            # config's digest window (30 minutes after the last flush): one live digest.
+            fires = draw(st.integers(0, 48)) * 30
+            room = (1500 - fires) // 60
+            lasts = draw(st.one_of(st.none(), st.integers(1, room).map(lambda m: m * 60)))
             severity = "critical" if name == critical else "warning"
             resolves = None if lasts is None else fires + lasts
             storm.append(StormAlert(name, f"h{n:02d}", fires, resolves, severity=severity))
