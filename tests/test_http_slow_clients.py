@@ -105,6 +105,31 @@ def test_a_trickling_body_is_answered_408_and_closed_within_the_limit(tmp_path: 
         assert BODY_SECONDS - 0.5 <= took < BODY_SECONDS + 5, took
 
 
+@pytest.mark.timeout(120)  # real processes, slower on a loaded machine
+def test_a_trickling_request_head_is_closed_within_the_limit(tmp_path: Path) -> None:
+    with serving(tmp_path, max_head_seconds=BODY_SECONDS) as (port, _):
+        conn = socket.create_connection(("127.0.0.1", port), timeout=5)
+        conn.settimeout(0.2)
+        started = time.monotonic()
+        closed = False
+        for byte in b"POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 60:
+            if time.monotonic() - started > BODY_SECONDS + 10:
+                break
+            try:
+                conn.sendall(bytes([byte]))
+                closed = conn.recv(1) == b""
+            except TimeoutError:
+                continue
+            except OSError:
+                closed = True
+            if closed:
+                break
+        took = time.monotonic() - started
+        conn.close()
+        assert closed
+        assert BODY_SECONDS - 0.5 <= took < BODY_SECONDS + 5, took
+
+
 def test_a_body_that_completes_in_time_is_served_as_before(tmp_path: Path) -> None:
     with serving(tmp_path) as (port, _):
         event = {"id": "e-1", "channel": "#dev", "content_type": "generic", "data": {}}

@@ -26,6 +26,7 @@ from ..store.base import BatchStore
 from ..store.redis.store import RedisStore
 from .app import create_app
 from .exhaustion import install_exhaustion_handler
+from .head_timeout import head_timeout_protocol
 from .recent import RecordingSender
 from .settings import LoggingSettings, SenderSettings, ServiceSettings
 
@@ -324,6 +325,7 @@ async def serve(
         lifespan="on",
         limit_concurrency=limit,
         backlog=settings.server.backlog,
+        http=head_timeout_protocol(settings.server.max_head_seconds),
     )
     server = _Server(config, service)
     install_exhaustion_handler(
