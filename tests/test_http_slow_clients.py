@@ -184,3 +184,43 @@ def test_out_of_descriptors_the_log_says_so_once_per_interval(tmp_path: Path) ->
     assert "Traceback" not in log
     assert log.count("Too many open files") <= 3, log[-3000:]
     assert len(log) < 20_000
+
+
+@pytest.mark.timeout(120)  # real processes, slower on a loaded machine
+def test_past_max_connections_requests_get_503_and_one_log_line(tmp_path: Path) -> None:
+    with serving(tmp_path, max_connections=4) as (port, read_log):
+        conns = [start_body(port, "/v1/messages", declared=100_000) for _ in range(30)]
+        answers = []
+        for conn in conns:
+            conn.settimeout(BODY_SECONDS + 10)
+            try:
+                answers.append(conn.recv(64)[:12])
+            except OSError:
+                answers.append(b"")
+            conn.close()
+        log = read_log()
+    assert answers.count(b"HTTP/1.1 503") >= 20, answers
+    assert 1 <= log.count("Exceeded concurrency limit.") <= 2, log[-2000:]
+
+
+def test_a_repeated_log_line_passes_once_per_interval_with_its_count() -> None:
+    import logging
+
+    from slack_batcher.http.exhaustion import RepeatFilter
+
+    records: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: records.append(record.getMessage())  # type: ignore[method-assign]
+    logger = logging.getLogger("tests.repeat")
+    logger.addHandler(handler)
+    logger.addFilter(RepeatFilter(("Exceeded concurrency limit.",), seconds=3600))
+    try:
+        for _ in range(100):
+            logger.warning("Exceeded concurrency limit.")
+        logger.warning("something else")
+    finally:
+        logger.removeHandler(handler)
+    assert records == [
+        "Exceeded concurrency limit. (1 times since the last such line)",
+        "something else",
+    ]
