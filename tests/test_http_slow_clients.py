@@ -221,6 +221,6 @@ def test_a_repeated_log_line_passes_once_per_interval_with_its_count() -> None:
     finally:
         logger.removeHandler(handler)
     assert records == [
-        "Exceeded concurrency limit. (1 times since the last such line)",
+        "Exceeded concurrency limit. (once since the last such line)",
         "something else",
     ]
