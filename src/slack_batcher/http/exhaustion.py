@@ -61,10 +61,10 @@ def install_exhaustion_handler(
         count = limiter.due()
         if count is not None:
             logger.warning(
-                "%s: %s (%d times since the last such line; said at most every %.0f s)%s",
+                "%s: %s (%s since the last such line; said at most every %.0f s)%s",
                 context.get("message", "the event loop"),
                 error.strerror or error,
-                count,
+                "once" if count == 1 else f"{count} times",
                 seconds,
                 f"; {hint}" if hint else "",
             )
