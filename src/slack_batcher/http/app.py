@@ -130,8 +130,7 @@ def create_app(
         if not service.accepting:
             reason = service.refusal or "not accepting events"
             return JSONResponse({"status": "not ready", "reason": reason}, status_code=503)
-        check = getattr(service.batcher.store, "check_writable", None)
-        problem = check() if check is not None else None
+        problem = service.batcher.store.check_writable()
         if problem:
             reason = f"the store cannot write: {problem}"
             return JSONResponse({"status": "not ready", "reason": reason}, status_code=503)
