@@ -69,9 +69,26 @@ def test_four_identical_alerts_on_four_hosts_become_one_line_with_the_hosts_and_
     ]
 
     assert lines(storm) == [
-        "• :large_orange_circle: HighErrorRate — *firing (warning)* ×4 · host-01, host-07, +2"
-        " · 09:00–09:02"
+        "• :large_orange_circle: HighErrorRate — *firing (warning)* ×4"
+        " · host-01, host-07, host-03, host-04 · 09:00–09:02"
     ]
+
+
+def test_a_parent_line_names_four_hosts_then_counts_the_rest() -> None:
+    storm = [alert(f"a{i}", instance=f"api-{i:02d}", minute=i / 10) for i in range(1, 25)]
+
+    [line] = lines(storm)
+
+    assert "×24 · api-01, api-02, api-03, api-04, +20 · " in line
+
+
+def test_a_re_sent_alert_counts_once_on_its_collapsed_line() -> None:
+    # Alertmanager re-sends a firing alert at each group_interval: one alert, not three.
+    storm = [alert(f"a{i}-{n}", instance=f"h{i}", minute=n * 5) for i in range(3) for n in range(3)]
+
+    [line] = lines(storm)
+
+    assert "×3 · h0, h1, h2" in line
 
 
 def test_lines_that_differ_in_status_or_title_are_not_collapsed() -> None:
@@ -82,7 +99,8 @@ def test_lines_that_differ_in_status_or_title_are_not_collapsed() -> None:
 def test_a_single_event_renders_exactly_as_a_digest_item_line() -> None:
     [line] = lines([alert("a1", minute=3)])
 
-    assert line == "• :large_orange_circle: HighErrorRate — *firing (warning)* · 09:03"
+    # An alert has no author: its instance stands in the author's place.
+    assert line == "• :large_orange_circle: HighErrorRate — *firing (warning)* · host-01 · 09:03"
 
 
 def test_collapsed_user_text_is_escaped() -> None:
@@ -102,7 +120,8 @@ def test_an_alert_that_fired_and_resolved_is_one_line_with_its_path_and_duration
     resolved = alert("a2", "DiskSpaceLow", status="resolved", minute=13, priority="low")
 
     assert lines([fired, resolved]) == [
-        "• DiskSpaceLow — *resolved (warning)* · firing → resolved after 3 min · 09:10–09:13"
+        "• DiskSpaceLow — *resolved (warning)* · firing → resolved after 3 min"
+        " · host-01 · 09:10–09:13"
     ]
 
 
@@ -212,9 +231,10 @@ def test_a_summary_counts_every_item_and_fits_slacks_limits(
 
     assert validate_message(summary) == []
     header = summary.blocks[0]["text"]["text"]
-    assert header.startswith(f"{len(messages)} alert")
+    distinct = len({(m.data["alertname"], m.data["instance"]) for m in messages})
+    assert header.startswith(f"{distinct} alert")  # alerts, not notifications
     shown = min(max_rows, len(rows))
-    hidden = sum(len(row.messages) for row in rows[shown:])
+    hidden = sum(row.times for row in rows[shown:])
     tail = summary.blocks[-1]
     if hidden:
         assert tail["elements"][0]["text"] == f"…{hidden} more in thread"
@@ -233,7 +253,7 @@ def test_the_summary_puts_the_most_urgent_rows_first_and_counts_states_per_entit
 
     summary = format_digest_summary(messages, replies=2)
 
-    assert summary.blocks[0]["text"]["text"] == "4 alerts in api"
+    assert summary.blocks[0]["text"]["text"] == "3 alerts in api"  # Disk fired, resolved: one
     context = summary.blocks[1]["elements"][0]["text"]
     assert context == "now: 2 firing, 1 resolved · Mar 2, 09:00–09:05 UTC · 2 replies in thread"
     section = summary.blocks[2]["text"]["text"].splitlines()
@@ -294,10 +314,10 @@ def test_a_post_shows_four_identical_alerts_as_one_line_and_keeps_every_id() -> 
         if b["type"] == "section"
         for line in b["text"]["text"].split("\n")
     ]
-    assert lines == [
-        "• :large_orange_circle: HighErrorRate — *firing (warning)* ×4 · host-01, host-02, +2"
-        " · 09:00–09:02",
-        "• :large_orange_circle: DiskFull — *firing (warning)* · 09:02",
+    assert lines == [  # a post (a thread reply) names every host
+        "• :large_orange_circle: HighErrorRate — *firing (warning)* ×4"
+        " · host-01, host-02, host-03, host-04 · 09:00–09:02",
+        "• :large_orange_circle: DiskFull — *firing (warning)* · h9 · 09:02",
     ]
     assert post.blocks[0]["text"]["text"] == "5 alerts in api"
     assert sorted(post.metadata["message_ids"]) == ["a1", "a2", "a3", "a4", "d1"]

@@ -32,4 +32,13 @@ def test_the_readme_library_example_runs_as_written(tmp_path: Path) -> None:
     script.write_text(first_python_block, encoding="utf-8")
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("C0DEV 1 update in acme/api")
+    assert done.stdout.startswith("C0DEV 2 updates in acme/api")
+
+
+def test_the_readme_shows_the_quickstart_as_it_is_and_what_it_prints() -> None:
+    readme = (EXAMPLES.parent / "README.md").read_text(encoding="utf-8")
+    code, rest = readme.split("```python\n", 1)[1].split("```", 1)
+    shown = rest.split("```text\n", 1)[1].split("```", 1)[0]
+    example = (EXAMPLES / "quickstart.py").read_text(encoding="utf-8")
+    assert code == example.split('"""', 2)[2].lstrip("\n")
+    assert shown == run_example("quickstart.py")

@@ -7,6 +7,7 @@ import json
 import logging
 import re
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -398,6 +399,20 @@ async def test_jsonl_sender_writes_one_payload_per_line_with_channel_and_ts(
     assert float(str(second.ts)) > float(str(first.ts))
     assert lines[0]["posted_at"] == "2026-03-02T09:00:00+00:00"
     assert sender.supports_threads
+
+
+async def test_jsonl_sender_keeps_a_broadcast_reply_as_slack_would_get_it(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    path = tmp_path / "posts.jsonl"
+    sender = JsonlSender(path, clock=clock)
+    parent = await sender.post(page("parent"), channel="C1")
+    loud = replace(page("critical"), metadata={"reply_broadcast": True})
+    await sender.post(loud, channel="C1", thread_ts=parent.ts)
+    await sender.post(page("quiet"), channel="C1", thread_ts=parent.ts)
+    await sender.close()
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert [line.get("reply_broadcast") for line in lines] == [None, True, None]
 
 
 async def test_jsonl_sender_appends_to_an_existing_file_and_leaves_streams_open(

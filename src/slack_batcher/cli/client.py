@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -16,14 +17,18 @@ from rich.table import Table
 from rich.text import Text
 
 from .output import (
+    DEFAULT_CONFIG,
     EXIT_AUTH,
     EXIT_REFUSED,
     EXIT_UNHEALTHY,
     EXIT_UNREACHABLE,
     EXIT_USAGE,
     cells,
+    counted,
     err,
     fail,
+    fail_config,
+    find_config,
     json_rows,
     out,
     print_table,
@@ -38,17 +43,70 @@ def _client_options(command: Any) -> Any:
     command = click.option(
         "--token",
         envvar="SLACK_BATCHER_API_TOKEN",
-        help="API token (default: $SLACK_BATCHER_API_TOKEN).",
+        callback=_token_default,
+        help="API token (default: $SLACK_BATCHER_API_TOKEN, else the config's server.api_token).",
         show_envvar=True,
     )(command)
-    return click.option(
+    command = click.option(
         "--url",
         envvar="SLACK_BATCHER_URL",
-        default=DEFAULT_URL,
-        show_default=True,
+        callback=_url_default,
         show_envvar=True,
-        help="Base URL of a running slack-batcher server.",
+        help="Base URL of a running slack-batcher server (default: the [server] host and port "
+        f"of the configuration, else {DEFAULT_URL}).",
     )(command)
+    return click.option(
+        "--config",
+        type=click.Path(dir_okay=False, path_type=Path),
+        envvar="SLACK_BATCHER_CONFIG",
+        show_envvar=True,
+        is_eager=True,
+        expose_value=False,
+        callback=_remember_config,
+        help=f"The server's TOML configuration (default: ./{DEFAULT_CONFIG} when it exists).",
+    )(command)
+
+
+def _remember_config(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
+    ctx.meta["slack_batcher.config"] = find_config(value)
+
+
+def _settings(ctx: click.Context) -> Any:
+    """Return the configuration's settings (None without a file); refuse a bad file."""
+    if "slack_batcher.settings" not in ctx.meta:
+        path = ctx.meta.get("slack_batcher.config")
+        settings = None
+        if path is not None:
+            from ..http.settings import load_settings
+            from ..model.errors import ConfigError
+
+            try:
+                settings = load_settings(path)
+            except ConfigError as exc:
+                fail_config(exc.problems, path)
+        ctx.meta["slack_batcher.settings"] = settings
+    return ctx.meta["slack_batcher.settings"]
+
+
+def _url_default(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
+    if value:
+        return value
+    settings = _settings(ctx)
+    if settings is None:
+        return DEFAULT_URL
+    host = settings.server.host
+    if host in ("0.0.0.0", "::", ""):  # every address: this machine's loopback answers
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{settings.server.port}"
+
+
+def _token_default(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value:
+        return value
+    settings = _settings(ctx)
+    return settings.server.token() if settings is not None else None
 
 
 def _call(url: str, token: str | None, action: Any) -> Any:
@@ -79,7 +137,8 @@ def _print_json(value: Any) -> None:
 @_client_options
 @click.option(
     "--channel",
-    help="Slack channel id or name (with --file: the channel of events that name none).",
+    help="Slack channel id or name (with --file: of events that name none); "
+    "default: the server's [[routes]] pick it.",
 )
 @click.option(
     "--type",
@@ -117,12 +176,6 @@ def send(
     else:
         import secrets
 
-        if channel is None:
-            fail(
-                "--channel is required (or send a --file whose events name their channel)",
-                EXIT_USAGE,
-            )
-
         try:
             data = json.loads(data_json) if data_json else {}
         except ValueError as exc:
@@ -133,13 +186,14 @@ def send(
             data["title"] = title
         event = {
             "id": event_id or f"cli-{secrets.token_hex(6)}",
-            "channel": channel,
             "content_type": content_type,
             "priority": priority,
             "data": data,
         }
         if author:
             event["author"] = author
+        if channel:  # else the server's [[routes]] pick it (400 naming channel without any)
+            event["channel"] = channel
         events = [event]
     results: list[dict[str, Any]] = []
     with Progress(console=err, transient=True, disable=len(events) < 200) as progress:
@@ -165,14 +219,13 @@ def _read_events(text: str, channel: str | None) -> list[dict[str, Any]]:
     except ValueError as exc:
         fail(f"the file is neither JSON nor JSON lines: {exc}", EXIT_USAGE)
     events = []
-    for index, row in enumerate(rows):
+    for row in rows:
         if not isinstance(row, dict):
             fail("every event must be a JSON object", EXIT_USAGE)
         event = dict(row.get("event", row))  # demo stream lines wrap the event
         named = event.get("channel") or row.get("channel") or channel
-        if not named:
-            fail(f"event [{index}] names no channel: give --channel for such events", EXIT_USAGE)
-        event["channel"] = named
+        if named:  # else the server's [[routes]] pick it
+            event["channel"] = named
         events.append(event)
     return events
 
@@ -188,8 +241,8 @@ def flush(url: str, token: str | None, channel: str | None, batch_id: str | None
     else:
         result = _call(url, token, lambda client: client.flush(channel))
     out.print(
-        f"flushed {result['flushed_batches']} batches "
-        f"({result['flushed_messages']} messages); delivery is under way"
+        f"flushed {counted(result['flushed_batches'], 'batch')} "
+        f"({counted(result['flushed_messages'], 'message')}); delivery is under way"
     )
 
 
@@ -216,7 +269,8 @@ def inspect(url: str, token: str | None, channel: str | None, as_json: bool) -> 
         for batch in info["batches"]
     ]
     print_table(
-        f"{pending['total_batches']} pending batches, {pending['total_messages']} messages",
+        f"{counted(pending['total_batches'], 'pending batch')}, "
+        f"{counted(pending['total_messages'], 'message')}",
         [
             ("channel", "id"),
             ("batch", "id"),
@@ -248,6 +302,12 @@ def stats(
         for key, value in figures.items():
             if not isinstance(value, dict | list):
                 table.add_row(*cells(key, str(value)))
+        for source, counts in (figures.get("sources") or {}).items():
+            said = ", ".join(
+                f"{counts.get(outcome, 0)} {outcome}"
+                for outcome in ("accepted", "duplicate", "ignored", "unrouted", "invalid")
+            )
+            table.add_row(*cells(f"{source} webhooks", said))
         out.print(table)
         if health is not None:
             checks = Table(title=f"health: {health['status']}")
@@ -286,7 +346,7 @@ def dead_letters_list(url: str, token: str | None, channel: str | None, as_json:
         for letter in letters
     ]
     print_table(
-        f"{len(letters)} dead letters",
+        counted(len(letters), "dead letter"),
         [
             ("id", "id"),
             ("channel", "id"),

@@ -22,7 +22,17 @@ from rich.table import Table
 from ..model.errors import ConfigError
 from . import client as cli_client
 from .mutes import mutes
-from .output import EXIT_REFUSED, EXIT_USAGE, config_option, err, fail, json_rows, out
+from .output import (
+    EXIT_REFUSED,
+    EXIT_USAGE,
+    config_option,
+    err,
+    fail,
+    fail_config,
+    find_config,
+    json_rows,
+    out,
+)
 from .replay import register as register_replay
 from .setup import config_warnings, register
 from .slack_app import slack
@@ -60,6 +70,7 @@ def serve(
         check_bind,
         configure_logging,
         describe_sender,
+        store_unreachable,
         tune_gc,
     )
     from ..http.server import serve as run_server
@@ -78,17 +89,20 @@ def serve(
         settings = settings.model_copy(update={"server": server})
         note = check_bind(settings)
     except ConfigError as exc:
-        for problem in exc.problems:
-            err.print(f"  {problem}", markup=False, soft_wrap=True)
-        fail("invalid configuration", EXIT_USAGE)
+        fail_config(exc.problems, config_path)
     try:  # opened before anything is printed: a refused store is one line and exit 2
-        store = build_store(settings.store.url)
+        store = build_store(settings.store.url, prefix=settings.store.prefix)
         try:
+            problem = store_unreachable(store)
+            if problem is not None:
+                raise StoreError(f"store.url {settings.store.display_url}: {problem}")
             service = build_service(settings, store=store)
         except BaseException:
             store.close()
             raise
-    except (StoreError, ConfigError) as exc:
+    except ConfigError as exc:
+        fail_config(exc.problems, config_path)
+    except StoreError as exc:
         fail(str(exc), EXIT_USAGE)
     configure_logging(settings.logging)
     err.print(f"slack-batcher: {note}", markup=False, soft_wrap=True)
@@ -287,16 +301,23 @@ def config() -> None:
 
 
 @config.command("check")
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path), required=False)
+@click.argument(
+    "path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=False,
+    envvar="SLACK_BATCHER_CONFIG",
+)
 def config_check(path: Path | None) -> None:
-    """Validate a TOML file plus the environment; explain every problem with its key."""
+    """Validate a TOML file plus the environment; explain every problem with its key.
+
+    PATH defaults to $SLACK_BATCHER_CONFIG, else ./slack-batcher.toml when it exists.
+    """
     from ..http.settings import check_settings
 
+    path = find_config(path)
     problems = check_settings(path)
     if problems:
-        for problem in problems:
-            err.print(f"  {problem}", markup=False, soft_wrap=True)
-        fail(f"{len(problems)} problem(s) in {path or 'the environment'}", EXIT_USAGE)
+        fail_config(problems, path)
     out.print(f"{path or 'environment'}: OK")
     for warning in config_warnings(path):
         err.print(f"  warning: {warning}", markup=False)

@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 __all__ = [
+    "DEFAULT_CONFIG",
     "EXIT_AUTH",
     "EXIT_REFUSED",
     "EXIT_UNHEALTHY",
@@ -22,8 +23,11 @@ __all__ = [
     "EXIT_USAGE",
     "cells",
     "config_option",
+    "counted",
     "err",
     "fail",
+    "fail_config",
+    "find_config",
     "out",
     "print_table",
 ]
@@ -50,8 +54,34 @@ def config_option(help_text: str) -> Callable[[_Command], _Command]:
         type=click.Path(dir_okay=False, path_type=Path),
         envvar="SLACK_BATCHER_CONFIG",
         show_envvar=True,
-        help=help_text,
+        callback=lambda ctx, param, value: find_config(value),
+        help=f"{help_text} Default: ./{DEFAULT_CONFIG} when it exists.",
     )
+
+
+#: The file ``config init`` writes, found in the current directory without ``--config``.
+DEFAULT_CONFIG = "slack-batcher.toml"
+
+
+def find_config(given: Path | None) -> Path | None:
+    """Return the configuration file to read, or None (defaults plus the environment).
+
+    *given* (``--config`` / ``$SLACK_BATCHER_CONFIG``) wins; else ./slack-batcher.toml, the
+    file ``config init`` writes, when it exists.
+    """
+    if given is not None:
+        return given
+    found = Path(DEFAULT_CONFIG)
+    return found if found.is_file() else None
+
+
+def counted(count: int, thing: str, things: str | None = None) -> str:
+    """``1 pending batch``, ``2 pending batches``: *count* with the right form of *thing*."""
+    if count == 1:
+        return f"{count} {thing}"
+    if things is None:
+        things = thing + ("es" if thing.endswith(("s", "ch", "sh", "x")) else "s")
+    return f"{count} {things}"
 
 
 def cells(*values: str) -> list[Text]:
@@ -79,6 +109,21 @@ def print_table(title: str, columns: list[tuple[str, str]], rows: list[list[str]
     for row in rows:
         table.add_row(*cells(*row))
     out.print(table, width=max(out.width, needed))
+
+
+def fail_config(problems: list[str], where: Path | str | None) -> NoReturn:
+    """Refuse a configuration: one ``error:`` line per problem (one problem: one line), exit 2.
+
+    Each line names where the problem is (*where*: the file, or the environment) unless
+    the problem already starts with it (``x.toml: no such file``).
+    """
+    place = str(where) if where is not None else "the environment"
+    for problem in problems or ["invalid configuration"]:
+        line = problem if problem.startswith(f"{place}:") else f"{place}: {problem}"
+        err.print(
+            f"[bold red]error:[/] {escape(line)}", highlight=False, markup=True, soft_wrap=True
+        )
+    sys.exit(EXIT_USAGE)
 
 
 def fail(message: str, code: int) -> NoReturn:

@@ -14,7 +14,7 @@ import click
 from rich.console import Console
 
 from ..model.errors import ConfigError
-from .output import EXIT_USAGE, config_option, fail
+from .output import EXIT_USAGE, config_option, fail, fail_config
 
 __all__ = ["config_warnings", "register", "to_toml"]
 
@@ -32,9 +32,7 @@ def _load(path: Path | None) -> Any:
     try:
         return load_settings(path)
     except ConfigError as exc:
-        for problem in exc.problems:
-            err.print(f"  {problem}", markup=False, soft_wrap=True)
-        _fail(f"invalid configuration in {path or 'the environment'}")
+        fail_config(exc.problems, path)
 
 
 def config_warnings(path: Path | None) -> list[str]:
@@ -140,8 +138,12 @@ def config_init(path: Path, force: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of TOML.")
 def config_show(config_path: Path | None, as_json: bool) -> None:
     """Print the effective settings (file + environment + defaults), secrets masked."""
+    from ..store.describe import redacted_url
+
     settings = _load(config_path)
     values = settings.model_dump(mode="json")  # SecretStr fields dump as "**********"
+    values["store"]["url"] = redacted_url(values["store"]["url"])  # ?password=, user:pw@
+    values["sender"]["slack_api_url"] = redacted_url(values["sender"]["slack_api_url"])
     if as_json:
         out.print_json(json.dumps(values))
     else:
@@ -205,6 +207,11 @@ def routes_test(
     headers = _headers(header_pairs)
     if event:
         headers["X-GitHub-Event"] = event
+    if source == "github" and not any(k.lower() == "x-github-event" for k in headers):
+        _fail(
+            "a GitHub payload does not say its event (GitHub sends it in the X-GitHub-Event "
+            "header): pass it with --event, e.g. --event pull_request"
+        )
     try:
         raw = json.loads(payload.read())
         adapted = _api(raw) if source == "api" else ADAPTERS[source](raw, headers)

@@ -52,6 +52,7 @@ from .outbox import Outbox
 from .recording import MESSAGE_OVERHEAD_BYTES, StatsRecorder
 from .recovery import recover
 from .rules import ChannelRules
+from .units import DeliveryUnit, UnitAdding
 
 __all__ = ["MESSAGE_OVERHEAD_BYTES", "AddResult", "FlushReason", "MessageBatcher"]
 
@@ -64,7 +65,7 @@ _TYPE_OF = {kind: BatchType.for_content_type(kind) for kind in ContentType}
 _Placed = tuple[str, bool, SlackMessage | None, FlushReason | None]
 
 
-class MessageBatcher(BatchFlushing, BatcherDelegates):
+class MessageBatcher(BatchFlushing, BatcherDelegates, UnitAdding):
     """Channel-aware batching of Slack notifications.
 
     ``MessageBatcher(config, formatter_factory, clock=, store=, auto_ack=)``: all optional.
@@ -106,6 +107,8 @@ class MessageBatcher(BatchFlushing, BatcherDelegates):
         self._id_prefix = secrets.token_hex(6)
         self._id_head = f"b_{self._id_prefix}_"  # a batch id: this and the sequence number
         self._latency = LeadingEdges()
+        #: The delivery unit being added (``add_unit``), else None.
+        self._unit: DeliveryUnit | None = None
         self.recorder = StatsRecorder(self.config, self.clock.now())
         self.recorder.watch_pending(self._channels)
         self._stats = self.recorder.stats
@@ -237,8 +240,12 @@ class MessageBatcher(BatchFlushing, BatcherDelegates):
                 policy = rules.policy
                 partition = policy.partition_of(message, profile) if policy.partitioned else ()
                 batch = None
+                unit = self._unit
                 if queue is not None and self._enabled:
-                    batch = policy.choose(queue, partition, profile)
+                    if unit is not None:  # a delivery's messages share one batch
+                        batch = unit.batch_for(channel_id, partition, self._batches)
+                    if batch is None:
+                        batch = policy.choose(queue, partition, profile)
                 leading = rules.leading and self._latency.quiet(
                     channel_id, message, rules.config.digest_by, rules.window, now
                 )
@@ -310,6 +317,9 @@ class MessageBatcher(BatchFlushing, BatcherDelegates):
                 reason = FlushReason.URGENT
             elif leading and len(members) == 1:
                 reason = FlushReason.LEADING
+            if unit is not None:  # add_unit flushes once the whole delivery is placed
+                unit.hold(channel_id, batch, reason)
+                reason = None
             flushed = self._flush(batch, reason, returned=returned) if reason else None
             budget = self._memory_budget
             if budget is not None and self.recorder.memory_estimate() > budget:

@@ -84,6 +84,8 @@ class JsonlSender:
         line: dict[str, Any] = {"channel": channel, "ts": ts}
         if thread is not None:
             line["thread_ts"] = thread
+            if message.metadata.get("reply_broadcast"):  # as SlackSender sends it
+                line["reply_broadcast"] = True
         line["text"] = message.text
         line["blocks"] = message.blocks
         line["posted_at"] = self._clock.now().astimezone(UTC).isoformat()

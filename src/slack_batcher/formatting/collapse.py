@@ -14,7 +14,7 @@ repeats look as before. Pure functions: no clock, no I/O.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from ..model.message import BatchableMessage, ContentType
@@ -27,6 +27,7 @@ __all__ = [
     "Row",
     "collapse_rows",
     "compound_lines",
+    "note_of",
     "path_text",
     "places_text",
     "row_lines",
@@ -34,8 +35,12 @@ __all__ = [
     "where_of",
 ]
 
-#: Places ("host-01") named on a collapsed line before "+N".
-SHOWN_PLACES = 2
+#: Places ("host-01") a digest's parent names on a collapsed line before "+N".
+SHOWN_PLACES = 4
+#: Places a batch's own post (a thread reply) names: every one, up to this many.
+ALL_PLACES = 60
+#: The longest summary annotation a collapsed alert line carries.
+_NOTE_LIMIT = 120
 _PLACE_LIMIT = 40
 _PLACE_KEYS = ("instance", "host", "hostname", "pod", "node", "region", "environment")
 
@@ -48,6 +53,14 @@ def where_of(message: BatchableMessage) -> str:
         if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
             return str(value).strip()
     return message.author or ""
+
+
+def note_of(message: BatchableMessage) -> str:
+    """Return what a collapsed line says besides its title: an alert's summary, escaped."""
+    if message.content_type is not ContentType.ALERT:
+        return ""
+    value = message.data.get("description")
+    return clean_short(value, _NOTE_LIMIT) if isinstance(value, str) and value.strip() else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,25 +136,29 @@ def collapse_rows(rows: Iterable[Row]) -> list[Row]:
     return result
 
 
-def places_text(first: list[str], distinct: int, times: int) -> str:
-    """Return the places of a row: the *first* two it names, "+N" for the other *distinct* ones.
+def places_text(
+    first: list[str], distinct: int, times: int, shown: int = SHOWN_PLACES, alone: bool = False
+) -> str:
+    """Return the places of a row: the *first* *shown* it names, "+N" for the other *distinct*.
 
-    ``""`` for one place and one event: the single-event line already names the author.
+    ``""`` for one place and one event, unless *alone* (an alert: its instance is not in
+    its title, and a compound line names no author).
     """
-    if distinct <= 1 and times <= 1:
+    if distinct < 1 or (distinct == 1 and times <= 1 and not alone):
         return ""
-    shown = ", ".join(clean_short(p, _PLACE_LIMIT) for p in first[:SHOWN_PLACES])
-    extra = distinct - SHOWN_PLACES
-    return f"{shown}, +{extra}" if extra > 0 else shown
+    named = ", ".join(clean_short(p, _PLACE_LIMIT) for p in first[:shown])
+    extra = distinct - min(shown, len(first))
+    return f"{named}, +{extra}" if extra > 0 else named
 
 
-def _places(row: Row) -> str:
+def _places(row: Row, shown: int) -> str:
     seen: list[str] = []
     for message in row.messages:
         place = where_of(message)
         if place and place not in seen:
             seen.append(place)
-    return places_text(seen, len(seen), row.times)
+    alone = row.content_type is ContentType.ALERT
+    return places_text(seen, len(seen), row.times, shown, alone)
 
 
 def _duration(started: datetime, ended: datetime) -> str:
@@ -165,19 +182,23 @@ def span_path_text(path: tuple[str, ...], started: datetime, ended: datetime) ->
     return " → ".join(path) + _duration(started, ended)
 
 
-def row_lines(row: Row, options: FormatOptions) -> tuple[str, str]:
+def row_lines(
+    row: Row, options: FormatOptions, shown_places: int = SHOWN_PLACES
+) -> tuple[str, str]:
     """Return the row's line (mrkdwn) and its fallback-text line.
 
     A row of one event is :func:`~.render.item_lines`'s line. Otherwise the latest event's
-    line (compact: no author or time) gains "×N", the state path, the places and the time
-    span: ``• HighErrorRate — *firing (warning)* ×4 · host-01, host-07, +2 · 14:10–14:12``.
+    line (compact: no author or time) gains "×N" (the distinct entities it covers), an
+    alert's summary annotation, the state path, the places (the first *shown_places*, then
+    "+N") and the time span:
+    ``• HighErrorRate — *firing (warning)* ×4 — 5xx above 5% · api-1, api-7, +2 · 14:10–14:12``.
     """
     latest = row.latest
     if len(row.messages) == 1:
         return item_lines(latest, row.view, options)
     # An entity's marker is its latest state's ("resolved" is not urgent); repeats, the top one.
     strongest = latest if row.path else max(row.messages, key=lambda m: m.get_priority_score())
-    path, places = path_text(row), _places(row)
+    path, places = path_text(row), _places(row, shown_places)
     return compound_lines(
         strongest, row.view, row.times, path, places, row.started, row.ended, options
     )
@@ -199,11 +220,17 @@ def compound_lines(
     *places* the :func:`places_text`.
     """
     compact = options if options.compact else options.replace(compact=True)
+    if view.place:  # the row names its places itself, not the strongest event's alone
+        view = replace(view, place="")
     line, plain = item_lines(strongest, view, compact)
     extras: list[str] = []
     if times > 1:
         line += f" ×{times}"
         plain += f" ×{times}"
+    note = note_of(strongest)
+    if note:
+        line += f" — {note}"
+        plain += f" — {note}"
     if path:
         extras.append(clean_short(path, 200))
     if places:

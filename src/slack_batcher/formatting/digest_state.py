@@ -30,10 +30,10 @@ from itertools import count
 from typing import Any
 
 from ..model.message import BatchableMessage, ContentType
-from .collapse import compound_lines, places_text, span_path_text, where_of
+from .collapse import SHOWN_PLACES, compound_lines, places_text, span_path_text, where_of
 from .digest_summary import DEFAULT_SUMMARY_ROWS, SummaryParts, states_text, summary_message
 from .items import DEFAULT_ITEM_FORMATTERS, ItemFormatter, ItemView
-from .lifecycle import entity_view, lead_state, row_group, state_of
+from .lifecycle import THING_KINDS, entity_view, lead_state, row_group, state_of
 from .message import SlackMessage
 from .multi import worded_header
 from .options import FormatOptions
@@ -131,8 +131,8 @@ class _Entity:
         if len(states) >= 2 and len(self.items) > 1:
             self.path = tuple(states)
             self.times = 1
-        else:
-            self.times = len(self.items)
+        else:  # an alert re-sent is one alert; a PR's repeated updates are each counted
+            self.times = 1 if message.content_type in THING_KINDS else len(self.items)
         self.view = entity_view(message, view, self.path)
         score = message.get_priority_score()
         if self.best is None or score > self.best[0]:
@@ -183,7 +183,7 @@ class _Row:
         self.best: tuple[int, _RowKey, BatchableMessage] | None = None
         self.urgencies: dict[str, dict[int, int]] = {}
         self.places: dict[str, _RowKey] = {}
-        self.shown_places: list[tuple[_RowKey, str]] = []  # the first two, in order
+        self.shown_places: list[tuple[_RowKey, str]] = []  # the first shown, in order
 
     def join(self, entity: _Entity) -> None:
         """Add *entity*, all its items."""
@@ -262,7 +262,7 @@ class _Row:
         shown = [p for p in self.shown_places if p[1] != place]
         shown.append((key, place))
         shown.sort()
-        self.shown_places = shown[:2]
+        self.shown_places = shown[:SHOWN_PLACES]
 
     # -- what the summary reads ----------------------------------------------------------------
 
@@ -275,6 +275,10 @@ class _Row:
         """Return the view the row shows (its newest entity's)."""
         assert self.newest is not None
         return self.newest.view
+
+    def things(self) -> int:
+        """Return what the row counts: its alerts (deployments, …) by entity, else its items."""
+        return self.times if self.key[0] in THING_KINDS else self.count
 
     def urgency(self) -> int:
         """Return the top priority score among the items in the row's state."""
@@ -296,7 +300,10 @@ class _Row:
         path = self.newest.path
         strongest = latest if path else self.best[2]
         started, ended = self.first[0], self.latest.ended
-        places = places_text([p for _, p in self.shown_places], len(self.places), self.times)
+        alone = self.key[0] is ContentType.ALERT
+        places = places_text(
+            [p for _, p in self.shown_places], len(self.places), self.times, alone=alone
+        )
         path_text = span_path_text(path, started, ended)
         return compound_lines(
             strongest, view, self.times, path_text, places, started, ended, options
@@ -363,10 +370,11 @@ class DigestState:
             self._end = when
         kind = self._kinds.get(message.content_type)
         if kind is None:
-            self._kinds[message.content_type] = [1, key]
+            kind = self._kinds[message.content_type] = [0, key]
         else:
-            kind[0] += 1
             kind[1] = min(kind[1], key)
+        if message.content_type not in THING_KINDS:  # an update counts; a thing, once (_place)
+            kind[0] += 1
         data = message.data
         value = data.get("repository") or data.get("project") or data.get("team")
         if value:
@@ -383,6 +391,8 @@ class DigestState:
         group = row_group(message, view)
         entity = self._entities.get(group) if group is not None else None
         if entity is None:
+            if message.content_type in THING_KINDS:
+                self._kinds[message.content_type][0] += 1
             entity = _Entity(item)
             self._entities[group if group is not None else ("event", key)] = entity
             self._enter_state(entity)
@@ -451,17 +461,18 @@ class DigestState:
             raise ValueError("messages: a digest summary needs at least one item")
         shown = [self._by_id[key[2]] for key in self._order[: max(1, max_rows)]]
         kinds = sorted(self._kinds.items(), key=lambda kind: kind[1][1])
+        things = sum(n for _, (n, _) in kinds)
         return summary_message(
             SummaryParts(
                 count=self.count,
-                header=self._header({k for k, _ in kinds}),
+                header=self._header({k for k, _ in kinds}, things),
                 kinds=[(k, n) for k, (n, _) in kinds],
                 states=self._states_text(),
                 start=self._start,
                 end=self._end,
                 shown=[(row.scope(), row.lines(self.options)) for row in shown],
                 grouped=by_scope,
-                hidden=self.count - sum(row.count for row in shown),
+                hidden=things - sum(row.things() for row in shown),
                 rows=len(self._order),
             ),
             self.options,
@@ -477,9 +488,9 @@ class DigestState:
         total = sum(-n for n, _, _ in states)
         return states_text([(state, -n) for n, _, state in states], total)
 
-    def _header(self, kinds: set[ContentType]) -> str:
-        """Return the raw header, as :func:`~.digest.header_text` words it."""
+    def _header(self, kinds: set[ContentType], things: int) -> str:
+        """Return the raw header counting *things*, as :func:`~.digest.header_text` words it."""
         scopes, lower = self._data_scopes, self._data_scopes_lower
         if not scopes and "" not in self._view_scopes:
             scopes, lower = self._view_scopes, self._view_scopes_lower
-        return worded_header(self.count, kinds, scopes, len(lower), self._authors)
+        return worded_header(things, kinds, scopes, len(lower), self._authors)

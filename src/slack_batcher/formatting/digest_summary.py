@@ -10,8 +10,11 @@ its thread, and the parent is edited to this summary::
     …21 more in thread
 
 Rows are lifecycle-merged and collapsed (:mod:`.lifecycle`, :mod:`.collapse`), most urgent
-first, within Slack's limits; the items that do not fit are counted as "…N more in thread".
-The header counts every item; "now:" counts each entity once, in its latest state. With
+first, within Slack's limits; what does not fit is counted as "…N more in thread". Counts
+are of things, never of notifications: "now:" counts each entity (an alert by its
+fingerprint, a PR or ticket by its key) once, in its latest state; the header, "×N" and
+"…N more" count alerts, deployments and builds by entity (an alert re-sent or resolved is
+still one alert) and PR / JIRA updates as updates. With
 ``by_scope`` (a digest for a whole channel) the rows are grouped under their scope.
 """
 
@@ -28,7 +31,7 @@ from . import blocks as bk
 from .collapse import Row, collapse_rows, row_lines
 from .escape import clean, clean_short, truncate
 from .items import DEFAULT_ITEM_FORMATTERS, KINDS, ItemFormatter, ItemView
-from .lifecycle import lifecycle_rows, state_of
+from .lifecycle import lifecycle_rows, row_count, state_of
 from .limits import MAX_FALLBACK_TEXT, MAX_HEADER_TEXT, MAX_SECTION_TEXT
 from .message import SlackMessage
 from .multi import header_text
@@ -151,20 +154,22 @@ def format_digest_summary(
         raise ValueError("messages: a digest summary needs at least one item")
     options = options if options is not None else FormatOptions()
     entities, rows, views = summary_rows(messages, options, item_formatters)
-    kinds = Counter(m.content_type for m in messages)
+    kinds: Counter[ContentType] = Counter()
+    for row in entities:
+        kinds[row.messages[0].content_type] += row_count(row)
     ordered = sorted(messages, key=lambda m: m.timestamp)
     shown = rows[: max(1, max_rows)]
     return summary_message(
         SummaryParts(
             count=len(messages),
-            header=header_text(ordered, set(kinds), views),
+            header=header_text(ordered, set(kinds), views, sum(kinds.values())),
             kinds=list(kinds.items()),
             states=_states_text(entities),
             start=ordered[0].timestamp,
             end=ordered[-1].timestamp,
             shown=[(_scope(row), row_lines(row, options)) for row in shown],
             grouped=by_scope,
-            hidden=sum(len(row.messages) for row in rows[len(shown) :]),
+            hidden=sum(row_count(row) for row in rows[len(shown) :]),
             rows=len(rows),
         ),
         options,
@@ -177,11 +182,11 @@ def format_digest_summary(
 class SummaryParts:
     """What a digest summary shows, however it was worked out.
 
-    ``header`` is the raw header, ``kinds`` the item count per content type (in order of
-    each type's first item), ``states`` the "now:" text, ``start``/``end`` the first and
-    last item's time, ``shown`` the rows shown (most urgent first), ``grouped`` whether
-    they go under their scopes, ``hidden`` the items of the rows not shown, ``rows`` the
-    number of rows.
+    ``count`` is the number of items (events), ``header`` the raw header, ``kinds`` the
+    distinct things per content type (in order of each type's first item), ``states`` the
+    "now:" text, ``start``/``end`` the first and last item's time, ``shown`` the rows shown
+    (most urgent first), ``grouped`` whether they go under their scopes, ``hidden`` the
+    distinct things in the rows not shown, ``rows`` the number of rows.
     """
 
     count: int

@@ -75,6 +75,9 @@ class ItemView:
     scope: str = ""
     detail: str = ""
     fields: tuple[tuple[str, str], ...] = ()
+    #: Where an authorless event happened (an alert's instance): lines show it in the
+    #: author's place.
+    place: str = ""
 
 
 #: Turns one message into its view; register your own per content type on the factory.
@@ -252,7 +255,7 @@ def _jira_status(data: Mapping[str, Any]) -> str:
 
 
 class AlertFormatter(ContentFormatter):
-    """Alert: alertname/alert_name/name/title, status, severity, service, url; description."""
+    """Alert: alertname/alert_name/name/title, status, severity, service, instance, url."""
 
     def __call__(self, message: BatchableMessage, options: FormatOptions) -> ItemView:
         """Return the view of an alert."""
@@ -270,12 +273,15 @@ class AlertFormatter(ContentFormatter):
         url = data.get("url")
         if not is_plain_link_url(url):
             url = _url(data, options, "alerts")
-        return ItemView(  # positional: title, url, label, status, scope
+        return ItemView(  # positional: title, url, label, status, scope, detail, fields, place
             title or message.id,
             url,
             "",
             f"{state} ({severity})" if state and severity else state or severity,
             scope,
+            "",
+            (),
+            _get(data, "instance", "host", "hostname", "pod", "node"),
         )
 
     def details(self, message: BatchableMessage, options: FormatOptions) -> Details:
@@ -285,6 +291,7 @@ class AlertFormatter(ContentFormatter):
             ("Severity", _get(data, "severity")),
             ("Status", _get(data, "status", "state")),
             ("Service", _get(data, "service", "team", "project", "repository")),
+            ("Instance", _get(data, "instance", "host", "hostname", "pod", "node")),
             ("Value", _get(data, "value")),
         )
 

@@ -12,9 +12,11 @@ pull request   opened → merged
 JIRA ticket    To Do → In Progress → Done (the first event's ``previous_status`` leads)
 =============  ========================================
 
-The row shows the latest event with its state and the path; repeats of one state (an
-alert re-notified while firing) become "×N". Events without an entity stay rows of their
-own. Pure functions: no clock, no I/O.
+The row shows the latest event with its state and the path. An entity of the
+:data:`THING_KINDS` (alerts, deployments, builds) counts once however often it was reported
+(an alert Alertmanager re-sent while firing is one alert): "×N" on a collapsed line counts
+distinct alerts. Repeats of one state of a PR or ticket stay "×N" updates. Events without
+an entity stay rows of their own. Pure functions: no clock, no I/O.
 """
 
 from __future__ import annotations
@@ -28,15 +30,30 @@ from .collapse import Row, collapse_rows
 from .items import ItemView
 
 __all__ = [
+    "THING_KINDS",
+    "distinct_count",
     "entity_key",
     "entity_view",
     "fold_rows",
     "lead_state",
     "lifecycle_rows",
+    "row_count",
     "row_group",
     "state_of",
     "state_path",
 ]
+
+#: Kinds whose headers name the things ("3 alerts", "2 deployments"): counted by entity,
+#: once however often reported. The others are counted as updates ("5 updates in acme/api").
+THING_KINDS = frozenset(
+    {
+        ContentType.ALERT,
+        ContentType.DEPLOYMENT,
+        ContentType.CI_BUILD,
+        ContentType.STANDUP,
+        ContentType.BLOCKER,
+    }
+)
 
 _STATE_KEYS: dict[ContentType, tuple[str, ...]] = {
     ContentType.PR_UPDATE: ("action", "state", "status"),
@@ -113,13 +130,33 @@ def row_group(message: BatchableMessage, view: ItemView) -> object:
     return None if entity is None else (entity, view.label, view.title)
 
 
+def distinct_count(pairs: Iterable[tuple[BatchableMessage, ItemView]]) -> int:
+    """Return how many things *pairs* count: a :data:`THING_KINDS` entity once, others each."""
+    keys: set[object] = set()
+    alone = 0
+    for message, view in pairs:
+        key = row_group(message, view) if message.content_type in THING_KINDS else None
+        if key is None:
+            alone += 1
+        else:
+            keys.add(key)
+    return len(keys) + alone
+
+
+def row_count(row: Row) -> int:
+    """Return how many things a row counts: its entities for THING_KINDS, else its events."""
+    return row.times if row.content_type in THING_KINDS else len(row.messages)
+
+
 def _merged(pairs: list[tuple[BatchableMessage, ItemView]]) -> Row:
     pairs.sort(key=lambda pair: pair[0].timestamp)  # stable: arrival order breaks ties
     messages = [m for m, _ in pairs]
     latest, view = pairs[-1]
     path = tuple(state_path(messages))
-    if len(path) < 2:
-        return Row(tuple(messages), view, (), len(messages))
+    if len(path) < 2:  # an alert re-sent while firing is one alert; a PR's updates, each
+        return Row(
+            tuple(messages), view, (), 1 if latest.content_type in THING_KINDS else len(messages)
+        )
     return Row(tuple(messages), entity_view(latest, view, path), path, 1)
 
 

@@ -8,7 +8,8 @@ then time. Each item is rendered by its own content type's item formatter. Items
 pages; every page but the last ends with "…and N more, continued below". Repeats collapse
 into one line and an entity's events merge into one line with its path (``×4``,
 ``firing → resolved``; see :mod:`.collapse` and :mod:`.lifecycle`); items_per_page and
-"…and N more" then count lines, the header every event.
+"…and N more" then count lines; the header and counts count distinct things (an alert
+reported firing then resolved is one alert), and a collapsed line names every place.
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ from typing import Any, NamedTuple
 
 from ..model.message import BatchableMessage, ContentType
 from . import blocks as bk
-from .collapse import row_lines
+from .collapse import ALL_PLACES, row_lines
 from .context import BatchFormatterContext
 from .escape import clean, truncate
 from .items import DEFAULT_ITEM_FORMATTERS, KINDS, ItemFormatter, ItemView
-from .lifecycle import fold_rows
+from .lifecycle import THING_KINDS, distinct_count, fold_rows, row_count
 from .limits import MAX_BLOCKS, MAX_FALLBACK_TEXT, MAX_HEADER_TEXT, MAX_SECTION_TEXT
 from .message import SlackMessage, chain_pages
 from .options import FormatOptions
@@ -35,15 +36,7 @@ __all__ = ["format_multi", "header_text", "worded_header"]
 _UNPAGED_ITEMS = 500
 #: Blocks a page keeps free besides item sections: header, context, "…and N more".
 _RESERVED_BLOCKS = 3
-_NOUN_KINDS = frozenset(
-    {
-        ContentType.ALERT,
-        ContentType.DEPLOYMENT,
-        ContentType.CI_BUILD,
-        ContentType.STANDUP,
-        ContentType.BLOCKER,
-    }
-)
+_NOUN_KINDS = THING_KINDS
 
 
 class _Item(NamedTuple):
@@ -66,10 +59,14 @@ _new_item = tuple.__new__
 
 
 def header_text(
-    messages: list[BatchableMessage], kinds: set[ContentType], views: list[ItemView] | None = None
+    messages: list[BatchableMessage],
+    kinds: set[ContentType],
+    views: list[ItemView] | None = None,
+    count: int | None = None,
 ) -> str:
     """Return the raw header: "5 updates in acme/api", "3 alerts in api", "4 updates from alice".
 
+    *count* is the number of distinct things the header counts (default: every message).
     The scope is the batch's shared repository/project/team (what grouping matched on),
     else the scope every item's view shares (an alert's service, say).
     """
@@ -83,7 +80,8 @@ def header_text(
         scopes = {v.scope for v in views}
         scopes = scopes if "" not in scopes else set()
     folded = len({s.lower() for s in scopes}) if len(scopes) > 1 else len(scopes)
-    return worded_header(len(messages), kinds, scopes, folded, {m.author for m in messages})
+    total = len(messages) if count is None else count
+    return worded_header(total, kinds, scopes, folded, {m.author for m in messages})
 
 
 def worded_header(
@@ -154,11 +152,22 @@ def _items(
     ):
         # Repeats collapsed, lifecycles merged (see formatting/collapse.py).
         facts.folded = True
-        rows = fold_rows(list(zip(ordered, views, strict=True))) or ()
+        pairs = list(zip(ordered, views, strict=True))
+        rows = fold_rows(pairs) or ()
+        # A post names every place of its lines (it is the thread's record of the storm).
         items = [
-            _new_item(_Item, (row.latest, row.content_type, *row_lines(row, options), row.messages))
+            _new_item(
+                _Item,
+                (row.latest, row.content_type, *row_lines(row, options, ALL_PLACES), row.messages),
+            )
             for row in rows
         ]
+        # Counts are of distinct things: an entity reported twice is one (lifecycle.py).
+        counts.update(dict.fromkeys(counts, 0))
+        for row in rows:
+            counts[row.content_type] = counts.get(row.content_type, 0) + row_count(row)
+        if critical:
+            facts.critical = distinct_count(p for p in pairs if p[0].priority == "critical")
     else:
         # The built-in item formatters hand over checked URLs only: not checked again.
         checked = True
@@ -291,7 +300,7 @@ def format_multi(
         pages = _paginate(items, max(1, per_page), options, len(kinds) > 1)
     total, page_count = len(items), len(pages)
 
-    header = header_text(ordered, kinds, facts.views)
+    header = header_text(ordered, kinds, facts.views, sum(facts.counts.values()))
     if (
         len(header) > MAX_HEADER_TEXT
         or not header.isprintable()

@@ -144,7 +144,8 @@ def item_lines(
     if status:
         status = _STATUSES[status]
     author = message.author
-    name = _NAMES[author] if author else ""
+    # An authorless event's place (an alert's instance) stands where the author would.
+    name = _NAMES[author] if author else (_NAMES[view.place] if view.place else "")
     # Each line is assembled once (one f-string), not grown piece by piece.
     if options.compact:
         line = f"• {mark}{link} — *{status}*" if status else f"• {mark}{link}"
@@ -157,22 +158,22 @@ def item_lines(
             if user_id:
                 name_shown = f"<@{user_id}>"
         if status:
-            if author:
+            if name:
                 line = f"• {mark}{link} — *{status}* · {name_shown} · {when}"
             else:
                 line = f"• {mark}{link} — *{status}* · {when}"
-        elif author:
+        elif name:
             line = f"• {mark}{link} · {name_shown} · {when}"
         else:
             line = f"• {mark}{link} · {when}"
     if status:
         plain = (
             f"{plain_mark}{title} — {status} ({name})"
-            if author
+            if name
             else f"{plain_mark}{title} — {status}"
         )
     else:
-        plain = f"{plain_mark}{title} ({name})" if author else plain_mark + title
+        plain = f"{plain_mark}{title} ({name})" if name else plain_mark + title
     return line, plain
 
 

@@ -26,7 +26,7 @@ from .schemas import (
     Problem,
     ReplayResult,
 )
-from .sources import route_api_event
+from .sources import route_api_event, sources_state
 from .state import AppState, get_state, require_token, state_of
 
 __all__ = ["api_router"]
@@ -233,13 +233,20 @@ async def batches(state: StateDep, channel: ChannelFilter = None) -> dict[str, A
 
 @api_router.get("/stats", summary="Global statistics (the batcher's get_batch_stats())")
 async def stats(state: StateDep, request: Request) -> dict[str, Any]:
-    """Return the batcher's statistics (delivery figures included) and the muted events."""
+    """Return the batcher's statistics (delivery figures included) and the muted events.
+
+    With webhook sources in use, ``sources`` holds each one's deliveries by outcome
+    (``duplicate``: a redelivery refused before it reached the batcher).
+    """
     batcher = state.service.batcher
     stats = batcher.get_batch_stats()
     muted = mute_gate(request).safe_summary()
     if "events" in muted:
         stats["muted_events"] = muted["events"]  # flat, for tables; details under "muted"
     stats["muted"] = muted
+    sources = sources_state(request).summary()
+    if sources:
+        stats["sources"] = sources
     return stats
 
 

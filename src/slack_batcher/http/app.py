@@ -18,6 +18,7 @@ from ..runtime.service import BatchingService
 from ..sources.settings import SourcesSettings
 from .api import api_router
 from .auth import TokenAuth
+from .body import BodyMiddleware
 from .dashboard import dashboard_router
 from .docs import install_offline_docs
 from .guard import LoopbackGuardMiddleware
@@ -25,7 +26,7 @@ from .interactions import InteractionsCollector, InteractionsState, interactions
 from .metrics import metrics_registry
 from .mutes import MuteGate, MutesCollector
 from .mutes_api import mutes_router
-from .problems import BodyLimitMiddleware, install_problem_handlers
+from .problems import install_problem_handlers
 from .request_metrics import RequestMetricsMiddleware
 from .settings import ServerSettings
 from .slack_settings import SlackSettings
@@ -148,7 +149,9 @@ def create_app(
 
     if not sources_state.routes:  # the schema then says every event names its channel
         app.openapi_schema = require_channel_in_schema(app.openapi())
-    app.add_middleware(BodyLimitMiddleware, max_bytes=server.max_body_bytes)
+    app.add_middleware(
+        BodyMiddleware, max_bytes=server.max_body_bytes, max_seconds=server.max_body_seconds
+    )
     # Outermost: a misdirected or cross-origin request is refused before its body is read.
     app.add_middleware(LoopbackGuardMiddleware, enabled=not state.auth.enabled)
     # Outside everything, so refused requests are counted and timed too.

@@ -1,4 +1,4 @@
-"""Every error as an RFC 9457 problem body, and the request body size limit (413).
+"""Every error as an RFC 9457 problem body (the body limits are in :mod:`.body`).
 
 Error bodies name the offending field and never echo request values back: a token pasted
 into the wrong field must not come back in a response or a log line.
@@ -15,12 +15,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..model.errors import BatchNotFoundError, InvalidMessageError, StoreError
 from .schemas import Problem, ProblemField
 
-__all__ = ["BodyLimitMiddleware", "install_problem_handlers", "problem_response"]
+__all__ = ["install_problem_handlers", "problem_response"]
 
 logger = logging.getLogger(__name__)
 
@@ -134,71 +133,3 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(InvalidMessageError, on_invalid)
     app.add_exception_handler(BatchNotFoundError, on_not_found)
     app.add_exception_handler(StoreError, on_store)
-
-
-class BodyLimitMiddleware:
-    """Answer 413 to a request body larger than *max_bytes*, before the app reads it.
-
-    A declared ``Content-Length`` over the limit is refused at once (one within it passes
-    straight on: the server frames the body by it); a chunked body is read up to the limit
-    and refused when it goes past it.
-    """
-
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Buffer the body up to the limit, then pass the request on (or answer 413)."""
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
-            await self.app(scope, receive, send)
-            return
-        declared = _content_length(scope)
-        if declared is not None:
-            if declared > self.max_bytes:
-                await self._refuse(scope, receive, send)
-            else:  # the server frames the body by its Content-Length: it cannot run over
-                await self.app(scope, receive, send)
-            return
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_bytes:
-                await self._refuse(scope, receive, send)
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
-        delivered = False
-
-        async def replay() -> Message:
-            nonlocal delivered
-            if delivered:
-                return await receive()
-            delivered = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        await self.app(scope, replay, send)
-
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = problem_response(
-            413, f"the request body is larger than the limit of {self.max_bytes} bytes"
-        )
-        response.headers["Connection"] = "close"
-        await response(scope, receive, send)
-
-
-def _content_length(scope: Scope) -> int | None:
-    for name, value in scope.get("headers", []):
-        if name == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return None
-    return None

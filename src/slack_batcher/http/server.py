@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import ipaddress
 import json
 import logging
+import resource
 import socket
 import sys
 from datetime import UTC, datetime
@@ -23,6 +25,7 @@ from ..runtime.service import BatchingService
 from ..store.base import BatchStore
 from ..store.redis.store import RedisStore
 from .app import create_app
+from .exhaustion import install_exhaustion_handler
 from .recent import RecordingSender
 from .settings import LoggingSettings, SenderSettings, ServiceSettings
 
@@ -32,9 +35,11 @@ __all__ = [
     "build_store",
     "check_bind",
     "configure_logging",
+    "connection_limit",
     "describe_sender",
     "is_loopback",
     "serve",
+    "store_unreachable",
     "tune_gc",
 ]
 
@@ -90,6 +95,17 @@ def build_store(url: str, *, prefix: str = "slack-batcher") -> BatchStore:
             f"store.url: unsupported store {url!r} (use sqlite:///path, redis://host:port/db or memory://)"
         ]
     )
+
+
+def store_unreachable(store: BatchStore) -> str | None:
+    """Return why a store on another server (Redis) does not answer now, or None.
+
+    ``serve`` asks before it starts, so an unreachable host, a wrong database or password,
+    a missing socket or an unreachable Sentinel is one line and exit 2, not a traceback.
+    """
+    if isinstance(store, RedisStore):
+        return store.check_writable()
+    return None
 
 
 def build_sender(settings: SenderSettings, *, clock: Clock | None = None) -> Sender:
@@ -208,6 +224,20 @@ def tune_gc() -> None:
     gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
 
 
+def connection_limit(configured: int | None) -> int:
+    """Return the connections to serve at once: *configured*, else half of ``ulimit -n``.
+
+    The other half is left for the store, the log, Slack connections and the connections
+    uvicorn accepts only to answer 503; at most 1000, at least 16.
+    """
+    if configured is not None:
+        return configured
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return 1000
+    return max(16, min(1000, soft // 2))
+
+
 class _Server(uvicorn.Server):
     """uvicorn's server, telling the service at once when a shutdown signal arrives.
 
@@ -283,6 +313,7 @@ async def serve(
         slack=settings.slack,
         people=settings.people.people(),
     )
+    limit = connection_limit(settings.server.max_connections)
     config = uvicorn.Config(
         app,
         host=settings.server.host,
@@ -291,8 +322,14 @@ async def serve(
         access_log=False,
         server_header=False,
         lifespan="on",
+        limit_concurrency=limit,
+        backlog=settings.server.backlog,
     )
     server = _Server(config, service)
+    install_exhaustion_handler(
+        asyncio.get_running_loop(),
+        hint=f"serving at most {limit} connections (server.max_connections); raise ulimit -n",
+    )
     logger.info("slack-batcher %s; sender: %s", note, describe_sender(settings.sender))
     try:
         await server.serve(sockets=[sock] if sock is not None else None)

@@ -161,7 +161,7 @@ class StoreSettings(BaseModel):
     @property
     def display_url(self) -> str:
         """The URL with any password replaced by ``***``: safe to log and show."""
-        from ..store.redis.store import redacted_url
+        from ..store.describe import redacted_url
 
         return redacted_url(self.url)
 
@@ -217,6 +217,15 @@ class ServerSettings(BaseModel):
     #: Surrounding whitespace is dropped; an empty token is no token; a short one is refused.
     api_token: SecretStr | None = Field(default=None)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    #: A request body not complete this long after the request started is answered 408
+    #: and its connection closed (a client trickling bytes cannot hold it open).
+    max_body_seconds: float = Field(default=30.0, gt=0, le=600)
+    #: Connections and requests served at once (uvicorn's ``limit_concurrency``); past it,
+    #: requests are answered 503 at once. Default: half the process's file descriptor limit
+    #: (``ulimit -n``), at most 1000, so the server answers rather than runs out of them.
+    max_connections: int | None = Field(default=None, ge=1, le=100_000)
+    #: Connections the kernel queues before they are accepted (``listen`` backlog).
+    backlog: int = Field(default=511, ge=1, le=65_535)
     max_messages_per_request: int = Field(default=1000, ge=1, le=100_000)
     dashboard_refresh_seconds: int = Field(default=5, ge=0, le=3600)
     #: Append every accepted webhook delivery to this JSON-lines file, for
@@ -362,7 +371,15 @@ def load_settings(path: str | Path | None = None, **overrides: Any) -> ServiceSe
 def check_settings(path: str | Path | None = None) -> list[str]:
     """Return every problem with the configuration at *path* plus the environment (empty: OK)."""
     try:
-        load_settings(path)
+        settings = load_settings(path)
     except ConfigError as exc:
         return exc.problems
+    if settings.store.is_redis:
+        try:
+            import redis  # noqa: F401 - only whether it is installed
+        except ImportError:
+            return [
+                f"store.url: {settings.store.display_url} needs redis-py, which is not "
+                "installed: pip install 'slack-batcher[redis]'"
+            ]
     return []

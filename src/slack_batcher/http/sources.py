@@ -24,6 +24,7 @@ from fastapi import APIRouter, Request, Response
 
 from ..model.errors import InvalidMessageError, StoreError
 from ..model.message import BatchableMessage
+from ..model.mute import MutedEvent
 from ..routing.table import RouteTable
 from ..runtime.service import ServiceClosedError
 from ..sources import ADAPTERS, Adapted, PayloadError
@@ -300,6 +301,8 @@ async def _deliver(request: Request, state: SourcesState, adapted: Adapted) -> R
         return _invalid(exc)
     results: list[dict[str, Any]] = []
     gate = mute_gate(request)
+    muted: list[MutedEvent] = []
+    error: Exception | None = None
     try:
         submit, muted = gate.split(plan)
         gate.keep(muted)
@@ -314,21 +317,27 @@ async def _deliver(request: Request, state: SourcesState, adapted: Adapted) -> R
                     "muted": event.mute_id,
                 }
             )
-        for message, channel in submit:
-            added = await service.submit(message, channel)
+        # One delivery, one unit: it joins one batch per channel and flushes whole.
+        added, error = await service.submit_many(submit, unit=True)
+        for (message, channel), result in zip(submit, added, strict=False):
             results.append(
                 {
                     "id": message.id,
                     "channel": channel,
-                    "batch_id": added.batch_id,
-                    "duplicate": added.duplicate,
-                    "flushed": added.flushed is not None,
+                    "batch_id": result.batch_id,
+                    "duplicate": result.duplicate,
+                    "flushed": result.flushed is not None,
                 }
             )
     except (StoreError, ServiceClosedError) as exc:
+        error = exc
+    if error is not None:
         _release(seen, claimed)
+        if isinstance(error, InvalidMessageError):
+            state.counters.delivery(source, "invalid")
+            return _invalid(error)
         logger.error(
-            "%s delivery: %d of %d messages stored: %s", source, len(results), len(plan), exc
+            "%s delivery: %d of %d messages stored: %s", source, len(results), len(plan), error
         )
         return _unavailable(
             f"the service could not store the messages ({len(results)} of {len(plan)} stored); "

@@ -247,9 +247,13 @@ class BatchingService:
         return result
 
     async def submit_many(
-        self, events: Iterable[tuple[BatchableMessage, str]]
+        self, events: Iterable[tuple[BatchableMessage, str]], *, unit: bool = False
     ) -> tuple[list[AddResult], Exception | None]:
         """Add several events in one go: with group commit, one commit for all of them.
+
+        *unit*: the events are one delivery (one webhook call): they join one batch per
+        channel and flush together (:meth:`MessageBatcher.add_unit
+        <slack_batcher.core.units.UnitAdding.add_unit>`); ``max_batch_size`` never splits it.
 
         Returns the results of the events added, in order, and the error that stopped the
         rest (an :class:`~slack_batcher.model.errors.InvalidMessageError` or
@@ -263,7 +267,9 @@ class BatchingService:
         # A batcher that can place several events per store round trip (shared Redis).
         add_many = getattr(self.batcher, "add_many", None)
         try:
-            if add_many is not None:
+            if unit and add_many is None:
+                results, error = self.batcher.add_unit(events)
+            elif add_many is not None:
                 results, error = add_many(events)
             else:
                 for message, channel_id in events:

@@ -1,7 +1,11 @@
 """Prometheus Alertmanager ``webhook_config`` (payload version 4) → one message per alert.
 
 Each alert of ``alerts[]`` becomes a message; its labels and annotations are kept
-(``data.labels`` / ``data.annotations``; routes match ``labels.<name>`` and ``severity``).
+(``data.labels`` / ``data.annotations``; routes match ``labels.<name>`` and ``severity``),
+and what the layouts read is put where they read it: ``data.instance`` (the ``instance``
+label, else ``host``, ``hostname``, ``pod``, ``node``), ``data.description`` (the
+``summary`` annotation, else ``description``), ``data.fingerprint`` (the alert's identity:
+a re-sent alert updates its state in a digest, it is not another alert).
 The ``severity`` label (else the group's common one) sets the priority: critical / page /
 emergency → critical, error / high / major → high, warning → medium, info / low → low,
 anything else medium; a resolved alert is low. The message id is
@@ -20,7 +24,9 @@ from typing import Any
 from ..model.clock import utc_now
 from ..model.message import BatchableMessage, ContentType
 from ._fields import as_int, labels_of, text, when
+from ._provider_shapes import ALERTMANAGER
 from .base import Adapted, PayloadError, SourceEvent
+from .shapes import check
 
 __all__ = ["EVENT", "adapt", "severity_priority"]
 
@@ -52,6 +58,14 @@ def severity_priority(severity: str) -> str:
     return _PRIORITIES.get(severity.strip().lower(), "medium")
 
 
+#: Labels naming where an alert fires, most specific first (the layouts show it).
+_PLACE_LABELS = ("instance", "host", "hostname", "pod", "node")
+
+
+def _place(labels: Mapping[str, str]) -> str:
+    return next((labels[name] for name in _PLACE_LABELS if labels.get(name)), "")
+
+
 def _fingerprint(alert: Mapping[str, Any], labels: Mapping[str, str]) -> str:
     given = text(alert, "fingerprint", limit=64)
     if given:
@@ -76,6 +90,7 @@ def adapt(payload: object, headers: Mapping[str, str]) -> Adapted:
         raise PayloadError("alerts", "expected a list of alerts")
     if not alerts:
         return Adapted.ignore(SOURCE, EVENT, "notification without alerts")
+    check(ALERTMANAGER, payload)
     group_key = text(payload, "groupKey", limit=1000)
     group = hashlib.sha256(group_key.encode("utf-8", "replace")).hexdigest()[:12]
     common = labels_of(payload, "commonLabels")
@@ -99,6 +114,7 @@ def adapt(payload: object, headers: Mapping[str, str]) -> Adapted:
             "severity": severity,
             "status": status,
             "service": labels.get("service") or labels.get("job") or labels.get("namespace"),
+            "instance": _place(labels),
             "description": annotations.get("summary") or annotations.get("description"),
             "url": text(alert, "generatorURL") or annotations.get("runbook_url") or external,
             "fingerprint": fingerprint,

@@ -37,7 +37,9 @@ from . import _github_code as code
 from . import _github_ops as ops
 from ._fields import obj, text
 from ._github_common import SOURCE, Delivery, delivery_id, header
+from ._provider_shapes import GITHUB_EVENTS
 from .base import Adapted, PayloadError, SourceEvent
+from .shapes import check
 
 __all__ = ["EVENTS", "adapt"]
 
@@ -77,6 +79,7 @@ def adapt(payload: object, headers: Mapping[str, str]) -> Adapted:
     handler = _HANDLERS.get(event)
     if handler is None:
         return Adapted.ignore(SOURCE, event, f"event {event!r} is not reported")
+    check(GITHUB_EVENTS[event], payload)
     sender = obj(payload, "sender")
     login = text(sender, "login", limit=255)
     delivery = Delivery(

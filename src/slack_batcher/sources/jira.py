@@ -29,7 +29,9 @@ from typing import Any
 from ..model.clock import utc_now
 from ..model.message import BatchableMessage, ContentType
 from ._fields import clip, obj, required, text, when
+from ._provider_shapes import JIRA
 from .base import Adapted, PayloadError, SourceEvent
+from .shapes import check
 
 __all__ = ["EVENTS", "adapt", "jira_priority"]
 
@@ -110,6 +112,7 @@ def adapt(payload: object, headers: Mapping[str, str]) -> Adapted:
         raise PayloadError("webhookEvent", "missing: which event is this?")
     if event not in EVENTS:
         return Adapted.ignore(SOURCE, event, f"event {event!r} is not reported")
+    check(JIRA, payload)
     issue = required(payload, "issue")
     fields = obj(issue, "fields")
     key = text(issue, "key", limit=100)

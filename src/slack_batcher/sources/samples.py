@@ -89,9 +89,13 @@ def alert(
     starts_at: str = "2026-03-02T09:00:00Z",
     fingerprint: str | None = None,
     description: str = "",
+    instance: str = "",
 ) -> dict[str, Any]:
-    """Return one alert of an Alertmanager notification."""
+    """Return one alert of an Alertmanager notification (*instance*: its ``instance`` label)."""
     labels = {"alertname": alertname, "severity": severity, "service": service, "env": "prod"}
+    identity = "/".join(part for part in (alertname, service, instance) if part)
+    if instance:
+        labels["instance"] = instance
     return {
         "status": status,
         "labels": labels,
@@ -99,8 +103,7 @@ def alert(
         "startsAt": starts_at,
         "endsAt": "2026-03-02T10:00:00Z" if status == "resolved" else "0001-01-01T00:00:00Z",
         "generatorURL": f"https://prometheus.acme.dev/graph?g0.expr={alertname}",
-        "fingerprint": fingerprint
-        or f"{stable_number(alertname + '/' + service) * 2654435761 % 16**16:016x}",
+        "fingerprint": fingerprint or f"{stable_number(identity) * 2654435761 % 16**16:016x}",
     }
 
 

@@ -9,12 +9,12 @@ names under the prefix, and Redis errors turned into
 
 from __future__ import annotations
 
-import re
 import threading
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import unquote
 
 from ...model.errors import StoreError
+from ..describe import redacted_url
 from .lua import SCRIPTS
 from .shared_lua import SHARED_SCRIPTS
 
@@ -23,13 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = ["SENTINEL_SCHEME", "RedisConnection", "connect", "redacted_url"]
 
-_CREDENTIALS = re.compile(r"^([a-z][a-z0-9+.-]*://[^:/@]*):[^@/]*@", re.IGNORECASE)
 SENTINEL_SCHEME = "redis+sentinel://"
-
-
-def redacted_url(url: str) -> str:
-    """Return *url* with any password replaced by ``***`` (for logs, errors and the UI)."""
-    return _CREDENTIALS.sub(r"\1:***@", url)
 
 
 def _sentinel_client(url: str, options: dict[str, Any]) -> redis.Redis:
@@ -51,8 +45,10 @@ def _sentinel_client(url: str, options: dict[str, Any]) -> redis.Redis:
     username, _, password = credentials.partition(":") if credentials else ("", "", "")
     nodes = []
     for node in hosts.split(","):
-        host, _, port = node.rpartition(":")
-        nodes.append((host or node, int(port) if port.isdigit() else 26379))
+        host, colon, port = node.rpartition(":")
+        if not colon or "]" in port:  # no port (a bare host, or [::1])
+            host, port = node, ""
+        nodes.append((host, int(port) if port else 26379))  # ValueError: not a number
     timeouts = {k: options[k] for k in ("socket_timeout", "socket_connect_timeout")}
     sentinel = Sentinel(nodes, sentinel_kwargs=timeouts, **timeouts)  # type: ignore[no-untyped-call,unused-ignore]  # unannotated in older redis-py
     client: redis.Redis = sentinel.master_for(  # type: ignore[no-untyped-call,unused-ignore]  # same
@@ -86,10 +82,23 @@ def connect(url: str, **options: Any) -> redis.Redis:
     options.setdefault("health_check_interval", 30)
     options.setdefault("retry", Retry(ExponentialBackoff(cap=1.0, base=0.05), 3))
     options.setdefault("retry_on_error", [redis_lib.ConnectionError, redis_lib.TimeoutError])
-    if url.startswith(SENTINEL_SCHEME):
-        return _sentinel_client(url, options)
-    client: redis.Redis = redis_lib.Redis.from_url(url, decode_responses=True, **options)
+    try:
+        if url.startswith(SENTINEL_SCHEME):
+            return _sentinel_client(url, options)
+        client: redis.Redis = redis_lib.Redis.from_url(url, decode_responses=True, **options)
+    except ValueError as exc:  # a port or db that is not a number, an unknown scheme, …
+        raise StoreError(f"store.url {redacted_url(url)}: {exc}") from None
     return client
+
+
+def _plain(error: BaseException) -> str:
+    """Say what redis-py's *error* says without the client reprs Sentinel errors carry."""
+    said = str(error)
+    head, blob, _ = said.partition(" : <redis.")
+    if not blob:
+        return said
+    _, dash, why = said.rpartition(" - ")
+    return f"{head} ({why})" if dash else head
 
 
 class RedisConnection:
@@ -158,7 +167,9 @@ class RedisConnection:
         try:
             self.call(self.client.ping)
         except StoreError as exc:
-            return str(exc)
+            # Without the URL: /readyz is open. redis-py names host:port, never a password.
+            cause = exc.__cause__
+            return f"Redis does not answer: {_plain(cause)}" if cause is not None else str(exc)
         return None
 
     def ping(self) -> bool:
