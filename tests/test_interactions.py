@@ -122,7 +122,7 @@ async def test_a_click_on_mute_silences_the_digest_while_another_group_still_pos
 ) -> None:
     async with slack_app(clock, STORE_KINDS[kind](tmp_path)) as app:
         post = await _posted(app)
-        assert _buttons(post) == ["sb:mute:60", "sb:mute:240", "sb:mute:1440", "sb:ack"]
+        assert _buttons(post) == ["sb:mute:60", "sb:mute:240", "sb:mute:1440", "sb:ack", "sb:line"]
         response = await app.click("sb:mute:60", user="U0ANA", user_name="ana")
         assert response.status_code == 200, response.text
         [confirmation] = app.slack.responses
@@ -266,3 +266,51 @@ def test_slack_manifest_prints_an_app_with_the_fewest_scopes_and_the_request_url
     assert "interactivity" not in built["settings"]
     refused = CliRunner().invoke(main, ["slack", "manifest", "--url", "http://x.io"])
     assert refused.exit_code == 2 and "https" in refused.output
+
+
+async def test_the_line_menu_mutes_one_alert_of_a_mixed_digest(
+    clock: ManualClock, tmp_path: Path
+) -> None:
+    async with slack_app(clock, SQLiteStore(tmp_path / "s.db")) as app:
+        post = await _posted(app)
+        [menu] = [
+            e
+            for b in post.blocks
+            if b["type"] == "actions"
+            for e in b["elements"]
+            if e["type"] == "overflow"
+        ]
+        labels = {o["text"]["text"]: o["value"] for o in menu["options"]}
+        assert set(labels) == {"Mute alert:higherrorrate/api 4 h", "Mute alert:diskfull/api 4 h"}
+        assert all(len(value) <= 150 for value in labels.values())  # Block Kit's limit
+        chosen = labels["Mute alert:diskfull/api 4 h"]
+        assert (await app.click("sb:line", option=chosen)).status_code == 200
+        listed = (await app.client.get("/v1/mutes", headers=AUTH)).json()["mutes"]
+        assert [m["scope"] for m in listed] == ["alert:diskfull/api"]
+        answer = await app.alerts(
+            alert("DiskFull", starts_at="2026-03-02T09:30:00Z"),
+            alert("HighErrorRate", starts_at="2026-03-02T09:30:00Z"),
+        )
+        assert [bool(m.get("muted")) for m in answer["messages"]] == [True, False]
+        forged = await app.click("sb:line", option=chosen, value=chosen[:-3] + "abc")
+        assert forged.status_code == 403
+
+
+async def test_on_redis_a_click_through_one_instance_mutes_on_the_other(
+    clock: ManualClock, tmp_path: Path
+) -> None:
+    async with slack_app(clock, STORE_KINDS["redis"](tmp_path)) as one:
+        post = await _posted(one)
+        assert (await one.click("sb:mute:60", post, user="U0ANA")).status_code == 200
+        # The second instance starts once the post is out, so the first one posted it.
+        async with slack_app(clock, STORE_KINDS["redis"](tmp_path)) as two:
+            answer = await two.alerts(
+                alert("HighErrorRate", starts_at="2026-03-02T09:30:00Z"),
+                alert("Latency", service="web", starts_at="2026-03-02T09:30:00Z"),
+            )
+            assert [bool(m.get("muted")) for m in answer["messages"]] == [True, False]
+            # A replay of a click to the other instance is refused there too.
+            body, headers = one.slack.click_request(post, "sb:ack", signing_secret=SECRET)
+            assert (await one.client.post(URL, content=body, headers=headers)).status_code == 200
+            replay = await two.client.post(URL, content=body, headers=headers)
+            assert replay.status_code == 401 and "replay" in replay.text

@@ -116,7 +116,7 @@ async def test_a_dead_instances_post_is_taken_over_and_counted_as_a_possible_dup
     for n in range(5):  # fills a batch: flushed into the outbox, owned by `dead`
         dead.add(pr(f"gh-{n}", number=n), "C1")
     [entry] = dead.pending_outbox()
-    entry.state["attempting"] = 0  # it was posting when it died
+    entry.state.attempting = 0  # it was posting when it died
     dead.outbox.update(entry)
 
     survivor = redis_service(slack, clock, prefix)

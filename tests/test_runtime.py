@@ -371,7 +371,8 @@ async def test_a_restart_resumes_a_paged_post_after_its_last_posted_page(
     for index in range(8):
         first.add(pr(f"e{index}", number=index), "C1")
     (entry,) = store.outbox_entries()
-    entry.state.update({"posted": ["1600000000.000001"], "attempting": 1})
+    entry.state.posted = ["1600000000.000001"]
+    entry.state.attempting = 1
     store.update_outbox(entry)
     batcher = MessageBatcher(config, clock=clock, store=store, auto_ack=False)
     sender = RecordingSender(clock)

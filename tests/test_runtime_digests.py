@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
@@ -235,6 +236,30 @@ async def test_a_refused_edit_starts_a_new_digest_and_loses_nothing(
     assert service.stats()["dead_letters"] == 0
 
 
+@pytest.mark.parametrize("refused_at", [1, 2])  # the first edit of a digest, or a later one
+async def test_an_edit_refused_for_good_shows_every_alert_once(
+    slack: FakeSlack, make_service: Factory, refused_at: int
+) -> None:
+    _, service = make_service()
+    async with service:
+        for flush in range(3):
+            if flush == refused_at:
+                slack.fail("cant_update_message", method="chat.update", times=1)
+            await storm(service, range(5 * flush, 5 * flush + 5))
+            await service.advance(timedelta(minutes=1))
+        await service.advance(timedelta(minutes=6))
+
+    # Every alert is in exactly one place people read: a post not (yet) turned into a
+    # summary, or a thread reply; none was re-posted into a thread whose parent still shows it.
+    everything = Counter[str]()
+    for parent in top_level(slack):
+        everything += carried(slack, parent)
+    assert everything == Counter(f"evt-{n:04d}" for n in range(15))
+    assert len(top_level(slack)) == 2
+    assert service.stats()["digests"]["restarted"] == 1
+    assert service.stats()["possible_duplicates"] == 0
+
+
 async def test_a_rate_limited_edit_is_retried_into_the_same_digest(
     slack: FakeSlack, make_service: Factory
 ) -> None:
@@ -270,6 +295,40 @@ async def test_a_restart_mid_storm_keeps_editing_the_same_post(
     [parent] = top_level(slack)
     assert header_count(parent) == 40
     assert carried(slack, parent) == Counter(f"evt-{n:04d}" for n in range(40))
+
+
+async def test_an_entry_saved_mid_digest_by_an_earlier_version_still_delivers(
+    clock: ManualClock, slack: FakeSlack, make_service: Factory, tmp_path: Path
+) -> None:
+    path = tmp_path / "store.db"
+    batcher, service = make_service(store=SQLiteStore(path))
+    async with service:
+        await storm(service, range(5))  # the first post: the digest of alert:api
+    batcher.close()
+    [first] = top_level(slack)
+
+    flushing = MessageBatcher(clock=clock, store=SQLiteStore(path), auto_ack=False)
+    for number in range(5, 10):  # the next batch, flushed into the outbox but not delivered
+        flushing.add(item(number), "C1")
+    [entry] = flushing.pending_outbox()
+    flushing.close()
+    # Its progress as version 0.x wrote it: an untyped dict, killed while re-posting.
+    old = {"digest": {"key": "C1\x1falert:api", "parent": first.ts, "step": "convert"}}
+    old["attempting"] = "convert"
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE outbox SET state = ? WHERE id = ?", (json.dumps(old), entry.id))
+
+    batcher, service = make_service(store=SQLiteStore(path))
+    async with service:
+        await service.advance(timedelta(minutes=6))
+    batcher.close()
+
+    [parent] = top_level(slack)
+    assert parent.ts == first.ts
+    assert header_count(parent) == 10
+    assert carried(slack, parent) == Counter(f"evt-{n:04d}" for n in range(10))
+    assert service.stats()["recovered"] == 1
+    assert service.stats()["possible_duplicates"] == 1  # the re-post may have been made
 
 
 async def test_the_summary_after_a_restart_reads_as_one_rendered_from_every_item(

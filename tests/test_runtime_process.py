@@ -195,6 +195,14 @@ def test_sigkill_mid_delivery_then_restart_redelivers_the_outbox(
     process.kill()
     process.wait(timeout=10)
     before = posted_events(slack)
+    # A digest's first edit precedes the re-post of its first page: a kill between the two
+    # leaves that acked page shown only in the parent's first version (re-posted at restart).
+    shown = set(before) | {
+        tag
+        for post in slack.posts
+        if post.history
+        for tag in EVENT.findall(json.dumps(post.history[0].blocks))
+    }
     assert 0 < len(before) < 100
 
     async def restart() -> dict[str, object]:
@@ -214,7 +222,7 @@ def test_sigkill_mid_delivery_then_restart_redelivers_the_outbox(
     counts = posted_events(slack)
     assert sorted(counts) == [f"evt-{n:04d}" for n in range(100)]
     duplicated_posts = sum(count - 1 for count in counts.values()) // 5
-    assert stats["recovered"] >= 20 - len(before) // 5  # type: ignore[operator]
+    assert stats["recovered"] >= 20 - len(shown) // 5  # type: ignore[operator]
     assert duplicated_posts <= stats["possible_duplicates"]  # type: ignore[operator]
     assert outbox_events(path) == []
 

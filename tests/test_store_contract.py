@@ -13,6 +13,7 @@ from datetime import timedelta
 import pytest
 
 from slack_batcher import BatchGroup, BatchType, SlackMessage
+from slack_batcher.model.progress import DeliveryProgress, DigestPlan, DigestStep
 from slack_batcher.store import BatchStore, DeadLetter, OutboxEntry
 from tests.factories import T0, alert, jira, pr
 
@@ -156,7 +157,14 @@ def test_delivery_progress_is_saved_for_a_retry(store_factory: StoreFactory) -> 
     entry.attempts = 2
     entry.next_attempt_at = T0 + timedelta(minutes=7)
     entry.last_error = "ratelimited"
-    entry.state = {"posted_pages": 1, "ts": "1767225600.000100"}
+    entry.state = DeliveryProgress(
+        posted=["1767225600.000100"],
+        attempting=DigestStep.CONVERT,
+        failing_since=T0,
+        failures=2,
+        digest=DigestPlan(key="C1\x1falert:api", parent="1767225600.000100"),
+        extra={"from_a_newer_version": [1]},
+    )
     store.update_outbox(entry)
 
     [saved] = store_factory().outbox_entries()
@@ -164,7 +172,7 @@ def test_delivery_progress_is_saved_for_a_retry(store_factory: StoreFactory) -> 
     assert saved.attempts == 2
     assert saved.next_attempt_at == T0 + timedelta(minutes=7)
     assert saved.last_error == "ratelimited"
-    assert saved.state == {"posted_pages": 1, "ts": "1767225600.000100"}
+    assert saved.state == entry.state
 
 
 def test_an_undeliverable_entry_becomes_a_dead_letter(store_factory: StoreFactory) -> None:

@@ -33,7 +33,7 @@ def mutes_list(url: str, token: str | None, show_all: bool, as_json: bool) -> No
     rows = [
         [
             mute["id"],
-            mute["scope"],
+            ("(acknowledged) " if mute.get("kind") == "ack" else "") + mute["scope"],
             mute["channel"] or "(all)",
             mute["until"] if mute["active"] else f"ended ({mute['until']})",
             mute["created_by"],

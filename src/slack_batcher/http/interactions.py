@@ -39,14 +39,14 @@ from slack_sdk.signature import Clock as SlackClock
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from ..formatting.controls import controls_block, with_controls
+from ..formatting.controls import LINE_ACTION_ID, controls_block, with_controls
 from ..formatting.message import SlackMessage
 from ..formatting.mute_note import Note
 from ..model.clock import Clock
 from ..model.control import Control, ControlSigner, action_id, mute_minutes
 from ..model.errors import StoreError
 from ..model.message import BatchableMessage
-from ..model.mute import Mute, common_scope
+from ..model.mute import Mute, common_scope, line_scopes
 from ..runtime.digests import LiveDigests
 from ..runtime.service import BatchingService
 from .mutes import MuteGate, new_mute_id
@@ -157,7 +157,13 @@ class InteractionsState:
         def sign(action: str) -> str:
             return self.signer.value(action, channel, key, scope)
 
-        return with_controls(page, controls_block(sign, muted=muted, acknowledged=acked))
+        lines = [
+            (line, self.signer.value("mute:240", channel, key, line))
+            for line in line_scopes(messages)
+            if line != scope
+        ]
+        block = controls_block(sign, muted=muted, acknowledged=acked, lines=lines)
+        return with_controls(page, block)
 
     # ------------------------------------------------------------------ checks
 
@@ -220,7 +226,8 @@ class InteractionsState:
             if value is None and isinstance(selected, dict):
                 value = selected.get("value")
             control = self.signer.verify(value) if isinstance(value, str) else None
-            if control is None or action_id(control.action) != name:
+            line = name == LINE_ACTION_ID and control is not None and control.action == "mute:240"
+            if control is None or (action_id(control.action) != name and not line):
                 return [], unknown, "the control's value is not one this service signed"
             if control.channel != channel_id:
                 return [], unknown, "the control belongs to a post in another channel"

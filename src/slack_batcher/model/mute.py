@@ -36,6 +36,7 @@ __all__ = [
     "Mute",
     "MutedEvent",
     "common_scope",
+    "line_scopes",
     "message_scopes",
     "parse_scope",
     "scope_matches",
@@ -114,6 +115,16 @@ def common_scope(messages: Sequence[BatchableMessage], digest: str) -> str:
     if shared:
         return max(shared, key=lambda s: (len(s), s))
     return f"digest:{digest.lower()}"
+
+
+def line_scopes(messages: Sequence[BatchableMessage]) -> list[str]:
+    """Return the narrowest scope of each alert / PR / ticket in *messages*, first seen first."""
+    found: dict[str, None] = {}
+    for message in messages:
+        scopes = message_scopes(message)
+        if scopes:
+            found.setdefault(max(scopes, key=lambda s: (len(s), s)), None)
+    return list(found)
 
 
 def scope_matches(scope: str, scopes: Iterable[str]) -> bool:

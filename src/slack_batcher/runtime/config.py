@@ -36,9 +36,13 @@ class ServiceConfig:
     ``max_concurrent_posts`` bounds posts in flight. Health: an undelivered post more than
     ``stuck_outbox_seconds`` past its due time is stuck; more than
     ``error_rate_threshold`` failed attempts among the recent ones degrades health.
-    ``close_sender`` closes the sender when the service closes. ``group_commit`` lets the
-    submits of one event-loop turn share one store commit (SQLite), committed before any
-    of them returns.
+    ``close_sender`` closes the sender when the service closes. Live digests: with
+    ``digest_reply_interval_seconds`` each takes news at most once per interval (a critical
+    item at once; 0, the default: as each flush is due); with ``digest_call_budget`` a
+    digest's parent is edited only while its Slack calls stay within its events. Flushes
+    of one digest queued behind the pace always join it in one edit.
+    ``group_commit`` lets the submits of one event-loop turn share one store commit
+    (SQLite), committed before any of them returns.
     """
 
     channel_posts_per_second: float = 1.0
@@ -58,6 +62,8 @@ class ServiceConfig:
     group_commit: bool = True
     auth_probe_interval_seconds: float = 60.0
     max_concurrent_posts: int = 50
+    digest_reply_interval_seconds: float = 0.0
+    digest_call_budget: bool = False
     stuck_outbox_seconds: float = 900.0
     error_rate_threshold: float = 0.25
     close_sender: bool = True
@@ -104,6 +110,7 @@ class ServiceConfig:
             "retry_give_up_after_seconds",
             "shutdown_timeout_seconds",
             "shutdown_post_grace_seconds",
+            "digest_reply_interval_seconds",
         ):
             value = getattr(self, name)
             if not _is_number(value) or value < 0:
@@ -118,6 +125,7 @@ class ServiceConfig:
             "close_sender",
             "enable_threading",
             "group_commit",
+            "digest_call_budget",
         ):
             value = getattr(self, name)
             if not isinstance(value, bool) and not (name == "enable_threading" and value is None):

@@ -11,11 +11,11 @@ Otherwise it is posted as usual and becomes the digest of its key.
 
 A digest is live for ``digest_window_minutes`` after its last flush, never more than
 ``digest_max_age_minutes`` after it was posted, and up to :data:`MAX_DIGEST_ITEMS` items.
-The first time a digest takes a second batch, the first post's own page is re-posted in the
-thread (the parent becomes the summary), so each item is posted exactly once in the thread
-and the parent shows the summary of them all. The map (key → post, items, expiry) lives
+The first time a digest takes a second batch, the parent is edited into the summary and the
+first post's own page is re-posted in the thread, so each item is posted exactly once in the
+thread and the parent shows the summary of them all. The map (key → post, items, expiry) lives
 in the store (:class:`~slack_batcher.store.base.DigestRecord`): a restart keeps editing the
-same post. The delivery steps themselves are in :mod:`.digest_steps`.
+same post. The delivery steps themselves are in :mod:`.digest_delivery`.
 """
 
 from __future__ import annotations
@@ -145,22 +145,37 @@ class LiveDigests:
         return replace(page, continuations=[], thread_ts=None, metadata=metadata)
 
     def converted(self, record: DigestRecord) -> DigestRecord:
-        """Save that the first post's items are in the thread now; return the record."""
-        done = replace(record, converted=True, replies=record.replies + 1, first_post=None)
+        """Save that the first post's items are in the thread now; return the record.
+
+        The re-post was counted among the replies by the edit before it (:meth:`joined`).
+        """
+        done = replace(record, converted=True, first_post=None)
         self.store.put_digest(done)
         return done
 
-    def joined(self, record: DigestRecord, entry: OutboxEntry, now: datetime) -> DigestRecord:
-        """Return *record* with *entry*'s items and pages added (not saved yet)."""
-        if entry.id in record.entries:  # a retry after the edit went through
+    def joined(
+        self,
+        record: DigestRecord,
+        entries: Sequence[OutboxEntry],
+        now: datetime,
+        *,
+        repost: bool = False,
+    ) -> DigestRecord:
+        """Return *record* with the items and pages of *entries* added (not saved yet).
+
+        Entries it holds already (a retry after the edit went through) are not added again.
+        *repost*: the replies count the re-post of the first post too (it follows an edit).
+        """
+        new = [entry for entry in entries if entry.id not in record.entries]
+        if not new:
             return record
         return replace(
             record,
-            messages=[*record.messages, *entry.messages],
-            entries=[*record.entries, entry.id],
-            replies=record.replies + len(entry.message.pages),
+            messages=[*record.messages, *(m for entry in new for m in entry.messages)],
+            entries=[*record.entries, *(entry.id for entry in new)],
+            replies=record.replies + repost + sum(len(e.message.pages) for e in new),
             updated_at=now,
-            expires_at=self._expiry(entry.channel_id, record.created_at, now),
+            expires_at=self._expiry(record.channel_id, record.created_at, now),
         )
 
     def save(self, record: DigestRecord) -> None:

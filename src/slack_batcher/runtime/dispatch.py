@@ -6,12 +6,16 @@ come back at once, every later one through the listener. :meth:`Dispatcher.colle
 what arrived, in flush order, per channel; a
 channel with work has exactly one worker task, which delivers its queue head first and
 ends when the queue is empty (so idle channels cost nothing). Channels never wait for each
-other: a rate-limited or failing channel holds up only its own queue.
+other: a rate-limited or failing channel holds up only its own queue. Within a channel an
+entry held for its live digest's reply interval lets the entries behind it go first; when
+it goes, the entries of the same digest queued by then go with it (one edit). At shutdown
+nothing is held.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections import deque
 from collections.abc import Callable
@@ -24,7 +28,7 @@ from ..model.errors import LeaseLostError
 from ..store.base import OutboxEntry
 from .metrics import DeliveryMetrics
 from .posting import Deliverer
-from .timers import ClockTimers
+from .timers import ClockTimers, Signal
 
 if TYPE_CHECKING:
     from ..core.batcher import MessageBatcher
@@ -35,6 +39,9 @@ logger = logging.getLogger(__name__)
 
 #: Seconds to wait before retrying after the store or the batcher raised.
 INTERNAL_RETRY_SECONDS = 5.0
+
+#: Queued entries looked at for companions of a live digest's news (bounds the scan).
+MAX_COMPANIONS_SCANNED = 500
 
 
 class Dispatcher:
@@ -57,6 +64,10 @@ class Dispatcher:
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._collect_scheduled = False
         self._drained = asyncio.Event()
+        #: Fires when an entry joins a queue (a worker waiting on a held entry looks again).
+        self._arrived = Signal(timers)
+        #: Set by :meth:`drain`: no entry is held for its digest's reply interval any more.
+        self.hurry = False
         #: Called (in the loop) whenever the last owned entry left: the outbox drained.
         self.on_drained: Callable[[], None] | None = None
         self._loop = asyncio.get_running_loop()
@@ -115,7 +126,8 @@ class Dispatcher:
     def _own(self, entry: OutboxEntry, *, recovered: bool) -> None:
         # A shared store hands over entries another instance let go of (it died or stopped):
         # they count as recovered, like those left by an earlier run of this one.
-        if entry.state.pop("taken_over", None) is not None:
+        if entry.state.taken_over is not None:
+            entry.state.taken_over = None
             recovered = True
         self._jobs[entry.id] = entry
         self.metrics.track(entry.id, entry.due_at)
@@ -126,6 +138,7 @@ class Dispatcher:
         if queue is None:
             queue = self._queues[channel] = deque()
         queue.append(entry)
+        self._arrived.fire()
         if channel not in self._workers:
             self._workers[channel] = self.timers.spawn(
                 self._channel_worker(channel), f"slack-batcher-deliver-{channel}"
@@ -133,7 +146,7 @@ class Dispatcher:
 
     def _count_recovered(self, entry: OutboxEntry) -> None:
         self.metrics.count("recovered")
-        if entry.state.get("attempting") is not None:
+        if entry.state.attempting is not None:
             self.metrics.count("possible_duplicates")
             logger.warning(
                 "post %s to %s was being sent when the last run stopped: it is sent again "
@@ -148,9 +161,12 @@ class Dispatcher:
         clock = self.timers.clock
         try:
             while queue and not self.deliverer.stopping:
-                entry = queue[0]
+                entry, companions, held_until = self._next(queue)
+                if entry is None:
+                    await self.timers.wait(held_until, self._arrived)
+                    continue
                 try:
-                    done = await self.deliverer.deliver(entry)
+                    done = await self.deliverer.deliver(entry, companions)
                 except asyncio.CancelledError:
                     raise
                 except LeaseLostError as exc:  # a shared store: another instance has it now
@@ -174,7 +190,7 @@ class Dispatcher:
                     continue
                 if not done:
                     continue  # stopping (the loop ends), or a retry is due: try it again
-                queue.popleft()
+                queue.remove(entry)
                 self._jobs.pop(entry.id, None)
         finally:
             self._workers.pop(channel, None)
@@ -185,11 +201,34 @@ class Dispatcher:
                 if self.on_drained is not None:
                     self.on_drained()
 
+    def _next(
+        self, queue: deque[OutboxEntry]
+    ) -> tuple[OutboxEntry | None, list[OutboxEntry], datetime | None]:
+        """Return the first entry of *queue* that may go now and its digest companions.
+
+        When every entry is held for its live digest's reply interval: (None, [], when the
+        first hold ends).
+        """
+        digests = self.deliverer.digest_delivery
+        if digests is None:
+            return queue[0], [], None
+        earliest: datetime | None = None
+        for index, entry in enumerate(queue):
+            held = None if self.hurry else digests.hold_until(entry)
+            if held is None:
+                rest = itertools.islice(queue, index + 1, index + 1 + MAX_COMPANIONS_SCANNED)
+                return entry, digests.companions(entry, rest), None
+            earliest = held if earliest is None else min(earliest, held)
+        return None, [], earliest
+
     async def drain(self, deadline: datetime) -> None:
         """Deliver until nothing is owned or the clock reaches *deadline*.
 
-        With a ManualClock the clock is moved wake-up by wake-up (simulated time).
+        Nothing is held for a digest's reply interval any more. With a ManualClock the
+        clock is moved wake-up by wake-up (simulated time).
         """
+        self.hurry = True
+        self._arrived.fire()
         timers = self.timers
         clock = timers.clock
         if isinstance(clock, ManualClock):

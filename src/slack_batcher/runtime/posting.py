@@ -1,16 +1,12 @@
 """Delivering one outbox entry: pacing, pages, threads, retries and the auth pause.
 
 An entry is a rendered batch: page 1 and its continuation pages. Progress is saved in
-``entry.state`` through :meth:`Outbox.update` so that a retry — or a restart
-after a crash — resumes at the first page not yet posted:
-
-- ``posted``: the ``ts`` of each page posted so far (None from senders without threads);
-- ``parent_ts``: the thread page 1 replies to (a related earlier post), once decided;
-- ``attempting``: the page being posted right now. Found on an entry recovered after a
-  crash, it means that page may have reached Slack: it is posted again (at least once) and
-  counted as a possible duplicate;
-- ``failures`` / ``failing_since``: the current run of failures, for backoff and giving up;
-- ``digest``: where a live digest sends it (see :mod:`.digest_steps`).
+``entry.state`` (a :class:`~slack_batcher.model.progress.DeliveryProgress`) through
+:meth:`Outbox.update` so that a retry — or a restart after a crash — resumes at the first
+page not yet posted; an entry found mid-post after a crash is posted again (at least once)
+and counted as a possible duplicate. Live digests take their steps first
+(:class:`~.digest_delivery.DigestDelivery`, which sees this class only through its
+:class:`~.digest_delivery.DeliveryCalls` interface).
 """
 
 from __future__ import annotations
@@ -19,21 +15,22 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from ..core.log_fields import entry_fields
-from ..delivery.base import PostResult, Sender, can_update
+from ..delivery.base import PostResult, Sender, UpdatingSender, can_update
 from ..delivery.pacing import Pacer
 from ..delivery.retry import RetryAction, RetryPolicy
 from ..formatting.message import SlackMessage
 from ..model.errors import StoreError, StoreFullError
+from ..model.progress import DigestPlan
 from ..model.thread_keys import batch_thread_key, stored_thread_key
 from ..store.base import OutboxEntry
-from . import digest_steps
 from .config import ServiceConfig
+from .digest_delivery import DigestDelivery
 from .digests import LiveDigests
 from .group_commit import GroupCommit
 from .metrics import DeliveryMetrics
@@ -75,7 +72,21 @@ class Deliverer:
             threading = batcher.config.enable_threading
         self.threads = bool(threading and getattr(sender, "supports_threads", False))
         #: Live digests need threads and a sender that edits (a webhook has neither).
-        self.digests = LiveDigests(batcher) if self.threads and can_update(sender) else None
+        self.digests: LiveDigests | None = None
+        #: Delivery into live digests (edit, re-post), when there are live digests.
+        self.digest_delivery: DigestDelivery | None = None
+        if self.threads and can_update(sender):
+            self.digests = LiveDigests(batcher)
+            updating = cast(UpdatingSender, sender)
+            self.digest_delivery = DigestDelivery(
+                self.digests,
+                updating,
+                self,
+                timers.clock,
+                metrics,
+                reply_interval=config.digest_reply_interval_seconds,
+                call_budget=config.digest_call_budget,
+            )
         self._slots = asyncio.Semaphore(config.max_concurrent_posts)
         self.paused = False
         self._prober: OutboxEntry | None = None
@@ -147,18 +158,21 @@ class Deliverer:
         if self.paused and entry is self._prober:
             self.resume()
 
-    async def deliver(self, entry: OutboxEntry) -> bool:
+    async def deliver(self, entry: OutboxEntry, companions: Sequence[OutboxEntry] = ()) -> bool:
         """Post every remaining page of *entry*, then ack it (or dead-letter it).
 
-        Returns True once the entry left the outbox, False when it stays because the
+        *companions* are entries of the same live digest that join it with *entry* (one
+        edit); they stay queued and are delivered next as replies. Returns True once the
+        entry left the outbox, False when it stays because the
         service is :attr:`stopping` (no new post is started then; progress is saved, so the
         next start resumes at the first page not posted).
         """
         pages = entry.message.pages
-        state = entry.state
-        posted: list[str | None] = state.setdefault("posted", [])
-        digest = digest_steps.plan_for(self, entry)
-        if digest is not None and await digest_steps.take_steps(self, entry, digest):
+        progress = entry.state
+        posted = progress.posted
+        digests = self.digest_delivery
+        digest = digests.plan(entry) if digests is not None else None
+        if digest is not None and await self._into_digest(entry, digest, companions):
             return True
         while len(posted) < len(pages):
             index = len(posted)
@@ -168,12 +182,12 @@ class Deliverer:
             thread_ts = self._thread_for(entry, index)
             page = self._page(pages, index, threaded=thread_ts is not None)
             if index == 0 and digest is not None:
-                page = digest_steps.broadcast(entry, digest, page)
-                if not digest["parent"] and thread_ts is None and self.digests is not None:
+                page = DigestDelivery.broadcast(entry, digest, page)
+                if not digest.parent and thread_ts is None and self.digests is not None:
                     page = self.digests.decorated(
-                        page, entry.channel_id, entry.messages, digest["key"]
+                        page, entry.channel_id, entry.messages, digest.key
                     )
-            state["attempting"] = index
+            progress.attempting = index
             entry.attempts += 1
             self._join()
             self.save_progress(entry)
@@ -191,14 +205,21 @@ class Deliverer:
             if result is None:
                 return False
             self._posted(entry, index, result)
-        if digest is not None and not digest["parent"]:
-            digest_steps.start(self, entry, digest)
+        if digest is not None and digests is not None:
+            digests.start(entry, digest)
         self._ack(entry)
         now = self.timers.clock.now()
         self.metrics.delivered_entry(len(entry.messages), (now - entry.due_at).total_seconds())
         self.metrics.untrack(entry.id)
         self.progress.fire()
         return True
+
+    async def _into_digest(
+        self, entry: OutboxEntry, plan: DigestPlan, companions: Sequence[OutboxEntry]
+    ) -> bool:
+        """Take *entry* (with *companions*) into its live digest; True if dead-lettered."""
+        digests = self.digest_delivery
+        return digests is not None and await digests.prepare(entry, plan, companions)
 
     async def _post(
         self, entry: OutboxEntry, page: SlackMessage, thread_ts: str | None
@@ -207,7 +228,7 @@ class Deliverer:
         channel = entry.channel_id
         async with self._slots:
             if self.stopping:  # the deadline passed while waiting for a slot
-                entry.state.pop("attempting", None)
+                entry.state.attempting = None
                 entry.attempts -= 1
                 self.save_progress(entry)
                 return None
@@ -227,7 +248,7 @@ class Deliverer:
     def _posted(self, entry: OutboxEntry, index: int, result: PostResult) -> None:
         """Record that page *index* of *entry* reached Slack."""
         self._join()  # the bookkeeping below (thread map, progress, ack) is one commit
-        posted: list[str | None] = entry.state["posted"]
+        posted = entry.state.posted
         posted.append(result.ts)
         self.succeeded(entry)
         if index == 0:
@@ -286,8 +307,7 @@ class Deliverer:
     @staticmethod
     def succeeded(entry: OutboxEntry) -> None:
         """Clear the failure run of *entry* after a call Slack accepted."""
-        for key in ("attempting", "failures", "failing_since"):
-            entry.state.pop(key, None)
+        entry.state.clear_failures()
         entry.next_attempt_at = None
         entry.last_error = None
 
@@ -310,18 +330,16 @@ class Deliverer:
     def _thread_for(self, entry: OutboxEntry, index: int) -> str | None:
         if not self.threads:
             return None
-        state = entry.state
-        digest = state.get("digest")
-        if digest and digest.get("parent"):
-            parent: str = digest["parent"]
-            return parent
+        progress = entry.state
+        digest = progress.digest
+        if digest is not None and digest.parent:
+            return digest.parent
         if index == 0:
-            if "parent_ts" not in state:
-                state["parent_ts"] = self._related_thread(entry)
-            related: str | None = state["parent_ts"]
-            return related
-        first: str | None = state.get("parent_ts") or state["posted"][0]
-        return first
+            if not progress.thread_decided:
+                progress.parent_ts = self._related_thread(entry)
+                progress.thread_decided = True
+            return progress.parent_ts
+        return progress.parent_ts or progress.posted[0]
 
     def _page(self, pages: list[SlackMessage], index: int, *, threaded: bool) -> SlackMessage:
         """Return page *index*, labelled "(n/N)" when it is not a thread reply."""
@@ -344,7 +362,7 @@ class Deliverer:
         return self.batcher.get_thread(key)
 
     def _remember_thread(self, entry: OutboxEntry, ts: str | None) -> None:
-        if ts is None or entry.state.get("parent_ts") is not None:
+        if ts is None or entry.state.parent_ts is not None:
             return
         key = self._thread_key(entry) if self.threads else None
         if key is not None:
@@ -356,10 +374,9 @@ class Deliverer:
     def failed(self, entry: OutboxEntry, exc: Exception) -> bool:
         """Handle a failed post; return True when the entry left the outbox."""
         now = self.timers.clock.now()
-        state = entry.state
-        failures = int(state.get("failures", 0)) + 1
-        since_raw = state.get("failing_since")
-        since = datetime.fromisoformat(since_raw) if isinstance(since_raw, str) else now
+        progress = entry.state
+        failures = progress.failures + 1
+        since = progress.failing_since or now
         decision = self.retry.decide(
             exc,
             attempts=failures,
@@ -367,11 +384,11 @@ class Deliverer:
             now=now,
             rand=self._rng.random(),
         )
-        state.pop("attempting", None)
+        progress.attempting = None
         entry.last_error = decision.reason[:500]
         channel = entry.channel_id
         if decision.action is RetryAction.DEAD_LETTER:
-            posted = len(state.get("posted", []))
+            posted = len(progress.posted)
             reason = decision.reason
             if posted:
                 reason += f" (pages 1-{posted} of {len(entry.message.pages)} were posted)"
@@ -390,15 +407,15 @@ class Deliverer:
             return True
         if decision.action is RetryAction.PAUSE:
             self.pause(entry, decision.reason, now, decision.code)
-            state.pop("failures", None)
-            state.pop("failing_since", None)
+            progress.failures = 0
+            progress.failing_since = None
             probe = entry is self._prober
             delay = timedelta(seconds=self.config.auth_probe_interval_seconds)
             entry.next_attempt_at = now + delay if probe else None
             self.metrics.post_failed(decision.code, rate_limited=False, retried=False, auth=True)
         else:
-            state["failures"] = failures
-            state["failing_since"] = since.isoformat()
+            progress.failures = failures
+            progress.failing_since = since
             entry.next_attempt_at = now + timedelta(seconds=decision.delay)
             if decision.retry_after:
                 self.pacer.block(channel, entry.next_attempt_at)

@@ -19,6 +19,7 @@ from ..formatting.message import SlackMessage
 from ..model.batch import BatchGroup
 from ..model.message import BatchableMessage
 from ..model.mute import Mute, MutedEvent
+from ..model.progress import DeliveryProgress
 
 __all__ = [
     "BatchStore",
@@ -37,8 +38,9 @@ class OutboxEntry:
     """A flushed batch's rendered message, waiting for delivery to be acknowledged.
 
     ``id`` equals the batch id (one flush per batch). ``due_at`` is when the batch was due,
-    for deadline-to-post latency. ``state`` is the sender's progress (e.g. the ``ts`` of page 1
-    once posted), saved with :meth:`BatchStore.update_outbox` so a retry resumes, not repeats.
+    for deadline-to-post latency. ``state`` is the delivery progress (the ``ts`` of each page
+    posted, the live-digest step, ...), saved with :meth:`BatchStore.update_outbox` so a retry
+    resumes, not repeats.
     """
 
     id: str
@@ -52,7 +54,7 @@ class OutboxEntry:
     attempts: int = 0
     next_attempt_at: datetime | None = None
     last_error: str | None = None
-    state: dict[str, Any] = field(default_factory=dict)
+    state: DeliveryProgress = field(default_factory=DeliveryProgress)
 
 
 @dataclass(slots=True)

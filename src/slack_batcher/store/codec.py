@@ -15,6 +15,7 @@ from typing import Any
 from ..formatting.message import SlackMessage
 from ..model.batch import BatchGroup
 from ..model.message import BatchableMessage, BatchType
+from ..model.progress import DeliveryProgress
 from .base import DeadLetter, OutboxEntry
 
 __all__ = [
@@ -159,7 +160,7 @@ def outbox_row(entry: OutboxEntry, messages_json: str | None = None) -> tuple[An
         entry.attempts,
         None if entry.next_attempt_at is None else time_text(entry.next_attempt_at),
         entry.last_error,
-        dump_json(entry.state),
+        dump_json(entry.state.to_dict()),
         dump_json(entry.message.to_dict()),
         messages_json if messages_json is not None else _messages_json(entry.messages),
     )
@@ -181,7 +182,7 @@ def outbox_from_row(row: tuple[Any, ...]) -> OutboxEntry:
         attempts=attempts,
         next_attempt_at=_optional_time(next_attempt_at),
         last_error=last_error,
-        state=json.loads(state),
+        state=DeliveryProgress.from_dict(json.loads(state)),
     )
 
 

@@ -14,6 +14,7 @@ from ...core.grouping import Profile
 from ...formatting.message import SlackMessage
 from ...model.batch import BatchGroup
 from ...model.message import BatchableMessage, BatchType
+from ...model.progress import DeliveryProgress
 from ..base import DeadLetter, OutboxEntry
 from ..codec import dump_json, time_text, time_value
 
@@ -118,7 +119,7 @@ def outbox_from_hash(fields: dict[str, str]) -> OutboxEntry:
         attempts=int(fields.get("attempts") or 0),
         next_attempt_at=time_value(fields["next"]) if fields.get("next") else None,
         last_error=fields.get("error") or None,
-        state=json.loads(fields.get("state") or "{}"),
+        state=DeliveryProgress.from_dict(json.loads(fields.get("state") or "{}")),
     )
 
 

@@ -8,7 +8,7 @@ an entry flushed by another instance into a channel this one delivers arrives th
 :meth:`~LeasedOutbox.maintain` too (within ``poll_seconds``).
 An instance that dies stops extending; once the lease has run out, the next instance to
 call :meth:`~LeasedOutbox.maintain` takes the entry over and its listeners receive it,
-marked ``state["taken_over"]`` (the runtime counts it as recovered, and as a possible
+marked ``state.taken_over`` (the runtime counts it as recovered, and as a possible
 duplicate when it was caught mid-post). An instance that stops cleanly gives its entries
 back (:meth:`~LeasedOutbox.release`) so they are taken over at once.
 
@@ -103,7 +103,7 @@ class LeasedOutbox(Outbox):
     def maintain(self) -> int:
         """Extend this instance's leases; take over entries nobody holds. Return how many.
 
-        Taken-over entries go to the listeners, marked ``state["taken_over"]`` with the
+        Taken-over entries go to the listeners, marked ``state.taken_over`` with the
         previous owner ('' for an entry given back).
         """
         with self._lock:
@@ -126,7 +126,7 @@ class LeasedOutbox(Outbox):
             fresh = [i for i in before if i not in self.held]
             for entry in self.redis.entries(fresh):
                 if before[entry.id] != self.owner:  # not handed to us: another let it go
-                    entry.state["taken_over"] = before[entry.id]
+                    entry.state.taken_over = str(before[entry.id])
                     taken_over += 1
                 self.held.add(entry.id)
                 received.append(entry)
@@ -144,7 +144,7 @@ class LeasedOutbox(Outbox):
 
     def update(self, entry: OutboxEntry) -> None:
         """Save progress and extend the lease; LeaseLostError if another instance has it."""
-        entry.state.pop("taken_over", None)
+        entry.state.taken_over = None
         with self._lock:
             saved = self._call(
                 lambda: self.redis.save_progress(

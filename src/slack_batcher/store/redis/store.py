@@ -134,7 +134,7 @@ class RedisStore(RedisDigests):
             args += ["", 0, "{}", 0, 0]
         else:
             head = codec.entry_head(entry)
-            args += [head, entry.attempts, dump_json(entry.state), now, lease_until]
+            args += [head, entry.attempts, dump_json(entry.state.to_dict()), now, lease_until]
         return int(self.run("flush", *args))
 
     def record_dead_batch(self, batch: BatchGroup, letter: DeadLetter) -> None:
@@ -207,7 +207,7 @@ class RedisStore(RedisDigests):
                 entry.attempts,
                 next_at,
                 entry.last_error or "",
-                dump_json(entry.state),
+                dump_json(entry.state.to_dict()),
                 owner,
                 lease_until,
             )

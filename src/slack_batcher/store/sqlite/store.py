@@ -245,7 +245,7 @@ class SQLiteStore(SQLiteDigests):
                 entry.attempts,
                 None if next_attempt is None else codec.time_text(next_attempt),
                 entry.last_error,
-                codec.dump_json(entry.state),
+                codec.dump_json(entry.state.to_dict()),
                 entry.id,
             ),
         )

@@ -1,0 +1,69 @@
+"""The Slack-call budget of live digests: never more calls than events, no empty edits.
+
+A digest's calls are its first post, every post in its thread and every edit of the parent.
+An edit of the parent (and, at the first one, the re-post of the first post in the thread
+that goes with it) is made only when the digest's events so far pay for it: calls ≤ events.
+Between edits the parent shows the first post, or the last summary, while the thread takes
+every new item — nothing is hidden, the parent is only less current. An edit that would
+not change what the parent shows is not made at all.
+
+Edits are counted in the process; after a restart a digest is assumed to have been edited
+once per batch it took (more than it was, never fewer), so the budget still holds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..store.base import DigestRecord
+
+__all__ = ["DigestBudget"]
+
+#: Digests whose edits and last summary are remembered (the oldest is dropped past this).
+MAX_TRACKED = 1024
+
+
+class DigestBudget:
+    """Per live digest: edits made and the parent's last blocks; whether an edit is due."""
+
+    def __init__(self) -> None:
+        self._edits: dict[str, tuple[str, int]] = {}  # key -> (digest post ts, edits)
+        self._shown: dict[str, tuple[str, Any]] = {}  # key -> (digest post ts, blocks)
+
+    def _edits_of(self, record: DigestRecord) -> int:
+        """Return the edits of *record*'s parent, estimated (then kept) for one not seen."""
+        kept = self._edits.get(record.key)
+        if kept is not None and kept[0] == record.ts:
+            return kept[1]
+        if len(self._edits) >= MAX_TRACKED:
+            self._edits.pop(next(iter(self._edits)))
+        estimate = max(0, len(record.entries) - 1)
+        self._edits[record.key] = (record.ts, estimate)
+        return estimate
+
+    def calls(self, record: DigestRecord) -> int:
+        """Return the Slack calls *record*'s digest has cost: its post, replies and edits."""
+        return 1 + record.replies + self._edits_of(record)
+
+    def affords_edit(
+        self, record: DigestRecord, *, events: int, replies: int, repost: bool
+    ) -> bool:
+        """Return True when *record* taking *events* in *replies* posts pays for an edit.
+
+        *repost*: the edit brings the re-post of the first post with it (one more call).
+        """
+        spent = self.calls(record) + replies + 1 + int(repost)
+        return spent <= len(record.messages) + events
+
+    def changes(self, record: DigestRecord, blocks: Any) -> bool:
+        """Return True unless the parent of *record* already shows *blocks*."""
+        kept = self._shown.get(record.key)
+        return kept is None or kept[0] != record.ts or kept[1] != blocks
+
+    def edited(self, record: DigestRecord, blocks: Any) -> None:
+        """Count an edit of *record*'s parent (as it was before), which now shows *blocks*."""
+        edits = self._edits_of(record)
+        self._edits[record.key] = (record.ts, edits + 1)
+        if len(self._shown) >= MAX_TRACKED and record.key not in self._shown:
+            self._shown.pop(next(iter(self._shown)))
+        self._shown[record.key] = (record.ts, blocks)

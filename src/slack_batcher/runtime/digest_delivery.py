@@ -1,0 +1,389 @@
+"""Delivering an outbox entry into a live digest: edit the digest post, then its thread.
+
+:class:`DigestDelivery` decides once per outbox entry (a :class:`DigestPlan` saved with the
+entry's progress) where a live digest (:mod:`.digests`) sends it: ``parent`` is the digest
+post's ``ts`` (None: a new top-level post that becomes the digest of its key). Into an
+existing digest the steps are, in order (:class:`DigestStep`):
+
+1. ``update``: edit the parent to the running summary, now with the entry's items;
+2. ``convert``: the first time a digest takes a second batch, re-post the first post's
+   own page in the thread (its items were shown only in the parent until the edit);
+3. ``replies``: the entry's pages go to the thread (the entry deliverer posts them).
+
+The edit comes first so that an edit Slack refuses for good (``message_not_found``,
+``cant_update_message``, ``edit_window_closed``) has copied nothing into the thread: the
+entry starts a new digest and every item is shown once. (Rows saved by earlier versions,
+which re-posted before editing, may have re-posted already: those items are counted as
+possible duplicates.) Each step is paced and retried like a post.
+
+It talks to the entry deliverer only through :class:`DeliveryCalls`: pacing, the call
+slots, progress, success and failure. The deliverer imports this module, never the reverse.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from ..core.log_fields import entry_fields
+from ..delivery.base import UpdatingSender
+from ..delivery.classify import is_auth_error
+from ..formatting.message import SlackMessage
+from ..model.clock import Clock
+from ..model.errors import PermanentDeliveryError
+from ..model.progress import DigestPlan, DigestStep
+from ..store.base import DigestRecord, OutboxEntry
+from .digest_budget import DigestBudget
+from .digests import LiveDigests, is_critical
+from .metrics import DeliveryMetrics
+
+__all__ = ["DeliveryCalls", "DigestDelivery"]
+
+logger = logging.getLogger(__name__)
+
+
+class DeliveryCalls(Protocol):
+    """What the digest steps need from the entry deliverer (:class:`~.posting.Deliverer`)."""
+
+    @property
+    def stopping(self) -> bool:
+        """True once no new call may start (the shutdown deadline passed)."""
+        ...
+
+    async def wait_turn(self, entry: OutboxEntry) -> None:
+        """Wait until no pause, retry delay or pacing limit holds *entry* back."""
+        ...
+
+    def calling(self, channel: str) -> AbstractAsyncContextManager[None]:
+        """Hold a call slot for *channel* while calling Slack."""
+        ...
+
+    def save_progress(self, entry: OutboxEntry) -> None:
+        """Save *entry*'s delivery progress."""
+        ...
+
+    def succeeded(self, entry: OutboxEntry) -> None:
+        """Clear *entry*'s failure run after a call Slack accepted."""
+        ...
+
+    def failed(self, entry: OutboxEntry, exc: Exception) -> bool:
+        """Handle a failed call; True when *entry* left the outbox (dead-lettered)."""
+        ...
+
+    def probe_passed(self, entry: OutboxEntry) -> None:
+        """Resume delivery if *entry* was the auth probe."""
+        ...
+
+
+class DigestDelivery:
+    """The live-digest part of delivering an entry: hold, plan, edit, re-post, start."""
+
+    def __init__(
+        self,
+        digests: LiveDigests,
+        sender: UpdatingSender,
+        calls: DeliveryCalls,
+        clock: Clock,
+        metrics: DeliveryMetrics,
+        *,
+        reply_interval: float = 0.0,
+        call_budget: bool = False,
+    ) -> None:
+        self.digests = digests
+        self._sender = sender
+        self._calls = calls
+        self._clock = clock
+        self._metrics = metrics
+        self._interval = timedelta(seconds=reply_interval)
+        self.budget = DigestBudget()
+        self._call_budget = call_budget
+
+    def key_for(self, entry: OutboxEntry) -> str | None:
+        """Return the digest key *entry* goes to, or None when it goes to no live digest."""
+        plan = entry.state.digest
+        if plan is not None:
+            return plan.key
+        if entry.state.posted or not self.digests.enabled(entry.channel_id):
+            return None
+        return self.digests.key_for(entry)
+
+    def hold_until(self, entry: OutboxEntry) -> datetime | None:
+        """Return when *entry* may go into its live digest, or None when it may go now.
+
+        News goes to a digest at most once per ``digest_reply_interval``: a flush arriving
+        sooner waits for the interval's end and goes with the others that arrived by then
+        (:meth:`companions`). A critical item never waits.
+        """
+        if not self._interval or not _fresh(entry) or is_critical(entry.messages):
+            return None
+        key = self.key_for(entry)
+        if key is None:
+            return None
+        now = self._clock.now()
+        record = self.digests.find(key, now, len(entry.messages))
+        if record is None:
+            return None
+        due = record.updated_at + self._interval
+        return due if due > now else None
+
+    def companions(self, entry: OutboxEntry, queued: Iterable[OutboxEntry]) -> list[OutboxEntry]:
+        """Return the *queued* entries that go into *entry*'s digest with it (same key)."""
+        key = self.key_for(entry)
+        if key is None:
+            return []
+        return [
+            other
+            for other in queued
+            if other is not entry and _fresh(other) and self.key_for(other) == key
+        ]
+
+    def plan(self, entry: OutboxEntry) -> DigestPlan | None:
+        """Return (deciding once, saved with the entry) where a live digest sends *entry*."""
+        progress = entry.state
+        if progress.digest is not None:
+            return progress.digest
+        key = self.key_for(entry)
+        if key is None:
+            return None
+        record = self.digests.find(key, self._clock.now(), len(entry.messages))
+        progress.digest = DigestPlan(key=key, parent=record.ts if record else None)
+        self._calls.save_progress(entry)
+        return progress.digest
+
+    async def prepare(
+        self, entry: OutboxEntry, plan: DigestPlan, companions: Sequence[OutboxEntry] = ()
+    ) -> bool:
+        """Take *entry* into its digest up to its replies; True if it was dead-lettered.
+
+        *companions* (entries of the same digest, not started) join the digest with it, in
+        one edit; each is then delivered as a reply. Afterwards ``plan.parent`` is the
+        thread for the entry's pages, or None when the entry is to be posted at the top
+        level (a new digest).
+        """
+        calls = self._calls
+        while plan.parent and plan.step is not DigestStep.REPLIES and not calls.stopping:
+            if await self._step(entry, plan, companions):
+                return True
+        return False
+
+    @staticmethod
+    def broadcast(entry: OutboxEntry, plan: DigestPlan, page: SlackMessage) -> SlackMessage:
+        """Return page 1 of a digest reply holding a critical item as a broadcast reply."""
+        if plan.parent and is_critical(entry.messages):
+            return replace(page, metadata={**page.metadata, "reply_broadcast": True})
+        return page
+
+    def start(self, entry: OutboxEntry, plan: DigestPlan) -> None:
+        """Make *entry*'s first post the live digest of *plan*'s key (after it was delivered)."""
+        progress = entry.state
+        ts = progress.posted[0] if progress.posted else None
+        if plan.parent or ts is None or progress.parent_ts is not None:
+            return  # in a digest already, no ts, or a reply in a related thread
+        try:
+            self.digests.start(entry, plan.key, ts, self._clock.now())
+        except Exception:  # the post is out; a store failure only costs the digest
+            logger.exception(
+                "could not remember the live digest of %s",
+                entry.channel_id,
+                extra=entry_fields(entry),
+            )
+            return
+        self._metrics.count("digests_started")
+
+    async def _step(
+        self, entry: OutboxEntry, plan: DigestPlan, companions: Sequence[OutboxEntry]
+    ) -> bool:
+        """Join (editing the parent if the budget allows), or re-post; True if dead-lettered.
+
+        The re-post that follows a digest's first edit is made at once, in the same call
+        slot: a shutdown between the two would leave the parent a summary of items its
+        thread does not show yet.
+        """
+        calls = self._calls
+        await calls.wait_turn(entry)
+        if calls.stopping:
+            return False
+        record = self.digests.store.get_digest(plan.key, self._clock.now())
+        if record is None or record.ts != plan.parent:
+            self._restart(entry, plan, "it expired or was replaced", forget=False)
+            return False
+        step = plan.step = _next_step(record, entry, plan)
+        if step is DigestStep.REPLIES:
+            calls.save_progress(entry)
+            return False
+        if step is DigestStep.UPDATE:
+            group = [entry, *(c for c in companions if c.id not in record.entries)]
+            if not self._edit_due(record, group):
+                self._joined(record, group, plan, edited=None)
+                return False
+        else:
+            group = [entry]
+        async with calls.calling(entry.channel_id):
+            done = await self._take(entry, plan, record, step, group)
+            if isinstance(done, DigestRecord) and plan.step is DigestStep.CONVERT:
+                done = await self._take(entry, plan, done, DigestStep.CONVERT, group)
+        return done is True
+
+    def _edit_due(self, record: DigestRecord, group: Sequence[OutboxEntry]) -> bool:
+        """Return True unless a Slack-call budget is kept and cannot pay for this edit."""
+        return not self._call_budget or self.budget.affords_edit(
+            record,
+            events=sum(len(e.messages) for e in group),
+            replies=sum(len(e.message.pages) for e in group),
+            repost=_reposts(record),
+        )
+
+    def _joined(
+        self,
+        record: DigestRecord,
+        group: Sequence[OutboxEntry],
+        plan: DigestPlan,
+        *,
+        edited: SlackMessage | None,
+    ) -> DigestRecord:
+        """Record that *group* joined *record* (its parent now showing *edited*, if edited).
+
+        The entries' progress is saved before the record: a crash in between leaves an
+        entry the record does not hold, which joins again (an edit at most repeated).
+        """
+        repost = edited is not None and _reposts(record)
+        joined = self.digests.joined(record, group, self._clock.now(), repost=repost)
+        for other in group[1:]:
+            other.state.digest = DigestPlan(plan.key, plan.parent, DigestStep.REPLIES)
+            self._calls.save_progress(other)
+        plan.step = DigestStep.CONVERT if repost else DigestStep.REPLIES
+        self._calls.save_progress(group[0])
+        self.digests.save(joined)
+        if edited is not None:
+            self.budget.edited(record, edited.blocks)
+            self._metrics.count("digest_updates")
+        return joined
+
+    async def _take(
+        self,
+        entry: OutboxEntry,
+        plan: DigestPlan,
+        record: DigestRecord,
+        step: DigestStep,
+        group: Sequence[OutboxEntry],
+    ) -> DigestRecord | bool:
+        """Make *step*'s call and record it: the record after it, or True if dead-lettered.
+
+        False: the step is not done (a retry is due, or the digest was given up).
+        """
+        calls = self._calls
+        entry.attempts += 1
+        if step is DigestStep.CONVERT:  # a re-post caught mid-call by a crash may appear twice
+            entry.state.attempting = DigestStep.CONVERT
+        calls.save_progress(entry)
+        try:
+            if step is DigestStep.CONVERT:
+                await self._repost(record)
+            else:
+                summary = await self._edit(record, group)
+        except asyncio.CancelledError:
+            raise
+        except PermanentDeliveryError as exc:
+            entry.state.attempting = None
+            if is_auth_error(exc.code):
+                return calls.failed(entry, exc)
+            if step is DigestStep.UPDATE:
+                self._count_reposted(entry, record)
+            self._restart(entry, plan, f"the {step.value} was refused: {exc.code}", forget=True)
+            return False
+        except Exception as exc:
+            return calls.failed(entry, exc)
+        calls.succeeded(entry)
+        if step is DigestStep.CONVERT:
+            after = self.digests.converted(record)
+            self._metrics.post_succeeded(entry.channel_id, [])
+            plan.step = DigestStep.REPLIES
+            calls.save_progress(entry)
+        else:
+            after = self._joined(record, group, plan, edited=summary)
+        calls.probe_passed(entry)
+        return after
+
+    async def _repost(self, record: DigestRecord) -> None:
+        """Re-post the first post's page in the thread (its items leave the parent)."""
+        page = self.digests.first_post_reply(record)
+        if page is not None:
+            await self._sender.post(page, channel=record.channel_id, thread_ts=record.ts)
+
+    async def _edit(
+        self, record: DigestRecord, group: Sequence[OutboxEntry]
+    ) -> SlackMessage | None:
+        """Edit the parent to the summary with *group* joined; None when it shows that already."""
+        repost = _reposts(record)
+        summary = self.digests.summary(
+            self.digests.joined(record, group, self._clock.now(), repost=repost)
+        )
+        if not repost and not self.budget.changes(record, summary.blocks):
+            return None
+        await self._sender.update(summary, channel=record.channel_id, ts=record.ts)
+        return summary
+
+    def _count_reposted(self, entry: OutboxEntry, record: DigestRecord) -> None:
+        """Count the first post's items as possible duplicates if they were re-posted.
+
+        Only a row of an earlier version re-posted them in the thread before the first
+        edit; this edit was refused, so the parent still shows them too.
+        """
+        if record.converted and len(record.entries) == 1:
+            self._metrics.count("possible_duplicates", len(record.messages))
+            logger.warning(
+                "live digest %s in %s: its first post was re-posted in its thread but can "
+                "no longer be edited: %d items may appear twice",
+                record.ts,
+                entry.channel_id,
+                len(record.messages),
+                extra=entry_fields(entry),
+            )
+
+    def _restart(self, entry: OutboxEntry, plan: DigestPlan, why: str, *, forget: bool) -> None:
+        """Post *entry* as a new top-level post (a new digest) instead of into *plan*'s."""
+        logger.info(
+            "live digest %s in %s: %s; starting a new one",
+            plan.parent,
+            entry.channel_id,
+            why,
+            extra=entry_fields(entry),
+        )
+        if forget:
+            self.digests.forget(plan.key)
+        plan.parent = None
+        plan.step = None
+        self._metrics.count("digests_restarted")
+        self._calls.save_progress(entry)
+
+
+def _next_step(record: DigestRecord, entry: OutboxEntry, plan: DigestPlan) -> DigestStep:
+    """Return the step *entry* takes next into the digest *record* (read from the store).
+
+    The join is done once the record lists the entry; the re-post only follows an edit
+    (``plan.step`` says so) and is done once the record says ``converted``. A retry after a
+    crash — or a row of an earlier version, which re-posted before editing — resumes at
+    the step not done.
+    """
+    if entry.id not in record.entries:
+        return DigestStep.UPDATE
+    if plan.step is DigestStep.CONVERT and not record.converted and record.first_post:
+        return DigestStep.CONVERT
+    return DigestStep.REPLIES
+
+
+def _reposts(record: DigestRecord) -> bool:
+    """Return True when the next edit of *record* brings the re-post of its first post."""
+    return not record.converted and record.first_post is not None
+
+
+def _fresh(entry: OutboxEntry) -> bool:
+    """Return True for an entry not yet started: nothing posted, no digest step taken."""
+    progress = entry.state
+    plan = progress.digest
+    return not progress.posted and (plan is None or (plan.parent is None or plan.step is None))
