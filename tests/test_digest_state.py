@@ -50,6 +50,10 @@ def _data(draw: st.DrawFn, kind: ContentType) -> dict[str, Any]:
             data["url"] = f"https://alerts.example.com/{data['service']}/{place}"
         if draw(st.booleans()):
             data["fingerprint"] = draw(st.sampled_from(["f1", "f2"]))
+        if draw(st.booleans()):  # a summary annotation: a collapsed line shows what they share
+            data["description"] = draw(
+                st.sampled_from(["5xx above 5% on h1", "5xx above 5% on h2", "Disk <full>", " "])
+            )
         return data
     if kind is ContentType.PR_UPDATE:
         return {

@@ -24,10 +24,13 @@ from .options import FormatOptions
 from .render import item_lines, time_span
 
 __all__ = [
+    "Notes",
     "Row",
+    "add_note",
     "collapse_rows",
     "compound_lines",
     "note_of",
+    "note_text",
     "path_text",
     "places_text",
     "row_lines",
@@ -55,12 +58,54 @@ def where_of(message: BatchableMessage) -> str:
     return message.author or ""
 
 
+#: A row's notes so far: (their longest common prefix, whether they are all equal).
+Notes = tuple[str, bool]
+_MIN_NOTE = 8
+
+
 def note_of(message: BatchableMessage) -> str:
-    """Return what a collapsed line says besides its title: an alert's summary, escaped."""
+    """Return an event's raw note for a collapsed line: an alert's summary, else ``""``."""
     if message.content_type is not ContentType.ALERT:
         return ""
     value = message.data.get("description")
-    return clean_short(value, _NOTE_LIMIT) if isinstance(value, str) and value.strip() else ""
+    return value.strip()[:500] if isinstance(value, str) else ""
+
+
+def add_note(notes: Notes | None, note: str, same: bool = True) -> Notes:
+    """Return *notes* with one more *note* (or the notes of another row: *same* theirs)."""
+    if notes is None:
+        return note, same
+    prefix, equal = notes
+    if note == prefix:
+        return prefix, equal and same
+    size = 0
+    for a, b in zip(prefix, note, strict=False):
+        if a != b:
+            break
+        size += 1
+    return prefix[:size], False
+
+
+def note_text(notes: Notes | None) -> str:
+    """Return the note a row shows, escaped: the summary all its events share.
+
+    When they differ, what they share of it up to a word ("5xx ratio above 5% on …"); else
+    ``""``.
+    """
+    if notes is None:
+        return ""
+    prefix, equal = notes
+    if not equal:
+        cut = prefix.rfind(" ")
+        prefix = prefix[:cut].rstrip(" ,;:-") + " …" if cut >= _MIN_NOTE else ""
+    return clean_short(prefix, _NOTE_LIMIT) if prefix.strip() else ""
+
+
+def _row_notes(messages: Iterable[BatchableMessage]) -> Notes | None:
+    notes: Notes | None = None
+    for message in messages:
+        notes = add_note(notes, note_of(message))
+    return notes
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,8 +244,9 @@ def row_lines(
     # An entity's marker is its latest state's ("resolved" is not urgent); repeats, the top one.
     strongest = latest if row.path else max(row.messages, key=lambda m: m.get_priority_score())
     path, places = path_text(row), _places(row, shown_places)
+    note = note_text(_row_notes(row.messages))
     return compound_lines(
-        strongest, row.view, row.times, path, places, row.started, row.ended, options
+        strongest, row.view, row.times, path, places, row.started, row.ended, options, note
     )
 
 
@@ -213,11 +259,12 @@ def compound_lines(
     started: datetime,
     ended: datetime,
     options: FormatOptions,
+    note: str = "",
 ) -> tuple[str, str]:
     """Return the lines of a row of several events (see :func:`row_lines`) from its parts.
 
     *strongest* is the event whose marker shows, *path* the raw :func:`path_text` and
-    *places* the :func:`places_text`.
+    *places* the :func:`places_text`, *note* the :func:`note_text`.
     """
     compact = options if options.compact else options.replace(compact=True)
     if view.place:  # the row names its places itself, not the strongest event's alone
@@ -227,7 +274,6 @@ def compound_lines(
     if times > 1:
         line += f" ×{times}"
         plain += f" ×{times}"
-    note = note_of(strongest)
     if note:
         line += f" — {note}"
         plain += f" — {note}"

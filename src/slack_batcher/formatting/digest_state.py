@@ -30,7 +30,17 @@ from itertools import count
 from typing import Any
 
 from ..model.message import BatchableMessage, ContentType
-from .collapse import SHOWN_PLACES, compound_lines, places_text, span_path_text, where_of
+from .collapse import (
+    SHOWN_PLACES,
+    Notes,
+    add_note,
+    compound_lines,
+    note_of,
+    note_text,
+    places_text,
+    span_path_text,
+    where_of,
+)
 from .digest_summary import DEFAULT_SUMMARY_ROWS, SummaryParts, states_text, summary_message
 from .items import DEFAULT_ITEM_FORMATTERS, ItemFormatter, ItemView
 from .lifecycle import THING_KINDS, entity_view, lead_state, row_group, state_of
@@ -54,6 +64,7 @@ class _Entity:
     __slots__ = (
         "best",
         "items",
+        "notes",
         "path",
         "places",
         "row",
@@ -79,6 +90,8 @@ class _Entity:
         self.urgencies: dict[str, dict[int, int]] = {}
         # place → key of the first item there
         self.places: dict[str, _Key] = {}
+        # the items' notes (a collapsed line shows what they share)
+        self.notes: Notes | None = None
         lead = lead_state(item[1])
         if lead:
             self.states.append(lead)
@@ -142,6 +155,7 @@ class _Entity:
         place = where_of(message)
         if place:
             self.places.setdefault(place, key)
+        self.notes = add_note(self.notes, note_of(message))
 
 
 def _row_key(key: _Key, entity: _Key) -> _RowKey:
@@ -160,6 +174,7 @@ class _Row:
         "key",
         "latest",
         "newest",
+        "notes",
         "places",
         "shown_places",
         "sort_key",
@@ -184,6 +199,7 @@ class _Row:
         self.urgencies: dict[str, dict[int, int]] = {}
         self.places: dict[str, _RowKey] = {}
         self.shown_places: list[tuple[_RowKey, str]] = []  # the first shown, in order
+        self.notes: Notes | None = None
 
     def join(self, entity: _Entity) -> None:
         """Add *entity*, all its items."""
@@ -206,6 +222,8 @@ class _Row:
                 mine[score] = mine.get(score, 0) + n
         for place, key in entity.places.items():
             self._place(place, _row_key(key, first))
+        if entity.notes is not None:
+            self.notes = add_note(self.notes, *entity.notes)
 
     def grew(self, entity: _Entity, times_before: int) -> None:
         """Account for the newest item just added to *entity*, one of this row's."""
@@ -223,6 +241,7 @@ class _Row:
         place = where_of(message)
         if place:
             self._place(place, row_key)
+        self.notes = add_note(self.notes, note_of(message))
 
     def leave(self, entity: _Entity) -> None:
         """Remove *entity*: the row is rebuilt by :meth:`refresh`."""
@@ -305,8 +324,9 @@ class _Row:
             [p for _, p in self.shown_places], len(self.places), self.times, alone=alone
         )
         path_text = span_path_text(path, started, ended)
+        note = note_text(self.notes)
         return compound_lines(
-            strongest, view, self.times, path_text, places, started, ended, options
+            strongest, view, self.times, path_text, places, started, ended, options, note
         )
 
 

@@ -36,7 +36,15 @@ from ._records import Post
 from ._server import FakeSlack
 from .alert_storm import STORM_START, Notification, StormAlert
 
-__all__ = ["StormFigures", "StormRun", "run_storm", "starter_config"]
+__all__ = [
+    "ChannelRun",
+    "Delivery",
+    "StormFigures",
+    "StormRun",
+    "run_deliveries",
+    "run_storm",
+    "starter_config",
+]
 
 _STATED = re.compile(r"^(\d+) ")
 
@@ -68,6 +76,33 @@ class StormFigures:
 
 
 @dataclass(frozen=True, slots=True)
+class Delivery:
+    """One webhook call: when (seconds from start), from which source, its body and event."""
+
+    at: float
+    source: str
+    body: dict[str, Any]
+    event: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelRun:
+    """What a channel shows after :func:`run_deliveries`.
+
+    Its posts (final versions, replies too), its top-level posts, and the Slack calls
+    (posts and edits) made in it.
+    """
+
+    posts: list[Post]
+    parents: list[Post]
+    calls: int
+
+    def thread(self, parent: Post) -> list[Post]:
+        """Return the replies to *parent*, oldest first."""
+        return [p for p in self.posts if p.thread_ts == parent.ts]
+
+
+@dataclass(frozen=True, slots=True)
 class StormRun:
     """A finished storm: its figures and the channel's posts (final versions, replies too)."""
 
@@ -95,13 +130,17 @@ def _first_seen(posts: Sequence[Post], word: str) -> datetime | None:
 
 
 async def _post_all(
-    notifications: Sequence[Notification],
+    deliveries: Sequence[Delivery],
     config: Path,
-    token: str,
+    credentials: dict[str, str],
     slack: FakeSlack,
     clock: ManualClock,
 ) -> None:
-    settings = load_settings(config, sources={"alertmanager": {"token": token}})
+    sources = {
+        name: {"token" if name == "alertmanager" else "secret": value}
+        for name, value in credentials.items()
+    }
+    settings = load_settings(config, sources=sources)
     with tempfile.TemporaryDirectory(prefix="slack-batcher-storm-") as tmp:
         store = SQLiteStore(Path(tmp) / "storm.db")
         sender = SlackSender(slack.token or "xoxb-storm", base_url=slack.base_url)
@@ -116,13 +155,18 @@ async def _post_all(
                 httpx.AsyncClient(transport=transport, base_url="http://storm") as client,
             ):
                 start = clock.now()
-                for notification in notifications:
-                    arrival = start + timedelta(seconds=notification.at)
+                for delivery in deliveries:
+                    arrival = start + timedelta(seconds=delivery.at)
                     if arrival > clock.now():
                         await service.advance(arrival - clock.now())
-                    raw, headers = signed_request("alertmanager", notification.body, token)
+                    raw, headers = signed_request(
+                        delivery.source,
+                        delivery.body,
+                        credentials[delivery.source],
+                        event=delivery.event,
+                    )
                     response = await client.post(
-                        "/v1/sources/alertmanager", content=raw, headers=headers
+                        f"/v1/sources/{delivery.source}", content=raw, headers=headers
                     )
                     if response.status_code != 202:
                         raise AssertionError(f"HTTP {response.status_code}: {response.text}")
@@ -136,6 +180,32 @@ async def _post_all(
             service.batcher.close()
 
 
+async def run_deliveries(
+    deliveries: Sequence[Delivery],
+    *,
+    config: Path | None = None,
+    channel: str,
+    start: datetime = STORM_START,
+) -> ChannelRun:
+    """Post *deliveries* (signed) through the service built from *config*; say what *channel* shows.
+
+    *config* defaults to the starter config; the clock is a ManualClock from *start*.
+    """
+    clock = ManualClock(start)
+    credentials = {name: secrets.token_hex(16) for name in ("alertmanager", "github", "jira")}
+    with FakeSlack(clock=clock, posts_per_second=None) as slack:
+        await _post_all(deliveries, config or starter_config(), credentials, slack, clock)
+        posts = slack.posts_in(channel)
+        calls = sum(
+            1
+            for r in slack.requests
+            if r.channel == channel
+            and r.error is None
+            and r.method in ("chat.postMessage", "chat.update")
+        )
+    return ChannelRun(posts, [p for p in posts if not p.is_reply], calls)
+
+
 async def run_storm(
     notifications: Sequence[Notification],
     *,
@@ -144,18 +214,9 @@ async def run_storm(
     start: datetime = STORM_START,
 ) -> StormRun:
     """Post *notifications* through the service built from *config*; return what *channel* shows."""
-    clock = ManualClock(start)
-    token = secrets.token_hex(16)
-    with FakeSlack(clock=clock, posts_per_second=None) as slack:
-        await _post_all(notifications, config or starter_config(), token, slack, clock)
-        posts = slack.posts_in(channel)
-        calls = [
-            r
-            for r in slack.requests
-            if r.channel == channel
-            and r.error is None
-            and r.method in ("chat.postMessage", "chat.update")
-        ]
+    deliveries = [Delivery(n.at, "alertmanager", n.body) for n in notifications]
+    run = await run_deliveries(deliveries, config=config, channel=channel, start=start)
+    posts, calls = run.posts, run.calls
     alerts: dict[str, StormAlert] = {}
     for notification in notifications:
         for alert in notification.alerts:
@@ -175,7 +236,7 @@ async def run_storm(
         top_level_posts=len(parents),
         replies=len(posts) - len(parents),
         edits=sum(len(p.history) for p in posts),
-        slack_calls=len(calls),
+        slack_calls=calls,
         stated=stated,
         instances=len(instances),
         named=sum(1 for name in instances if _named(texts, name)),
