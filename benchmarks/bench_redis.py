@@ -13,7 +13,7 @@ load average is printed with them; compare rows of one run, not across runs.
   busy the figure stops growing (the cores are the limit, not Redis, whose CPU share is
   printed).
 * **Add latency**: one ``add_message`` call, p50 / p99, on SQLite (one commit per call),
-  on a RedisStore used through the protocol (one batcher), and through SharedBatcher
+  on a RedisStore used through the protocol (one batcher), and with shared batches (RedisBatches)
   (placement in Redis: what several instances run).
 * **Flush latency**: ``flush_expired_batches`` over 2000 due one-message batches, per
   batch: SQLite vs Redis with claims and delivery leases.
@@ -21,7 +21,7 @@ load average is printed with them; compare rows of one run, not across runs.
   store's ``get_digest`` and ``put_digest`` of the record with 5 items more), client CPU
   (``time.process_time``) and wall time per flush, best of 3, on SQLite and on Redis.
 * **Round trips per submit**: ``BatchingService.submit`` of 2000 events one at a time
-  (SharedBatcher, no flush: batches of up to 1000, a window of 5 minutes), counting the
+  (shared batches, no flush: batches of up to 1000, a window of 5 minutes), counting the
   client's Redis requests: the placing script and whatever else the submit asks.
 * **Commands per message**: Redis's own ``INFO commandstats`` over a shared ingest of 5000
   events and their flushes: script calls (round trips) and commands run inside them.
@@ -56,7 +56,7 @@ from slack_batcher import (
 )
 from slack_batcher.delivery.jsonl import JsonlSender
 from slack_batcher.store.base import BatchStore, DigestRecord
-from slack_batcher.store.redis.batcher import SharedBatcher
+from slack_batcher.store.redis.pending import RedisBatches
 from slack_batcher.store.redis.store import RedisStore
 
 SERVE_CONFIG = """
@@ -78,6 +78,14 @@ level = "WARNING"
 
 REQUESTS_PER_CLIENT = 30
 EVENTS_PER_REQUEST = 100
+
+
+def shared_batcher(
+    config: BatchConfig, clock: ManualClock, store: RedisStore, *, auto_ack: bool = True
+) -> MessageBatcher:
+    """A batcher whose pending batches live in Redis, shared (as ``serve`` builds it)."""
+    pending = RedisBatches(store, clock=clock)
+    return MessageBatcher(config, clock=clock, store=store, auto_ack=auto_ack, pending=pending)
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -109,10 +117,10 @@ def latency_table(server: RedisServer, directory: Path) -> None:
             store=RedisStore(server.url, prefix=f"lat-{uuid.uuid4().hex}"),
             auto_ack=False,
         ),
-        "Redis, SharedBatcher (placement in Lua)": lambda: SharedBatcher(
+        "Redis, shared (placement in Lua)": lambda: shared_batcher(
             config,
-            clock=ManualClock(),
-            store=RedisStore(server.url, prefix=f"lat-{uuid.uuid4().hex}"),
+            ManualClock(),
+            RedisStore(server.url, prefix=f"lat-{uuid.uuid4().hex}"),
             auto_ack=False,
         ),
     }
@@ -136,10 +144,10 @@ def flush_table(server: RedisServer, directory: Path) -> None:
         "SQLite NORMAL": lambda clock: MessageBatcher(
             config, clock=clock, store=SQLiteStore(directory / "flush.db"), auto_ack=False
         ),
-        "Redis, SharedBatcher (claim + lease)": lambda clock: SharedBatcher(
+        "Redis, shared (claim + lease)": lambda clock: shared_batcher(
             config,
-            clock=clock,
-            store=RedisStore(server.url, prefix=f"fl-{uuid.uuid4().hex}"),
+            clock,
+            RedisStore(server.url, prefix=f"fl-{uuid.uuid4().hex}"),
             auto_ack=False,
         ),
     }
@@ -237,7 +245,7 @@ async def _submit_requests(
     """Submit *count* events one at a time; return the Redis requests by command, CPU, wall s."""
     clock = ManualClock()
     store = RedisStore(url, prefix=f"sub-{uuid.uuid4().hex}")
-    batcher = SharedBatcher(BatchConfig(max_batch_size=1000), clock=clock, store=store)
+    batcher = shared_batcher(BatchConfig(max_batch_size=1000), clock, store)
     requests: dict[str, int] = {}
     send = store.client.execute_command
 
@@ -262,7 +270,7 @@ def submit_table(server: RedisServer, directory: Path) -> None:
     count = 2000
     requests, cpu, wall = asyncio.run(_submit_requests(server.url, directory, count))
     total = sum(requests.values())
-    print(f"BatchingService.submit of {count} events one at a time (SharedBatcher, no flush)")
+    print(f"BatchingService.submit of {count} events one at a time (shared batches, no flush)")
     print(f"  Redis round trips per submit: {total / count:.2f}")
     print(f"  µs per submit: {cpu * 1e6:.0f} client CPU, {wall * 1e6:.0f} wall")
     print("  by command: " + ", ".join(f"{k} {v / count:.2f}" for k, v in sorted(requests.items())))
@@ -274,10 +282,10 @@ def commands_table(server: RedisServer) -> None:
     client = redis.Redis.from_url(server.url, decode_responses=True)
     workload = make_messages(5000)
     clock = ManualClock()
-    batcher = SharedBatcher(
+    batcher = shared_batcher(
         BatchConfig(),
-        clock=clock,
-        store=RedisStore(server.url, prefix=f"cmd-{uuid.uuid4().hex}"),
+        clock,
+        RedisStore(server.url, prefix=f"cmd-{uuid.uuid4().hex}"),
         auto_ack=False,
     )
     client.config_resetstat()

@@ -155,7 +155,7 @@ async def throughput(*, pacing: bool, posts: int, channels: int) -> tuple[float,
         config = ServiceConfig(pacing=pacing, workspace_posts_per_minute=6000, workspace_burst=100)
         started = time.perf_counter()
         async with BatchingService(batcher, sender, config=config) as service:
-            while batcher.outbox_size():
+            while batcher.outbox.size():
                 await asyncio.sleep(0.01)
             elapsed = time.perf_counter() - started
             stats = service.stats()

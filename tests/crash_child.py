@@ -163,7 +163,7 @@ class Child:
     def deliver(self, limit: int) -> None:
         for entry in self.batcher.pending_outbox(limit=limit):
             if self.rng.random() < 0.1:
-                self.batcher.dead_letter_outbox(entry.id, "channel_not_found", "channel_not_found")
+                self.batcher.outbox.dead_letter(entry.id, "channel_not_found", "channel_not_found")
                 continue
             self.report("D " + ",".join(m.id for m in entry.messages))
             self.batcher.ack(entry.id)

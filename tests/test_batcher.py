@@ -261,9 +261,9 @@ class TestResourceManagement:
     ) -> None:
         with make_batcher() as batcher:
             batcher.add_message(pr("gh-1"), "C1")
-        entries = batcher.drain_outbox()
+        entries = batcher.outbox.drain()
         assert [e.message.metadata["message_ids"] for e in entries] == [["gh-1"]]
-        assert batcher.outbox_size() == 0
+        assert batcher.outbox.size() == 0
 
     def test_disabled_batching_passes_each_message_through(self, make_batcher: MakeBatcher) -> None:
         batcher = make_batcher(BatchConfig(enabled=False))
@@ -291,11 +291,11 @@ class TestOutbox:
         batcher.add_message(pr("gh-1"), "C-gone")
         batcher.flush_all_batches()
         [entry] = batcher.pending_outbox()
-        letter = batcher.dead_letter_outbox(entry.id, "channel_not_found", "channel_not_found")
+        letter = batcher.outbox.dead_letter(entry.id, "channel_not_found", "channel_not_found")
         assert letter is not None and letter.error_code == "channel_not_found"
-        assert batcher.outbox_size() == 0
+        assert batcher.outbox.size() == 0
         assert [d.id for d in batcher.dead_letters("C-gone")] == [letter.id]
-        assert batcher.dead_letter_outbox(entry.id, "again") is None
+        assert batcher.outbox.dead_letter(entry.id, "again") is None
 
 
 class TestIdsAndThreads:

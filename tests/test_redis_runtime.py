@@ -14,13 +14,13 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from slack_batcher import BatchConfig, BatchingService, ManualClock
+from slack_batcher import BatchConfig, BatchingService, ManualClock, MessageBatcher
 from slack_batcher.delivery.slack import SlackSender
 from slack_batcher.http import create_app
 from slack_batcher.http.server import build_service
 from slack_batcher.http.settings import ServiceSettings, StoreSettings
 from slack_batcher.model.errors import StoreError
-from slack_batcher.store.redis.batcher import SharedBatcher
+from slack_batcher.store.redis.pending import RedisBatches
 from slack_batcher.store.redis.store import RedisStore
 from slack_batcher.testing import FakeSlack
 from tests.factories import pr
@@ -73,13 +73,13 @@ async def test_two_instances_post_every_event_once_and_pace_each_channel_togethe
     tagged = [4 * (n // 2) + n % 2 for n in range(240)]
     services = [redis_service(slack, clock, prefix, config=config) for _ in range(2)]
     async with services[0], services[1]:
-        assert all(isinstance(s.batcher, SharedBatcher) for s in services)
+        assert all(isinstance(s.batcher.pending, RedisBatches) for s in services)
         for n in range(240):
             await services[n % 2].submit(numbered_event(tagged[n]), f"C{n % 3}")
             if n % 30 == 29:
                 await advance_all(services, 1.0)
         await advance_all(services, 600, step=1.0)
-        assert services[0].batcher.outbox_size() == 0
+        assert services[0].batcher.outbox.size() == 0
     posts = slack.posts
     counts = event_counts(posts)
     assert sorted(counts) == [f"evt-{n:04d}" for n in tagged]
@@ -112,7 +112,12 @@ async def test_a_dead_instances_post_is_taken_over_and_counted_as_a_possible_dup
 ) -> None:
     prefix = f"take-{uuid.uuid4().hex}"
     store = RedisStore(shared_server().url, prefix=prefix)
-    dead = SharedBatcher(store=store, clock=clock, auto_ack=False, lease_seconds=15)
+    dead = MessageBatcher(
+        store=store,
+        clock=clock,
+        auto_ack=False,
+        pending=RedisBatches(store, clock=clock, lease_seconds=15),
+    )
     for n in range(5):  # fills a batch: flushed into the outbox, owned by `dead`
         dead.add(pr(f"gh-{n}", number=n), "C1")
     [entry] = dead.pending_outbox()
@@ -124,7 +129,7 @@ async def test_a_dead_instances_post_is_taken_over_and_counted_as_a_possible_dup
         await survivor.advance(10)
         assert slack.posts == []  # the lease still holds
         await survivor.advance(10)
-        assert survivor.batcher.outbox_size() == 0
+        assert survivor.batcher.outbox.size() == 0
 
     [post] = slack.posts
     assert sorted(event_counts([post])) == []  # pr() titles carry no evt- tag
@@ -140,7 +145,12 @@ async def test_a_stopping_instance_gives_its_posts_back_at_once(
 ) -> None:
     prefix = f"give-{uuid.uuid4().hex}"
     store = RedisStore(shared_server().url, prefix=prefix)
-    leaving = SharedBatcher(store=store, clock=clock, auto_ack=False, lease_seconds=600)
+    leaving = MessageBatcher(
+        store=store,
+        clock=clock,
+        auto_ack=False,
+        pending=RedisBatches(store, clock=clock, lease_seconds=600),
+    )
     for n in range(5):
         leaving.add(pr(f"gh-{n}", number=n), "C1")
     leaving.close()
@@ -232,15 +242,14 @@ def test_every_store_is_named_for_the_operator(tmp_path: object) -> None:
     from pathlib import Path
 
     from slack_batcher import MemoryStore, SQLiteStore
-    from slack_batcher.store.describe import describe_store
 
     path = Path(str(tmp_path)) / "s.db"
     sqlite = SQLiteStore(path)
     try:
-        assert describe_store(sqlite) == f"SQLiteStore {path}"
+        assert sqlite.describe() == f"SQLiteStore {path}"
     finally:
         sqlite.close()
-    assert describe_store(MemoryStore()).startswith("MemoryStore (not durable")
+    assert MemoryStore().describe().startswith("MemoryStore (not durable")
 
 
 def test_while_redis_is_down_the_deadline_timer_backs_off_and_resumes_when_it_is_back(
@@ -249,7 +258,9 @@ def test_while_redis_is_down_the_deadline_timer_backs_off_and_resumes_when_it_is
     server = RedisServer()
     try:
         store = RedisStore(server.url, prefix="backoff")
-        batcher = SharedBatcher(store=store, clock=clock, poll_seconds=1)
+        batcher = MessageBatcher(
+            store=store, clock=clock, pending=RedisBatches(store, clock=clock, poll_seconds=1)
+        )
         assert batcher.next_due_at() == clock.now() + timedelta(seconds=1)
         server.stop()
         waits = []

@@ -10,21 +10,45 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from datetime import timedelta
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from slack_batcher import BatchableMessage, BatchConfig, BatchStrategy, ManualClock, MessageBatcher
-from slack_batcher.store.redis.batcher import SharedBatcher
+from slack_batcher.store.redis.pending import RedisBatches
 from slack_batcher.store.redis.store import RedisStore
 from tests.factories import T0, pr
 from tests.redis_server import shared_server
 
 
-def shared(config: BatchConfig | None = None, *, prefix: str, clock: ManualClock, **kw: object):  # type: ignore[no-untyped-def]
+def shared(
+    config: BatchConfig | None = None,
+    *,
+    prefix: str,
+    clock: ManualClock,
+    auto_ack: bool = True,
+    **kw: float,
+) -> MessageBatcher:
+    """A batcher whose pending batches live in the shared Redis (one instance of several)."""
     store = RedisStore(shared_server().url, prefix=prefix)
-    return SharedBatcher(config, store=store, clock=clock, **kw)  # type: ignore[arg-type]
+    pending = RedisBatches(store, clock=clock, **kw)  # type: ignore[arg-type]
+    batcher = MessageBatcher(config, store=store, clock=clock, auto_ack=auto_ack, pending=pending)
+    _opened.append(batcher)
+    return batcher
+
+
+#: The batchers a test opened: closed after it (their Redis connections with them).
+_opened: list[MessageBatcher] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_batchers() -> Iterator[None]:
+    yield
+    while _opened:
+        _opened.pop().close()
 
 
 messages = st.builds(
@@ -119,8 +143,10 @@ def test_a_size_flush_writes_one_outbox_entry_owned_by_the_flushing_instance() -
     result = second.add(pr("gh-2", number=43), "C1")
 
     assert result.flush_reason == "size"
-    entries = second.redis.entries_with_owner([result.batch_id])
-    assert [(e.id, owner) for e, owner in entries] == [(result.batch_id, second.instance_id)]
+    entries = second.pending.redis.entries_with_owner([result.batch_id])
+    assert [(e.id, owner) for e, owner in entries] == [
+        (result.batch_id, second.pending.instance_id)
+    ]
     assert [m.id for m in entries[0][0].messages] == ["gh-1", "gh-2"]
     assert first.get_batch_stats()["messages_pending"] == 0
 
@@ -138,7 +164,7 @@ def test_a_due_batch_is_flushed_by_exactly_one_of_two_instances() -> None:
 
     assert [sum(len(v) for v in f.values()) for f in flushed] == [1, 0]
     assert len(first.outbox) == 1
-    assert first.outbox.held == {first.pending_outbox()[0].id}
+    assert first.pending.leases.held == {first.pending_outbox()[0].id}
 
 
 def test_a_claim_whose_instance_died_comes_due_again_for_another() -> None:
@@ -149,13 +175,15 @@ def test_a_claim_whose_instance_died_comes_due_again_for_another() -> None:
     dying.add(pr("gh-1"), "C1")
     clock.advance(timedelta(minutes=5))
     # The dying instance claims the due batch and stops before writing its outbox entry.
-    rows = dying.redis.run("claim_due", 10**17, dying.instance_id, 10**17 + 1, 10)
+    rows = dying.pending.redis.run("claim_due", 10**17, dying.pending.instance_id, 10**17 + 1, 10)
     assert len(rows) == 1
-    dying.redis.run("claim_ids", 0, "x", 0, rows[0][0])  # not claimable: claimed, not expired
+    dying.pending.redis.run(
+        "claim_ids", 0, "x", 0, rows[0][0]
+    )  # not claimable: claimed, not expired
     assert survivor.flush_expired_batches() == {}
 
     # Only once the claim has run out does the survivor take the batch.
-    dying.redis.client.zadd(dying.redis.key("due"), {rows[0][0]: 0})
+    dying.pending.redis.client.zadd(dying.pending.redis.key("due"), {rows[0][0]: 0})
     flushed = survivor.flush_expired_batches()
 
     assert [m.metadata["message_ids"] for m in flushed["C1"]] == [["gh-1"]]
@@ -236,10 +264,10 @@ def test_one_instance_delivers_a_channel_posts_flushed_elsewhere_reach_it_throug
     second = other.add(pr("gh-4", number=4), "C1")
 
     assert second.flush_reason == "size"
-    assert other.outbox.held == set()  # flushed by `other`, delivered by the holder
+    assert other.pending.leases.held == set()  # flushed by `other`, delivered by the holder
     holder.flush_expired_batches()  # the holder's timer: its inbox
     assert received == [second.batch_id]
-    assert holder.outbox.held == {e.id for e in holder.pending_outbox()}
+    assert holder.pending.leases.held == {e.id for e in holder.pending_outbox()}
 
 
 def test_a_shared_batch_pending_past_the_stale_limit_is_dead_lettered_once() -> None:

@@ -41,7 +41,7 @@ class Sent:
 
 
 @dataclass
-class RecordingSender:
+class ScriptedSender:
     """A Sender that records posts; ``failures[channel]`` are raised first, in order."""
 
     clock: ManualClock
@@ -80,13 +80,13 @@ def make(
     service: ServiceConfig | None = None,
     store: MemoryStore | None = None,
     threads: bool = True,
-) -> tuple[MessageBatcher, RecordingSender, BatchingService]:
+) -> tuple[MessageBatcher, ScriptedSender, BatchingService]:
     batcher = MessageBatcher(config, clock=clock, store=store or MemoryStore(), auto_ack=False)
-    sender = RecordingSender(clock, supports_threads=threads)
+    sender = ScriptedSender(clock, supports_threads=threads)
     return batcher, sender, BatchingService(batcher, sender, config=service)
 
 
-def ids_in(sender: RecordingSender) -> list[str]:
+def ids_in(sender: ScriptedSender) -> list[str]:
     found: list[str] = []
     for post in sender.posts:
         if post.metadata.get("page", 1) == 1:
@@ -106,7 +106,7 @@ async def test_a_batch_is_posted_exactly_when_its_window_closes(clock: ManualClo
         assert len(sender.posts) == 1
         assert sender.posts[0].at == opened + timedelta(minutes=5)
         assert ids_in(sender) == ["e1", "e2"]
-        assert batcher.outbox_size() == 0
+        assert batcher.outbox.size() == 0
 
 
 async def test_a_full_batch_is_posted_at_once_without_moving_the_clock(
@@ -226,7 +226,7 @@ async def test_a_transient_failure_is_retried_with_backoff(clock: ManualClock) -
         assert [p.at - start for p in sender.posts] == [timedelta(seconds=6)]  # 2 s + 4 s
         assert service.stats()["retries"] == 2
         assert service.stats()["possible_duplicates"] == 2
-        assert batcher.outbox_size() == 0
+        assert batcher.outbox.size() == 0
 
 
 async def test_retry_after_is_waited_exactly(clock: ManualClock) -> None:
@@ -287,7 +287,7 @@ async def test_an_auth_error_pauses_everything_and_resumes_when_a_probe_succeeds
         assert health["checks"]["delivery_auth"]["status"] == "unhealthy"
         await service.advance(120)
         assert sender.posts == [] and batcher.dead_letters() == []
-        assert batcher.outbox_size() == 3
+        assert batcher.outbox.size() == 3
         sender.failing = None  # the token was fixed
         await service.advance(30)
         assert not service.paused
@@ -315,7 +315,7 @@ async def test_shutdown_delivers_everything_pending_before_exit(clock: ManualClo
         for index in range(200):
             await service.submit(pr(f"e{index}", number=index % 40), f"C{index % 10}")
     assert sorted(ids_in(sender)) == sorted(f"e{i}" for i in range(200))
-    assert batcher.outbox_size() == 0
+    assert batcher.outbox.size() == 0
     assert service.stats()["last_shutdown"]["left_in_outbox"] == 0
     assert sender.closed
 
@@ -375,7 +375,7 @@ async def test_a_restart_resumes_a_paged_post_after_its_last_posted_page(
     entry.state.attempting = 1
     store.update_outbox(entry)
     batcher = MessageBatcher(config, clock=clock, store=store, auto_ack=False)
-    sender = RecordingSender(clock)
+    sender = ScriptedSender(clock)
     async with BatchingService(batcher, sender) as service:
         await service.settle()
     (reply,) = sender.posts
@@ -425,7 +425,7 @@ def test_a_bad_service_setting_is_named() -> None:
 def test_the_service_uses_the_batchers_clock(clock: ManualClock) -> None:
     batcher = MessageBatcher(clock=clock, auto_ack=False)
     with pytest.raises(ValueError, match="clock"):
-        BatchingService(batcher, RecordingSender(clock), clock=ManualClock())
+        BatchingService(batcher, ScriptedSender(clock), clock=ManualClock())
 
 
 async def test_a_batch_that_cannot_be_flushed_becomes_a_dead_letter_when_stale(
@@ -441,7 +441,7 @@ async def test_a_batch_that_cannot_be_flushed_becomes_a_dead_letter_when_stale(
         fallback_formatting=False, stale_batch_hours=2, cleanup_interval_minutes=30
     )
     batcher = MessageBatcher(config, Broken(), clock=clock, store=MemoryStore(), auto_ack=False)
-    sender = RecordingSender(clock)
+    sender = ScriptedSender(clock)
     async with BatchingService(batcher, sender) as service:
         await service.submit(pr("e1"), "C1")
         await service.advance(timedelta(hours=1))

@@ -187,7 +187,7 @@ def test_sigkill_mid_delivery_then_restart_redelivers_the_outbox(
         for number in range(100):
             batcher.add(event(number), f"C{number % 5}")
         batcher.flush_all_batches()  # 20 posts in the durable outbox
-        assert batcher.outbox_size() == 20
+        assert batcher.outbox.size() == 20
         batcher.close()
     slack.fail(delay=0.05)
     process = start_child(children, path, slack, "deliver")
@@ -211,7 +211,7 @@ def test_sigkill_mid_delivery_then_restart_redelivers_the_outbox(
         sender = SlackSender(TOKEN, base_url=slack.base_url)
         async with BatchingService(batcher, sender, config=ServiceConfig(pacing=False)) as service:
             deadline = time.monotonic() + 20
-            while batcher.outbox_size() and time.monotonic() < deadline:
+            while batcher.outbox.size() and time.monotonic() < deadline:
                 await asyncio.sleep(0.02)
             stats = service.stats()
         store.close()

@@ -121,7 +121,7 @@ async def test_500_events_over_10_channels_arrive_once_each_within_the_pace(
             await service.submit(event(number), CHANNELS[number % 10])
             await service.advance(1.1)
         await service.advance(timedelta(minutes=10))
-        assert batcher.outbox_size() == 0
+        assert batcher.outbox.size() == 0
     posts = slack.posts
     counts = event_counts(posts)
     assert sorted(counts) == [f"evt-{n:04d}" for n in range(500)]
@@ -206,7 +206,7 @@ async def test_a_channel_that_times_out_does_not_hold_up_the_others(
     assert sorted(counts) == [f"evt-{n:04d}" for n in range(10)]
     duplicates = sum(count - 1 for count in counts.values()) // 5
     assert duplicates <= stats["possible_duplicates"] == 2
-    assert batcher.outbox_size() == 0
+    assert batcher.outbox.size() == 0
 
 
 async def test_a_missing_channel_is_dead_lettered_while_the_others_deliver(

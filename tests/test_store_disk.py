@@ -8,13 +8,18 @@ an I/O error or "disk is full"). Rerun: ``.venv/bin/pytest tests/test_store_disk
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from slack_batcher import BatchConfig, MessageBatcher, SQLiteStore
+from slack_batcher.model.errors import StoreFullError
 from tests.disk_child import event
+from tests.full_volume import SmallVolume
 
 ROOT = Path(__file__).resolve().parent.parent
 MIB = 1024 * 1024
@@ -68,3 +73,74 @@ def test_a_restart_on_a_full_disk_can_still_read_the_outbox(tmp_path: Path) -> N
     assert report["opened"] is True, report.get("error")
     assert "the disk is full" in str(report["write_error"])
     assert sorted(report["outbox"]) == sorted(f"e{n}" for n in range(50))  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- a real small volume
+# A tmpfs of a few MiB (tests/full_volume.py): the store sees ENOSPC as on a full disk.
+
+
+def fill_until_refused(batcher: MessageBatcher, first: int = 0) -> int:
+    """Add large events until the store refuses one; return how many were accepted."""
+    for number in range(first, first + 100_000):
+        try:
+            batcher.add(event(number, 20_000), f"C{number % 7}")
+        except StoreFullError:
+            return number - first
+    raise AssertionError("the store never refused an event")
+
+
+def test_new_events_are_refused_before_the_volume_fills_and_the_outbox_still_drains() -> None:
+    with SmallVolume(6 * MIB) as volume:
+        store = SQLiteStore(volume.path / "store.db")
+        batcher = MessageBatcher(BatchConfig(max_batch_size=2), store=store, auto_ack=False)
+        accepted = fill_until_refused(batcher)
+        assert accepted > 50
+        assert "the disk is full for new events" in str(store.write_error)
+        with pytest.raises(StoreFullError, match="the disk is full for new events"):
+            batcher.add(event(5000, 20_000), "C1")  # refused up front, nothing written
+
+        entries = batcher.outbox.entries()
+        assert entries
+        for entry in entries:  # delivery's writes still find room: every ack is written
+            entry.state.posted.append("1.0")
+            batcher.outbox.update(entry)
+            assert batcher.outbox.ack(entry.id)
+        batcher.flush_all_batches()
+        for entry in batcher.outbox.entries():
+            assert batcher.outbox.ack(entry.id)
+        store.checkpoint()  # the outbox drained: its room is free inside the file
+
+        assert store.write_error is None
+        assert fill_until_refused(batcher, 10_000) > 20  # and new events fill it again
+        store.close()
+
+
+def test_a_restart_on_a_full_volume_opens_delivers_and_accepts_once_space_is_freed() -> None:
+    with SmallVolume(6 * MIB) as volume:
+        path = volume.path / "store.db"
+        store = SQLiteStore(path)
+        batcher = MessageBatcher(BatchConfig(max_batch_size=2), store=store, auto_ack=False)
+        fill_until_refused(batcher)
+        batcher.flush_all_batches()
+        waiting = [e.id for e in batcher.outbox.entries()]
+        store.close()
+        ballast = volume.path / "ballast"  # another program takes every byte left
+        with ballast.open("wb") as file, contextlib.suppress(OSError):
+            while True:
+                file.write(b"\0" * 65536)
+                file.flush()
+
+        store = SQLiteStore(path)  # the reserve is released: the store opens normally
+        assert store.write_error is not None
+        batcher = MessageBatcher(BatchConfig(), store=store, auto_ack=False)
+        assert [e.id for e in batcher.outbox.entries()] == waiting
+        for outbox_id in waiting:
+            assert batcher.outbox.ack(outbox_id)
+        store.checkpoint()
+        assert store.write_error is not None  # no room for the reserve: events still refused
+        ballast.unlink()  # space is freed
+        store.checkpoint()
+        assert store.write_error is None
+        assert batcher.add(event(99_999), "C1") is not None
+        store.close()
+        assert SQLiteStore(path).outbox_entries() == []

@@ -91,11 +91,11 @@ def test_undelivered_posts_come_back_from_the_outbox(tmp_path: Path, clock: Manu
     restarted = start(path, clock, auto_ack=False)
 
     [left] = restarted.pending_outbox()
-    assert restarted.outbox_size() == 1
+    assert restarted.outbox.size() == 1
     assert (left.channel_id, [m.id for m in left.messages]) == ("C2", ["j-1"])
     assert restarted.ack(left.id) is True
     restarted.close()
-    assert start(path, clock, auto_ack=False).outbox_size() == 0
+    assert start(path, clock, auto_ack=False).outbox.size() == 0
 
 
 def test_dead_letters_survive_and_can_be_replayed_after_a_restart(
@@ -106,7 +106,7 @@ def test_dead_letters_survive_and_can_be_replayed_after_a_restart(
     batcher.add_message(alert("a-1"), "C9")
     batcher.flush_all_batches()
     [entry] = batcher.pending_outbox()
-    batcher.dead_letter_outbox(entry.id, "channel_not_found: bot removed", "channel_not_found")
+    batcher.outbox.dead_letter(entry.id, "channel_not_found: bot removed", "channel_not_found")
     batcher.close()
 
     restarted = start(path, clock, auto_ack=False)

@@ -1,13 +1,17 @@
 """MessageBatcher: the synchronous, deterministic core, and the seed's facade.
 
-It places each message in a batch of its channel (see ``grouping.py``), flushes a batch when
-it is full, urgent, due, or asked to, and renders it into a :class:`SlackMessage`. Time comes
-from the injected clock; state changes go through the injected store first, so a store
-failure leaves the batcher unchanged. This module places messages; the other concerns live
-beside it: the flush paths (``flushing.py``), each channel's rules (``rules.py``), the outbox
-(``outbox.py``, held by the runtime as ``batcher.outbox``), dead letters (``dead_letters.py``),
-stats and health (``recording.py``), recovery (``recovery.py``), rendering (``rendering.py``),
-and the one-line delegates and pending-set queries (``delegates.py``).
+It places each message in a batch of its channel, flushes a batch when it is full, urgent,
+due, or asked to, and renders it into a :class:`SlackMessage`. Time comes from the injected
+clock; state changes go through the injected store first, so a store failure leaves the
+batcher unchanged. The facade owns the parts and hands each call to one of them:
+
+* ``pending`` — where pending batches live (:mod:`.pending`, the seam): the in-process
+  index (:class:`~.local.LocalBatches`, grouping and deadlines) by default, or the shared
+  Redis one (:class:`~slack_batcher.store.redis.pending.RedisBatches`);
+* ``placer`` — adding messages through ``pending`` (:mod:`.placing`);
+* ``flusher`` — the flush paths (:mod:`.flushing`); ``outbox`` — flushed posts until
+  delivered (:mod:`.outbox`); ``letters`` — dead letters (:mod:`.dead_letters`);
+* ``recorder`` — stats and health (:mod:`.recording`); each channel's rules (:mod:`.rules`).
 
 Thread safety: every public method takes one re-entrant lock (shared with the outbox and
 the dead letters), so a batcher may be shared by threads; calls are serialised.
@@ -25,7 +29,8 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
 
@@ -34,44 +39,37 @@ from ..formatting.message import SlackMessage
 from ..model.batch import BatchGroup
 from ..model.clock import Clock, SystemClock
 from ..model.config import BatchConfig
-from ..model.errors import InvalidMessageError, MessageTooLargeError
-from ..model.message import BatchableMessage, BatchType, ContentType
-from ..store.base import BatchStore
+from ..model.message import BatchableMessage
+from ..model.stats import ChannelStats, StatsContributor
+from ..store.base import BatchStore, DeadLetter, OutboxEntry
 from ..store.memory import MemoryStore
-from .activity import LeastActive
 from .dead_letters import DeadLetters
-from .deadlines import Deadlines
-from .delegates import BatcherDelegates
 from .error_handler import BatchErrorHandler
 from .flush import AddResult, FlushReason
-from .flushing import _RETURNED, _SIDE_PATH, BatchFlushing
-from .grouping import ChannelQueue, folded
+from .flushing import RETURNED, SIDE_PATH, Flusher
 from .inspection import describe_pending
-from .latency import LeadingEdges
+from .local import LocalBatches
 from .outbox import Outbox
+from .pending import PendingBatches
+from .placing import Placer
 from .recording import MESSAGE_OVERHEAD_BYTES, StatsRecorder
-from .recovery import recover
+from .rendering import render_batch
 from .rules import ChannelRules
-from .units import DeliveryUnit, UnitAdding
 
 __all__ = ["MESSAGE_OVERHEAD_BYTES", "AddResult", "FlushReason", "MessageBatcher"]
 
 logger = logging.getLogger(__name__)
 
-MAX_CHANNEL_ID_LENGTH = 255
-_TEAM = BatchType.TEAM_ACTIVITY
-_TYPE_OF = {kind: BatchType.for_content_type(kind) for kind in ContentType}
-#: What :meth:`MessageBatcher._place` returns: the fields of an AddResult.
-_Placed = tuple[str, bool, SlackMessage | None, FlushReason | None]
 
-
-class MessageBatcher(BatchFlushing, BatcherDelegates, UnitAdding):
+class MessageBatcher:
     """Channel-aware batching of Slack notifications.
 
-    ``MessageBatcher(config, formatter_factory, clock=, store=, auto_ack=)``: all optional.
-    An invalid *config* raises :class:`~slack_batcher.model.errors.ConfigError` listing every
-    problem. With a durable *store*, pending batches, the outbox and dead letters are
-    recovered on construction, each batch keeping its original due time.
+    ``MessageBatcher(config, formatter_factory, clock=, store=, auto_ack=, pending=)``: all
+    optional. An invalid *config* raises :class:`~slack_batcher.model.errors.ConfigError`
+    listing every problem. With a durable *store*, pending batches, the outbox and dead
+    letters are recovered on construction, each batch keeping its original due time.
+    *pending*: where pending batches live, by default in this process (``RedisBatches``
+    shares them with other instances: give it the same store and clock).
     """
 
     def __init__(
@@ -82,80 +80,83 @@ class MessageBatcher(BatchFlushing, BatcherDelegates, UnitAdding):
         clock: Clock | None = None,
         store: BatchStore | None = None,
         auto_ack: bool = True,
+        pending: PendingBatches | None = None,
     ) -> None:
         self.config = config if config is not None else BatchConfig()
         self.config.ensure_valid()
         self.formatter_factory = formatter_factory
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.store: BatchStore = store if store is not None else MemoryStore()
-        self.auto_ack = auto_ack
         self.error_handler = BatchErrorHandler(self)
         self._rules = ChannelRules.of(self.config)
         self._channel_rules: dict[str, ChannelRules] = {}
-        self._enabled = self.config.enabled
-        self._max_message_bytes = self.config.max_message_bytes
-        self._memory_budget = self.config.memory_budget_bytes
-        # A store that keeps no batch records (memory) is not called on the hot path.
-        self._store_keeps_batches = bool(getattr(self.store, "keeps_batches", True))
-        self._lock = threading.RLock()
-        #: Channels with pending batches, each with its placement indexes and activity.
-        self._channels: dict[str, ChannelQueue] = {}
-        self._batches: dict[str, BatchGroup] = {}
-        self._least_active = LeastActive()
-        self._deadlines = Deadlines(lambda batch: self._batches.get(batch.id) is batch)
-        self._sequence = 0
-        self._id_prefix = secrets.token_hex(6)
-        self._id_head = f"b_{self._id_prefix}_"  # a batch id: this and the sequence number
-        self._latency = LeadingEdges()
-        #: The delivery unit being added (``add_unit``), else None.
-        self._unit: DeliveryUnit | None = None
+        #: The re-entrant lock every public method takes (shared with the outbox).
+        self.lock = self._lock = threading.RLock()
         self.recorder = StatsRecorder(self.config, self.clock.now())
-        self.recorder.watch_pending(self._channels)
-        self._stats = self.recorder.stats
+        #: Where pending batches live (the seam): in this process, or shared.
+        self.pending: PendingBatches = (
+            pending
+            if pending is not None
+            else LocalBatches(
+                self.store,
+                self.recorder,
+                rules_for=self._rules_for,
+                max_channels=self.config.max_channels,
+                on_overflow=self.error_handler.handle_channel_overflow,
+            )
+        )
+        self._shared = not self.pending.local
         self.letters = DeadLetters(
             self.store,
             lock=self._lock,
             recorder=self.recorder,
             clock=self.clock,
-            id_prefix=self._id_prefix,
+            id_prefix=secrets.token_hex(6),
         )
-        state = self.store.load()
+        waiting = self.pending.restore()
         #: The flushed batches waiting for delivery; the runtime delivers from it.
         self.outbox = Outbox(
             self.store,
             lock=self._lock,
             recorder=self.recorder,
             letters=self.letters,
-            size=len(state.outbox),
+            size=waiting,
+            leases=self.pending.leases,
         )
-        recover(
-            state,
-            channels=self._channels,
-            policy_for=lambda channel_id: self._rules_for(channel_id).policy,
-            register=self._register_batch,
+        self.flusher = Flusher(
+            self.pending,
+            outbox=self.outbox,
+            letters=self.letters,
             recorder=self.recorder,
+            clock=self.clock,
+            render=self._render,
+            auto_ack=auto_ack,
         )
-        if state.batches or state.outbox:
-            logger.info(
-                "recovered %d pending batches (%d messages) and %d undelivered posts",
-                self._stats.pending_batches,
-                self._stats.pending_messages,
-                len(state.outbox),
-            )
+        #: Adding messages: validate, place through ``pending``, count, flush what filled.
+        self.placer = Placer(
+            self.pending,
+            config=self.config,
+            rules=self._rules,
+            channel_rules=self._channel_rules,
+            lock=self._lock,
+            clock=self.clock,
+            recorder=self.recorder,
+            flusher=self.flusher,
+            error_handler=self.error_handler,
+        )
+        self._place = self.placer.place  # bound once: the hot path calls it directly
+        for contributor in self.pending.contributors():
+            self.recorder.add_contributor(contributor)
 
     # --------------------------------------------------------- channel config
 
     def configure_channel(self, channel_id: str, config: BatchConfig | None) -> None:
         """Batch *channel_id* by *config* from now on (None: back to the batcher's config).
 
-        Honoured per channel: ``max_batch_size``, ``max_batch_age_minutes``,
-        ``similarity_threshold``, ``strategies``, ``urgent_priorities``, the latency options
-        (``flush_leading``, ``window``, ``max_wait_minutes``), the live-digest settings
-        (read by the runtime through :meth:`config_for`) and the rendering
-        options (``items_per_page``, ``enable_pagination``, ``priority_ordering``,
-        ``enable_formatter_integration``, ``fallback_formatting``). The rest (``enabled``,
-        ``max_channels``, limits and budgets) stays the batcher's. Batches already open keep
-        their due time. An invalid *config* raises :class:`~slack_batcher.model.errors.ConfigError`.
+        Honoured per channel: sizes, windows, threshold, strategies, urgent priorities, the
+        latency, live-digest (:meth:`config_for`) and rendering options; ``enabled``,
+        ``max_channels``, limits and budgets stay the batcher's (docs/grouping.md). Open
+        batches keep their due time. An invalid *config* raises ConfigError.
         """
         if config is not None:
             config.ensure_valid()
@@ -163,10 +164,10 @@ class MessageBatcher(BatchFlushing, BatcherDelegates, UnitAdding):
             if config is None:
                 self._channel_rules.pop(channel_id, None)
             else:
-                self._channel_rules[channel_id] = ChannelRules.of(config)
-            queue = self._channels.get(channel_id)
-            if queue is not None:  # open batches are placed by the new rules from now on
-                self._channels[channel_id] = self._rules_for(channel_id).policy.reindex(queue)
+                self._channel_rules[channel_id] = ChannelRules.of(
+                    config, enabled=self.config.enabled
+                )
+            self.pending.configure(channel_id, self._rules_for(channel_id))
 
     def config_for(self, channel_id: str) -> BatchConfig:
         """Return the BatchConfig that *channel_id* is batched by."""
@@ -187,155 +188,34 @@ class MessageBatcher(BatchFlushing, BatcherDelegates, UnitAdding):
         Invalid input raises :class:`~slack_batcher.model.errors.InvalidMessageError` naming the
         field; nothing is stored then.
         """
-        return self._place(message, channel_id, _RETURNED)[2]
+        return self._place(message, channel_id, RETURNED)[2]
 
     def add(self, message: BatchableMessage, channel_id: str = "default") -> AddResult:
         """Like :meth:`add_message`, but say which batch the message joined and why it flushed."""
-        return self._add(message, channel_id, _RETURNED)
+        return AddResult(*self._place(message, channel_id, RETURNED))
 
-    def _add(self, message: BatchableMessage, channel_id: str, returned: bool) -> AddResult:
-        """Place *message*; what happened, as an AddResult (a subclass may override this)."""
-        return AddResult(*self._place(message, channel_id, returned))
+    def add_many(
+        self, events: Iterable[tuple[BatchableMessage, str]]
+    ) -> tuple[list[AddResult], Exception | None]:
+        """Add several events; with shared batches, one store round trip per hundred.
 
-    def _place(  # noqa: C901 - the hot path, flat on purpose
-        self, message: BatchableMessage, channel_id: str, returned: bool
-    ) -> _Placed:
-        """Place *message*; the hot path of the library, kept flat (each call here costs).
-
-        Returns the fields of an :class:`AddResult` as a tuple (no object built per message).
+        Returns the results in order and the error that stopped the rest (an invalid event,
+        or the store failing; shared, events after the last result may be stored too: a
+        resend is answered "duplicate"), or None.
         """
-        if type(message) is not BatchableMessage or message.size_bytes > self._max_message_bytes:
-            self.check_message(message, channel_id)  # raises, naming the field
-        lock = self._lock  # acquire/release: cheaper than a with block, same semantics
-        lock.acquire()
-        try:
-            queue = self._channels.get(channel_id) if isinstance(channel_id, str) else None
-            if queue is None:
-                # A channel with pending batches was checked when it opened.
-                self._check_channel(channel_id)
-            else:
-                holder = queue.message_ids.get(message.id)
-                if holder is not None:
-                    self.recorder.duplicate(channel_id)
-                    return holder.id, True, None, None
-            stats = self._stats
-            try:
-                rules = (
-                    self._channel_rules.get(channel_id, self._rules)
-                    if self._channel_rules
-                    else self._rules
-                )
-                now = self.clock.now()
-                # profile_of(message), inlined
-                data = message.data
-                scope = (
-                    data.get("repository") or data.get("project") or data.get("service")
-                ) or data.get("team")
-                if type(scope) is not str or not scope.islower():  # else already folded
-                    scope = folded(scope)
-                author = message.author
-                if author and not author.islower():
-                    author = author.lower()
-                profile = (scope, author or "", message.content_type)
-                policy = rules.policy
-                partition = policy.partition_of(message, profile) if policy.partitioned else ()
-                batch = None
-                unit = self._unit
-                if queue is not None and self._enabled:
-                    if unit is not None:  # a delivery's messages share one batch
-                        batch = unit.batch_for(channel_id, partition, self._batches)
-                    if batch is None:
-                        batch = policy.choose(queue, partition, profile)
-                leading = rules.leading and self._latency.quiet(
-                    channel_id, message, rules.config.digest_by, rules.window, now
-                )
-                if batch is None:
-                    if queue is None and len(self._channels) >= self.config.max_channels:
-                        self.error_handler.handle_channel_overflow(self.config.max_channels)
-                    self._sequence += 1
-                    members = [message]  # the batch opens holding its first member
-                    batch = BatchGroup(
-                        self._id_head + str(self._sequence),
-                        channel_id,
-                        _TYPE_OF[message.content_type],
-                        now,
-                        now + rules.window,
-                        members,
-                        partition=partition,
-                        size_bytes=message.size_bytes,
-                    )
-                    if self._store_keeps_batches:
-                        self._store_call(self.store.record_open, batch, message)
-                    if queue is None:
-                        queue = policy.new_queue(channel_id)
-                        queue.stats = self.recorder.channel(channel_id)
-                        self._channels[channel_id] = queue
-                    # Pending from now on (a recovered batch: _register_batch).
-                    queue.open_batch(batch, message, profile)
-                    self._batches[batch.id] = batch
-                    # A sliding window's due time moves: it is kept in the heap, not a lane.
-                    self._deadlines.push(batch, rules.window if rules.sliding_cap is None else None)
-                    stats.batches_created += 1
-                    stats.pending_batches += 1
-                    if stats.pending_batches > stats.peak_concurrent_batches:
-                        stats.peak_concurrent_batches = stats.pending_batches
-                else:
-                    if self._store_keeps_batches:
-                        batch.last_activity = now  # what the store records; harmless if it fails
-                        self._store_call(self.store.record_add, batch, message)
-                    if rules.sliding_cap is not None:
-                        self._slide(batch, now, rules)
-                    # batch.add_message(message, now), inlined
-                    members = batch.messages
-                    members.append(message)
-                    batch.size_bytes += message.size_bytes
-                    batch.last_activity = now
-                    if (
-                        batch.batch_type is not _TEAM
-                        and _TYPE_OF[message.content_type] is not batch.batch_type
-                    ):
-                        batch.batch_type = _TEAM
-                    queue.index_message(batch, message, profile)  # type: ignore[union-attr]
-            except BaseException:
-                stats.messages_unplaced += 1
-                raise
+        return self.placer.add_many(events)
 
-            # Counted once each: the rest (received, operations, per channel) is derived.
-            stats.messages_batched += 1
-            stats.pending_messages += 1
-            stats.pending_bytes += message.size_bytes
-            stats.messages_by_type[message.content_type] += 1
-            queue.batched += 1  # type: ignore[union-attr]
-            queue.touched = stats.messages_batched  # type: ignore[union-attr]
+    def add_unit(
+        self, events: Iterable[tuple[BatchableMessage, str]]
+    ) -> tuple[list[AddResult], Exception | None]:
+        """Add the (message, channel) pairs of one delivery as a unit (see :mod:`.units`).
 
-            reason = None
-            if not self._enabled:
-                reason = FlushReason.DISABLED
-            elif len(members) >= rules.max_batch_size:
-                reason = FlushReason.SIZE
-            elif message.priority in rules.urgent:
-                reason = FlushReason.URGENT
-            elif leading and len(members) == 1:
-                reason = FlushReason.LEADING
-            if unit is not None:  # add_unit flushes once the whole delivery is placed
-                unit.hold(channel_id, batch, reason)
-                reason = None
-            flushed = self._flush(batch, reason, returned=returned) if reason else None
-            budget = self._memory_budget
-            if budget is not None and self.recorder.memory_estimate() > budget:
-                self.error_handler.relieve_memory(budget)
-            return batch.id, False, flushed, reason
-        finally:
-            lock.release()
-
-    def _slide(self, batch: BatchGroup, now: datetime, rules: ChannelRules) -> None:
-        """Move a sliding window's due time to now + window, capped after its opening."""
-        assert rules.sliding_cap is not None
-        due = min(now + rules.window, batch.created_at + rules.sliding_cap)
-        if due > batch.due_at:
-            # The earlier entry stays; Deadlines skips it once the batch is due later.
-            batch.expires_at = due
-            self._deadlines.push(batch)
+        An invalid event stores nothing and is returned as the error, with no results.
+        Returns the results in order (a batch that flushed is on the result of its last
+        message of the unit) and the store error that stopped the rest, or None. Shared
+        batches: as :meth:`add_many`.
+        """
+        return self.placer.add_unit(events)
 
     def check_message(self, message: object, channel_id: object) -> None:
         """Raise :class:`~slack_batcher.model.errors.InvalidMessageError` if *add* would refuse it.
@@ -344,40 +224,99 @@ class MessageBatcher(BatchFlushing, BatcherDelegates, UnitAdding):
         for size is counted in ``rejected``); stores nothing. Lets a caller check a whole
         request before adding any of it.
         """
-        if not isinstance(message, BatchableMessage):
-            raise InvalidMessageError(
-                "message", f"expected a BatchableMessage, got {type(message).__name__}"
-            )
-        self._check_channel(channel_id)
-        limit = self.config.max_message_bytes
-        if message.size_bytes > limit:
-            with self._lock:
-                self._stats.rejected += 1
-            raise MessageTooLargeError(
-                "data",
-                f"message {message.id!r} is {message.size_bytes} bytes; the limit is {limit}",
-            )
+        self.placer.check(message, channel_id)
 
-    @staticmethod
-    def _check_channel(channel_id: object) -> None:
-        """Raise :class:`~slack_batcher.model.errors.InvalidMessageError` for a bad channel id."""
-        if not isinstance(channel_id, str) or not channel_id.strip():
-            raise InvalidMessageError("channel_id", "must be a non-empty string")
-        if len(channel_id) > MAX_CHANNEL_ID_LENGTH:
-            raise InvalidMessageError(
-                "channel_id", f"is {len(channel_id)} characters; at most {MAX_CHANNEL_ID_LENGTH}"
-            )
+    def _requeue(self, message: BatchableMessage, channel_id: str) -> bool:
+        """Add *message* on a side path; return True when it was a duplicate."""
+        return self._place(message, channel_id, SIDE_PATH)[1]
 
-    def _register_batch(self, queue: ChannelQueue, batch: BatchGroup) -> None:
-        """Make a recovered *batch* pending again (``_place`` does this inline for new ones)."""
-        queue.add_batch(batch)
-        self._batches[batch.id] = batch
-        self._deadlines.push(batch)
-        self.recorder.recovered_batch()
+    # ---------------------------------------------------------------- flushing
+
+    def _render(self, batch: BatchGroup, *, preview: bool = False) -> SlackMessage:
+        return render_batch(
+            batch,
+            config=self.config_for(batch.channel_id),
+            factory=self.formatter_factory,
+            recorder=self.recorder,
+            on_error=self.error_handler.handle_formatter_error,
+            preview=preview,
+        )
+
+    def flush_all_batches(self) -> dict[str, list[SlackMessage]]:
+        """Flush every pending batch; return the messages by channel."""
+        with self._lock:
+            return self.flusher.flush_all(FlushReason.MANUAL, returned=RETURNED)
+
+    def flush_channel_batches(self, channel_id: str) -> list[SlackMessage]:
+        """Flush every pending batch of *channel_id*; return its messages in opening order."""
+        with self._lock:
+            flushed = self.flusher.flush_all(
+                FlushReason.MANUAL, returned=True, channel_id=channel_id
+            )
+            return flushed.get(channel_id, [])
+
+    def flush_expired_batches(self) -> dict[str, list[SlackMessage]]:
+        """Flush the batches whose window has closed; return the messages by channel.
+
+        Cost grows with the number of due batches (a deadline index), not with all pending.
+        A batch that fails to flush stays pending and is retried on the next call. With
+        shared batches this also extends this instance's delivery leases and takes over
+        outbox entries whose owner stopped extending them.
+        """
+        with self._lock:
+            return self.flusher.flush_expired()
+
+    def force_flush_batch(self, batch_id: str) -> SlackMessage | None:
+        """Flush one batch now, whatever its size or age; None if no batch has that id."""
+        with self._lock:
+            return self.flusher.flush_one(batch_id)
+
+    def flush_early(self, batch_ids: list[str], reason: FlushReason) -> int:
+        """Flush the pending batches *batch_ids* on a side path (into the outbox).
+
+        For resource control (overflow, memory pressure): delivered from the outbox.
+        """
+        with self._lock:
+            flushed = self.flusher.flush_ids(batch_ids, reason, returned=SIDE_PATH)
+            return sum(len(v) for v in flushed.values())
+
+    def preview_batch(self, batch_id: str) -> SlackMessage | None:
+        """Render a pending batch as it would be posted now, without flushing or counting it.
+
+        Returns None when no pending batch has that id. A failing formatter shows the
+        fallback rendering, whatever ``fallback_formatting`` says.
+        """
+        with self._lock:
+            batch = self.pending.get(batch_id)
+            return None if batch is None else self._render(batch, preview=True)
+
+    def shutdown(self) -> dict[str, list[SlackMessage]]:
+        """Flush everything pending (reason ``shutdown``) and return it by channel.
+
+        Shared batches are not flushed: they stay for the other instances (or the next
+        start), which flush them when they are due.
+        """
+        if self._shared:
+            return {}
+        with self._lock:
+            return self.flusher.flush_all(FlushReason.SHUTDOWN, returned=RETURNED)
+
+    def cleanup_stale_batches(self, max_age_hours: float = 24) -> int:
+        """Dead-letter batches pending longer than *max_age_hours*; return how many.
+
+        A batch only gets this old when it cannot be flushed or nobody calls the flush
+        methods. Its messages stay listed in :meth:`dead_letters` with the reason, and
+        :meth:`replay_dead_letter` re-queues them (shared: the 200 oldest looked at per call).
+        """
+        with self._lock:
+            return self.flusher.dead_letter_stale(max_age_hours)
+
+    # ---------------------------------------------------------- lifecycle
 
     def close(self) -> None:
-        """Release the store. Pending state stays in a durable store for the next start."""
+        """Release the store (shared: give held posts back first); durable state stays."""
         with self._lock:
+            self.pending.close()
             self.store.close()
 
     def __enter__(self) -> MessageBatcher:
@@ -389,26 +328,50 @@ class MessageBatcher(BatchFlushing, BatcherDelegates, UnitAdding):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if self._shared:  # the shared batches stay; only this instance's hold goes
+            self.close()
+            return
         # Nobody receives a return value here: flushed messages wait in the outbox
-        # (pending_outbox() / drain_outbox()), and in a durable store across restarts.
+        # (pending_outbox()), and in a durable store across restarts.
         with self._lock:
-            batches = list(self._batches.values())
-            self._flush_many(batches, FlushReason.SHUTDOWN, returned=_SIDE_PATH)
+            self.flusher.flush_all(FlushReason.SHUTDOWN, returned=SIDE_PATH)
+
+    @property
+    def auto_ack(self) -> bool:
+        """True while returned flushes count as delivered (the runtime turns it off)."""
+        return self.flusher.auto_ack
+
+    @auto_ack.setter
+    def auto_ack(self, value: bool) -> None:
+        self.flusher.auto_ack = value
 
     @property
     def durable(self) -> bool:
         """True when pending batches, the outbox and dead letters survive a restart."""
-        return bool(getattr(self.store, "durable", False))
+        return self.store.durable
+
+    def next_due_at(self) -> datetime | None:
+        """Return when the deadline timer should look again (None: nothing pending).
+
+        In this process: when the next pending batch falls due. Shared: the next shared due
+        time, but at most ``poll_seconds`` away (backing off while Redis is down).
+        """
+        with self._lock:
+            return self.pending.next_due(self.clock.now())
+
+    def placed_due_at(self) -> datetime | None:
+        """Return the earliest due time known without a store round trip (for a submit)."""
+        with self._lock:
+            return self.pending.placed_due()
 
     # ---------------------------------------------------------- observability
 
     def inspect_pending_batches(self, channel_id: str | None = None) -> dict[str, Any]:
-        """Describe every pending batch (optionally of one channel) without sending anything."""
+        """Describe every pending batch (optionally of one channel), sending nothing."""
         with self._lock:
             return describe_pending(
-                self._channels,
+                self.pending.view(channel_id),
                 self.clock.now(),
-                channel_id=channel_id,
                 priority_ordering={
                     cid: rules.config.priority_ordering
                     for cid, rules in self._channel_rules.items()
@@ -416,14 +379,72 @@ class MessageBatcher(BatchFlushing, BatcherDelegates, UnitAdding):
                 default_ordering=self.config.priority_ordering,
             )
 
-    def _requeue(self, message: BatchableMessage, channel_id: str) -> bool:
-        return self._place(message, channel_id, _SIDE_PATH)[1]
+    def get_channel_stats(self, channel_id: str) -> ChannelStats | None:
+        """Return a snapshot of *channel_id*'s statistics, or None for an unknown channel."""
+        with self._lock:
+            queue = self.pending.channels().get(channel_id)
+            return self.recorder.channel_snapshot(channel_id, queue)
 
-    # ---------------------------------------------------------------- helpers
+    def get_batch_stats(self) -> dict[str, Any]:
+        """Return global statistics; pending figures always agree with inspection.
 
-    def _store_call(self, method: Any, *args: Any) -> Any:
-        try:
-            return method(*args)
-        except Exception:
-            self.recorder.error()
-            raise
+        With shared batches the pending figures are read from the shared store, ``store``
+        names it and this instance, and ``shared`` says what this instance holds.
+        """
+        with self._lock:
+            stats = self.recorder.batch_stats(
+                now=self.clock.now(),
+                queues=self.pending.channels(),
+                outbox_size=self.outbox.size(),
+            )
+            stats.update(self.pending.figures())
+            return stats
+
+    def get_health_status(self) -> dict[str, Any]:
+        """Return the overall status (healthy / degraded / unhealthy), named checks and insights."""
+        with self._lock:
+            return self.recorder.health(
+                now=self.clock.now(),
+                due_times=self.pending.due_times(),
+                channel_count=self.pending.channel_count(),
+                outbox_size=self.outbox.size(),
+            )
+
+    def add_stats_contributor(self, contributor: StatsContributor) -> None:
+        """Include *contributor*'s figures in the stats and its checks in the health status.
+
+        A contributor with the same ``name`` (say, the delivery figures of an earlier
+        service on this batcher) is replaced.
+        """
+        with self._lock:
+            self.recorder.add_contributor(contributor)
+
+    def pending_outbox(self, limit: int | None = None) -> list[OutboxEntry]:
+        """Return flushed messages not yet acknowledged, oldest first (``outbox.entries``)."""
+        return self.outbox.entries(limit)
+
+    def ack(self, outbox_id: str) -> bool:
+        """Mark an outbox entry delivered; False if it was not in the outbox (``outbox.ack``)."""
+        return self.outbox.ack(outbox_id)
+
+    def dead_letters(self, channel_id: str | None = None) -> list[DeadLetter]:
+        """Return the dead letters, oldest first, optionally of one channel."""
+        return self.letters.list(channel_id)
+
+    def replay_dead_letter(self, letter_id: str) -> int:
+        """Re-queue a dead letter's messages for batching; return how many were re-queued.
+
+        Messages already pending again in the channel are not added twice. Raises
+        :class:`~slack_batcher.model.errors.BatchNotFoundError` for an unknown id.
+        """
+        return self.letters.replay(letter_id, self._requeue)
+
+    def get_thread(self, thread_key: str) -> str | None:
+        """Return the ``ts`` that posts about *thread_key* reply under, unless expired."""
+        with self._lock:
+            return self.store.get_thread(thread_key, self.clock.now())
+
+    def set_thread(self, thread_key: str, ts: str, ttl: timedelta) -> None:
+        """Make posts about *thread_key* reply under *ts* for *ttl* from now."""
+        with self._lock:
+            self.flusher.store_call(self.store.set_thread, thread_key, ts, self.clock.now() + ttl)

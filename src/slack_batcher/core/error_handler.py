@@ -3,7 +3,7 @@
 None of them drops a message: a failed formatter is replaced by the fallback formatter,
 channel overflow and memory pressure *flush* batches early (into the outbox), and stale
 batches become dead letters that can be replayed. The handler works through the batcher's
-public methods only.
+public methods and parts (its ``pending`` batches and ``recorder``), under its ``lock``.
 """
 
 from __future__ import annotations
@@ -56,15 +56,17 @@ class BatchErrorHandler:
     def handle_channel_overflow(self, max_channels: int) -> list[str]:
         """Flush the least recently active channels until a new one fits; return their ids."""
         batcher = self._batcher
+        pending = batcher.pending
         flushed: list[str] = []
-        while batcher.channel_count() >= max_channels:
-            channel_id = batcher.least_active_channel()
-            if channel_id is None:
-                break
-            batcher.flush_early(batcher.pending_batch_ids(channel_id), FlushReason.OVERFLOW)
-            if batcher.pending_batch_ids(channel_id):  # a batch failed to flush: stop, keep it
-                break
-            flushed.append(channel_id)
+        with batcher.lock:
+            while pending.channel_count() >= max_channels:
+                channel_id = pending.least_active_channel()
+                if channel_id is None:
+                    break
+                batcher.flush_early(pending.batch_ids(channel_id), FlushReason.OVERFLOW)
+                if pending.batch_ids(channel_id):  # a batch failed to flush: stop, keep it
+                    break
+                flushed.append(channel_id)
         if flushed:
             logger.info("channel limit %d reached: flushed %s", max_channels, ", ".join(flushed))
         return flushed
@@ -84,11 +86,14 @@ class BatchErrorHandler:
         batcher = self._batcher
         target = budget_bytes * MEMORY_TARGET_SHARE
         flushed = 0
-        while batcher.memory_estimate() > target:
-            batch_id = batcher.oldest_batch_id()
-            if batch_id is None or not batcher.flush_early([batch_id], FlushReason.MEMORY_PRESSURE):
-                break
-            flushed += 1
+        with batcher.lock:
+            while batcher.recorder.memory_estimate() > target:
+                batch_id = batcher.pending.oldest_id()
+                if batch_id is None or not batcher.flush_early(
+                    [batch_id], FlushReason.MEMORY_PRESSURE
+                ):
+                    break
+                flushed += 1
         if flushed:
             logger.warning("memory budget reached: flushed %d oldest batches", flushed)
         return flushed

@@ -1,30 +1,16 @@
-"""Why a batch was flushed, and what adding one message did."""
+"""What adding one message did (:class:`AddResult`), and why a batch flushed."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import TYPE_CHECKING
+
+from ..model.flush import FlushReason
 
 if TYPE_CHECKING:
     from ..formatting.message import SlackMessage
 
 __all__ = ["AddResult", "FlushReason"]
-
-
-class FlushReason(StrEnum):
-    """Why a batch left the pending set; the values key ``flush_reasons`` in the stats."""
-
-    SIZE = "size"
-    URGENT = "urgent"
-    DISABLED = "disabled"
-    WINDOW = "window"
-    MANUAL = "manual"
-    SHUTDOWN = "shutdown"
-    OVERFLOW = "overflow"
-    MEMORY_PRESSURE = "memory_pressure"
-    #: ``flush_leading``: the first message of a quiet channel-and-digest-key.
-    LEADING = "leading"
 
 
 @dataclass(slots=True)

@@ -1,81 +1,94 @@
-"""Flushing: turning pending batches into posts, on every path, and dropping stale ones.
+"""Flusher: turning claimed batches into posts, on every path, and dead-lettering stale ones.
 
-Mixed into :class:`~slack_batcher.core.batcher.MessageBatcher` (placement stays there). A flush
-renders the batch, records it in the store (into the outbox when it is tracked) and forgets
-it; a batch that fails to flush stays pending and stops no other. Side-path flushes
-(overflow, memory pressure, leaving a ``with`` block) go to the outbox; in auto-ack mode the
-next ``flush_*`` call hands them over.
+Owned by :class:`~slack_batcher.core.batcher.MessageBatcher`, which holds the lock around
+every call. A flush renders the batch, settles it through the pending index (the outbox
+entry written with it when delivery is tracked) and counts it; a batch that fails to flush
+stays pending and stops no other. Side-path flushes (overflow, memory pressure, leaving a
+``with`` block) go to the outbox; in auto-ack mode the next ``flush_*`` call hands them
+over.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..formatting.factory import SlackMessageFormatterFactory
 from ..formatting.message import SlackMessage
 from ..model.batch import BatchGroup
 from ..model.clock import Clock
-from ..model.config import BatchConfig
-from ..store.base import BatchStore, DeadLetter, OutboxEntry
+from ..model.flush import FlushReason
+from ..store.base import DeadLetter, OutboxEntry
 from .dead_letters import DeadLetters
-from .deadlines import Deadlines
-from .error_handler import BatchErrorHandler
-from .flush import FlushReason
-from .grouping import ChannelQueue
 from .log_fields import log_fields
 from .outbox import Outbox
+from .pending import PendingBatches
 from .recording import StatsRecorder
-from .rendering import render_batch
 
-__all__ = ["BatchFlushing"]
+__all__ = ["RETURNED", "SIDE_PATH", "Flusher"]
 
 # The facade's logger: one name for users to tune, whichever module logs.
 logger = logging.getLogger("slack_batcher.core.batcher")
 
 #: Whether a flush's messages are returned to the caller (auto-ack applies to them).
-_RETURNED = True
-_SIDE_PATH = False
+RETURNED = True
+SIDE_PATH = False
+#: Due batches claimed per call to the pending index.
+_CLAIM_BATCH = 100
 
 
-class BatchFlushing:
-    """The flush paths of :class:`~slack_batcher.core.batcher.MessageBatcher`; see its docstring."""
+class Flusher:
+    """The flush paths over a pending index; see the module docstring.
 
-    config: BatchConfig
-    formatter_factory: SlackMessageFormatterFactory | None
-    clock: Clock
-    store: BatchStore
-    auto_ack: bool
-    outbox: Outbox
-    letters: DeadLetters
-    recorder: StatsRecorder
-    error_handler: BatchErrorHandler
-    _lock: threading.RLock
-    _channels: MutableMapping[str, ChannelQueue]
-    _batches: dict[str, BatchGroup]
-    _deadlines: Deadlines
-    _store_keeps_batches: bool
-    config_for: Callable[[str], BatchConfig]
+    *render* turns a batch into its post (``preview=True``: without counting).
+    """
 
-    def _store_call(self, method: Any, *args: Any) -> Any:
-        raise NotImplementedError
+    def __init__(
+        self,
+        pending: PendingBatches,
+        *,
+        outbox: Outbox,
+        letters: DeadLetters,
+        recorder: StatsRecorder,
+        clock: Clock,
+        render: Callable[[BatchGroup], SlackMessage],
+        auto_ack: bool,
+    ) -> None:
+        self._pending = pending
+        self._outbox = outbox
+        self._letters = letters
+        self._recorder = recorder
+        self._clock = clock
+        self._render = render
+        self.auto_ack = auto_ack
 
-    # ---------------------------------------------------------------- flushing
+    def store_call(self, method: Callable[..., Any], *args: Any) -> Any:
+        """Call a store method; count a failure (and raise it)."""
+        try:
+            return method(*args)
+        except Exception:
+            self._recorder.error()
+            raise
 
-    def _flush(self, batch: BatchGroup, reason: FlushReason, *, returned: bool) -> SlackMessage:
-        """Render *batch*, record it as flushed (into the outbox when tracked) and forget it."""
+    def flush(
+        self, batch: BatchGroup, reason: FlushReason, *, returned: bool
+    ) -> SlackMessage | None:
+        """Render a claimed *batch*, settle it (into the outbox when tracked) and count it.
+
+        Returns None when another instance flushed it meanwhile (shared batches). Raises
+        what rendering or the store raised: the batch then stays pending.
+        """
         message = self._render(batch)
-        now = self.clock.now()
+        now = self._clock.now()
         entry = self._outbox_entry(batch, message, reason, now, returned=returned)
-        if entry is not None or self._store_keeps_batches:  # else the store has nothing to do
-            self._store_call(self.store.record_flush, batch, entry)
-        self._forget(batch)
-        if entry is not None:
-            self.outbox.written(entry)
-        self.recorder.flushed(batch, reason, max((now - batch.created_at).total_seconds(), 0.0))
+        written = self.store_call(self._pending.settle, batch, entry, now)
+        if not written:
+            logger.info("batch %s was flushed by another instance", batch.id)
+            return None
+        if entry is not None and written == 1:  # 2: the channel's deliverer takes it
+            self._outbox.written(entry)
+        self._recorder.flushed(batch, reason, max((now - batch.created_at).total_seconds(), 0.0))
         if logger.isEnabledFor(logging.DEBUG):  # no log fields built per flush otherwise
             logger.debug(
                 "flushed batch %s (%s, %d messages)",
@@ -109,46 +122,14 @@ class BatchFlushing:
             reason=reason.value,
         )
 
-    def _render(self, batch: BatchGroup, *, preview: bool = False) -> SlackMessage:
-        return render_batch(
-            batch,
-            config=self.config_for(batch.channel_id),
-            factory=self.formatter_factory,
-            recorder=self.recorder,
-            on_error=self.error_handler.handle_formatter_error,
-            preview=preview,
-        )
-
-    def preview_batch(self, batch_id: str) -> SlackMessage | None:
-        """Render a pending batch as it would be posted now, without flushing or counting it.
-
-        Returns None when no pending batch has that id. A failing formatter shows the
-        fallback rendering, whatever ``fallback_formatting`` says.
-        """
-        with self._lock:
-            batch = self._batches.get(batch_id)
-            return None if batch is None else self._render(batch, preview=True)
-
-    def _forget(self, batch: BatchGroup) -> None:
-        if self._batches.pop(batch.id, None) is None:
-            return  # not pending (any more)
-        self._deadlines.left(batch)
-        queue = self._channels.get(batch.channel_id)
-        if queue is not None:
-            queue.remove_batch(batch)
-            if not queue.open_count:
-                del self._channels[batch.channel_id]
-                self.recorder.closed(batch.channel_id, queue, queue.stats)
-        self.recorder.left(batch)
-
-    def _flush_many(
-        self, batches: list[BatchGroup], reason: FlushReason, *, returned: bool
+    def flush_many(
+        self, batches: Iterable[BatchGroup], reason: FlushReason, *, returned: bool
     ) -> dict[str, list[SlackMessage]]:
         """Flush each batch; one failing batch is logged, stays pending and stops no other."""
         result: dict[str, list[SlackMessage]] = {}
         for batch in batches:
             try:
-                message = self._flush(batch, reason, returned=returned)
+                message = self.flush(batch, reason, returned=returned)
             except Exception as exc:  # whatever a formatter or store raised: keep the batch
                 logger.error(
                     "could not flush batch %s (%s): %s",
@@ -158,98 +139,97 @@ class BatchFlushing:
                     extra=log_fields(channel=batch.channel_id, batch_id=batch.id),
                 )
                 continue
-            result.setdefault(batch.channel_id, []).append(message)
+            if message is not None:
+                result.setdefault(batch.channel_id, []).append(message)
         return result
 
-    def _hand_over(
+    def claim(self, batch_ids: Iterable[str]) -> list[BatchGroup]:
+        """Claim the pending batches *batch_ids* (unknown or claimed ones are skipped)."""
+        claimed: list[BatchGroup] = self.store_call(
+            self._pending.claim, batch_ids, self._clock.now()
+        )
+        return claimed
+
+    def flush_ids(
+        self, batch_ids: Iterable[str], reason: FlushReason, *, returned: bool
+    ) -> dict[str, list[SlackMessage]]:
+        """Claim the pending batches *batch_ids* and flush them."""
+        return self.flush_many(self.claim(batch_ids), reason, returned=returned)
+
+    def flush_all(
+        self, reason: FlushReason, *, returned: bool, channel_id: str | None = None
+    ) -> dict[str, list[SlackMessage]]:
+        """Claim and flush every pending batch (of one channel), by channel.
+
+        Returned flushes come with the side-path ones waiting in the outbox (auto-ack).
+        """
+        result = self.flush_ids(self._pending.batch_ids(channel_id), reason, returned=returned)
+        return self.hand_over(result, channel_id) if returned else result
+
+    def flush_one(self, batch_id: str) -> SlackMessage | None:
+        """Claim and flush one batch (manually); None if no batch has that id."""
+        claimed = self.claim([batch_id])
+        return self.flush(claimed[0], FlushReason.MANUAL, returned=RETURNED) if claimed else None
+
+    def flush_expired(self) -> dict[str, list[SlackMessage]]:
+        """Claim and flush every due batch; one that fails stays pending, due again.
+
+        Shared: first extends this instance's delivery leases and takes over entries
+        nobody holds. Side-path flushes waiting in the outbox come along (auto-ack).
+        """
+        result: dict[str, list[SlackMessage]] = {}
+        if self._outbox.leases is not None:
+            self._outbox.maintain()
+        pending = self._pending
+        while True:
+            try:
+                due = pending.claim_due(self._clock.now(), _CLAIM_BATCH)
+            except Exception:
+                self._recorder.error()
+                raise
+            if not due:  # the usual answer of a deadline timer's look: nothing more to do
+                return self.hand_over(result) if self.auto_ack else result
+            try:
+                flushed = self.flush_many(due, FlushReason.WINDOW, returned=RETURNED)
+            finally:
+                pending.release(due)
+            count = 0
+            for channel_id, messages in flushed.items():
+                result.setdefault(channel_id, []).extend(messages)
+                count += len(messages)
+            # Fewer than asked: none left. One failed: due again later (next look), not now.
+            if len(due) < _CLAIM_BATCH or count < len(due):
+                return self.hand_over(result) if self.auto_ack else result
+
+    def hand_over(
         self, result: dict[str, list[SlackMessage]], channel_id: str | None = None
     ) -> dict[str, list[SlackMessage]]:
         """In auto-ack mode, add side-path flushes waiting in the outbox to *result*."""
         if not self.auto_ack:
             return result
-        for cid, messages in self.outbox.take(channel_id).items():
+        for cid, messages in self._outbox.take(channel_id).items():
             result.setdefault(cid, []).extend(messages)
         return result
 
-    def flush_all_batches(self) -> dict[str, list[SlackMessage]]:
-        """Flush every pending batch; return the messages by channel."""
-        with self._lock:
-            batches = list(self._batches.values())
-            return self._hand_over(self._flush_many(batches, FlushReason.MANUAL, returned=True))
-
-    def flush_channel_batches(self, channel_id: str) -> list[SlackMessage]:
-        """Flush every pending batch of *channel_id*; return its messages in opening order."""
-        with self._lock:
-            queue = self._channels.get(channel_id)
-            batches = list(queue.batches.values()) if queue else []
-            result = self._flush_many(batches, FlushReason.MANUAL, returned=_RETURNED)
-            return self._hand_over(result, channel_id).get(channel_id, [])
-
-    def flush_expired_batches(self) -> dict[str, list[SlackMessage]]:
-        """Flush the batches whose window has closed; return the messages by channel.
-
-        Cost grows with the number of due batches (a deadline heap), not with all pending.
-        A batch that fails to flush stays pending and is retried on the next call.
-        """
-        with self._lock:
-            due = self._deadlines.pop_due(self.clock.now())
-            try:
-                result = self._flush_many(due, FlushReason.WINDOW, returned=_RETURNED)
-            finally:
-                for batch in due:
-                    if batch.id in self._batches:  # not flushed: keep its deadline
-                        self._deadlines.push(batch)
-            return self._hand_over(result)
-
-    def force_flush_batch(self, batch_id: str) -> SlackMessage | None:
-        """Flush one batch now, whatever its size or age; None if no batch has that id."""
-        with self._lock:
-            batch = self._batches.get(batch_id)
-            if batch is None:
-                return None
-            return self._flush(batch, FlushReason.MANUAL, returned=_RETURNED)
-
-    def flush_early(self, batch_ids: list[str], reason: FlushReason) -> int:
-        """Flush the pending batches *batch_ids* on a side path (into the outbox).
-
-        For resource control (channel overflow, memory pressure): nobody receives the
-        messages here; they are delivered from the outbox. Returns how many flushed.
-        """
-        with self._lock:
-            batches = [b for b in map(self._batches.get, batch_ids) if b is not None]
-            flushed = self._flush_many(batches, reason, returned=_SIDE_PATH)
-            return sum(len(v) for v in flushed.values())
-
-    def shutdown(self) -> dict[str, list[SlackMessage]]:
-        """Flush everything pending (reason ``shutdown``) and return it by channel."""
-        with self._lock:
-            batches = list(self._batches.values())
-            return self._hand_over(self._flush_many(batches, FlushReason.SHUTDOWN, returned=True))
-
-    def cleanup_stale_batches(self, max_age_hours: float = 24) -> int:
-        """Dead-letter batches pending longer than *max_age_hours*; return how many.
-
-        A batch only gets this old when it cannot be flushed (its formatting keeps failing)
-        or nobody calls the flush methods. Its messages stay listed in :meth:`dead_letters`
-        with the reason, and :meth:`replay_dead_letter` re-queues them.
-        """
-        with self._lock:
-            now = self.clock.now()
-            cutoff = now - timedelta(hours=max_age_hours)
-            stale = [b for b in self._batches.values() if b.created_at <= cutoff]
-            for batch in stale:
-                letter = self._stale_letter(batch, now, max_age_hours)
-                self._store_call(self.store.record_dead_batch, batch, letter)
-                self._forget(batch)
-                self.recorder.dead_lettered(letter)
-            if stale:
-                logger.warning("dead-lettered %d stale batches", len(stale))
-            return len(stale)
+    def dead_letter_stale(self, max_age_hours: float) -> int:
+        """Dead-letter batches pending longer than *max_age_hours*; return how many."""
+        now = self._clock.now()
+        cutoff = now - timedelta(hours=max_age_hours)
+        stale_ids = self.store_call(self._pending.stale_ids, cutoff)
+        count = 0
+        for batch in self.store_call(self._pending.claim, stale_ids, now):
+            letter = self._stale_letter(batch, now, max_age_hours)
+            if self.store_call(self._pending.discard, batch, letter):
+                self._recorder.dead_lettered(letter)
+                count += 1
+        if count:
+            logger.warning("dead-lettered %d stale batches", count)
+        return count
 
     def _stale_letter(self, batch: BatchGroup, now: datetime, max_age_hours: float) -> DeadLetter:
         """Return the dead letter of *batch*, pending since too long before *now*."""
         hours = (now - batch.created_at).total_seconds() / 3600
-        return self.letters.new_letter(
+        return self._letters.new_letter(
             channel_id=batch.channel_id,
             reason=f"stale: pending {hours:.1f} h (limit {max_age_hours:g} h)",
             messages=list(batch.messages),

@@ -8,7 +8,6 @@ from typing import Any
 
 from ..formatting.fallback import item_title
 from ..model.batch import BatchGroup
-from .grouping import ChannelQueue
 
 __all__ = ["describe_batch", "describe_pending"]
 
@@ -41,23 +40,18 @@ def describe_batch(batch: BatchGroup, now: datetime, *, priority_ordering: bool)
 
 
 def describe_pending(
-    channels: Mapping[str, ChannelQueue],
+    channels: Mapping[str, list[BatchGroup]],
     now: datetime,
     *,
-    channel_id: str | None,
     priority_ordering: Mapping[str, bool],
     default_ordering: bool,
 ) -> dict[str, Any]:
-    """Describe every pending batch (optionally of one channel), by channel."""
+    """Describe the pending batches of *channels* (each in opening order), by channel."""
     described: dict[str, Any] = {}
     total_batches = total_messages = 0
-    for cid, queue in channels.items():
-        if channel_id is not None and cid != channel_id:
-            continue
+    for cid, pending in channels.items():
         ordering = priority_ordering.get(cid, default_ordering)
-        batches = [
-            describe_batch(b, now, priority_ordering=ordering) for b in queue.batches.values()
-        ]
+        batches = [describe_batch(b, now, priority_ordering=ordering) for b in pending]
         count = sum(b["message_count"] for b in batches)
         described[cid] = {
             "batch_count": len(batches),

@@ -5,6 +5,10 @@ with ``auto_ack=False``): read, update progress, acknowledge, dead-letter. New e
 a deliverer one way only: :meth:`Outbox.subscribe` hands back what is already waiting and
 then calls the listener with every entry written afterwards, so nothing is missed or seen
 twice. It shares the batcher's lock: flushes and deliveries see one consistent outbox.
+
+Instances sharing one Redis share one outbox: then each entry is delivered by the instance
+holding its lease, and the outbox asks the :class:`~slack_batcher.store.base.OutboxLeases`
+it was given wherever ownership matters (what to deliver, saving progress, the size).
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ..formatting.message import SlackMessage
-from ..store.base import BatchStore, DeadLetter, OutboxEntry
+from ..model.errors import LeaseLostError
+from ..store.base import BatchStore, DeadLetter, OutboxEntry, OutboxLeases
 from .dead_letters import DeadLetters
 from .recording import StatsRecorder
 
@@ -37,8 +42,11 @@ class Outbox:
         recorder: StatsRecorder,
         letters: DeadLetters,
         size: int = 0,
+        leases: OutboxLeases | None = None,
     ) -> None:
         self._store = store
+        #: Who delivers which entry, when instances share the outbox (else None).
+        self.leases = leases
         self._lock = lock
         self._recorder = recorder
         self._letters = letters
@@ -59,6 +67,11 @@ class Outbox:
 
         Listeners run under the batcher's lock, in whichever thread flushed.
         """
+        if self.leases is not None:
+            self.leases.hold(entry.id)
+        self._notify(entry)
+
+    def _notify(self, entry: OutboxEntry) -> None:
         self._size += 1
         for listener in self._listeners:
             try:
@@ -72,25 +85,28 @@ class Outbox:
         For auto-ack mode: side-path flushes are handed to the next ``flush_*`` caller.
         """
         result: dict[str, list[SlackMessage]] = {}
-        if not self._size:
+        if not self._size and self.leases is None:
             return result
         with self._lock:
-            for entry in self._store.outbox_entries(None):
+            if self.leases is not None:
+                waiting = self.leases.held_entries()
+            else:
+                waiting = self._store.outbox_entries(None)
+            for entry in waiting:
                 if channel_id is not None and entry.channel_id != channel_id:
                     continue
-                if self._call(self._store.ack, entry.id):
-                    self._size -= 1
+                if self.ack(entry.id):
                     result.setdefault(entry.channel_id, []).append(entry.message)
         return result
 
     # ----------------------------------------------------------- delivery side
 
     def __len__(self) -> int:
-        return self._size
+        return self.size()
 
     def size(self) -> int:
-        """Return how many flushed messages wait for delivery."""
-        return self._size
+        """Return how many flushed messages wait for delivery (shared: across instances)."""
+        return self._size if self.leases is None else self.leases.size()
 
     def entries(self, limit: int | None = None) -> list[OutboxEntry]:
         """Return the waiting entries, oldest first (at most *limit*)."""
@@ -110,6 +126,8 @@ class Outbox:
         """
         with self._lock:
             self._listeners.append(listener)
+            if self.leases is not None:
+                return self.leases.waiting()
             return self._store.outbox_entries(None)
 
     def add_listener(self, listener: OutboxListener) -> None:
@@ -126,11 +144,22 @@ class Outbox:
     def update(self, entry: OutboxEntry) -> None:
         """Save a delivery attempt's progress (attempts, next attempt, error, sender state)."""
         with self._lock:
-            self._call(self._store.update_outbox, entry)
+            if self.leases is None:
+                self._call(self._store.update_outbox, entry)
+                return
+            try:
+                self.leases.save(entry)
+            except LeaseLostError:
+                raise
+            except Exception:
+                self._recorder.error()
+                raise
 
     def ack(self, outbox_id: str) -> bool:
         """Mark an entry delivered; False if it was not in the outbox."""
         with self._lock:
+            if self.leases is not None:
+                self.leases.drop(outbox_id)
             removed = bool(self._call(self._store.ack, outbox_id))
             if removed:
                 self._size -= 1
@@ -149,6 +178,8 @@ class Outbox:
     ) -> DeadLetter | None:
         """Move an undeliverable entry to the dead letters; None if not in the outbox."""
         with self._lock:
+            if self.leases is not None:
+                self.leases.drop(outbox_id)
             entry = self._store.get_outbox(outbox_id)
             if entry is None:
                 return None
@@ -165,3 +196,26 @@ class Outbox:
             self._size -= 1
             self._recorder.dead_lettered(letter)
             return letter
+
+    # ------------------------------------------------------- shared (leases)
+
+    def maintain(self) -> int:
+        """Extend this instance's leases and take over entries nobody holds; return how many.
+
+        Taken-over entries go to the listeners, marked ``state.taken_over`` with the
+        previous owner ('' for an entry given back). Without leases: nothing to do, 0.
+        """
+        if self.leases is None:
+            return 0
+        with self._lock:
+            entries = self.leases.maintain()
+            for entry in entries:
+                self._notify(entry)
+            return len(entries)
+
+    def release(self) -> int:
+        """Give the entries this instance holds back to the others; return how many."""
+        if self.leases is None:
+            return 0
+        with self._lock:
+            return self.leases.release()

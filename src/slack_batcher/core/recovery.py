@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, MutableMapping
 
 from ..model.batch import BatchGroup
+from ..model.similarity import profile_of
 from ..store.base import StoredState
-from .grouping import ChannelQueue, GroupingPolicy, profile_of
+from .grouping import ChannelQueue, GroupingPolicy
 from .recording import StatsRecorder
 
 __all__ = ["recover"]

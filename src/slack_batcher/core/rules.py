@@ -29,10 +29,13 @@ class ChannelRules:
     leading: bool = False
     #: ``window="sliding"``: each message moves the due time, up to this after the opening.
     sliding_cap: timedelta | None = None
+    #: The batcher's ``enabled`` (a channel's config does not change it): False, every
+    #: message flushes alone.
+    enabled: bool = True
 
     @classmethod
-    def of(cls, config: BatchConfig) -> ChannelRules:
-        """Return the rules *config* gives (validated already)."""
+    def of(cls, config: BatchConfig, *, enabled: bool | None = None) -> ChannelRules:
+        """Return the rules *config* gives (validated already); *enabled*: the batcher's."""
         cap = None
         if config.window == "sliding":
             minutes = config.max_wait_minutes
@@ -45,4 +48,5 @@ class ChannelRules:
             urgent=frozenset(config.urgent_priorities),
             leading=config.flush_leading,
             sliding_cap=cap,
+            enabled=config.enabled if enabled is None else enabled,
         )

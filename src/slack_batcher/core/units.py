@@ -9,22 +9,22 @@ placed; then each batch that a trigger (size, urgent, leading edge) asked for fl
 holding the whole delivery. The batch is still due at its window otherwise: the seed's
 defaults (5 items / 5 minutes) are unchanged for messages added one at a time.
 
-Mixed into :class:`~slack_batcher.core.batcher.MessageBatcher`, whose ``_place`` asks the
-unit being added (``_unit``) which batch to join and hands it the flush it would have done.
+:meth:`MessageBatcher.add_unit <slack_batcher.core.batcher.MessageBatcher.add_unit>` opens a
+unit in the pending index (``begin_unit``): the in-process index asks it which batch to join
+and hands it the flush it would have done; ``end_unit`` returns the flushes owed. The
+shared index (Redis) opens none: it places the messages one by one.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterable
-
-from ..formatting.message import SlackMessage
 from ..model.batch import BatchGroup
-from ..model.errors import InvalidMessageError, StoreError
-from ..model.message import BatchableMessage
-from .flush import AddResult, FlushReason
+from ..model.flush import FlushReason
 
-__all__ = ["DeliveryUnit", "UnitAdding"]
+__all__ = ["DeliveryUnit", "Owed"]
+
+
+#: A flush a unit owes: the batch, why it flushes, the index of its last message of the unit.
+Owed = tuple[BatchGroup, FlushReason, int]
 
 
 class _Owed:
@@ -60,6 +60,14 @@ class DeliveryUnit:
             return None
         return batch
 
+    def owed_flushes(self, pending: dict[str, BatchGroup]) -> list[Owed]:
+        """Return the flushes the unit owes: (batch, reason, index of its last message)."""
+        return [
+            (o.batch, o.reason, o.last)
+            for o in self.owed.values()
+            if o.reason is not None and pending.get(o.batch.id) is o.batch
+        ]
+
     def hold(self, channel_id: str, batch: BatchGroup, reason: FlushReason | None) -> None:
         """Note that the current message joined *batch*; a trigger's *reason* is owed later."""
         self.joined.setdefault(channel_id, batch)
@@ -70,63 +78,3 @@ class DeliveryUnit:
         if owed.reason is None:
             owed.reason = reason
         owed.last = self.index
-
-
-class UnitAdding:
-    """:meth:`add_unit` for :class:`~slack_batcher.core.batcher.MessageBatcher`."""
-
-    _lock: threading.RLock
-    _batches: dict[str, BatchGroup]
-    _unit: DeliveryUnit | None
-
-    def check_message(self, message: object, channel_id: object) -> None:
-        """Raise InvalidMessageError naming the field (the batcher's)."""
-        raise NotImplementedError
-
-    def _place(
-        self, message: BatchableMessage, channel_id: str, returned: bool
-    ) -> tuple[str, bool, SlackMessage | None, FlushReason | None]:
-        raise NotImplementedError
-
-    def _flush(self, batch: BatchGroup, reason: FlushReason, *, returned: bool) -> SlackMessage:
-        raise NotImplementedError
-
-    def add_unit(
-        self, events: Iterable[tuple[BatchableMessage, str]]
-    ) -> tuple[list[AddResult], Exception | None]:
-        """Add the (message, channel) pairs of one delivery as a unit (see the module).
-
-        Every message is checked first: an invalid one raises nothing, stores nothing and is
-        returned as the error, with no results. Returns the results in order (a batch that
-        flushed is on the result of its last message of the unit) and the store error that
-        stopped the rest, or None; what was placed before a store error still flushes as
-        the unit asked. A batcher that places messages elsewhere (the shared Redis one)
-        adds them one by one.
-        """
-        pending = list(events)
-        try:
-            for message, channel_id in pending:
-                self.check_message(message, channel_id)
-        except InvalidMessageError as exc:
-            return [], exc
-        results: list[AddResult] = []
-        error: Exception | None = None
-        with self._lock:
-            unit = self._unit = DeliveryUnit()
-            try:
-                for index, (message, channel_id) in enumerate(pending):
-                    unit.index = index
-                    batch_id, duplicate, flushed, reason = self._place(message, channel_id, True)
-                    results.append(AddResult(batch_id, duplicate, flushed, reason))
-            except (InvalidMessageError, StoreError) as exc:
-                error = exc
-            finally:
-                self._unit = None
-            for owed in unit.owed.values():
-                batch, reason = owed.batch, owed.reason
-                if reason is None or self._batches.get(batch.id) is not batch:
-                    continue
-                message_out = self._flush(batch, reason, returned=True)
-                if owed.last < len(results):
-                    results[owed.last] = AddResult(batch.id, False, message_out, reason)
-        return results, error

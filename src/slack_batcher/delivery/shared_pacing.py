@@ -9,15 +9,13 @@ refill counts.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
-from ..store.redis.codec import micros
+from ..store.codec import micros, micros_time
 from ..store.redis.store import RedisStore
 from .pacing import Pacer, PacingPolicy
 
 __all__ = ["SharedPacer"]
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class SharedPacer(Pacer):
@@ -44,7 +42,7 @@ class SharedPacer(Pacer):
         )
         if ready == 0:
             return None
-        return _EPOCH + timedelta(microseconds=ready)
+        return micros_time(ready)
 
     def block(self, channel: str, until: datetime) -> None:
         """Let no instance post to *channel* before *until* (Slack's Retry-After)."""

@@ -200,9 +200,10 @@ def scratch_store(settings: ServiceSettings) -> Iterator[BatchStore]:
 
 
 def _delete_prefix(store: BatchStore, prefix: str) -> None:
-    client = getattr(store, "client", None)
-    if client is None:
+    shared = store.shared_store()  # Redis: the store itself
+    if shared is None:
         return
+    client = shared.client
     keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
     for chunk in range(0, len(keys), 500):
         client.delete(*keys[chunk : chunk + 500])

@@ -35,7 +35,6 @@ logger = logging.getLogger(__name__)
 MessageFormatter = Callable[[BatchFormatterContext, FormatOptions], SlackMessage]
 
 _MULTI_TYPES = (MessageType.PR_BATCH, MessageType.JIRA_BATCH, MessageType.DIGEST)
-_STATE = frozenset({"options", "_channel_options", "_items", "_routes", "_custom_items"})
 
 
 class _Builtin:
@@ -68,31 +67,42 @@ class SlackMessageFormatterFactory:
     :meth:`set_options` and :meth:`set_channel_options`.
     """
 
+    options: FormatOptions
+    _channel_options: dict[str, FormatOptions]
+    _items: dict[ContentType, ItemFormatter]
+    _custom_items: bool
+    _routes: dict[MessageType, tuple[str, MessageFormatter]]
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> SlackMessageFormatterFactory:
+        """Build the default routes and item formatters before any ``__init__`` runs.
+
+        So a subclass whose ``__init__`` does not call ``super().__init__()`` still works
+        (with the default options), as the seed's factory did.
+        """
+        self = super().__new__(cls)
+        self.options = FormatOptions()
+        self._channel_options = {}
+        self._items = dict(DEFAULT_ITEM_FORMATTERS)
+        #: True once register_item() replaced a built-in item formatter.
+        self._custom_items = False
+        single = _Builtin("single", format_single, self._items)
+        # The label stays "digest", the seed's MessageType.DIGEST: it is read in metadata.
+        multi = _Builtin("digest", format_multi, self._items)
+        self._routes = {
+            kind: ("digest", multi) if kind in _MULTI_TYPES else ("single", single)
+            for kind in MessageType
+        }
+        return self
+
     def __init__(
         self,
         options: FormatOptions | None = None,
         *,
         channel_options: Mapping[str, FormatOptions] | None = None,
     ) -> None:
-        self.options = options if options is not None else FormatOptions()
-        self._channel_options: dict[str, FormatOptions] = dict(channel_options or {})
-        self._items: dict[ContentType, ItemFormatter] = dict(DEFAULT_ITEM_FORMATTERS)
-        #: True once register_item() replaced a built-in item formatter.
-        self._custom_items = False
-        single = _Builtin("single", format_single, self._items)
-        # The label stays "digest", the seed's MessageType.DIGEST: it is read in metadata.
-        multi = _Builtin("digest", format_multi, self._items)
-        self._routes: dict[MessageType, tuple[str, MessageFormatter]] = {
-            kind: ("digest", multi) if kind in _MULTI_TYPES else ("single", single)
-            for kind in MessageType
-        }
-
-    def __getattr__(self, name: str) -> Any:
-        # A subclass whose __init__ skips super().__init__() still gets the default state.
-        if name in _STATE:
-            SlackMessageFormatterFactory.__init__(self)
-            return self.__dict__[name]
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        if options is not None:
+            self.options = options
+        self._channel_options = dict(channel_options or {})
 
     # ----------------------------------------------------------- configuration
 

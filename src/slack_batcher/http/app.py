@@ -94,6 +94,7 @@ def create_app(
     interactivity = InteractionsState.build(service, chosen, mutes)
     app.state.slack_batcher_interactions = interactivity
     service.digest_controls.people = people
+    service.digest_controls.mention_by_channel = (routes or RouteTable()).channel_mentions()
     install_problem_handlers(app)
     app.include_router(api_router)
     app.include_router(mutes_router)
@@ -130,8 +131,7 @@ def create_app(
         if not service.accepting:
             reason = service.refusal or "not accepting events"
             return JSONResponse({"status": "not ready", "reason": reason}, status_code=503)
-        check = getattr(service.batcher.store, "check_writable", None)
-        problem = check() if check is not None else None
+        problem = service.batcher.store.check_writable()
         if problem:
             reason = f"the store cannot write: {problem}"
             return JSONResponse({"status": "not ready", "reason": reason}, status_code=503)

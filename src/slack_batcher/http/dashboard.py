@@ -23,7 +23,6 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..model.errors import BatchNotFoundError
-from ..store.describe import describe_store
 from .auth import CSRF_FIELD, SESSION_COOKIE
 from .dashboard_access import PAGE_HEADERS, check_action, check_same_site, login_page
 from .dashboard_css import DASHBOARD_CSS
@@ -261,7 +260,7 @@ def render_dashboard(
         f"<style>{PREVIEW_CSS}{DASHBOARD_CSS}</style></head><body>"
         f"<header class='top'><h1>slack-batcher</h1><span class='muted'>at "
         f"{e(now.strftime('%Y-%m-%d %H:%M:%S UTC'))} · store: "
-        f"<span data-testid='store'>{e(describe_store(batcher.store))}</span></span>"
+        f"<span data-testid='store'>{e(batcher.store.describe())}</span></span>"
         f"{flush_all}</header><main>{flash}"
         f"{_summary(stats, health)}{_health_section(health)}"
         f"{_channels_section(state, stats, pending, now)}{sources}"

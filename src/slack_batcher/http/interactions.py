@@ -184,11 +184,10 @@ class InteractionsState:
 
     def _shared_replay(self, signature: str) -> bool:
         """On Redis, ask every instance's memory too (a replay to another instance)."""
-        redis = getattr(self.service.batcher, "redis", None)
-        factory = getattr(redis, "seen_ids", None)
-        if not callable(factory):
+        shared = self.service.batcher.store.shared_store()  # Redis: the store itself
+        if shared is None:
             return False
-        seen = factory(1, timedelta(seconds=_REPLAY_SECONDS))
+        seen = shared.seen_ids(1, timedelta(seconds=_REPLAY_SECONDS))
         key = f"slack-signature:{signature}"
         try:
             mark = str(seen.claim([key], self.service.clock.now())[key])

@@ -98,7 +98,7 @@ class BatcherCollector(Collector):
         delivery = stats.get("delivery")
         if isinstance(delivery, Mapping):
             yield from _delivery(delivery)
-        write_error = getattr(self.batcher.store, "write_error", None)
+        write_error = self.batcher.store.write_error
         yield GaugeMetricFamily(
             f"{PREFIX}_store_write_failing",
             "1 while the store's last write failed (a full disk, …): /readyz is 503 then.",

@@ -28,7 +28,6 @@ from ..model.message import BatchableMessage
 from ..model.mute import Mute, MutedEvent, message_scopes
 from ..runtime.service import BatchingService
 from ..store.base import Mutes
-from ..store.mutes import MemoryMutes
 
 __all__ = ["MuteGate", "MutesCollector", "mute_gate", "new_mute_id"]
 
@@ -45,8 +44,7 @@ class MuteGate:
 
     def __init__(self, service: BatchingService) -> None:
         self.service = service
-        factory = getattr(service.batcher.store, "mutes", None)
-        self.mutes: Mutes = factory() if callable(factory) else MemoryMutes()
+        self.mutes: Mutes = service.batcher.store.mutes()
         #: Events muted by this process per (route, channel), for Prometheus.
         self.muted: Counter[tuple[str, str]] = Counter()
 

@@ -25,7 +25,8 @@ from ..runtime.service import BatchingService
 from ..store.base import BatchStore
 from ..store.redis.store import RedisStore
 from .app import create_app
-from .exhaustion import install_exhaustion_handler
+from .exhaustion import RepeatFilter, install_exhaustion_handler
+from .head_timeout import head_timeout_protocol
 from .recent import RecordingSender
 from .settings import LoggingSettings, SenderSettings, ServiceSettings
 
@@ -103,9 +104,8 @@ def store_unreachable(store: BatchStore) -> str | None:
     ``serve`` asks before it starts, so an unreachable host, a wrong database or password,
     a missing socket or an unreachable Sentinel is one line and exit 2, not a traceback.
     """
-    if isinstance(store, RedisStore):
-        return store.check_writable()
-    return None
+    shared = store.shared_store()  # Redis: the store itself, on its own server
+    return shared.check_writable() if shared is not None else None
 
 
 def build_sender(settings: SenderSettings, *, clock: Clock | None = None) -> Sender:
@@ -162,38 +162,36 @@ def build_service(
     The sender is wrapped in a :class:`RecordingSender` so the dashboard can show recent
     posts. Nothing is started: run it with ``async with`` or ``create_app(manage_service=)``.
 
-    A Redis store is shared: the batcher is then a
-    :class:`~slack_batcher.store.redis.batcher.SharedBatcher` and pacing a
-    :class:`~slack_batcher.delivery.shared_pacing.SharedPacer`, so every instance given
+    A store several instances share (Redis: ``store.shared_store()``) holds the pending
+    batches too (:class:`~slack_batcher.store.redis.pending.RedisBatches`) and the pacing
+    (:class:`~slack_batcher.delivery.shared_pacing.SharedPacer`), so every instance given
     the same URL and prefix works on one set of batches.
     """
     if store is None:
         store = build_store(settings.store.url, prefix=settings.store.prefix)
     pacer = None
-    batcher: MessageBatcher
-    if isinstance(store, RedisStore):
+    pending = None
+    shared = store.shared_store()
+    if shared is not None:
         from ..delivery.shared_pacing import SharedPacer
-        from ..store.redis.batcher import SharedBatcher
+        from ..store.redis.pending import RedisBatches
 
-        batcher = SharedBatcher(
-            settings.batch_config,
-            SlackMessageFormatterFactory(),
-            store=store,
+        pending = RedisBatches(
+            shared,
             clock=clock,
-            auto_ack=False,
             claim_seconds=2 * settings.store.lease_seconds,
             lease_seconds=settings.store.lease_seconds,
             poll_seconds=settings.store.poll_seconds,
         )
-        pacer = SharedPacer(store, settings.delivery.pacing_policy())
-    else:
-        batcher = MessageBatcher(
-            settings.batch_config,
-            SlackMessageFormatterFactory(),
-            clock=clock,
-            store=store,
-            auto_ack=False,
-        )
+        pacer = SharedPacer(shared, settings.delivery.pacing_policy())
+    batcher = MessageBatcher(
+        settings.batch_config,
+        SlackMessageFormatterFactory(),
+        clock=clock,
+        store=store,
+        auto_ack=False,
+        pending=pending,
+    )
     # Per-route batching overrides (the first route naming a channel wins: docs/sources.md).
     for channel, config in settings.routes.channel_configs(settings.batch_config).items():
         batcher.configure_channel(channel, config)
@@ -324,8 +322,12 @@ async def serve(
         lifespan="on",
         limit_concurrency=limit,
         backlog=settings.server.backlog,
+        http=head_timeout_protocol(settings.server.max_head_seconds),
     )
     server = _Server(config, service)
+    uvicorn_log = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, RepeatFilter) for f in uvicorn_log.filters):
+        uvicorn_log.addFilter(RepeatFilter(("Exceeded concurrency limit.",)))
     install_exhaustion_handler(
         asyncio.get_running_loop(),
         hint=f"serving at most {limit} connections (server.max_connections); raise ulimit -n",

@@ -32,7 +32,7 @@ from ..sources.api import api_event
 from ..sources.counters import SourceCounters
 from ..sources.settings import SourcesSettings
 from ..sources.verify import verify_bearer, verify_hmac_sha256
-from ..store.base import SeenIds
+from ..store.base import BatchStore, SeenIds
 from ..store.recent_ids import RecentIds
 from .mutes import mute_gate
 from .problems import problem_response
@@ -86,13 +86,12 @@ class SourcesState:
         return self.counters.summary(self.settings.enabled())
 
 
-def seen_ids(state: SourcesState, store: object) -> SeenIds:
-    """Return the accepted ids: kept by *store* when it can, else in this process."""
+def seen_ids(state: SourcesState, store: BatchStore) -> SeenIds:
+    """Return the accepted ids, kept by *store* (in this process for the memory store)."""
     if state.seen is None:
-        factory = getattr(store, "seen_ids", None)
         settings = state.settings
         keep = timedelta(days=settings.remember_days)
-        state.seen = factory(settings.remember_ids, keep) if callable(factory) else state.recent
+        state.seen = store.seen_ids(settings.remember_ids, keep)
     return state.seen
 
 

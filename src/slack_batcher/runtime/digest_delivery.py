@@ -46,6 +46,9 @@ __all__ = ["DeliveryCalls", "DigestDelivery"]
 
 logger = logging.getLogger(__name__)
 
+#: Digest keys of queued entries remembered for the companion scan.
+_MAX_KEYS = 4096
+
 
 class DeliveryCalls(Protocol):
     """What the digest steps need from the entry deliverer (:class:`~.posting.Deliverer`)."""
@@ -63,8 +66,12 @@ class DeliveryCalls(Protocol):
         """Hold a call slot for *channel* while calling Slack."""
         ...
 
-    def save_progress(self, entry: OutboxEntry) -> None:
-        """Save *entry*'s delivery progress."""
+    def save_progress(self, entry: OutboxEntry) -> bool:
+        """Save *entry*'s delivery progress; False when a full disk refused it."""
+        ...
+
+    async def save_attempt(self, entry: OutboxEntry) -> bool:
+        """Store ``attempting`` before a call; False (after a pause) when it was refused."""
         ...
 
     def succeeded(self, entry: OutboxEntry) -> None:
@@ -102,6 +109,7 @@ class DigestDelivery:
         self._interval = timedelta(seconds=reply_interval)
         self.budget = DigestBudget()
         self._call_budget = call_budget
+        self._keys: dict[str, str] = {}  # queued entry id -> digest key ("" for none)
 
     def key_for(self, entry: OutboxEntry) -> str | None:
         """Return the digest key *entry* goes to, or None when it goes to no live digest."""
@@ -139,8 +147,22 @@ class DigestDelivery:
         return [
             other
             for other in queued
-            if other is not entry and _fresh(other) and self.key_for(other) == key
+            if other is not entry and _fresh(other) and self._queued_key(other) == key
         ]
+
+    def _queued_key(self, entry: OutboxEntry) -> str | None:
+        """Return :meth:`key_for` of a queued entry, worked out once per entry.
+
+        A backlog is scanned at every delivery; a queued entry's items do not change.
+        """
+        if entry.state.digest is not None or entry.state.posted:
+            return self.key_for(entry)
+        key = self._keys.get(entry.id)
+        if key is None:
+            if len(self._keys) >= _MAX_KEYS:
+                self._keys.pop(next(iter(self._keys)))
+            key = self._keys[entry.id] = self.key_for(entry) or ""
+        return key or None
 
     def plan(self, entry: OutboxEntry) -> DigestPlan | None:
         """Return (deciding once, saved with the entry) where a live digest sends *entry*."""
@@ -208,7 +230,7 @@ class DigestDelivery:
         await calls.wait_turn(entry)
         if calls.stopping:
             return False
-        record = self.digests.store.get_digest(plan.key, self._clock.now())
+        record = self.digests.get(plan.key, self._clock.now())
         if record is None or record.ts != plan.parent:
             self._restart(entry, plan, "it expired or was replaced", forget=False)
             return False
@@ -280,7 +302,10 @@ class DigestDelivery:
         entry.attempts += 1
         if step is DigestStep.CONVERT:  # a re-post caught mid-call by a crash may appear twice
             entry.state.attempting = DigestStep.CONVERT
-        calls.save_progress(entry)
+            if not await calls.save_attempt(entry):  # stored first, or the re-post waits
+                return False
+        else:
+            calls.save_progress(entry)
         try:
             if step is DigestStep.CONVERT:
                 await self._repost(record)
@@ -301,6 +326,8 @@ class DigestDelivery:
         calls.succeeded(entry)
         if step is DigestStep.CONVERT:
             after = self.digests.converted(record)
+            if self.digests.holds(plan.key):  # a restart before it is written re-posts it
+                self._metrics.count("possible_duplicates")
             self._metrics.post_succeeded(entry.channel_id, [])
             plan.step = DigestStep.REPLIES
             calls.save_progress(entry)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -33,6 +33,7 @@ from ..formatting.items import DEFAULT_ITEM_FORMATTERS, ItemFormatter
 from ..formatting.message import SlackMessage
 from ..formatting.mute_note import Note, with_notes
 from ..model.digest_key import digest_key
+from ..model.errors import StoreError
 from ..model.message import BatchableMessage, ContentType
 from ..model.people import People
 from ..store.base import DigestRecord, OutboxEntry
@@ -76,6 +77,8 @@ class DigestControls:
     add: AddControls | None = None
     #: Who must act, mentioned on digest posts (``[people]``); None: nobody is mentioned.
     people: People | None = None
+    #: A channel's own asks to mention (its route's ``mention``), else ``people.mention``.
+    mention_by_channel: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 class LiveDigests:
@@ -88,6 +91,9 @@ class LiveDigests:
         # Per digest key: its running summary (for the options and formatters it was built
         # with, and the digest post it summarises); each flush folds in the new items only.
         self._states: dict[str, tuple[object, str, DigestState]] = {}
+        # Per digest key: what a full disk kept from the store (None: a deletion), written
+        # before delivery starts another Slack call (the record of this one comes first).
+        self._held: dict[str, DigestRecord | None] = {}
 
     def config(self, channel_id: str) -> BatchConfig:
         """Return the BatchConfig of *channel_id* (digests honour per-channel settings)."""
@@ -102,9 +108,40 @@ class LiveDigests:
         by = self.config(entry.channel_id).digest_by
         return f"{entry.channel_id}\x1f{digest_key(entry.messages, by)}"
 
+    def get(self, key: str, now: datetime) -> DigestRecord | None:
+        """Return the live digest of *key* (one a full disk kept from the store included)."""
+        if key in self._held:
+            held = self._held[key]
+            return held if held is not None and held.expires_at > now else None
+        return self.store.get_digest(key, now)
+
+    def put(self, record: DigestRecord | None, key: str) -> bool:
+        """Store *record* as the digest of *key* (None: forget it); False if refused.
+
+        A refused write is kept in memory (:meth:`get` answers it) until :meth:`save_held`.
+        """
+        self._held.pop(key, None)
+        try:
+            if record is None:
+                self.store.delete_digest(key)
+            else:
+                self.store.put_digest(record)
+        except StoreError as exc:
+            self._held[key] = record
+            logger.error("writing the digest map failed (kept to write later): %s", exc)
+            return False
+        return True
+
+    def save_held(self) -> int:
+        """Write the digests the store refused; return how many are still held."""
+        for key, record in list(self._held.items()):
+            if not self.put(record, key):
+                break
+        return len(self._held)
+
     def find(self, key: str, now: datetime, incoming: int = 0) -> DigestRecord | None:
         """Return the live digest of *key* that can take *incoming* more items, or None."""
-        record = self.store.get_digest(key, now)
+        record = self.get(key, now)
         if record is None or len(record.messages) + incoming > MAX_DIGEST_ITEMS:
             return None
         return record
@@ -130,7 +167,7 @@ class LiveDigests:
             first_post=first,
             by_scope=self.config(entry.channel_id).digest_by == [],
         )
-        self.store.put_digest(record)
+        self.put(record, key)
         return record
 
     def first_post_reply(self, record: DigestRecord) -> SlackMessage | None:
@@ -148,10 +185,15 @@ class LiveDigests:
         """Save that the first post's items are in the thread now; return the record.
 
         The re-post was counted among the replies by the edit before it (:meth:`joined`).
+        A store that refuses keeps it held (:meth:`holds`).
         """
         done = replace(record, converted=True, first_post=None)
-        self.store.put_digest(done)
+        self.put(done, done.key)
         return done
+
+    def holds(self, key: str) -> bool:
+        """Return True while the digest of *key* waits to be written (see :meth:`put`)."""
+        return key in self._held
 
     def joined(
         self,
@@ -180,12 +222,12 @@ class LiveDigests:
 
     def save(self, record: DigestRecord) -> None:
         """Store *record* (after its edit reached Slack)."""
-        self.store.put_digest(record)
+        self.put(record, record.key)
 
     def forget(self, key: str) -> None:
         """Forget the digest of *key*: the next flush starts a new one."""
         self._states.pop(key, None)
-        self.store.delete_digest(key)
+        self.put(None, key)
 
     def _state(self, record: DigestRecord, tag: object) -> DigestState | None:
         """Return the running summary of *record* if it holds a prefix of its items, else None.
@@ -262,7 +304,8 @@ class LiveDigests:
         page = with_notes(page, notes)
         people = self.controls.people
         if people:
-            page = with_asks(page, people.asks(messages))
+            chosen = self.controls.mention_by_channel.get(channel)
+            page = with_asks(page, people.asks(messages, chosen))
         add = self.controls.add
         if add is None:
             return page

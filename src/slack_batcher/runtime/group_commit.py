@@ -51,18 +51,25 @@ class GroupCommit:
         self._loop = loop
         self._on_failure = on_failure
         self._committed: asyncio.Future[None] | None = None
+        self._intake = False  # the open group holds accepted events
         #: Groups committed, and the writes they carried (for the figures).
         self.groups = 0
         self.writes = 0
 
-    def join(self) -> asyncio.Future[None]:
-        """Enter this turn's group; the future resolves once it is committed."""
+    def join(self, *, intake: bool = True) -> asyncio.Future[None]:
+        """Enter this turn's group; the future resolves once it is committed.
+
+        ``intake=False``: the writes are delivery's bookkeeping (progress, acks), which
+        handles a failed commit itself; only a failed group holding accepted events stops
+        the service (``on_failure``).
+        """
         committed = self._committed
         if committed is None:
             self._store.begin_group()
             committed = self._committed = self._loop.create_future()
             self._loop.call_soon(self._commit)
         self.writes += 1
+        self._intake = self._intake or intake
         return committed
 
     @property
@@ -72,6 +79,7 @@ class GroupCommit:
 
     def _commit(self) -> None:
         committed, self._committed = self._committed, None
+        intake, self._intake = self._intake, False
         if committed is None:
             return
         try:
@@ -79,7 +87,8 @@ class GroupCommit:
         except StoreError as exc:
             committed.set_exception(exc)
             committed.add_done_callback(_retrieve)
-            self._on_failure(exc)
+            if intake:
+                self._on_failure(exc)
             return
         self.groups += 1
         committed.set_result(None)

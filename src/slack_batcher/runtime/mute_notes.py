@@ -16,6 +16,7 @@ from ..formatting.mute_note import Note
 from ..model.digest_key import digest_key
 from ..model.message import BatchableMessage
 from ..model.mute import Mute, message_scopes, scope_matches
+from ..store.base import KeepsMutes
 
 __all__ = ["post_notes", "refired"]
 
@@ -38,7 +39,7 @@ def refired(ack: Mute, messages: Sequence[BatchableMessage], digest_by: list[str
 
 
 def post_notes(
-    store: object,
+    store: KeepsMutes,
     channel: str,
     key: str,
     messages: Sequence[BatchableMessage],
@@ -46,11 +47,8 @@ def post_notes(
     digest_by: list[str] | None,
 ) -> list[Note]:
     """Return a :class:`Note` for each mute and acknowledgement in force over the post."""
-    factory = getattr(store, "mutes", None)
-    if not callable(factory):
-        return []
     try:
-        mutes = factory()
+        mutes = store.mutes()
         active = [m for m in mutes.active(now) if m.channel in (None, channel)]
         if not active:
             return []

@@ -43,6 +43,9 @@ __all__ = ["Deliverer"]
 
 logger = logging.getLogger(__name__)
 
+#: Seconds between retries of a write a full disk refused (no post starts meanwhile).
+HOLD_SECONDS = 1.0
+
 
 class Deliverer:
     """Posts outbox entries through a sender; shared by every channel worker."""
@@ -98,6 +101,7 @@ class Deliverer:
         self._posting: set[str] = set()  # channels with a post in flight
         #: Delivered entries whose ack could not be written (a full disk), retried later.
         self.unacked: dict[str, OutboxEntry] = {}
+        self._ack_in_store: set[str] = set()  # of those, the ones the outbox counted as gone
         #: The service's group commit: delivery's writes of a loop turn join it.
         self.group: GroupCommit | None = None
 
@@ -180,18 +184,11 @@ class Deliverer:
             if self.stopping:
                 return False
             thread_ts = self._thread_for(entry, index)
-            page = self._page(pages, index, threaded=thread_ts is not None)
-            if index == 0 and digest is not None:
-                page = DigestDelivery.broadcast(entry, digest, page)
-                if not digest.parent and thread_ts is None and self.digests is not None:
-                    page = self.digests.decorated(
-                        page, entry.channel_id, entry.messages, digest.key
-                    )
+            page = self._digest_page(entry, index, digest, thread_ts)
             progress.attempting = index
             entry.attempts += 1
-            self._join()
-            self.save_progress(entry)
-            await self._committed()  # "attempting" is stored before the post can happen
+            if not await self.save_attempt(entry):
+                continue
             try:
                 result = await self._post(entry, page, thread_ts)
             except asyncio.CancelledError:
@@ -205,9 +202,9 @@ class Deliverer:
             if result is None:
                 return False
             self._posted(entry, index, result)
+        await self._ack(entry)  # first: nothing else written for the post may fail before it
         if digest is not None and digests is not None:
             digests.start(entry, digest)
-        self._ack(entry)
         now = self.timers.clock.now()
         self.metrics.delivered_entry(len(entry.messages), (now - entry.due_at).total_seconds())
         self.metrics.untrack(entry.id)
@@ -220,6 +217,17 @@ class Deliverer:
         """Take *entry* (with *companions*) into its live digest; True if dead-lettered."""
         digests = self.digest_delivery
         return digests is not None and await digests.prepare(entry, plan, companions)
+
+    def _digest_page(
+        self, entry: OutboxEntry, index: int, digest: DigestPlan | None, thread_ts: str | None
+    ) -> SlackMessage:
+        """Return page *index* of *entry*, as its live digest (if any) sends it."""
+        page = self._page(entry.message.pages, index, threaded=thread_ts is not None)
+        if index == 0 and digest is not None:
+            page = DigestDelivery.broadcast(entry, digest, page)
+            if not digest.parent and thread_ts is None and self.digests is not None:
+                page = self.digests.decorated(page, entry.channel_id, entry.messages, digest.key)
+        return page
 
     async def _post(
         self, entry: OutboxEntry, page: SlackMessage, thread_ts: str | None
@@ -237,13 +245,16 @@ class Deliverer:
 
     def _join(self) -> asyncio.Future[None] | None:
         """Make this turn's store writes part of the service's group commit, if any."""
-        return self.group.join() if self.group is not None else None
+        return self.group.join(intake=False) if self.group is not None else None
 
-    async def _committed(self) -> None:
-        """Wait for this turn's group commit; a failure is the service's to handle."""
+    async def _committed(self) -> bool:
+        """Wait for this turn's group commit; False when it failed (its writes are lost)."""
         if self.group is not None and self.group.open:
-            with contextlib.suppress(StoreError):
-                await self.group.join()
+            try:
+                await self.group.join(intake=False)
+            except StoreError:
+                return False
+        return True
 
     def _posted(self, entry: OutboxEntry, index: int, result: PostResult) -> None:
         """Record that page *index* of *entry* reached Slack."""
@@ -252,7 +263,10 @@ class Deliverer:
         posted.append(result.ts)
         self.succeeded(entry)
         if index == 0:
-            self._remember_thread(entry, result.ts)
+            try:
+                self._remember_thread(entry, result.ts)
+            except StoreError as exc:  # the post is out: only a later reply's thread is lost
+                logger.warning("could not remember the thread of %s: %s", entry.id, exc)
         if result.warnings:  # the sender logs them; counted here
             logger.debug(
                 "Slack warned about a post to %s: %s",
@@ -265,44 +279,96 @@ class Deliverer:
         if len(posted) < len(entry.message.pages):
             self.save_progress(entry)
 
-    def save_progress(self, entry: OutboxEntry) -> None:
-        """Save delivery progress; on a full disk, deliver anyway.
+    def save_progress(self, entry: OutboxEntry) -> bool:
+        """Save delivery progress; False when a full disk refused it (logged).
 
-        The saved progress only serves a restart after a crash (resume at the right page,
-        count possible duplicates), so a full disk must not stop delivery for it.
+        Progress saved after a post only serves a restart (resume at the right page);
+        the "attempting" mark saved before one must be stored first (see :meth:`deliver`).
         """
         try:
             self.outbox.update(entry)
         except StoreFullError as exc:
             logger.warning(
-                "delivering %s without saving its progress: %s",
+                "could not save the progress of %s: %s",
                 entry.id,
                 exc,
                 extra=entry_fields(entry),
             )
+            return False
+        return True
 
-    def _ack(self, entry: OutboxEntry) -> None:
-        """Acknowledge a delivered entry; on a full disk keep the ack to write later."""
+    async def save_attempt(self, entry: OutboxEntry) -> bool:
+        """Store ``attempting`` before a Slack call; False (after a pause) if refused.
+
+        The call then waits: a restart must know that it may have happened.
+        """
+        self._join()
+        if self.save_progress(entry) and await self._committed():
+            return True
+        entry.state.attempting = None
+        entry.attempts -= 1
+        await self.hold_on(entry)
+        return False
+
+    async def _ack(self, entry: OutboxEntry) -> None:
+        """Acknowledge a delivered entry; when the disk refuses, keep the ack to write later.
+
+        Until it is written no post is started (:meth:`hold_on`), and the entry counts as a
+        possible duplicate: a restart meanwhile would post it again.
+        """
+        self._join()
         try:
             self.outbox.ack(entry.id)
         except StoreFullError as exc:
-            self.unacked[entry.id] = entry
-            logger.error(
-                "post %s was delivered but its ack cannot be written yet: %s",
-                entry.id,
-                exc,
-                extra=entry_fields(entry),
-            )
+            self._hold_ack(entry, exc, counted=False)
+            return
+        if not await self._committed():  # the ack was undone with its group commit
+            self._hold_ack(entry, "the group commit holding it failed", counted=True)
+
+    def _hold_ack(self, entry: OutboxEntry, why: object, *, counted: bool) -> None:
+        self.unacked[entry.id] = entry
+        if counted:  # the in-memory outbox already counted it out: write it to the store
+            self._ack_in_store.add(entry.id)
+        self.metrics.count("possible_duplicates")
+        logger.error(
+            "post %s was delivered but its ack cannot be written yet (%s): no post is started "
+            "until it is; a restart meanwhile would post it again",
+            entry.id,
+            why,
+            extra=entry_fields(entry),
+        )
 
     def retry_acks(self) -> int:
         """Write the acks a full disk held back; return how many are still waiting."""
         for outbox_id in list(self.unacked):
             try:
-                self.outbox.ack(outbox_id)
-            except StoreFullError:
+                if outbox_id in self._ack_in_store:
+                    self.batcher.store.ack(outbox_id)
+                    self._ack_in_store.discard(outbox_id)
+                else:
+                    self.outbox.ack(outbox_id)
+            except StoreError:
                 break
             del self.unacked[outbox_id]
         return len(self.unacked)
+
+    def writes_held(self) -> int:
+        """Write what a full disk held back (acks, the digest map); return how many still wait."""
+        held = self.retry_acks()
+        if self.digests is not None:
+            held += self.digests.save_held()
+        return held
+
+    async def hold_on(self, entry: OutboxEntry) -> None:
+        """Wait :data:`HOLD_SECONDS` (a write was refused), then retry the held writes."""
+        until = self.timers.clock.now() + timedelta(seconds=HOLD_SECONDS)
+        await self.timers.wait(until)
+        self.writes_held()
+
+    async def wait_writable(self, entry: OutboxEntry) -> None:
+        """Start no Slack call while the record of an earlier one cannot be written."""
+        while self.writes_held() and not self.stopping:
+            await self.hold_on(entry)
 
     @staticmethod
     def succeeded(entry: OutboxEntry) -> None:
@@ -314,6 +380,7 @@ class Deliverer:
     async def wait_turn(self, entry: OutboxEntry) -> None:
         """Wait until no pause, retry delay or pacing limit holds *entry* back."""
         clock = self.timers.clock
+        await self.wait_writable(entry)
         while True:
             if self.paused and entry is not self._prober:
                 await self.timers.wait(None, self.resumed)

@@ -25,7 +25,7 @@ import signal
 from collections.abc import Iterable
 from datetime import timedelta
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from ..delivery.base import Sender
 from ..delivery.pacing import Pacer
@@ -37,7 +37,7 @@ from .config import ServiceConfig
 from .deadline_loop import DeadlineLoop
 from .digests import DigestControls
 from .dispatch import Dispatcher
-from .group_commit import GroupCommit, GroupStore
+from .group_commit import GroupCommit
 from .metrics import DeliveryMetrics
 from .posting import Deliverer
 from .shutdown import ShutdownReport
@@ -130,11 +130,12 @@ class BatchingService:
         )
         # Checkpoint once the service is idle, e.g. when the outbox just drained (a
         # checkpoint fsyncs: not at every drain of a busy service, the idle timer decides).
-        upkeep = self._upkeep = StoreUpkeep(self.batcher.store, loop, deliverer.retry_acks)
+        upkeep = self._upkeep = StoreUpkeep(self.batcher.store, loop, deliverer.writes_held)
         dispatcher.on_drained = upkeep.schedule
         store = self.batcher.store
-        if self.config.group_commit and hasattr(store, "begin_group"):
-            self._group = GroupCommit(cast(GroupStore, store), loop, self._admission.diverge)
+        grouping = store.group_commits() if self.config.group_commit else None
+        if grouping is not None:
+            self._group = GroupCommit(grouping, loop, self._admission.diverge)
             deliverer.group = self._group
         deadlines = self._deadlines = DeadlineLoop(self.batcher, timers, dispatcher)
         recovered = dispatcher.collect()
@@ -190,7 +191,7 @@ class BatchingService:
         await dispatcher.drain(deadline)
         late = await dispatcher.stop(self.config.shutdown_post_grace_seconds)
         assert self._deliverer is not None
-        unacked = self._deliverer.retry_acks()
+        unacked = self._deliverer.writes_held()
         if self._upkeep is not None:
             self._upkeep.checkpoint()
         report = ShutdownReport(
@@ -202,7 +203,7 @@ class BatchingService:
             dead_lettered=self.metrics.dead_letters - dead,
             cut_off_in_flight=late,
             acks_not_written=unacked,
-            left_in_outbox=self.batcher.outbox_size(),
+            left_in_outbox=self.batcher.outbox.size(),
             durable=self.batcher.durable,
         )
         self.metrics.last_shutdown = report.to_dict()
@@ -253,7 +254,8 @@ class BatchingService:
 
         *unit*: the events are one delivery (one webhook call): they join one batch per
         channel and flush together (:meth:`MessageBatcher.add_unit
-        <slack_batcher.core.units.UnitAdding.add_unit>`); ``max_batch_size`` never splits it.
+        <slack_batcher.core.batcher.MessageBatcher.add_unit>`); ``max_batch_size`` never
+        splits it.
 
         Returns the results of the events added, in order, and the error that stopped the
         rest (an :class:`~slack_batcher.model.errors.InvalidMessageError` or
@@ -263,17 +265,10 @@ class BatchingService:
         committed = self._admit()
         results: list[AddResult] = []
         error: Exception | None = None
-        add = self.batcher.add
-        # A batcher that can place several events per store round trip (shared Redis).
-        add_many = getattr(self.batcher, "add_many", None)
         try:
-            if unit and add_many is None:
-                results, error = self.batcher.add_unit(events)
-            elif add_many is not None:
-                results, error = add_many(events)
-            else:
-                for message, channel_id in events:
-                    results.append(add(message, channel_id))
+            # Shared batches (Redis): both place up to a hundred events per round trip.
+            add = self.batcher.add_unit if unit else self.batcher.add_many
+            results, error = add(events)
         except (InvalidMessageError, StoreError) as exc:
             error = exc
         self._wrote(len(results))

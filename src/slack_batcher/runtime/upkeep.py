@@ -26,8 +26,8 @@ IDLE_CHECKPOINT_SECONDS = 1.0
 class StoreUpkeep:
     """Runs the store's ``checkpoint`` once writes pause (see the module docstring).
 
-    *retry_acks* writes the acknowledgements a failed write held back and returns how many
-    still wait; while some do, the store is not idle.
+    *retry_acks* writes what a full disk held back (acks, the digest map) and returns how
+    many still wait; while some do, the store checkpoints every second (it may make room).
     """
 
     def __init__(
@@ -36,7 +36,7 @@ class StoreUpkeep:
         loop: asyncio.AbstractEventLoop,
         retry_acks: Callable[[], int],
     ) -> None:
-        self._checkpoint_store: Callable[[], object] | None = getattr(store, "checkpoint", None)
+        self._checkpoint_store = store.checkpoint
         self._loop = loop
         self._retry_acks = retry_acks
         self._writes = 0  # submits so far: the timer checkpoints once they pause
@@ -63,15 +63,15 @@ class StoreUpkeep:
     def _run(self) -> None:
         self._handle = None
         waiting = self._retry_acks()
+        if waiting:  # held back by a full disk: a checkpoint may make room for them
+            self.checkpoint()
         if self._writes != self._writes_seen or waiting:
-            self.schedule()  # still busy (or acks held back by a full disk)
+            self.schedule()  # still busy (or writes held back by a full disk)
             return
         self.checkpoint()
 
     def checkpoint(self) -> None:
         """Let the store copy its write-ahead log back and shrink it (now)."""
-        if self._checkpoint_store is None:
-            return
         try:
             self._checkpoint_store()
         except StoreError as exc:

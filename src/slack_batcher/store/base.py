@@ -5,168 +5,51 @@ change *before* it applies it, so a store error leaves the batcher unchanged. A 
 store must make each ``record_*`` call atomic: after a crash at any instruction, each
 accepted message is in exactly one place: a pending batch, the outbox, or a dead letter.
 
-Times are timezone-aware UTC datetimes; sizes are bytes.
+Times are timezone-aware UTC datetimes; sizes are bytes. The records themselves
+(:class:`OutboxEntry`, :class:`DeadLetter`, :class:`DigestRecord`, :class:`StoredState`)
+live in :mod:`.records` and are re-exported here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from ..formatting.message import SlackMessage
 from ..model.batch import BatchGroup
 from ..model.message import BatchableMessage
 from ..model.mute import Mute, MutedEvent
-from ..model.progress import DeliveryProgress
+from .records import DeadLetter, DigestRecord, OutboxEntry, StoredState
+
+if TYPE_CHECKING:
+    from .redis.store import RedisStore
 
 __all__ = [
+    "BUSY",
+    "NEW",
+    "SEEN",
+    "BatchRecords",
     "BatchStore",
     "DeadLetter",
+    "DeadLetterStore",
+    "DigestMap",
     "DigestRecord",
+    "GroupCommits",
     "KeepsMutes",
     "Mutes",
     "OutboxEntry",
+    "OutboxLeases",
+    "OutboxStore",
     "SeenIds",
+    "StoreUpkeep",
     "StoredState",
+    "ThreadMap",
 ]
 
 
-@dataclass(slots=True)
-class OutboxEntry:
-    """A flushed batch's rendered message, waiting for delivery to be acknowledged.
+class BatchRecords(Protocol):
+    """Pending batches, recorded as they change (the batcher keeps its own indexes)."""
 
-    ``id`` equals the batch id (one flush per batch). ``due_at`` is when the batch was due,
-    for deadline-to-post latency. ``state`` is the delivery progress (the ``ts`` of each page
-    posted, the live-digest step, ...), saved with :meth:`BatchStore.update_outbox` so a retry
-    resumes, not repeats.
-    """
-
-    id: str
-    channel_id: str
-    batch_id: str
-    message: SlackMessage
-    messages: list[BatchableMessage]
-    flushed_at: datetime
-    due_at: datetime
-    reason: str
-    attempts: int = 0
-    next_attempt_at: datetime | None = None
-    last_error: str | None = None
-    state: DeliveryProgress = field(default_factory=DeliveryProgress)
-
-
-@dataclass(slots=True)
-class DeadLetter:
-    """Messages that could not be delivered, kept with the reason until replayed.
-
-    ``reason`` says why in words ("stale: pending 25.0 h, limit 24 h", "channel_not_found:
-    …"); ``error_code`` is Slack's error code when delivery failed. ``message`` is the
-    rendered post when there was one. Replaying re-queues ``messages`` for batching.
-    """
-
-    id: str
-    channel_id: str
-    reason: str
-    created_at: datetime
-    messages: list[BatchableMessage]
-    batch_id: str | None = None
-    error_code: str | None = None
-    message: SlackMessage | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready summary, messages included."""
-        return {
-            "id": self.id,
-            "channel_id": self.channel_id,
-            "reason": self.reason,
-            "error_code": self.error_code,
-            "created_at": self.created_at.isoformat(),
-            "batch_id": self.batch_id,
-            "message_count": len(self.messages),
-            "messages": [m.to_dict() for m in self.messages],
-        }
-
-
-@dataclass(slots=True)
-class DigestRecord:
-    """A live digest: one top-level post whose thread collects later flushes of its key.
-
-    ``key`` is the store key (channel and digest key; see :mod:`slack_batcher.runtime.digests`);
-    ``ts`` the parent post. The digest is live until ``expires_at`` (the runtime sets it to
-    ``min(updated_at + digest_window, created_at + digest_max_age)``); an expired record is
-    never returned. ``messages`` are every item in the digest, oldest first (the parent's
-    summary is rendered from them); ``entries`` the outbox entry ids already added, so a
-    delivery retried after a crash is not counted twice; ``replies`` the posts in its thread;
-    ``converted`` is True once the first post's own items were re-posted in the thread and
-    the parent became a summary; ``first_post`` is the first post's page 1 (for that).
-    """
-
-    key: str
-    channel_id: str
-    ts: str
-    created_at: datetime
-    updated_at: datetime
-    expires_at: datetime
-    messages: list[BatchableMessage] = field(default_factory=list)
-    entries: list[str] = field(default_factory=list)
-    replies: int = 0
-    converted: bool = False
-    first_post: SlackMessage | None = None
-    by_scope: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready dict; :meth:`from_dict` reverses it."""
-        return {
-            "key": self.key,
-            "channel_id": self.channel_id,
-            "ts": self.ts,
-            "created_at": self.created_at.isoformat(),
-            "updated_at": self.updated_at.isoformat(),
-            "expires_at": self.expires_at.isoformat(),
-            "messages": [m.to_dict() for m in self.messages],
-            "entries": list(self.entries),
-            "replies": self.replies,
-            "converted": self.converted,
-            "first_post": self.first_post.to_dict() if self.first_post is not None else None,
-            "by_scope": self.by_scope,
-        }
-
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> DigestRecord:
-        """Rebuild a record from :meth:`to_dict` output."""
-        first = raw.get("first_post")
-        return cls(
-            key=str(raw["key"]),
-            channel_id=str(raw["channel_id"]),
-            ts=str(raw["ts"]),
-            created_at=datetime.fromisoformat(raw["created_at"]),
-            updated_at=datetime.fromisoformat(raw["updated_at"]),
-            expires_at=datetime.fromisoformat(raw["expires_at"]),
-            messages=[BatchableMessage.from_dict(m) for m in raw.get("messages") or []],
-            entries=[str(e) for e in raw.get("entries") or []],
-            replies=int(raw.get("replies") or 0),
-            converted=bool(raw.get("converted")),
-            first_post=SlackMessage.from_dict(first) if isinstance(first, dict) else None,
-            by_scope=bool(raw.get("by_scope")),
-        )
-
-
-@dataclass(slots=True)
-class StoredState:
-    """What a store hands back on start: pending batches and undelivered outbox entries."""
-
-    batches: list[BatchGroup] = field(default_factory=list)
-    outbox: list[OutboxEntry] = field(default_factory=list)
-
-
-@runtime_checkable
-class BatchStore(Protocol):
-    """Persistence for batches, the outbox and dead letters. Every method is atomic."""
-
-    #: True when state survives the process (a crash or restart loses nothing accepted).
-    durable: bool
     #: False when ``record_open`` / ``record_add`` do nothing (the batcher then skips them).
     keeps_batches: bool
 
@@ -193,6 +76,10 @@ class BatchStore(Protocol):
         """Remove *batch* and add *letter* to the dead letters, atomically."""
         ...
 
+
+class OutboxStore(Protocol):
+    """Flushed batches waiting for delivery to be acknowledged."""
+
     def outbox_entries(self, limit: int | None = None) -> list[OutboxEntry]:
         """Return undelivered outbox entries, oldest first (at most *limit*)."""
         ...
@@ -213,6 +100,10 @@ class BatchStore(Protocol):
         """Move an outbox entry to the dead letters, atomically; False if it was not there."""
         ...
 
+
+class DeadLetterStore(Protocol):
+    """Undeliverable messages, kept with the reason until replayed."""
+
     def dead_letters(self, channel_id: str | None = None) -> list[DeadLetter]:
         """Return dead letters, oldest first, optionally for one channel."""
         ...
@@ -225,6 +116,10 @@ class BatchStore(Protocol):
         """Remove and return a dead letter (for replay); None if unknown."""
         ...
 
+
+class ThreadMap(Protocol):
+    """Which post later posts about one PR, ticket or alert reply under."""
+
     def get_thread(self, thread_key: str, now: datetime) -> str | None:
         """Return the Slack ``ts`` of the first post about *thread_key*, unless expired."""
         ...
@@ -233,9 +128,14 @@ class BatchStore(Protocol):
         """Remember that posts about *thread_key* thread under *ts* until *expires_at*."""
         ...
 
-    # -- the digest map: live digests by key (see DigestRecord). Each call is atomic. A store
-    # shared by several service instances (Redis) must make put_digest last-writer-wins per
-    # key; one channel's deliveries run in one worker, so writes to one key do not race.
+
+class DigestMap(Protocol):
+    """Live digests by key (see :class:`DigestRecord`). Each call is atomic.
+
+    A store shared by several service instances (Redis) must make ``put_digest``
+    last-writer-wins per key; one channel's deliveries run in one worker, so writes to one
+    key do not race.
+    """
 
     def get_digest(self, key: str, now: datetime) -> DigestRecord | None:
         """Return the live digest of *key*, or None when there is none or it expired by *now*.
@@ -252,46 +152,103 @@ class BatchStore(Protocol):
         """Forget the digest of *key* (a no-op when there is none)."""
         ...
 
-    def close(self) -> None:
-        """Release files and connections; the store is unusable afterwards."""
+
+class GroupCommits(Protocol):
+    """A store that can defer its commits: the writes of one loop turn in one transaction."""
+
+    def begin_group(self) -> None:
+        """Open a group: later calls join one transaction."""
+        ...
+
+    def commit_group(self) -> None:
+        """Commit the group (raises StoreError when the commit fails)."""
         ...
 
 
-#: What :meth:`SeenIds.claim` says of one id.
-NEW, SEEN, BUSY = "new", "seen", "busy"
+class OutboxLeases(Protocol):
+    """Per-entry ownership of an outbox shared by several instances (Redis).
 
-
-@runtime_checkable
-class SeenIds(Protocol):
-    """Message ids accepted before, to recognise a redelivery after its batch was posted.
-
-    An optional store capability: a store that has one returns it from
-    ``seen_ids(size, keep)`` (remember at most *size* ids, each for *keep*); the HTTP layer
-    falls back to an in-process set otherwise. The caller claims the ids of a delivery,
-    stores its messages, then confirms the ids, or releases them when storing failed. An id
-    answers ``seen`` only once confirmed, so a first delivery is never taken for a
-    redelivery (at-least-once); ``busy`` means another process claimed it and has not
-    confirmed or released it yet (a store shared by several processes).
+    An optional capability, handed to the core's outbox by the shared pending index; the
+    outbox of one process needs none. Each entry is delivered by the instance holding its
+    lease (see :mod:`slack_batcher.store.redis.leases`).
     """
 
-    def claim(self, ids: Sequence[str], now: datetime) -> dict[str, str]:
-        """Return ``new``, ``seen`` or ``busy`` for each id; the ``new`` ones are now claimed."""
+    def hold(self, entry_id: str) -> None:
+        """Note an entry this instance flushed (and so holds)."""
         ...
 
-    def confirm(self, ids: Sequence[str], now: datetime) -> None:
-        """Remember the claimed *ids* as accepted at *now*."""
+    def size(self) -> int:
+        """Return how many entries wait for delivery, across every instance."""
         ...
 
-    def release(self, ids: Sequence[str]) -> None:
-        """Give up the claim on *ids* (their messages were not stored)."""
+    def waiting(self) -> list[OutboxEntry]:
+        """Lease the entries nobody holds and return them."""
+        ...
+
+    def maintain(self) -> list[OutboxEntry]:
+        """Extend this instance's leases; lease and return the entries nobody holds."""
+        ...
+
+    def save(self, entry: OutboxEntry) -> None:
+        """Save progress and extend the lease; LeaseLostError if another instance has it."""
+        ...
+
+    def drop(self, entry_id: str) -> None:
+        """Forget an entry acknowledged or dead-lettered here."""
+        ...
+
+    def held_entries(self) -> list[OutboxEntry]:
+        """Return the entries this instance holds."""
+        ...
+
+    def release(self) -> int:
+        """Give every held entry back to the other instances; return how many."""
         ...
 
 
-class RemembersIds(Protocol):
-    """A store with the :class:`SeenIds` capability."""
+class StoreUpkeep(Protocol):
+    """What the service asks of a store beside its data: name, health, maintenance.
+
+    Every store answers each; one that has nothing to do says so (the documented no-op).
+    """
+
+    @property
+    def write_error(self) -> str | None:
+        """Why writes fail or new events are refused (a full disk, …); SQLite only, else None."""
+        ...
+
+    def describe(self) -> str:
+        """Say what the store is and where its state lives (no secrets): dashboard, CLI, logs."""
+        ...
+
+    def check_writable(self) -> str | None:
+        """Return why writes fail now (None when they work): readiness asks this."""
+        ...
+
+    def checkpoint(self) -> int:
+        """Compact the store's write-ahead log when idle; the log's bytes after (-1: skipped).
+
+        A no-op returning 0 for a store without one (memory, Redis).
+        """
+        ...
+
+    def group_commits(self) -> GroupCommits | None:
+        """Return the store's group commit (SQLite: itself), or None when it has none."""
+        ...
+
+    def shared_store(self) -> RedisStore | None:
+        """Return the store itself when several instances can share its batches, else None.
+
+        Redis: the service then keeps the pending batches and the pacing in it too.
+        """
+        ...
 
     def seen_ids(self, size: int, keep: timedelta) -> SeenIds:
-        """Return the store's accepted ids: at most *size*, each kept for *keep*."""
+        """Return the accepted ids: at most *size*, each kept for *keep* (see :class:`SeenIds`).
+
+        Kept by the store (SQLite, Redis: across restarts and instances) or in the process
+        (memory).
+        """
         ...
 
 
@@ -299,10 +256,10 @@ class RemembersIds(Protocol):
 class Mutes(Protocol):
     """Mutes and the events they kept out of Slack (see :mod:`slack_batcher.model.mute`).
 
-    An optional store capability, like :class:`SeenIds`: a store that has one returns it
-    from ``mutes()``; a durable store keeps both across restarts, a shared one (Redis) for
-    every instance. Muted events are kept (never posted, never lost) and counted per mute
-    and channel, also after their mute ended. Every call is atomic.
+    Every store has one (``mutes()``, :class:`KeepsMutes`); a durable store keeps both
+    across restarts, a shared one (Redis) for every instance. Muted events are kept (never
+    posted, never lost) and counted per mute and channel, also after their mute ended.
+    Every call is atomic.
     """
 
     def add(self, mute: Mute) -> None:
@@ -339,4 +296,60 @@ class KeepsMutes(Protocol):
 
     def mutes(self) -> Mutes:
         """Return the store's mutes."""
+        ...
+
+
+@runtime_checkable
+class BatchStore(
+    BatchRecords,
+    OutboxStore,
+    DeadLetterStore,
+    ThreadMap,
+    DigestMap,
+    StoreUpkeep,
+    KeepsMutes,
+    Protocol,
+):
+    """Persistence for batches, the outbox and dead letters. Every method is atomic.
+
+    One protocol per concern (:class:`BatchRecords`, :class:`OutboxStore`,
+    :class:`DeadLetterStore`, :class:`ThreadMap`, :class:`DigestMap`, :class:`StoreUpkeep`,
+    :class:`KeepsMutes`);
+    a part of the code that needs one concern asks for that protocol.
+    """
+
+    #: True when state survives the process (a crash or restart loses nothing accepted).
+    durable: bool
+
+    def close(self) -> None:
+        """Release files and connections; the store is unusable afterwards."""
+        ...
+
+
+#: What :meth:`SeenIds.claim` says of one id.
+NEW, SEEN, BUSY = "new", "seen", "busy"
+
+
+@runtime_checkable
+class SeenIds(Protocol):
+    """Message ids accepted before, to recognise a redelivery after its batch was posted.
+
+    Every store has one (:meth:`StoreUpkeep.seen_ids`): SQLite and Redis keep the ids across
+    restarts and instances, the memory store in the process. The caller claims the ids of a
+    delivery, stores its messages, then confirms the ids, or releases them when storing
+    failed. An id answers ``seen`` only once confirmed, so a first delivery is never taken
+    for a redelivery (at-least-once); ``busy`` means another process claimed it and has not
+    confirmed or released it yet (a store shared by several processes).
+    """
+
+    def claim(self, ids: Sequence[str], now: datetime) -> dict[str, str]:
+        """Return ``new``, ``seen`` or ``busy`` for each id; the ``new`` ones are now claimed."""
+        ...
+
+    def confirm(self, ids: Sequence[str], now: datetime) -> None:
+        """Remember the claimed *ids* as accepted at *now*."""
+        ...
+
+    def release(self, ids: Sequence[str]) -> None:
+        """Give up the claim on *ids* (their messages were not stored)."""
         ...

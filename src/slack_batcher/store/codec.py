@@ -1,15 +1,17 @@
-"""Rows of the SQLite store to and from slack-batcher objects.
+"""Values of the stores to and from slack-batcher objects: one codec for SQLite and Redis.
 
 Times are stored as ISO 8601 text in UTC with microseconds always present, so text order is
-time order and a row stays readable in the ``sqlite3`` shell. Structured values are compact
-JSON (UTF-8, not ASCII-escaped).
+time order and a row stays readable in the ``sqlite3`` shell; where a number must order them
+(a Redis sorted-set score, a Lua comparison) they are whole microseconds since the epoch
+(:func:`micros`). Structured values are compact JSON (UTF-8, not ASCII-escaped). The rows
+are the SQLite store's; the Redis store adds its hash layouts in ``store/redis/codec.py``.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..formatting.message import SlackMessage
@@ -30,12 +32,16 @@ __all__ = [
     "join_bodies",
     "message_body",
     "message_from_body",
+    "micros",
+    "micros_time",
     "outbox_from_row",
     "outbox_row",
     "time_text",
     "time_value",
 ]
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICRO = timedelta(microseconds=1)
 _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
@@ -74,6 +80,16 @@ def time_text(when: datetime) -> str:
 def time_value(text: str) -> datetime:
     """Parse :func:`time_text` output back into an aware datetime."""
     return datetime.fromisoformat(text)
+
+
+def micros(when: datetime) -> int:
+    """Return *when* as whole microseconds since the epoch (exact, and ordered)."""
+    return (when - _EPOCH) // _MICRO
+
+
+def micros_time(score: str | float) -> datetime:
+    """Return the time of :func:`micros` output (as text or a float: Redis may send 1.7e+15)."""
+    return _EPOCH + timedelta(microseconds=int(float(score)))
 
 
 def _optional_time(text: str | None) -> datetime | None:

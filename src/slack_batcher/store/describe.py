@@ -1,4 +1,4 @@
-"""Naming the store a batcher uses, for the dashboard, the CLI and the logs (no secrets).
+"""Showing a store URL without its secrets (each store names itself: ``store.describe()``).
 
 :func:`redacted_url` is the one place a store URL is made safe to show: the startup line,
 ``config show``, stats, health, the dashboard and every store error go through it.
@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from urllib.parse import unquote
 
-from .base import BatchStore
-
-__all__ = ["describe_store", "redacted_url"]
+__all__ = ["redacted_url"]
 
 #: What stands in for a credential.
 HIDDEN = "***"
@@ -59,20 +57,3 @@ def redacted_url(url: str) -> str:
     head, query_sep, query = rest.partition("?")
     shown += head + (query_sep + _query(query) if query_sep else "")
     return shown + (hash_sep + fragment if hash_sep else "")
-
-
-def describe_store(store: BatchStore) -> str:
-    """Return what *store* is and where its state lives, e.g. ``SQLiteStore /var/lib/x.db``.
-
-    A store with a ``describe()`` method (Redis: URL without password, key prefix) says it
-    itself; otherwise the class name and the ``path`` attribute, if any, or whether it is
-    durable.
-    """
-    describe = getattr(store, "describe", None)
-    if callable(describe):
-        return str(describe())
-    name = type(store).__name__
-    path = getattr(store, "path", None)
-    if path is not None:
-        return f"{name} {path}"
-    return f"{name} ({'durable' if store.durable else 'not durable: lost when the process ends'})"

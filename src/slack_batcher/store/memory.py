@@ -127,6 +127,29 @@ class MemoryStore:
             self._seen = RecentIds(size)
         return self._seen
 
+    def describe(self) -> str:
+        """Say that state lives in this process only."""
+        return "MemoryStore (not durable: lost when the process ends)"
+
+    #: Always None: memory writes do not fail.
+    write_error: str | None = None
+
+    def check_writable(self) -> str | None:
+        """Return None: memory writes do not fail."""
+        return None
+
+    def checkpoint(self) -> int:
+        """Do nothing (no write-ahead log); return 0."""
+        return 0
+
+    def shared_store(self) -> None:
+        """Return None: the batches of one process."""
+        return None
+
+    def group_commits(self) -> None:
+        """Return None: each write applies at once."""
+        return None
+
     def mutes(self) -> MemoryMutes:
         """Return the mutes kept in this process."""
         return self._mutes

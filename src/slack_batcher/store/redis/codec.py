@@ -7,16 +7,15 @@ hashes as ISO 8601 text; structured values are compact JSON, as in the SQLite st
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ...core.grouping import Profile
 from ...formatting.message import SlackMessage
 from ...model.batch import BatchGroup
 from ...model.message import BatchableMessage, BatchType
 from ...model.progress import DeliveryProgress
+from ...model.similarity import Profile
 from ..base import DeadLetter, OutboxEntry
-from ..codec import dump_json, time_text, time_value
+from ..codec import dump_json, micros_time, time_text, time_value
 
 __all__ = [
     "batch_from_hash",
@@ -24,25 +23,10 @@ __all__ = [
     "entry_head",
     "letter_from_json",
     "letter_json",
-    "micros",
-    "micros_time",
     "outbox_from_hash",
     "partition_text",
     "profile_text",
 ]
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICRO = timedelta(microseconds=1)
-
-
-def micros(when: datetime) -> int:
-    """Return *when* as whole microseconds since the epoch (a sorted-set score)."""
-    return (when - _EPOCH) // _MICRO
-
-
-def micros_time(score: str | float) -> datetime:
-    """Return the time of a sorted-set score (:func:`micros` reversed; Redis may send 1.7e+15)."""
-    return _EPOCH + timedelta(microseconds=int(float(score)))
 
 
 def profile_text(profile: Profile) -> str:
@@ -85,7 +69,7 @@ def batch_from_hash(fields: dict[str, str], bodies: list[str]) -> BatchGroup:
     batch.last_activity = time_value(fields["last"])
     batch.sequence = int(fields.get("seq", 0))
     if fields.get("exp"):  # a sliding window moved the due time
-        batch.expires_at = _EPOCH + timedelta(microseconds=int(fields["exp"]))
+        batch.expires_at = micros_time(fields["exp"])
     return batch
 
 

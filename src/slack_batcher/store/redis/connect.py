@@ -172,6 +172,18 @@ class RedisConnection:
             return f"Redis does not answer: {_plain(cause)}" if cause is not None else str(exc)
         return None
 
+    #: Always None: a failing Redis write raises StoreError; readiness asks
+    #: :meth:`check_writable`.
+    write_error: str | None = None
+
+    def checkpoint(self) -> int:
+        """Do nothing (Redis persists on its own); return 0."""
+        return 0
+
+    def group_commits(self) -> None:
+        """Return None: each script applies at once."""
+        return None
+
     def ping(self) -> bool:
         """Return True when Redis answers (for readiness checks)."""
         try:

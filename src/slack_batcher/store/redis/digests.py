@@ -29,8 +29,7 @@ from typing import TYPE_CHECKING, Any
 from ...model.errors import StoreCorruptError
 from ...model.message import BatchableMessage
 from ..base import DigestRecord
-from ..codec import dump_json, join_bodies, message_body
-from .codec import micros
+from ..codec import dump_json, join_bodies, message_body, micros
 from .connect import RedisConnection
 
 if TYPE_CHECKING:

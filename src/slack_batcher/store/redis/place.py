@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from ...core.grouping import AUTHOR_WEIGHT, SCOPE_WEIGHT, TYPE_WEIGHT, GroupingPolicy, profile_of
 from ...model.batch import BatchGroup
 from ...model.config import BatchConfig
 from ...model.digest_key import digest_key
 from ...model.message import BatchableMessage, BatchType
-from ..codec import message_body, time_text
-from .codec import batch_head, micros, partition_text, profile_text
+from ...model.similarity import AUTHOR_WEIGHT, SCOPE_WEIGHT, TYPE_WEIGHT, GroupingRules, profile_of
+from ..codec import message_body, micros, time_text
+from .codec import batch_head, partition_text, profile_text
 
 __all__ = ["place_arguments"]
 
 _MICROSECOND = timedelta(microseconds=1)
-#: Float slack of score comparisons, as in grouping.py.
-_EPSILON = 1e-9
 
 
 def place_arguments(
@@ -26,7 +24,7 @@ def place_arguments(
     batch_id: str,
     now: datetime,
     config: BatchConfig,
-    policy: GroupingPolicy,
+    policy: GroupingRules,
     sliding_cap: timedelta | None,
     enabled: bool,
     owner: str,
@@ -69,8 +67,7 @@ def place_arguments(
         repr(SCOPE_WEIGHT),
         repr(AUTHOR_WEIGHT),
         repr(TYPE_WEIGHT),
-        # The threshold needs the scope when the other features cannot reach it.
-        int(policy.threshold - _EPSILON > AUTHOR_WEIGHT + TYPE_WEIGHT),
+        int(policy.needs_scope),
         micros(now),
         window // _MICROSECOND,
         0 if sliding_cap is None else sliding_cap // _MICROSECOND,

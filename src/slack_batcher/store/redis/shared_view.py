@@ -1,28 +1,26 @@
 """What instances sharing a Redis read about the shared state.
 
-Pending figures, due times, the pending batches for inspection, and the ``shared`` stats
+Pending figures, due times, and the ``shared`` stats
 with the ``store_reachable`` health check.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from ...core.grouping import ChannelQueue
 from ...model.stats import HEALTHY, UNHEALTHY, HealthCheck
+from ..codec import micros_time
 from .store import RedisStore
 
-__all__ = ["SharedFigures", "earliest_due", "pending_counts", "pending_queues"]
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+__all__ = ["SharedFigures", "earliest_due", "pending_counts"]
 
 
 def earliest_due(store: RedisStore) -> datetime | None:
     """Return the earliest due time (or claim end) of every pending batch, or None."""
     head = store.call(store.client.zrange, store.key("due"), 0, 0, withscores=True)
-    return _EPOCH + timedelta(microseconds=int(head[0][1])) if head else None
+    return micros_time(head[0][1]) if head else None
 
 
 def pending_counts(store: RedisStore) -> dict[str, int]:
@@ -37,19 +35,6 @@ def pending_counts(store: RedisStore) -> dict[str, int]:
         "messages_pending": int(messages or 0),
         "active_channels": int(channels),
     }
-
-
-def pending_queues(store: RedisStore, channel_id: str | None = None) -> dict[str, ChannelQueue]:
-    """Read every pending batch (of one channel: its open ones) into channel queues."""
-    if channel_id is None:
-        ids = store.call(store.client.zrange, store.key("batches"), 0, -1)
-    else:
-        ids = store.call(store.client.zrange, f"{store.prefix}:{{{channel_id}}}:open", 0, -1)
-    queues: dict[str, ChannelQueue] = {}
-    for batch in sorted(store.batches(ids), key=lambda b: b.created_at):
-        queue = queues.setdefault(batch.channel_id, ChannelQueue(batch.channel_id, scoped=False))
-        queue.batches[batch.id] = batch
-    return queues
 
 
 class SharedFigures:

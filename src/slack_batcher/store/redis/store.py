@@ -8,7 +8,7 @@ second; without persistence it loses everything.
 
 Used through the :class:`~slack_batcher.store.BatchStore` protocol, a RedisStore is the
 durable store of one batcher (like SQLite, but on another host). Several service instances
-share one RedisStore through :mod:`slack_batcher.store.redis.batcher`, which places messages
+share one RedisStore through :mod:`slack_batcher.store.redis.pending`, which places messages
 and claims due batches inside Redis.
 
 Connection failures are retried with exponential backoff (three tries, up to ~1 s) and then
@@ -23,11 +23,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from ...core.grouping import profile_of
 from ...model.batch import BatchGroup
 from ...model.message import BatchableMessage
+from ...model.similarity import profile_of
 from ..base import DeadLetter, OutboxEntry, StoredState
-from ..codec import dump_json, message_body, time_text
+from ..codec import dump_json, message_body, micros, time_text
 from . import codec
 from .connect import redacted_url
 from .digests import MIN_TTL_MS, RedisDigests
@@ -51,6 +51,10 @@ class RedisStore(RedisDigests):
     durable = True
     keeps_batches = True
     _mutes: RedisMutes | None = None
+
+    def shared_store(self) -> RedisStore:
+        """Return this store: several instances share its batches (see ``pending.py``)."""
+        return self
 
     # ------------------------------------------------------------------ batches
 
@@ -87,7 +91,7 @@ class RedisStore(RedisDigests):
             batch.id,
             codec.batch_head(batch),
             last,
-            codec.micros(batch.due_at),
+            micros(batch.due_at),
             codec.partition_text(batch.partition),
             message.id,
             message_body(message),
@@ -259,14 +263,14 @@ class RedisStore(RedisDigests):
         if value is None:
             return None
         ts, _, expires = value.rpartition("|")
-        if int(expires) <= codec.micros(now):
+        if int(expires) <= micros(now):
             return None
         return ts
 
     def set_thread(self, thread_key: str, ts: str, expires_at: datetime) -> None:
         """Remember *ts* for *thread_key* until *expires_at* (Redis expires the key then)."""
-        expires = codec.micros(expires_at)
-        left_ms = (expires - codec.micros(datetime.now(UTC))) // 1000
+        expires = micros(expires_at)
+        left_ms = (expires - micros(datetime.now(UTC))) // 1000
         self.call(
             self.client.set,
             self.key(f"t:{thread_key}"),

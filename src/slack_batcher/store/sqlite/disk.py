@@ -29,7 +29,14 @@ try:
 except ImportError:  # pragma: no cover - Windows
     resource = None  # type: ignore[assignment]
 
-__all__ = ["WAL_SIZE_LIMIT", "checkpoint", "free_bytes", "wal_budget_pages", "write_failure"]
+__all__ = [
+    "WAL_SIZE_LIMIT",
+    "checkpoint",
+    "free_bytes",
+    "mib",
+    "wal_budget_pages",
+    "write_failure",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +79,8 @@ def wal_budget_pages(path: Path) -> int:
     return max(MIN_CHECKPOINT_PAGES, budget // PAGE_SIZE)
 
 
-def _mib(size: int | None) -> str:
+def mib(size: int | None) -> str:
+    """Return *size* bytes as "1.5 MiB" ("unknown" for None)."""
     return "unknown" if size is None else f"{size / 1024 / 1024:.1f} MiB"
 
 
@@ -82,9 +90,9 @@ def write_failure(path: Path, action: str, exc: sqlite3.Error) -> StoreError:
     if code.startswith(_WRITE_ERRORS):
         free = free_bytes(path)
         limit = _file_size_limit()
-        where = f"{_mib(free)} free on the volume of {path.parent}"
+        where = f"{mib(free)} free on the volume of {path.parent}"
         if limit is not None:
-            where += f"; file size limit {_mib(limit)}"
+            where += f"; file size limit {mib(limit)}"
         full = code == "SQLITE_FULL" or (free is not None and free < WAL_SIZE_LIMIT)
         if full or limit is not None:
             return StoreFullError(
@@ -97,8 +105,10 @@ def write_failure(path: Path, action: str, exc: sqlite3.Error) -> StoreError:
     return StoreError(f"{path}: {action} failed: {exc}")
 
 
-def checkpoint(conn: sqlite3.Connection, path: Path) -> int:
+def checkpoint(conn: sqlite3.Connection, path: Path, *, truncate: bool = False) -> int:
     """Copy the WAL into the database; truncate the WAL once it is over the limit.
+
+    With *truncate* (the disk is short of space) the WAL is truncated whatever its size.
 
     Returns the WAL file's size in bytes afterwards. Run it outside a transaction.
     """
@@ -108,7 +118,7 @@ def checkpoint(conn: sqlite3.Connection, path: Path) -> int:
         size = wal.stat().st_size
     except FileNotFoundError:
         return 0
-    if size > WAL_SIZE_LIMIT:
+    if size > WAL_SIZE_LIMIT or (truncate and size):
         busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         if not busy:
             size = wal.stat().st_size

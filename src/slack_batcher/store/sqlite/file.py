@@ -8,6 +8,8 @@ use and the maintenance the service runs (checkpoints, the writability probe).
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import sqlite3
 import threading
@@ -17,10 +19,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal, Self
 
-from ...model.errors import StoreError
+from ...model.errors import StoreError, StoreFullError
 from . import disk
 from . import lock as process_lock
 from .opening import check_file, connect, inspect
+from .space import HEADROOM_BYTES, RESERVE_BYTES, DiskSpace
 
 __all__ = ["PROBE_BYTES", "SQLiteFile"]
 
@@ -32,6 +35,8 @@ _PROBE_WRITE = (
 )
 
 Step = tuple[str, Sequence[object]]
+
+logger = logging.getLogger(__name__)
 
 
 class SQLiteFile:
@@ -54,19 +59,35 @@ class SQLiteFile:
         # Pending batch id → its row's seq, so a message joining it is one plain INSERT.
         # Dropped whenever a transaction is rolled back (seqs of rolled-back rows are reused).
         self._seqs: dict[str, int] = {}
-        #: Why the last write failed (a full disk, …); None once a write succeeds again.
-        self.write_error: str | None = None
+        self._failure: str | None = None  # why the last write failed; None once one works
+        self._space = DiskSpace(self.path)
         self._last_probe = 0.0
         check_file(self.path)
         inspect(self.path)  # read-only: a foreign or damaged file is refused untouched
         self._lock_key = process_lock.acquire(self.path)
         try:
             conn, degraded = connect(self.path, synchronous=synchronous, busy_timeout=busy_timeout)
+            if degraded is not None and self._space.release_reserve():
+                conn.close()  # the reserve's room lets the WAL index be made: open normally
+                conn, degraded = connect(
+                    self.path, synchronous=synchronous, busy_timeout=busy_timeout
+                )
         except BaseException:
             process_lock.release(self._lock_key)
             raise
         self._conn: sqlite3.Connection | None = conn
-        self.write_error = degraded
+        self._failure = degraded
+        if degraded is not None:
+            self._space.short(conn, "the disk was full at the start")
+        elif not self._space.allocate_reserve():
+            self._space.short(conn, f"no room for the {disk.mib(RESERVE_BYTES)} reserve")
+        elif self._space.room(conn)[0] < HEADROOM_BYTES:
+            self._space.short(conn, f"less than {disk.mib(HEADROOM_BYTES)} left at the start")
+
+    @property
+    def write_error(self) -> str | None:
+        """Why writes fail or new events are refused (a full disk, …); None while they work."""
+        return self._space.shortage or self._failure
 
     # ------------------------------------------------------------ transactions
 
@@ -145,7 +166,7 @@ class SQLiteFile:
                 elif done:
                     self._abort_group(conn, exc)
                 raise self._write_failed(action, exc) from exc
-            self.write_error = None
+            self._failure = None
             return cursors
 
     def _abort_group(self, conn: sqlite3.Connection, exc: sqlite3.Error) -> None:
@@ -175,7 +196,7 @@ class SQLiteFile:
                         conn.execute("RELEASE change")
                     raise
                 conn.execute("RELEASE change" if grouped else "COMMIT")
-                self.write_error = None
+                self._failure = None
             except sqlite3.Error as exc:
                 self._drop_caches()
                 if conn.in_transaction and not grouped:
@@ -199,7 +220,7 @@ class SQLiteFile:
                 if self._depth and not conn.in_transaction:
                     self._abort_group(conn, exc)
                 raise self._write_failed(action, exc) from exc
-            self.write_error = None
+            self._failure = None
             return cursor
 
     def _begin(self, conn: sqlite3.Connection, action: str) -> None:
@@ -211,7 +232,7 @@ class SQLiteFile:
     def _commit(self, conn: sqlite3.Connection, action: str) -> None:
         try:
             conn.execute("COMMIT")
-            self.write_error = None
+            self._failure = None
         except sqlite3.Error as exc:
             self._drop_caches()
             if conn.in_transaction:
@@ -241,8 +262,24 @@ class SQLiteFile:
 
     def _write_failed(self, action: str, exc: sqlite3.Error) -> StoreError:
         error = disk.write_failure(self.path, action, exc)
-        self.write_error = str(error)
+        self._failure = str(error)
+        if isinstance(error, StoreFullError):  # full anyway: the reserve's room goes to delivery
+            released = self._space.release_reserve()
+            why = "a write failed" + ("; its reserve was released" if released else "")
+            self._space.short(self._conn, why)
         return error
+
+    def admit(self, cost: int) -> None:
+        """Charge a new event of *cost* bytes; raise StoreFullError when the disk has no room.
+
+        Called before an event is written (see :class:`~.space.DiskSpace`).
+        """
+        with self._lock:
+            self._space.admit(self._open_connection(), cost)
+
+    def charge(self, cost: int) -> None:
+        """Charge *cost* bytes written by a flush or delivery (never refused)."""
+        self._space.charge(cost)
 
     def _open_connection(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -262,17 +299,41 @@ class SQLiteFile:
             conn = self._open_connection()
             if self._depth or conn.in_transaction:
                 return -1
+            short = self._space.shortage is not None
             try:
-                return disk.checkpoint(conn, self.path)
+                size = disk.checkpoint(conn, self.path, truncate=short)
+                if short:
+                    self._recover(conn)
             except sqlite3.Error as exc:
                 raise self._write_failed("checkpointing the WAL", exc) from exc
+            return size
+
+    def _recover(self, conn: sqlite3.Connection) -> None:
+        """Accept events again once the disk has room (see :meth:`DiskSpace.recover`)."""
+        if self._space.recover(conn):
+            conn.execute(f"PRAGMA wal_autocheckpoint = {disk.wal_budget_pages(self.path)}")
+            logger.warning("%s: the disk has room again: accepting events", self.path)
+
+    def group_commits(self) -> SQLiteFile:
+        """Return this store: writes between begin_group and commit_group commit as one."""
+        return self
+
+    def shared_store(self) -> None:
+        """Return None: one process holds the file (a lock says so)."""
+        return None
+
+    def describe(self) -> str:
+        """Say which store this is and where its file is."""
+        return f"{type(self).__name__} {self.path}"
 
     def check_writable(self) -> str | None:
         """Return why writes fail (None when they work), probing again after a failure.
 
         While :attr:`write_error` is set, a probe write of :data:`PROBE_BYTES` (written and
         deleted in one transaction, so the file does not change) is tried at most once a
-        second, so readiness recovers once space is freed even when no traffic arrives.
+        second, so readiness recovers once space is freed even when no traffic arrives;
+        while the store is only short of space (new events refused), a checkpoint runs
+        instead, which accepts events again once the disk has room.
         """
         if self.write_error is None:
             return None
@@ -284,12 +345,16 @@ class SQLiteFile:
             conn = self._conn
             if conn is None or self._depth or conn.in_transaction:
                 return self.write_error
+            if self._failure is None:  # short of space: checkpoint, and accept once there is room
+                with contextlib.suppress(StoreError):
+                    self.checkpoint()
+                return self.write_error
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 conn.execute(_PROBE_WRITE)
                 conn.execute("DELETE FROM threads WHERE thread_key = '~probe'")
                 conn.execute("COMMIT")
-                self.write_error = None
+                self._failure = None
             except sqlite3.Error as exc:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")

@@ -40,6 +40,9 @@ __all__ = ["SQLiteStore"]
 
 _T = TypeVar("_T")
 
+#: What a stored message costs beyond its JSON body (row, index entry), for the disk gate.
+_ROW_BYTES = 256
+
 _INSERT_MESSAGE = "INSERT INTO messages (batch_seq, message_id, body) VALUES (?, ?, ?)"
 _INSERT_FIRST_MESSAGE = (
     "INSERT INTO messages (batch_seq, message_id, body) VALUES (last_insert_rowid(), ?, ?)"
@@ -137,6 +140,7 @@ class SQLiteStore(SQLiteDigests):
             row = codec.batch_row(batch)
         except (TypeError, ValueError, RecursionError) as exc:
             raise self._unencodable("recording a new batch", exc) from exc
+        self.admit(len(body) + _ROW_BYTES)
         cursors = self._steps(
             "recording a new batch",
             ((_INSERT_BATCH, row), (_INSERT_FIRST_MESSAGE, (message.id, body))),
@@ -152,6 +156,7 @@ class SQLiteStore(SQLiteDigests):
             body = codec.message_body(message)
         except (TypeError, ValueError, RecursionError) as exc:
             raise self._unencodable("recording a message", exc) from exc
+        self.admit(len(body) + _ROW_BYTES)
         seq = self._seqs.get(batch.id)
         if seq is not None:
             cursor = self._statement(
@@ -178,7 +183,9 @@ class SQLiteStore(SQLiteDigests):
                 encoded = codec.join_bodies(bodies)
                 self._keep_flushed_bodies(entry.messages, bodies)
             try:
-                steps.append((_INSERT_OUTBOX, codec.outbox_row(entry, encoded)))
+                row = codec.outbox_row(entry, encoded)
+                steps.append((_INSERT_OUTBOX, row))
+                self.charge(sum(len(v) for v in row if isinstance(v, str)))
             except (TypeError, ValueError, RecursionError) as exc:
                 raise self._unencodable("recording a flush", exc) from exc
         seq = self._seqs.pop(batch.id, None)
