@@ -76,3 +76,45 @@ async def test_a_digest_mentions_the_requested_reviewer_and_no_payload_text(
     assert "<@U0BOB> review" in shown
     for injected in ("<!channel>", "<!here>", "<!everyone>", "<@U0EVIL>"):
         assert injected not in shown
+
+
+def test_a_route_chooses_what_its_digests_mention_and_a_bad_list_names_the_route() -> None:
+    from slack_batcher.model.errors import ConfigError
+    from slack_batcher.routing.table import parse_routes
+
+    table = parse_routes(
+        [
+            {"source": "github", "channel": "#ci", "mention": ["author_on_failure"]},
+            {"channel": "#dev"},
+        ]
+    )
+    assert table.channel_mentions() == {"#ci": ("author_on_failure",)}
+    assert table.routes[0].to_dict()["mention"] == ["author_on_failure"]
+    review = _message(ContentType.PR_UPDATE, repository="acme/api", number=42,
+                      action="review requested", reviewers=["bob"])  # fmt: skip
+    assert PEOPLE.asks([review], ("author_on_failure",)) == []
+    assert [a.user_id for a in PEOPLE.asks([review])] == ["U0BOB"]
+    with pytest.raises(ConfigError, match=r"routes\[0\]\.mention: unknown \['everyone'\]"):
+        parse_routes([{"channel": "#x", "mention": ["everyone"]}])
+
+
+async def test_a_route_that_mentions_only_failures_does_not_ping_the_reviewer(
+    clock: ManualClock,
+) -> None:
+    from slack_batcher.routing.table import parse_routes
+
+    routes = parse_routes([{"channel": "#dev-api", "mention": ["author_on_failure"]}])
+    with FakeSlack(clock=clock, posts_per_second=None) as slack:
+        service = make_service(slack, clock)
+        async with service:
+            app = create_app(service, settings=server_settings(), people=PEOPLE, routes=routes)
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                body = event("e-1", action="review requested", reviewers=["bob"])
+                del body["channel"]
+                response = await client.post("/v1/messages", json=body, headers=AUTH)
+                assert response.status_code == 202, response.text
+                await service.advance(6 * 60)
+        service.batcher.close()
+    [post] = slack.posts_in("#dev-api")
+    assert "<@U0BOB>" not in json.dumps(post.blocks) + post.text

@@ -94,6 +94,7 @@ def create_app(
     interactivity = InteractionsState.build(service, chosen, mutes)
     app.state.slack_batcher_interactions = interactivity
     service.digest_controls.people = people
+    service.digest_controls.mention_by_channel = (routes or RouteTable()).channel_mentions()
     install_problem_handlers(app)
     app.include_router(api_router)
     app.include_router(mutes_router)

@@ -61,18 +61,24 @@ class People:
     def _github(self, login: object) -> str | None:
         return self.github.get(_text(login).lower())
 
-    def asks(self, messages: Sequence[BatchableMessage]) -> list[Ask]:
-        """Return who each message waits on (latest first, one ask per person and thing)."""
+    def asks(
+        self, messages: Sequence[BatchableMessage], mention: Iterable[str] | None = None
+    ) -> list[Ask]:
+        """Return who each message waits on (latest first, one ask per person and thing).
+
+        *mention* replaces :attr:`mention` (a route's own list).
+        """
+        chosen = self.mention if mention is None else frozenset(mention)
         found: dict[tuple[str, str], Ask] = {}
         for message in reversed(messages):
-            for ask in self._asks_of(message):
+            for ask in self._asks_of(message, chosen):
                 found.setdefault((ask.user_id, ask.about), ask)
         return list(found.values())
 
-    def _asks_of(self, message: BatchableMessage) -> Iterable[Ask]:
+    def _asks_of(self, message: BatchableMessage, mention: frozenset[str]) -> Iterable[Ask]:
         data = message.data
         kind = message.content_type
-        if kind is ContentType.PR_UPDATE and "reviewer" in self.mention:
+        if kind is ContentType.PR_UPDATE and "reviewer" in mention:
             about = f"{_text(data.get('repository'))}#{_text(data.get('number'))}"
             reviewers = data.get("reviewers")
             if "review" in _text(data.get("action")) and isinstance(reviewers, list):
@@ -80,7 +86,7 @@ class People:
                     user_id = self._github(login)
                     if user_id:
                         yield Ask(user_id, "review", about)
-        elif kind is ContentType.JIRA_UPDATE and "assignee" in self.mention:
+        elif kind is ContentType.JIRA_UPDATE and "assignee" in mention:
             email = _text(data.get("assignee_email")).lower()
             assigned = _text(data.get("event")) == "assigned"
             user_id = self.jira.get(email) if email and assigned else None
@@ -88,7 +94,7 @@ class People:
                 yield Ask(user_id, "assigned", _text(data.get("key")))
         elif (
             kind is ContentType.CI_BUILD
-            and "author_on_failure" in self.mention
+            and "author_on_failure" in mention
             and _text(data.get("conclusion")).lower() in _FAILED
         ):
             user_id = self._github(message.author)

@@ -26,6 +26,7 @@ from typing import Any
 
 from ..model.config import BatchConfig
 from ..model.errors import ConfigError
+from ..model.people import ASKS
 from ..sources.base import SourceEvent
 
 __all__ = ["OVERRIDE_KEYS", "Route", "RouteDecision", "RouteTable", "parse_routes"]
@@ -53,7 +54,7 @@ OVERRIDE_KEYS: tuple[str, ...] = tuple(
 KNOWN_SOURCES = ("github", "jira", "alertmanager", "api")
 _STRING_KEYS = ("source", "event", "action", "repository", "project", "severity", "author")
 _OTHER_KEYS = {"name", "channel", "channels", "labels", "bot", "drop", "continue"}
-_KNOWN_KEYS = set(_STRING_KEYS) | _OTHER_KEYS | set(OVERRIDE_KEYS)
+_KNOWN_KEYS = set(_STRING_KEYS) | _OTHER_KEYS | set(OVERRIDE_KEYS) | {"mention"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +71,8 @@ class Route:
     continue_: bool = False
     overrides: Mapping[str, Any] = field(default_factory=dict)
     name: str = ""
+    #: Who the route's digests mention (``[people]`` asks); None: the ``[people]`` default.
+    mention: tuple[str, ...] | None = None
 
     @property
     def label(self) -> str:
@@ -98,6 +101,8 @@ class Route:
             raw["channels"] = list(self.channels)
         if self.continue_:
             raw["continue"] = True
+        if self.mention is not None:
+            raw["mention"] = list(self.mention)
         raw.update(self.overrides)
         return raw
 
@@ -172,6 +177,16 @@ class RouteTable:
                 continue
             for channel in route.channels:
                 found.setdefault(channel, dict(route.overrides))
+        return found
+
+    def channel_mentions(self) -> dict[str, tuple[str, ...]]:
+        """Return each channel's ``mention`` list: the first route naming it with one wins."""
+        found: dict[str, tuple[str, ...]] = {}
+        for route in self.routes:
+            if route.mention is None:
+                continue
+            for channel in route.channels:
+                found.setdefault(channel, route.mention)
         return found
 
     def channel_configs(self, base: BatchConfig) -> dict[str, BatchConfig]:
@@ -274,6 +289,19 @@ def _match_keys(
     return match, labels
 
 
+def _mention(raw: Mapping[str, Any], prefix: str, problems: list[str]) -> tuple[str, ...] | None:
+    if "mention" not in raw:
+        return None
+    value = raw["mention"]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        problems.append(f"{prefix}.mention: expected a list of {', '.join(ASKS)}")
+        return None
+    unknown = [v for v in value if v not in ASKS]
+    if unknown:
+        problems.append(f"{prefix}.mention: unknown {unknown}; each one of {', '.join(ASKS)}")
+    return tuple(value)
+
+
 def _parse_route(index: int, raw: object, problems: list[str]) -> Route | None:
     prefix = f"routes[{index}]"
     if not isinstance(raw, dict):
@@ -289,6 +317,7 @@ def _parse_route(index: int, raw: object, problems: list[str]) -> Route | None:
         flags[key] = raw.get(key) is True
     channels = _channels(raw, prefix, problems)
     overrides = _overrides(raw, prefix, problems)
+    mention = _mention(raw, prefix, problems)
     if flags["drop"] and (channels or overrides or flags["continue"]):
         problems.append(f"{prefix}.drop: a dropping route takes no channel, overrides or continue")
     elif not flags["drop"] and not channels and "channel" not in raw and "channels" not in raw:
@@ -309,6 +338,7 @@ def _parse_route(index: int, raw: object, problems: list[str]) -> Route | None:
         continue_=flags["continue"],
         overrides=overrides,
         name=name,
+        mention=mention,
     )
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -77,6 +77,8 @@ class DigestControls:
     add: AddControls | None = None
     #: Who must act, mentioned on digest posts (``[people]``); None: nobody is mentioned.
     people: People | None = None
+    #: A channel's own asks to mention (its route's ``mention``), else ``people.mention``.
+    mention_by_channel: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 class LiveDigests:
@@ -302,7 +304,8 @@ class LiveDigests:
         page = with_notes(page, notes)
         people = self.controls.people
         if people:
-            page = with_asks(page, people.asks(messages))
+            chosen = self.controls.mention_by_channel.get(channel)
+            page = with_asks(page, people.asks(messages, chosen))
         add = self.controls.add
         if add is None:
             return page
