@@ -8,10 +8,11 @@
 - an Alertmanager storm when ``benchmarks/data/alert-storm.jsonl`` exists.
 
 Each under two configurations: the **starter** config (``slack-batcher config init``: the
-leading edge, 1-minute windows, 2 minutes for CI) and the **old** one (the same file with
-the seed's window: 5 minutes, 10 for CI, no leading edge). Simulated time: the figures are
-exact and the same on any machine. "time to send" runs from an event's arrival until the
-first post or reply showing it.
+leading edge, 1-minute windows, 2 minutes for CI, digest news at most once a minute), the
+same with ``[delivery] digest_call_budget = true``, and the **old** one (the same file as
+it was before: the seed's window, 5 minutes, 10 for CI, no leading edge, no reply
+interval). Simulated time: the figures are exact and the same on any machine. "time to
+send" runs from an event's arrival until the first post or reply showing it.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ _OLD = [
         "max_batch_size = 10\nmax_batch_age_minutes = 2\n",
         "max_batch_size = 10\nmax_batch_age_minutes = 10\n",
     ),
+    ("digest_reply_interval_seconds = 60\n", ""),
 ]
 
 
@@ -64,7 +66,15 @@ def configs(directory: Path) -> dict[str, ServiceSettings]:
     starter = starter_config()
     old = old_starter_text()
     found = {}
-    for name, text in (("old (5 min window)", old), ("starter (leading edge)", starter)):
+    budget = starter.replace(
+        "digest_reply_interval_seconds = 60\n",
+        "digest_reply_interval_seconds = 60\ndigest_call_budget = true\n",
+    )
+    for name, text in (
+        ("old (5 min window)", old),
+        ("starter (leading edge)", starter),
+        ("starter + call budget", budget),
+    ):
         path = directory / "config.toml"
         path.write_text(text, encoding="utf-8")
         found[name] = with_demo_secrets(load_settings(path))

@@ -105,6 +105,31 @@ def test_a_trickling_body_is_answered_408_and_closed_within_the_limit(tmp_path: 
         assert BODY_SECONDS - 0.5 <= took < BODY_SECONDS + 5, took
 
 
+@pytest.mark.timeout(120)  # real processes, slower on a loaded machine
+def test_a_trickling_request_head_is_closed_within_the_limit(tmp_path: Path) -> None:
+    with serving(tmp_path, max_head_seconds=BODY_SECONDS) as (port, _):
+        conn = socket.create_connection(("127.0.0.1", port), timeout=5)
+        conn.settimeout(0.2)
+        started = time.monotonic()
+        closed = False
+        for byte in b"POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 60:
+            if time.monotonic() - started > BODY_SECONDS + 10:
+                break
+            try:
+                conn.sendall(bytes([byte]))
+                closed = conn.recv(1) == b""
+            except TimeoutError:
+                continue
+            except OSError:
+                closed = True
+            if closed:
+                break
+        took = time.monotonic() - started
+        conn.close()
+        assert closed
+        assert BODY_SECONDS - 0.5 <= took < BODY_SECONDS + 5, took
+
+
 def test_a_body_that_completes_in_time_is_served_as_before(tmp_path: Path) -> None:
     with serving(tmp_path) as (port, _):
         event = {"id": "e-1", "channel": "#dev", "content_type": "generic", "data": {}}
@@ -159,3 +184,43 @@ def test_out_of_descriptors_the_log_says_so_once_per_interval(tmp_path: Path) ->
     assert "Traceback" not in log
     assert log.count("Too many open files") <= 3, log[-3000:]
     assert len(log) < 20_000
+
+
+@pytest.mark.timeout(120)  # real processes, slower on a loaded machine
+def test_past_max_connections_requests_get_503_and_one_log_line(tmp_path: Path) -> None:
+    with serving(tmp_path, max_connections=4) as (port, read_log):
+        conns = [start_body(port, "/v1/messages", declared=100_000) for _ in range(30)]
+        answers = []
+        for conn in conns:
+            conn.settimeout(BODY_SECONDS + 10)
+            try:
+                answers.append(conn.recv(64)[:12])
+            except OSError:
+                answers.append(b"")
+            conn.close()
+        log = read_log()
+    assert answers.count(b"HTTP/1.1 503") >= 20, answers
+    assert 1 <= log.count("Exceeded concurrency limit.") <= 2, log[-2000:]
+
+
+def test_a_repeated_log_line_passes_once_per_interval_with_its_count() -> None:
+    import logging
+
+    from slack_batcher.http.exhaustion import RepeatFilter
+
+    records: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: records.append(record.getMessage())  # type: ignore[method-assign]
+    logger = logging.getLogger("tests.repeat")
+    logger.addHandler(handler)
+    logger.addFilter(RepeatFilter(("Exceeded concurrency limit.",), seconds=3600))
+    try:
+        for _ in range(100):
+            logger.warning("Exceeded concurrency limit.")
+        logger.warning("something else")
+    finally:
+        logger.removeHandler(handler)
+    assert records == [
+        "Exceeded concurrency limit. (once since the last such line)",
+        "something else",
+    ]

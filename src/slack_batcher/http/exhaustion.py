@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["EveryInterval", "install_exhaustion_handler"]
+__all__ = ["EveryInterval", "RepeatFilter", "install_exhaustion_handler"]
 
 logger = logging.getLogger(__name__)
 
@@ -61,12 +61,38 @@ def install_exhaustion_handler(
         count = limiter.due()
         if count is not None:
             logger.warning(
-                "%s: %s (%d times since the last such line; said at most every %.0f s)%s",
+                "%s: %s (%s since the last such line; said at most every %.0f s)%s",
                 context.get("message", "the event loop"),
                 error.strerror or error,
-                count,
+                "once" if count == 1 else f"{count} times",
                 seconds,
                 f"; {hint}" if hint else "",
             )
 
     loop.set_exception_handler(handle)
+
+
+class RepeatFilter(logging.Filter):
+    """Let each of *messages* through once per interval, with how often it happened.
+
+    On uvicorn's logger it turns "Exceeded concurrency limit." (one line per request
+    answered 503 past ``server.max_connections``) into one line per 10 s with a count.
+    """
+
+    def __init__(self, messages: tuple[str, ...], seconds: float = 10.0) -> None:
+        super().__init__()
+        self._limiters = {message: EveryInterval(seconds) for message in messages}
+        self.seconds = seconds
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Return False for a repeat inside the interval; reword the one let through."""
+        limiter = self._limiters.get(record.getMessage())
+        if limiter is None:
+            return True
+        count = limiter.due()
+        if count is None:
+            return False
+        times = "once" if count == 1 else f"{count} times"
+        record.msg = f"{record.getMessage()} ({times} since the last such line)"
+        record.args = ()
+        return True

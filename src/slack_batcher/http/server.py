@@ -25,7 +25,8 @@ from ..runtime.service import BatchingService
 from ..store.base import BatchStore
 from ..store.redis.store import RedisStore
 from .app import create_app
-from .exhaustion import install_exhaustion_handler
+from .exhaustion import RepeatFilter, install_exhaustion_handler
+from .head_timeout import head_timeout_protocol
 from .recent import RecordingSender
 from .settings import LoggingSettings, SenderSettings, ServiceSettings
 
@@ -321,8 +322,12 @@ async def serve(
         lifespan="on",
         limit_concurrency=limit,
         backlog=settings.server.backlog,
+        http=head_timeout_protocol(settings.server.max_head_seconds),
     )
     server = _Server(config, service)
+    uvicorn_log = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, RepeatFilter) for f in uvicorn_log.filters):
+        uvicorn_log.addFilter(RepeatFilter(("Exceeded concurrency limit.",)))
     install_exhaustion_handler(
         asyncio.get_running_loop(),
         hint=f"serving at most {limit} connections (server.max_connections); raise ulimit -n",

@@ -220,6 +220,9 @@ class ServerSettings(BaseModel):
     #: A request body not complete this long after the request started is answered 408
     #: and its connection closed (a client trickling bytes cannot hold it open).
     max_body_seconds: float = Field(default=30.0, gt=0, le=600)
+    #: A connection that sends no complete request line and headers this long after it
+    #: opened (or after its last response) is closed.
+    max_head_seconds: float = Field(default=10.0, gt=0, le=600)
     #: Connections and requests served at once (uvicorn's ``limit_concurrency``); past it,
     #: requests are answered 503 at once. Default: half the process's file descriptor limit
     #: (``ulimit -n``), at most 1000, so the server answers rather than runs out of them.

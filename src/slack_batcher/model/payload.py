@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .errors import InvalidMessageError
+from .json_size import plain_json_size
 
 __all__ = ["MAX_NESTING", "encoded_size", "valid_text"]
 
@@ -93,8 +94,9 @@ def valid_text(text: str) -> bool:
 def encoded_size(name: str, value: object) -> int:
     """Return the UTF-8 size of *value* as compact JSON; refuse what JSON cannot carry.
 
-    Encoded first: nesting is at most the number of opening brackets in the text, so the
-    nesting walk runs only when there are more than ``MAX_NESTING`` of them (or when the
+    A plain flat payload is counted without encoding (:func:`plain_json_size`). Anything
+    else is encoded first: nesting is at most the number of opening brackets in the text, so
+    the nesting walk runs only when there are more than ``MAX_NESTING`` of them (or when the
     encoder's recursion stopped: a cycle, or nesting far too deep). Under a recursion limit
     raised past ``_SAFE_RECURSION`` the walk runs first, so the encoder never recurses
     deeper than the C stack allows.
@@ -103,8 +105,10 @@ def encoded_size(name: str, value: object) -> int:
         raise InvalidMessageError(
             name, f"expected a JSON object (dict), got {type(value).__name__}"
         )
-    if not value:
-        return 2
+    # The common flat payload is counted, not encoded (the same length: json_size.py).
+    size = plain_json_size(value) if type(value) is dict else None
+    if size is not None:
+        return size
     if _getrecursionlimit() > _SAFE_RECURSION and _nests(value):
         _check_nesting(name, value)
     try:
