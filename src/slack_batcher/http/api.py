@@ -13,6 +13,7 @@ from ..model.errors import BatchNotFoundError, InvalidMessageError, StoreError, 
 from ..model.message import BatchableMessage
 from ..model.mute import MutedEvent
 from ..runtime.service import ServiceClosedError
+from .api_routes import route_api_event
 from .fast_route import fast_body_route
 from .mutes import mute_gate
 from .problems import PROBLEM_JSON, problem_response
@@ -26,7 +27,7 @@ from .schemas import (
     Problem,
     ReplayResult,
 )
-from .sources import route_api_event, sources_state
+from .sources import sources_state
 from .state import AppState, get_state, require_token, state_of
 
 __all__ = ["api_router"]
@@ -113,7 +114,11 @@ async def submit(body: Annotated[MessageIn | EventList, Body()], request: Reques
         prefix = f"[{index}]." if many else ""
         try:
             message = item.to_message()
-            routed = ((item.channel, ""),) if item.channel else route_api_event(request, message)
+            routed = (
+                ((item.channel, ""),)
+                if item.channel
+                else route_api_event(sources_state(request).routes, message)
+            )
             for channel, _ in routed:
                 batcher.check_message(message, channel)
         except InvalidMessageError as exc:

@@ -17,6 +17,7 @@ from ..routing.table import RouteTable
 from ..runtime.service import BatchingService
 from ..sources.settings import SourcesSettings
 from .api import api_router
+from .api_routes import require_channel_in_schema
 from .auth import TokenAuth
 from .body import BodyMiddleware
 from .dashboard import dashboard_router
@@ -30,7 +31,7 @@ from .problems import install_problem_handlers
 from .request_metrics import RequestMetricsMiddleware
 from .settings import ServerSettings
 from .slack_settings import SlackSettings
-from .sources import SourcesState, require_channel_in_schema, sources_router
+from .sources import SourcesState, sources_router
 from .sources_metrics import SourcesCollector
 from .state import AppState
 

@@ -28,12 +28,12 @@ from ..model.mute import MutedEvent
 from ..routing.table import RouteTable
 from ..runtime.service import ServiceClosedError
 from ..sources import ADAPTERS, Adapted, PayloadError
-from ..sources.api import api_event
 from ..sources.counters import SourceCounters
 from ..sources.settings import SourcesSettings
 from ..sources.verify import verify_bearer, verify_hmac_sha256
 from ..store.base import BatchStore, SeenIds
 from ..store.recent_ids import RecentIds
+from .api_routes import route_label
 from .mutes import mute_gate
 from .problems import problem_response
 from .record import DeliveryRecorder
@@ -42,8 +42,6 @@ from .state import state_of
 
 __all__ = [
     "SourcesState",
-    "require_channel_in_schema",
-    "route_api_event",
     "sources_router",
     "sources_state",
 ]
@@ -99,52 +97,6 @@ def sources_state(request: Request) -> SourcesState:
     """Return the app's source state."""
     state: SourcesState = request.app.state.slack_batcher_sources
     return state
-
-
-def route_label(table: RouteTable, routes: tuple[int, ...], channel: str) -> str:
-    """Return the label of the first of *routes* that sends to *channel* (``routes[2] (ci)``)."""
-    for index in routes:
-        if 0 <= index < len(table.routes) and channel in table.routes[index].channels:
-            return table.routes[index].label
-    return f"routes[{routes[0]}]" if routes else ""
-
-
-def route_api_event(request: Request, message: BatchableMessage) -> tuple[tuple[str, str], ...]:
-    """Return the (channel, route label)s the routes choose for a ``/v1/messages`` event.
-
-    The event is routed as source ``api``, event = its content type, action / repository /
-    project / severity / labels from its data. Raises InvalidMessageError naming ``channel``
-    when no route takes it.
-    """
-    state = sources_state(request)
-    if not state.routes:
-        raise InvalidMessageError("channel", "required: no [[routes]] are configured to pick one")
-    event = api_event(message)
-    decision = state.routes.route(event)
-    if decision.dropped:
-        raise InvalidMessageError("channel", "left out, and a drop route matches this event")
-    if decision.unrouted:
-        raise InvalidMessageError(
-            "channel",
-            f"left out, and no route matches this event (source 'api', event "
-            f"{event.event!r}); name a channel or add a route",
-        )
-    return tuple((c, route_label(state.routes, decision.routes, c)) for c in decision.channels)
-
-
-def require_channel_in_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    """Mark ``channel`` required in the OpenAPI schema: without routes every event names one."""
-    model = schema.get("components", {}).get("schemas", {}).get("MessageIn")
-    if isinstance(model, dict):
-        required = model.setdefault("required", [])
-        if "channel" not in required:
-            required.append("channel")
-        channel = model.get("properties", {}).get("channel", {})
-        for branch in channel.pop("anyOf", []):  # "string or null" becomes "string"
-            if branch.get("type") == "string":
-                channel.update(branch)
-        channel.pop("default", None)
-    return schema
 
 
 sources_router = APIRouter(prefix="/v1/sources", tags=["sources"])
