@@ -16,7 +16,6 @@ import contextlib
 import logging
 import random
 from collections.abc import AsyncIterator, Iterator, Sequence
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, cast
 
@@ -27,13 +26,13 @@ from ..delivery.retry import RetryAction, RetryPolicy
 from ..formatting.message import SlackMessage
 from ..model.errors import StoreError, StoreFullError
 from ..model.progress import DigestPlan
-from ..model.thread_keys import batch_thread_key, stored_thread_key
 from ..store.base import OutboxEntry
 from .config import ServiceConfig
 from .digest_delivery import DigestDelivery
 from .digests import LiveDigests
 from .group_commit import GroupCommit
 from .metrics import DeliveryMetrics
+from .thread_placement import ThreadPlacement, page_of
 from .timers import ClockTimers, Signal
 
 if TYPE_CHECKING:
@@ -74,6 +73,7 @@ class Deliverer:
         if threading is None:
             threading = batcher.config.enable_threading
         self.threads = bool(threading and getattr(sender, "supports_threads", False))
+        self.placement = ThreadPlacement(batcher, config, threads=self.threads)
         #: Live digests need threads and a sender that edits (a webhook has neither).
         self.digests: LiveDigests | None = None
         #: Delivery into live digests (edit, re-post), when there are live digests.
@@ -183,7 +183,7 @@ class Deliverer:
             await self.wait_turn(entry)
             if self.stopping:
                 return False
-            thread_ts = self._thread_for(entry, index)
+            thread_ts = self.placement.thread_for(entry, index)
             page = self._digest_page(entry, index, digest, thread_ts)
             progress.attempting = index
             entry.attempts += 1
@@ -222,7 +222,7 @@ class Deliverer:
         self, entry: OutboxEntry, index: int, digest: DigestPlan | None, thread_ts: str | None
     ) -> SlackMessage:
         """Return page *index* of *entry*, as its live digest (if any) sends it."""
-        page = self._page(entry.message.pages, index, threaded=thread_ts is not None)
+        page = page_of(entry.message.pages, index, threaded=thread_ts is not None)
         if index == 0 and digest is not None:
             page = DigestDelivery.broadcast(entry, digest, page)
             if not digest.parent and thread_ts is None and self.digests is not None:
@@ -264,7 +264,7 @@ class Deliverer:
         self.succeeded(entry)
         if index == 0:
             try:
-                self._remember_thread(entry, result.ts)
+                self.placement.remember(entry, result.ts)
             except StoreError as exc:  # the post is out: only a later reply's thread is lost
                 logger.warning("could not remember the thread of %s: %s", entry.id, exc)
         if result.warnings:  # the sender logs them; counted here
@@ -393,48 +393,6 @@ class Deliverer:
             if ready is None:
                 return
             await self.timers.wait(ready, self.resumed)
-
-    def _thread_for(self, entry: OutboxEntry, index: int) -> str | None:
-        if not self.threads:
-            return None
-        progress = entry.state
-        digest = progress.digest
-        if digest is not None and digest.parent:
-            return digest.parent
-        if index == 0:
-            if not progress.thread_decided:
-                progress.parent_ts = self._related_thread(entry)
-                progress.thread_decided = True
-            return progress.parent_ts
-        return progress.parent_ts or progress.posted[0]
-
-    def _page(self, pages: list[SlackMessage], index: int, *, threaded: bool) -> SlackMessage:
-        """Return page *index*, labelled "(n/N)" when it is not a thread reply."""
-        page = pages[index]
-        label = f"({index + 1}/{len(pages)})"
-        if threaded or len(pages) == 1 or label in page.text:
-            return page
-        return replace(page, text=f"{label} {page.text}")
-
-    def _thread_key(self, entry: OutboxEntry) -> str | None:
-        if not self.config.thread_related:
-            return None
-        key = batch_thread_key(entry.messages)
-        return stored_thread_key(entry.channel_id, key) if key else None
-
-    def _related_thread(self, entry: OutboxEntry) -> str | None:
-        key = self._thread_key(entry)
-        if key is None:
-            return None
-        return self.batcher.get_thread(key)
-
-    def _remember_thread(self, entry: OutboxEntry, ts: str | None) -> None:
-        if ts is None or entry.state.parent_ts is not None:
-            return
-        key = self._thread_key(entry) if self.threads else None
-        if key is not None:
-            ttl = timedelta(seconds=self.config.thread_ttl_seconds)
-            self.batcher.set_thread(key, ts, ttl)
 
     # ---------------------------------------------------------------- failure
 
