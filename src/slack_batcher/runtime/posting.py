@@ -31,6 +31,7 @@ from .config import ServiceConfig
 from .digest_delivery import DigestDelivery
 from .digests import LiveDigests
 from .group_commit import GroupCommit
+from .held_acks import HeldAcks
 from .metrics import DeliveryMetrics
 from .thread_placement import ThreadPlacement, page_of
 from .timers import ClockTimers, Signal
@@ -100,8 +101,7 @@ class Deliverer:
         self.stopping = False
         self._posting: set[str] = set()  # channels with a post in flight
         #: Delivered entries whose ack could not be written (a full disk), retried later.
-        self.unacked: dict[str, OutboxEntry] = {}
-        self._ack_in_store: set[str] = set()  # of those, the ones the outbox counted as gone
+        self.unacked = HeldAcks(batcher.store, self.outbox, metrics)
         #: The service's group commit: delivery's writes of a loop turn join it.
         self.group: GroupCommit | None = None
 
@@ -320,41 +320,14 @@ class Deliverer:
         try:
             self.outbox.ack(entry.id)
         except StoreFullError as exc:
-            self._hold_ack(entry, exc, counted=False)
+            self.unacked.hold(entry, exc, counted=False)
             return
         if not await self._committed():  # the ack was undone with its group commit
-            self._hold_ack(entry, "the group commit holding it failed", counted=True)
-
-    def _hold_ack(self, entry: OutboxEntry, why: object, *, counted: bool) -> None:
-        self.unacked[entry.id] = entry
-        if counted:  # the in-memory outbox already counted it out: write it to the store
-            self._ack_in_store.add(entry.id)
-        self.metrics.count("possible_duplicates")
-        logger.error(
-            "post %s was delivered but its ack cannot be written yet (%s): no post is started "
-            "until it is; a restart meanwhile would post it again",
-            entry.id,
-            why,
-            extra=entry_fields(entry),
-        )
-
-    def retry_acks(self) -> int:
-        """Write the acks a full disk held back; return how many are still waiting."""
-        for outbox_id in list(self.unacked):
-            try:
-                if outbox_id in self._ack_in_store:
-                    self.batcher.store.ack(outbox_id)
-                    self._ack_in_store.discard(outbox_id)
-                else:
-                    self.outbox.ack(outbox_id)
-            except StoreError:
-                break
-            del self.unacked[outbox_id]
-        return len(self.unacked)
+            self.unacked.hold(entry, "the group commit holding it failed", counted=True)
 
     def writes_held(self) -> int:
         """Write what a full disk held back (acks, the digest map); return how many still wait."""
-        held = self.retry_acks()
+        held = self.unacked.retry()
         if self.digests is not None:
             held += self.digests.save_held()
         return held
