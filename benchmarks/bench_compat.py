@@ -17,12 +17,12 @@ import gc
 import os
 import statistics
 import time
-import tracemalloc
 from collections.abc import Callable
 from datetime import datetime
 from types import ModuleType
 from typing import Any
 
+from benchmarks.bench_core import MEMORY_LAYOUTS, bytes_per_message
 from benchmarks.mix import make_mix_kwargs
 from benchmarks.original import load
 from benchmarks.workload import T0
@@ -160,34 +160,6 @@ def _paired(ours: Callable[[], float], theirs: Callable[[], float] | None) -> tu
     )
 
 
-def _bytes_per_message(build: Callable[[], Any], add: Callable[[Any], int]) -> float:
-    """Traced bytes held per pending message after *add* fed the batcher *build* made."""
-    gc.collect()
-    tracemalloc.start()
-    try:
-        baseline = tracemalloc.get_traced_memory()[0]
-        batcher = build()
-        pending = add(batcher)
-        gc.collect()
-        used = tracemalloc.get_traced_memory()[0] - baseline
-    finally:
-        tracemalloc.stop()
-    del batcher
-    return used / pending
-
-
-#: (label, our config, the original's config arguments, channels)
-LAYOUTS: list[tuple[str, Callable[[], BatchConfig], dict[str, Any], int]] = [
-    ("2,000 channels", lambda: BatchConfig(max_channels=2_000), {}, 2_000),
-    (
-        "50 channels, batches open",
-        lambda: BatchConfig(max_batch_size=1_000_000),
-        {"max_batch_size": 1_000_000},
-        50,
-    ),
-]
-
-
 def _pending_ours(raw: Raw) -> Callable[[MessageBatcher], int]:
     def add(batcher: MessageBatcher) -> int:
         for kwargs, channel in raw:  # flushed batches are dropped, as if posted
@@ -209,15 +181,15 @@ def _pending_theirs(module: ModuleType, raw: Raw) -> Callable[[Any], int]:
 
 def _memory(original: ModuleType | None) -> list[tuple[str, float, float]]:
     rows: list[tuple[str, float, float]] = []
-    for label, config, their_config, channels in LAYOUTS:
+    for label, config, their_config, channels in MEMORY_LAYOUTS:
         raw = make_mix_kwargs(channels=channels, seed=11)
-        mine = _bytes_per_message(
+        mine = bytes_per_message(
             lambda config=config: MessageBatcher(config(), clock=ManualClock()),
             _pending_ours(raw),
         )
         other = float("nan")
         if original is not None:
-            other = _bytes_per_message(
+            other = bytes_per_message(
                 lambda m=original, c=their_config: m.MessageBatcher(m.BatchConfig(**c)),
                 _pending_theirs(original, raw),
             )

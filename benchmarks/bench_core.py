@@ -72,7 +72,7 @@ def _run_original(batcher: Any, pairs: list[tuple[Any, str]]) -> float:
     return time.process_time() - start
 
 
-def _bytes_per_message(build: Callable[[], Any], add: Callable[[Any], int]) -> float:
+def bytes_per_message(build: Callable[[], Any], add: Callable[[Any], int]) -> float:
     """Traced bytes held per pending message after *add* fed the batcher *build* made."""
     gc.collect()
     tracemalloc.start()
@@ -106,7 +106,7 @@ def _our_memory(config: Callable[[], BatchConfig], channels: int) -> float:
             batcher.add_message(message, channel)  # flushed batches are dropped, as if posted
         return int(batcher.get_batch_stats()["messages_pending"])
 
-    return _bytes_per_message(lambda: MessageBatcher(config(), clock=ManualClock()), add)
+    return bytes_per_message(lambda: MessageBatcher(config(), clock=ManualClock()), add)
 
 
 def _original_memory(module: ModuleType, config: dict[str, Any], channels: int) -> float:
@@ -119,7 +119,7 @@ def _original_memory(module: ModuleType, config: dict[str, Any], channels: int) 
         groups = batcher._channel_batch_groups.values()  # it has no pending-count API
         return sum(len(g.messages) for c in groups for g in c.values())
 
-    return _bytes_per_message(lambda: module.MessageBatcher(module.BatchConfig(**config)), add)
+    return bytes_per_message(lambda: module.MessageBatcher(module.BatchConfig(**config)), add)
 
 
 Row = tuple[str, float, float | None, str, bool | None]
