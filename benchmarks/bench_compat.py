@@ -199,9 +199,7 @@ def _memory(original: ModuleType | None) -> list[tuple[str, float, float]]:
 
 def main() -> None:
     """Print the realistic mix's figures, ours beside the original's when configured."""
-    original = load()
-    if original is not None:  # it logs every flush at INFO
-        original.logging.getLogger(original.__name__).setLevel(original.logging.WARNING)
+    original = load(quiet=True)
     print(
         f"realistic mix, 20k events / 50 channels, {ROUNDS} paired rounds (median)\n"
         f"{'':50s} {'ours':>8s} {'original':>9s} {'ratio':>6s} {'worst':>6s}  goal"

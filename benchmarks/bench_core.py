@@ -205,9 +205,7 @@ def _memory_rows(original: ModuleType | None) -> list[Row]:
 
 def side_by_side() -> None:
     """Ours and (when configured) the original on the original's workload, one process."""
-    original = load()
-    if original is not None:  # it logs every flush at INFO
-        original.logging.getLogger(original.__name__).setLevel(original.logging.WARNING)
+    original = load(quiet=True)
     print(
         f"{'20k msgs / 50 channels, to_dict of each post':52s} {'ours':>9s} {'original':>9s}"
         f" {'ratio':>6s}  goal"

@@ -21,8 +21,12 @@ from slack_batcher import BatchableMessage
 __all__ = ["load", "original_kwargs"]
 
 
-def load() -> ModuleType | None:
-    """Import the original's ``message_batcher`` module, or None when not configured."""
+def load(*, quiet: bool = False) -> ModuleType | None:
+    """Import the original's ``message_batcher`` module, or None when not configured.
+
+    *quiet* raises its logger to WARNING: it logs every flush at INFO, which a timing loop
+    would measure.
+    """
     root = os.environ.get("DEVSYNC_ORIGINAL")
     if not root:
         return None
@@ -31,7 +35,10 @@ def load() -> ModuleType | None:
         return None
     if root not in sys.path:
         sys.path.insert(0, root)
-    return importlib.import_module("devsync_ai.core.message_batcher")
+    module = importlib.import_module("devsync_ai.core.message_batcher")
+    if quiet:
+        module.logging.getLogger(module.__name__).setLevel(module.logging.WARNING)
+    return module
 
 
 def original_kwargs(
