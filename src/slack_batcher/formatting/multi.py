@@ -282,6 +282,44 @@ def _fallback_text(first_line: str, page_items: list[_Item], shown: int, remaini
     return truncate("\n".join(lines), MAX_FALLBACK_TEXT)
 
 
+def _pages(
+    context: BatchFormatterContext,
+    pages: list[tuple[int, list[str]]],
+    items: list[_Item],
+    header: str,
+    headline: str,
+    summary_text: str,
+    options: FormatOptions,
+) -> SlackMessage:
+    """Return page 1 of a multi-page post, the later pages as its continuations."""
+    messages: list[SlackMessage] = []
+    done = 0
+    total, page_count = len(items), len(pages)
+    channel = context.channel_id
+    for number, (size, sections) in enumerate(pages, start=1):
+        page_items = items[done : done + size]
+        done += size
+        blocks: list[dict[str, Any]]
+        if number == 1:
+            blocks = [bk.header(header), bk.context(summary_text)]
+            first_line = headline
+        else:
+            first_line = f"({number}/{page_count}) {header}, continued"
+            blocks = [bk.context(first_line)]
+        for text in sections:
+            blocks.append(bk.section(text))
+        if done < total:
+            blocks.append(bk.context(f"…and {total - done} more, continued below"))
+        text = _fallback_text(
+            first_line, page_items, options.max_items_in_text, total - done + size
+        )
+        messages.append(
+            SlackMessage(blocks, text, channel, None, {"page": number, "pages": page_count})
+        )
+    batch = context.batch_group
+    return chain_pages(messages, batch.id, channel, str(batch.batch_type), total)
+
+
 def format_multi(
     context: BatchFormatterContext,
     options: FormatOptions,
@@ -334,31 +372,30 @@ def format_multi(
     if len(summary_text) > 2000:
         summary_text = truncate(summary_text, 2000)
 
-    messages: list[SlackMessage] = []
-    done = 0
     channel = context.channel_id
-    for number, (size, sections) in enumerate(pages, start=1):
-        page_items = items[done : done + size] if page_count > 1 else items
-        done += size
-        blocks: list[dict[str, Any]]
-        if number == 1:
-            blocks = [bk.header(header), bk.context(summary_text)]
-            first_line = headline
-        else:
-            first_line = f"({number}/{page_count}) {header}, continued"
-            blocks = [bk.context(first_line)]
-        for text in sections:
-            blocks.append(bk.section(text))
-        if done < total:
-            blocks.append(bk.context(f"…and {total - done} more, continued below"))
-        text = _fallback_text(
-            first_line, page_items, options.max_items_in_text, total - done + size
+    if page_count == 1:  # the common case: one post, no continuation (chain_pages inlined)
+        blocks = [bk.header(header), bk.context(summary_text)]
+        blocks += [  # bk.section(text), inlined
+            {"type": "section", "text": {"type": "mrkdwn", "text": text, "verbatim": True}}
+            for text in pages[0][1]
+        ]
+        first = SlackMessage(
+            blocks,
+            _fallback_text(headline, items, options.max_items_in_text, total),
+            channel,
+            None,
+            {
+                "page": 1,
+                "pages": 1,
+                "batch_id": batch.id,
+                "channel": channel,
+                # str() of a StrEnum: its value, without the descriptor lookup of .value
+                "batch_type": str(batch.batch_type),
+                "message_count": total,
+            },
         )
-        messages.append(
-            SlackMessage(blocks, text, channel, None, {"page": number, "pages": page_count})
-        )
-    # str() of a StrEnum: its value, without the descriptor lookup of .value
-    first = chain_pages(messages, batch.id, channel, str(batch.batch_type), total)
+    else:
+        first = _pages(context, pages, items, header, headline, summary_text, options)
     metadata = first.metadata
     metadata["message_ids"] = (
         list(map(_MESSAGE_ID, items))
