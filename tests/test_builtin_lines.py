@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from slack_batcher import BatchableMessage, ContentType, FormatOptions
@@ -32,10 +32,10 @@ TEXT = st.one_of(
             "Übersetzung 🚀",
         ]
     ),
-    st.text(max_size=40),
+    st.text(max_size=20),
 )
 VALUE = st.one_of(
-    TEXT, st.integers(-5, 10**6), st.booleans(), st.none(), st.lists(TEXT, max_size=3)
+    TEXT, st.integers(-5, 10**6), st.booleans(), st.none(), st.lists(TEXT, max_size=2)
 )
 KEYS = [
     "repository",
@@ -55,7 +55,7 @@ KEYS = [
     "from_status",
     "project",
 ]
-DATA = st.dictionaries(st.sampled_from(KEYS), VALUE, max_size=10)
+DATA = st.dictionaries(st.sampled_from(KEYS), VALUE, max_size=8)
 OPTIONS = st.builds(
     FormatOptions,
     compact=st.booleans(),
@@ -65,7 +65,11 @@ OPTIONS = st.builds(
 )
 
 
-@settings(max_examples=400)
+@settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(
     kind=st.sampled_from([ContentType.PR_UPDATE, ContentType.JIRA_UPDATE]),
     data=DATA,
