@@ -25,6 +25,8 @@ load average is printed with them; compare rows of one run, not across runs.
   client's Redis requests: the placing script and whatever else the submit asks.
 * **Commands per message**: Redis's own ``INFO commandstats`` over a shared ingest of 5000
   events and their flushes: script calls (round trips) and commands run inside them.
+* **One delivery, one unit**: deliveries of 30 alerts by ``add_many`` and by ``add_unit``
+  (``benchmarks/redis_units.py``).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from pathlib import Path
 import httpx
 from tests.redis_server import RedisServer, free_port
 
+from benchmarks.redis_units import units_table
 from benchmarks.workload import make_messages
 from slack_batcher import (
     BatchableMessage,
@@ -423,7 +426,7 @@ def scaling_table(server: RedisServer, directory: Path) -> None:
 
 
 #: Sections run by ``python -m benchmarks redis``; BENCH_REDIS=digest,commands picks some.
-SECTIONS = ("latency", "flush", "digest", "submit", "commands", "scaling")
+SECTIONS = ("latency", "flush", "digest", "submit", "commands", "units", "scaling")
 
 
 def main() -> None:
@@ -440,6 +443,7 @@ def main() -> None:
                 "digest": lambda: digest_table(server, directory),
                 "submit": lambda: submit_table(server, directory),
                 "commands": lambda: commands_table(server),
+                "units": lambda: units_table(server),
                 "scaling": lambda: scaling_table(server, directory),
             }
             for section in SECTIONS:

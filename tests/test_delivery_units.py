@@ -1,20 +1,53 @@
 """One delivery, one unit: ``add_unit`` keeps a webhook call's messages in one batch and flush.
 
-Runs on every store kind (the ``make_batcher`` fixture). The seed's triggers are unchanged
+Runs on every store kind with the in-process index, and on the shared Redis index
+(``redis-shared``: RedisBatches, one Lua script per unit). The seed's triggers are unchanged
 for messages added one at a time; a unit only moves the flush after its last message.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
 
 from slack_batcher import BatchConfig, ManualClock, MessageBatcher
 from slack_batcher.core.flush import FlushReason
 from slack_batcher.model.errors import InvalidMessageError
+from slack_batcher.store.redis.pending import RedisBatches
+from tests.conftest import STORE_KINDS, redis_store
 from tests.factories import alert, pr
 
 MakeBatcher = Callable[..., MessageBatcher]
+
+
+@pytest.fixture(params=[*sorted(STORE_KINDS), "redis-shared"])
+def make_batcher(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: ManualClock
+) -> Iterator[MakeBatcher]:
+    """Batchers over one store kind (in-process index), or over the shared Redis index."""
+    opened: list[MessageBatcher] = []
+
+    def make(config: BatchConfig | None = None, **kwargs: Any) -> MessageBatcher:
+        kwargs.setdefault("clock", clock)
+        if request.param == "redis-shared":
+            store = redis_store(tmp_path)
+            kwargs.setdefault("pending", RedisBatches(store, clock=clock))  # type: ignore[arg-type]
+        else:
+            store = STORE_KINDS[request.param](tmp_path)
+        kwargs.setdefault("store", store)
+        batcher = MessageBatcher(config, **kwargs)
+        opened.append(batcher)
+        return batcher
+
+    yield make
+    for batcher in opened:
+        with contextlib.suppress(Exception):  # a test may have closed it already
+            batcher.close()
 
 
 def test_thirty_alerts_of_one_delivery_flush_as_one_batch_not_six(

@@ -213,7 +213,7 @@ class MessageBatcher:
         An invalid event stores nothing and is returned as the error, with no results.
         Returns the results in order (a batch that flushed is on the result of its last
         message of the unit) and the store error that stopped the rest, or None. Shared
-        batches: as :meth:`add_many`.
+        batches: the same placement, in one Lua script (one round trip) per unit.
         """
         return self.placer.add_unit(events)
 

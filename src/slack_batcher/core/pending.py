@@ -78,7 +78,8 @@ class PendingBatches(Protocol):
     def begin_unit(self) -> DeliveryUnit | None:
         """Place the next messages as one delivery unit (see :mod:`.units`); return it.
 
-        The shared index opens none (None): it places the messages one by one.
+        The shared index returns None: the unit is the next :meth:`place_many` call, placed
+        whole by one script; :meth:`end_unit` returns its owed flushes, claimed.
         """
         ...
 

@@ -139,29 +139,34 @@ class Placer:
                 error = exc
                 break
             valid.append((message, channel_id))
-        results: list[AddResult] = []
         with self._lock:
-            calls = [(m, c, self._rules_for(c)) for m, c in valid]
-            while calls:
-                now = self._clock.now()
-                placed, failure = self._pending.place_many(calls, now)
-                for done, (message, channel_id, _) in zip(placed, calls, strict=False):
-                    results.append(AddResult(*self._placed(done, message, channel_id, now, True)))
-                if failure is not None:
-                    self._unplaced(failure)
-                    return results, failure
-                calls = calls[len(placed) :]
-        return results, error
+            results, failure = self._place_many(valid)
+        return results, failure or error
+
+    def _place_many(
+        self, events: list[tuple[BatchableMessage, str]]
+    ) -> tuple[list[AddResult], Exception | None]:
+        """Place valid *events* through ``place_many`` (the lock held); stop at a store error."""
+        results: list[AddResult] = []
+        calls = [(m, c, self._rules_for(c)) for m, c in events]
+        while calls:
+            now = self._clock.now()
+            placed, failure = self._pending.place_many(calls, now)
+            for done, (message, channel_id, _) in zip(placed, calls, strict=False):
+                results.append(AddResult(*self._placed(done, message, channel_id, now, True)))
+            if failure is not None:
+                self._unplaced(failure)
+                return results, failure
+            calls = calls[len(placed) :]
+        return results, None
 
     def add_unit(
         self, events: Iterable[tuple[BatchableMessage, str]]
     ) -> tuple[list[AddResult], Exception | None]:
         """Add one delivery's events as a unit (see :meth:`MessageBatcher.add_unit`).
 
-        Shared batches: as :meth:`add_many` (pipelined; the Lua placement has no units).
+        Shared batches: the whole unit is placed by ``place_many`` (one Lua script).
         """
-        if self._shared:
-            return self.add_many(events)
         pending = list(events)
         try:
             for message, channel_id in pending:
@@ -173,10 +178,13 @@ class Placer:
         with self._lock:
             unit = self._pending.begin_unit()
             try:
-                for index, (message, channel_id) in enumerate(pending):
-                    if unit is not None:
-                        unit.index = index
-                    results.append(AddResult(*self.place(message, channel_id, True)))
+                if self._shared:
+                    results, error = self._place_many(pending)
+                else:
+                    for index, (message, channel_id) in enumerate(pending):
+                        if unit is not None:
+                            unit.index = index
+                        results.append(AddResult(*self.place(message, channel_id, True)))
             except (InvalidMessageError, StoreError) as exc:
                 error = exc
             finally:

@@ -12,7 +12,10 @@ defaults (5 items / 5 minutes) are unchanged for messages added one at a time.
 :meth:`MessageBatcher.add_unit <slack_batcher.core.batcher.MessageBatcher.add_unit>` opens a
 unit in the pending index (``begin_unit``): the in-process index asks it which batch to join
 and hands it the flush it would have done; ``end_unit`` returns the flushes owed. The
-shared index (Redis) opens none: it places the messages one by one.
+shared index (Redis) places the whole unit with one Lua script (``place_unit``, run by its
+``place_many`` between ``begin_unit`` and ``end_unit``), the same decisions atomically:
+another instance adding to the channel meanwhile cannot split the delivery, and the batches
+owed a flush come back claimed by this instance.
 """
 
 from __future__ import annotations

@@ -266,7 +266,7 @@ class BatchingService:
         results: list[AddResult] = []
         error: Exception | None = None
         try:
-            # Shared batches (Redis): both place up to a hundred events per round trip.
+            # Shared batches (Redis): a unit is one round trip, add_many one per hundred events.
             add = self.batcher.add_unit if unit else self.batcher.add_many
             results, error = add(events)
         except (InvalidMessageError, StoreError) as exc:

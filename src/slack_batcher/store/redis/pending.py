@@ -8,6 +8,9 @@ one set of batches:
   :mod:`slack_batcher.core.grouping`, from the rules of :mod:`slack_batcher.model.similarity`)
   or opening one, and the size / urgent / leading trigger. Two instances adding to one
   channel at once therefore never open two batches where one batcher would open one.
+  A delivery unit (``add_unit``: one webhook call) is one script too (``place_unit``): its
+  messages join one batch per channel and partition, the triggers wait for its last
+  message, and each batch a trigger asked for is claimed once, holding the whole delivery.
 * **Flushing** starts with a *claim*: the script that finds a batch full, or due
   (``claim_due``, run by every instance's deadline timer — no leader), takes it out of the
   open batches and marks it claimed by this instance for ``claim_seconds``. The instance
@@ -69,6 +72,8 @@ _PIPELINE = 100
 
 #: What placing did: as :data:`slack_batcher.core.pending.Placed`.
 _Placed = tuple[str, bool, bool, BatchGroup | None, FlushReason | None]
+#: A flush a delivery unit owes: as :data:`slack_batcher.core.units.Owed`.
+_Owed = tuple[BatchGroup, FlushReason, int]
 
 
 class SharedRules(Protocol):
@@ -147,6 +152,9 @@ class RedisBatches:
         # The earliest due time of the batches this instance opened since the deadline timer
         # last looked at Redis (next_due); None: none.
         self._placed_due: datetime | None = None
+        # Between begin_unit and end_unit: place_many places one delivery unit.
+        self._unit = False
+        self._owed: list[_Owed] = []
 
     def restore(self) -> int:
         """Rebuild nothing: the shared batches stay in Redis. Return 0."""
@@ -188,6 +196,8 @@ class RedisBatches:
         fails mid-way, events after the last result may be stored too (a resend is then
         answered "duplicate": nothing is lost).
         """
+        if self._unit:
+            return self._place_unit(calls, now)
         placed: list[_Placed] = []
         for start in range(0, len(calls), _PIPELINE):
             chunk = calls[start : start + _PIPELINE]
@@ -217,13 +227,46 @@ class RedisBatches:
         batch = _batch_of(reply[2:])
         return batch.id, False, len(batch.messages) == 1, batch, FlushReason(reply[1])
 
-    def begin_unit(self) -> None:
-        """Open no unit (None): a delivery's messages are placed one by one."""
-        return None
+    def _place_unit(
+        self, calls: Sequence[tuple[BatchableMessage, str, SharedRules]], now: datetime
+    ) -> tuple[list[_Placed], Exception | None]:
+        """Place one delivery's events with one script: atomic, whatever other instances do.
 
-    def end_unit(self) -> tuple[()]:
-        """Return no owed flush (no unit was opened)."""
-        return ()
+        The batches a trigger asked for come back claimed, each once, whole; they are kept
+        for :meth:`end_unit`. When the script fails, nothing placed is reported; events it
+        stored before failing are answered "duplicate" on a resend, and their batches come
+        due at their window.
+        """
+        if not calls:
+            return [], None
+        try:
+            arguments = [a for m, c, r in calls for a in self._arguments(m, c, r, now)]
+            placed, flushes = self.redis.run(
+                "place_unit",
+                self.instance_id,
+                micros(now + self.claim_for),
+                len(calls),
+                *arguments,
+            )
+        except (StoreError, ValueError) as exc:
+            return [], exc
+        self._owed.extend((_batch_of(row[2:]), FlushReason(row[0]), int(row[1])) for row in flushes)
+        return [self._placed(reply) for reply in placed], None
+
+    def begin_unit(self) -> None:
+        """Place the next :meth:`place_many` as one delivery unit (one script); return None.
+
+        In each channel its messages join the batch the first joins or opens (same
+        partition); no trigger fires until all are placed (see :mod:`slack_batcher.core.units`).
+        """
+        self._unit = True
+        self._owed = []
+
+    def end_unit(self) -> list[_Owed]:
+        """Close the unit; return the flushes it owes: (claimed batch, reason, its last index)."""
+        owed, self._owed = self._owed, []
+        self._unit = False
+        return owed
 
     def configure(self, channel_id: str, rules: SharedRules) -> None:
         """Nothing to re-index: every placement reads the channel's rules."""

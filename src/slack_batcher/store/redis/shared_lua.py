@@ -46,90 +46,153 @@ end
 
 """
 
+# ``place_message(A, unit, index)``: place one message. *A* holds the ``place`` script's
+# ARGV (below); *unit* is nil, or the delivery unit being placed (``place_unit``): the
+# message then joins the batch the unit's first message in its channel joined, when it has
+# the same partition, and a trigger is held for the unit's end instead of claiming.
+# Returns {'dup', batch id} | {'added', batch id, opened, due (µs) if opened else ''} |
+#         {'flush', reason, batch...}
+_PLACING = r"""
+-- A unit: joined (channel -> batch id), owed (batch id -> {reason, last}), order (batch ids).
+local function held(unit, c, id, reason, index)
+  if unit.joined[c] == nil then unit.joined[c] = id end
+  local owed = unit.owed[id]
+  if owed == nil then
+    unit.owed[id] = {reason = reason, last = index}
+    unit.order[#unit.order + 1] = id
+  else
+    if owed.reason == nil then owed.reason = reason end
+    owed.last = index
+  end
+end
+
+local function place_message(A, unit, index)
+  local c, mid = A[2], A[3]
+  local k = K(c)
+  local holder = redis.call('HGET', k .. ':ids', mid)
+  if holder then return {'dup', holder} end
+  local profile, part = A[5], A[6]
+  local now, window, cap = tonumber(A[23]), tonumber(A[24]), tonumber(A[25])
+  -- flush_leading: the first message of a channel-and-digest-key quiet for a whole window.
+  local leading = false
+  if A[26] == '1' then
+    local qk = k .. ':quiet:' .. A[27]
+    local last = redis.call('GET', qk)
+    leading = (not last) or (now - tonumber(last) >= window)
+    redis.call('SET', qk, A[23], 'PX', math.floor(window / 1000) + 60000)
+  end
+  local enabled, by_sim = A[14] == '1', A[15] == '1'
+  local eps = 1e-9
+  local threshold = tonumber(A[16]) - eps
+  local ws, wa, wt = tonumber(A[19]), tonumber(A[20]), tonumber(A[21])
+  local chosen = nil
+  if enabled and unit then  -- the batch the delivery's first message in c joined, if it fits
+    local joined = unit.joined[c]
+    if joined and redis.call('HGET', k .. ':b:' .. joined, 'part') == part then
+      chosen = joined
+    end
+  end
+  if enabled and chosen == nil then
+    local sc, au, ty = split(profile)
+    local best = -1.0
+    -- When the threshold needs the scope, only batches sharing it can be chosen (as in
+    -- grouping.py); else any open batch of the partition.
+    local candidates
+    if by_sim and A[22] == '1' then
+      candidates = redis.call('ZRANGE', scope_key(k, part, sc), 0, -1)
+    else
+      candidates = redis.call('ZRANGE', k .. ':pt:' .. part, 0, -1)
+    end
+    -- Opening order: on equal scores the batch opened first wins, as in grouping.py.
+    for _, id in ipairs(candidates) do
+      if not by_sim then chosen = id; break end
+      local score = 0.0
+      for _, other in ipairs(redis.call('SMEMBERS', k .. ':bp:' .. id)) do
+        local s2, a2, t2 = split(other)
+        local cur = (s2 == sc and ws or 0.0) + (a2 == au and wa or 0.0) + (t2 == ty and wt or 0.0)
+        if cur > score then score = cur end
+      end
+      if score >= threshold and score > best + eps then chosen = id; best = score end
+    end
+  end
+  local opened = '0'
+  local bk = k .. ':b:' .. A[9]
+  if chosen == nil then
+    chosen = A[9]
+    opened = '1'
+    open_batch(c, chosen, A[10], A[8], A[11], part, mid, A[4], profile, A[7])
+    redis.call('HSET', bk, 'created', A[23])
+  else
+    bk = k .. ':b:' .. chosen
+    add_to(c, chosen, mid, A[4], profile, A[7], A[8])
+    if cap > 0 then  -- a sliding window: the due time moves, up to cap after the opening
+      local due = math.min(now + window, tonumber(redis.call('HGET', bk, 'created')) + cap)
+      if due > tonumber(redis.call('ZSCORE', P .. ':due', chosen)) then
+        redis.call('ZADD', P .. ':due', string.format('%d', due), chosen)
+        redis.call('HSET', bk, 'exp', string.format('%d', due))
+      end
+    end
+  end
+  local count = tonumber(redis.call('HGET', bk, 'count'))
+  local reason = nil
+  if not enabled then
+    reason = 'disabled'
+  elseif count >= tonumber(A[12]) then
+    reason = 'size'
+  elseif A[13] == '1' then
+    reason = 'urgent'
+  elseif leading and count == 1 then
+    reason = 'leading'
+  end
+  if unit then  -- the trigger waits for the delivery's last message (see held)
+    held(unit, c, chosen, reason, index)
+    reason = nil
+  end
+  -- The due time of a batch it opened: the caller's deadline timer may have to wake sooner.
+  if reason == nil then return {'added', chosen, opened, opened == '1' and A[11] or ''} end
+  claim(c, chosen, A[17], A[18])
+  local out = {'flush', reason}
+  for _, v in ipairs(batch_data(c, chosen)) do out[#out + 1] = v end
+  return out
+end
+
+"""
+
 # ARGV: prefix, channel, msg_id, body, profile, part, size, last, new_id, head, due,
 #       max_size, urgent, enabled, by_similarity, threshold, owner, lease,
 #       scope weight, author weight, type weight, scope required (1/0), now (µs),
 #       window (µs), sliding cap (µs, 0: a fixed window), leading (1/0), quiet key
-# Returns {'dup', batch id} | {'added', batch id, opened, due (µs) if opened else ''} |
-#         {'flush', reason, batch...}
 _PLACE = r"""
-local c, mid = ARGV[2], ARGV[3]
-local k = K(c)
-local holder = redis.call('HGET', k .. ':ids', mid)
-if holder then return {'dup', holder} end
-local profile, part = ARGV[5], ARGV[6]
-local now, window, cap = tonumber(ARGV[23]), tonumber(ARGV[24]), tonumber(ARGV[25])
--- flush_leading: the first message of a channel-and-digest-key quiet for a whole window.
-local leading = false
-if ARGV[26] == '1' then
-  local qk = k .. ':quiet:' .. ARGV[27]
-  local last = redis.call('GET', qk)
-  leading = (not last) or (now - tonumber(last) >= window)
-  redis.call('SET', qk, ARGV[23], 'PX', math.floor(window / 1000) + 60000)
+return place_message(ARGV, nil, 0)
+"""
+
+# ARGV: prefix, owner, lease, count, then *count* groups of ``place``'s ARGV after the
+# prefix: one delivery's messages, placed as a unit (see :mod:`slack_batcher.core.units`).
+# Then the batches a trigger asked for are claimed, each once, holding the whole delivery.
+# Returns {{placed reply (dup / added) per message}, {{reason, index of its last, batch...}}}
+_PLACE_UNIT = r"""
+local n = tonumber(ARGV[4])
+local width = (#ARGV - 4) / n
+local unit = {joined = {}, owed = {}, order = {}}
+local placed = {}
+for i = 0, n - 1 do
+  local A = {ARGV[1]}
+  local base = 4 + i * width
+  for j = 1, width do A[j + 1] = ARGV[base + j] end
+  placed[i + 1] = place_message(A, unit, i)
 end
-local enabled, by_sim = ARGV[14] == '1', ARGV[15] == '1'
-local eps = 1e-9
-local threshold = tonumber(ARGV[16]) - eps
-local ws, wa, wt = tonumber(ARGV[19]), tonumber(ARGV[20]), tonumber(ARGV[21])
-local chosen = nil
-if enabled then
-  local sc, au, ty = split(profile)
-  local best = -1.0
-  -- When the threshold needs the scope, only batches sharing it can be chosen (as in
-  -- grouping.py); else any open batch of the partition.
-  local candidates
-  if by_sim and ARGV[22] == '1' then
-    candidates = redis.call('ZRANGE', scope_key(k, part, sc), 0, -1)
-  else
-    candidates = redis.call('ZRANGE', k .. ':pt:' .. part, 0, -1)
-  end
-  -- Opening order: on equal scores the batch opened first wins, as in grouping.py.
-  for _, id in ipairs(candidates) do
-    if not by_sim then chosen = id; break end
-    local score = 0.0
-    for _, other in ipairs(redis.call('SMEMBERS', k .. ':bp:' .. id)) do
-      local s2, a2, t2 = split(other)
-      local cur = (s2 == sc and ws or 0.0) + (a2 == au and wa or 0.0) + (t2 == ty and wt or 0.0)
-      if cur > score then score = cur end
-    end
-    if score >= threshold and score > best + eps then chosen = id; best = score end
+local flushes = {}
+for _, id in ipairs(unit.order) do
+  local owed = unit.owed[id]
+  if owed.reason ~= nil then
+    local c = redis.call('HGET', P .. ':where', id)
+    claim(c, id, ARGV[2], ARGV[3])
+    local out = {owed.reason, owed.last}
+    for _, v in ipairs(batch_data(c, id)) do out[#out + 1] = v end
+    flushes[#flushes + 1] = out
   end
 end
-local opened = '0'
-local bk = k .. ':b:' .. ARGV[9]
-if chosen == nil then
-  chosen = ARGV[9]
-  opened = '1'
-  open_batch(c, chosen, ARGV[10], ARGV[8], ARGV[11], part, mid, ARGV[4], profile, ARGV[7])
-  redis.call('HSET', bk, 'created', ARGV[23])
-else
-  bk = k .. ':b:' .. chosen
-  add_to(c, chosen, mid, ARGV[4], profile, ARGV[7], ARGV[8])
-  if cap > 0 then  -- a sliding window: the due time moves, up to cap after the opening
-    local due = math.min(now + window, tonumber(redis.call('HGET', bk, 'created')) + cap)
-    if due > tonumber(redis.call('ZSCORE', P .. ':due', chosen)) then
-      redis.call('ZADD', P .. ':due', string.format('%d', due), chosen)
-      redis.call('HSET', bk, 'exp', string.format('%d', due))
-    end
-  end
-end
-local count = tonumber(redis.call('HGET', bk, 'count'))
-local reason = nil
-if not enabled then
-  reason = 'disabled'
-elseif count >= tonumber(ARGV[12]) then
-  reason = 'size'
-elseif ARGV[13] == '1' then
-  reason = 'urgent'
-elseif leading and count == 1 then
-  reason = 'leading'
-end
--- The due time of a batch it opened: the caller's deadline timer may have to wake sooner.
-if reason == nil then return {'added', chosen, opened, opened == '1' and ARGV[11] or ''} end
-claim(c, chosen, ARGV[17], ARGV[18])
-local out = {'flush', reason}
-for _, v in ipairs(batch_data(c, chosen)) do out[#out + 1] = v end
-return out
+return {placed, flushes}
 """
 
 # ARGV: prefix, now, owner, lease, limit. Claims due batches; returns a list of batches.
@@ -301,7 +364,8 @@ return 1
 SHARED_SCRIPTS: dict[str, str] = {
     name: LIBRARY + _CLAIMS + body
     for name, body in {
-        "place": _PLACE,
+        "place": _PLACING + _PLACE,
+        "place_unit": _PLACING + _PLACE_UNIT,
         "claim_due": _CLAIM_DUE,
         "claim_ids": _CLAIM_IDS,
         "lease": _LEASE,
