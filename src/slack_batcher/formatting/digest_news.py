@@ -3,7 +3,8 @@
 A digest's reply covers the items that joined it since its last reply (one reply per
 reply interval, however many flushes that was). An alert is news when it is new to the
 digest, or its state (firing, resolved) or severity differs from what the digest last said
-about it; an alert that is re-sent unchanged (Alertmanager repeats the whole group at each
+about it (an alert is known by its fingerprint, or its name and instance); an alert that
+is re-sent unchanged (Alertmanager repeats the whole group at each
 ``group_interval``) is not news, and a reply of re-sends only is not posted at all. Each
 alert appears once in a reply, in its latest state. Any other event (a PR opened, a push,
 a ticket moved) is news in itself.
@@ -62,7 +63,14 @@ def news_items(
 
 
 def _alert_key(message: BatchableMessage) -> str | None:
-    """Return an alert's identity (its fingerprint, or name and instance); None otherwise."""
+    """Return an alert's identity, or None for an event that is news in itself.
+
+    Only an alert that names its identity (a fingerprint, or an instance) can be re-sent:
+    two alerts of one name and service without either are two events.
+    """
     if message.content_type is not ContentType.ALERT:
+        return None
+    data = message.data
+    if not any(data.get(k) for k in ("fingerprint", "alert_id", "instance", "host")):
         return None
     return entity_key(message)

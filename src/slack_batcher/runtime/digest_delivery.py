@@ -26,7 +26,7 @@ import asyncio
 import logging
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -40,6 +40,7 @@ from ..model.progress import DigestPlan, DigestStep
 from ..store.base import DigestRecord, OutboxEntry
 from .digest_budget import DigestBudget
 from .digest_catch_up import CatchUps, reposts
+from .digest_joins import Join, join_of, reply_of
 from .digests import LiveDigests, is_critical
 from .metrics import DeliveryMetrics
 
@@ -249,69 +250,25 @@ class DigestDelivery:
             return False
         if step is DigestStep.UPDATE:
             group = [entry, *(c for c in companions if c.id not in record.entries)]
-            # The first post's items share the first reply, unless a reply came between
-            # (the budget paid no edit then) or it is a critical reply (broadcast).
-            merge = (
-                reposts(record)
-                and len(record.entries) == 1
-                and not any(is_critical(e.messages) for e in group)
-            )
-            join = self._join(record, group, merge=merge, repost=reposts(record) and not merge)
+            join = join_of(self.digests, record, group, self._clock.now(), repost=reposts(record))
             if not self._edit_due(record, group, join):
-                quiet = self._join(record, group, merge=False, repost=False)
+                quiet = join_of(self.digests, record, group, self._clock.now(), repost=False)
                 self.catch_ups.mark(self._joined(record, group, plan, quiet, edited=None))
                 return False
         else:
             group = [entry]
-            join = _Join(record, (len(record.messages), len(record.messages)))  # not used
+            join = Join(record, (len(record.messages), len(record.messages)))  # not used
         async with calls.calling(entry.channel_id):
             done = await self._take(entry, plan, record, step, group, join)
             if isinstance(done, DigestRecord) and plan.step is DigestStep.CONVERT:
                 done = await self._take(entry, plan, done, DigestStep.CONVERT, group, join)
         return done is True
 
-    def _join(
-        self, record: DigestRecord, group: Sequence[OutboxEntry], *, merge: bool, repost: bool
-    ) -> _Join:
-        """Return *record* after *group* joins it, and the items its one reply shows.
-
-        *merge*: the join edits the parent into the summary for the first time; the first
-        post's items go in the same reply as the news (no re-post of their own). *repost*:
-        it does, and they are re-posted apart (one more reply).
-        """
-        now = self._clock.now()
-        grown = self.digests.joined(record, group, now, replies=0)
-        span = (0 if merge else len(record.messages), len(grown.messages))
-        reply = self.digests.news(grown, *span)
-        replies = record.replies + repost + (len(reply.pages) if reply is not None else 0)
-        if merge:
-            return _Join(replace(grown, replies=replies, converted=True, first_post=None), span)
-        return _Join(replace(grown, replies=replies), span)
-
     def reply_of(self, entry: OutboxEntry, plan: DigestPlan) -> bool:
-        """Make *entry*'s message its digest reply (the news it joined with); False: none.
+        """Make *entry*'s message its digest reply; False: none (:func:`.digest_joins.reply_of`)."""
+        return reply_of(self.digests, entry, plan, self._clock.now())
 
-        An entry whose items another entry's reply shows, or whose items are no news,
-        posts nothing. Without a saved span (or once the digest is gone) the entry's own
-        pages are posted.
-        """
-        span = plan.news
-        if plan.parent is None or span is None or plan.step is not DigestStep.REPLIES:
-            return True
-        if span[0] >= span[1]:
-            return False
-        record = self.digests.get(plan.key, self._clock.now())
-        if record is None or record.ts != plan.parent or len(record.messages) < span[1]:
-            return True
-        reply = self.digests.news(record, *span)
-        if reply is None:
-            return False
-        if is_critical(record.messages[span[0] : span[1]]):
-            reply.metadata["reply_broadcast"] = True
-        entry.message = reply
-        return True
-
-    def _edit_due(self, record: DigestRecord, group: Sequence[OutboxEntry], join: _Join) -> bool:
+    def _edit_due(self, record: DigestRecord, group: Sequence[OutboxEntry], join: Join) -> bool:
         """Return True unless a Slack-call budget is kept and cannot pay for this edit."""
         return not self._call_budget or self.budget.affords_edit(
             record,
@@ -325,7 +282,7 @@ class DigestDelivery:
         record: DigestRecord,
         group: Sequence[OutboxEntry],
         plan: DigestPlan,
-        join: _Join,
+        join: Join,
         *,
         edited: SlackMessage | None,
     ) -> DigestRecord:
@@ -359,7 +316,7 @@ class DigestDelivery:
         record: DigestRecord,
         step: DigestStep,
         group: Sequence[OutboxEntry],
-        join: _Join,
+        join: Join,
     ) -> DigestRecord | bool:
         """Make *step*'s call and record it: the record after it, or True if dead-lettered.
 
@@ -399,8 +356,6 @@ class DigestDelivery:
             plan.step = DigestStep.REPLIES
             calls.save_progress(entry)
         else:
-            if summary is None:  # nothing visible changed: no edit, no merged re-post
-                join = self._join(record, group, merge=False, repost=False)
             after = self._joined(record, group, plan, join, edited=summary)
         calls.probe_passed(entry)
         return after
@@ -411,7 +366,7 @@ class DigestDelivery:
         if page is not None:
             await self._sender.post(page, channel=record.channel_id, thread_ts=record.ts)
 
-    async def _edit(self, record: DigestRecord, join: _Join) -> SlackMessage | None:
+    async def _edit(self, record: DigestRecord, join: Join) -> SlackMessage | None:
         """Edit the parent to the summary after *join*; None when it shows that already."""
         repost = reposts(record)
         summary = self.digests.summary(join.record)
@@ -452,14 +407,6 @@ class DigestDelivery:
         plan.step = None
         self._metrics.count("digests_restarted")
         self._calls.save_progress(entry)
-
-
-@dataclass(frozen=True, slots=True)
-class _Join:
-    """A digest after a join (not saved yet) and the items ``[start, end)`` its reply shows."""
-
-    record: DigestRecord
-    span: tuple[int, int]
 
 
 def _next_step(record: DigestRecord, entry: OutboxEntry, plan: DigestPlan) -> DigestStep:
