@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from slack_batcher import SlackMessage, SQLiteStore
+from slack_batcher import BatchableMessage, SlackMessage, SQLiteStore
+from slack_batcher.formatting.digest_summary import format_digest_summary
 from slack_batcher.store import BatchStore, codec
 from slack_batcher.store.base import DigestRecord
 from slack_batcher.store.sqlite import schema as _sqlite_schema
+from slack_batcher.store.sqlite.digests import DIGEST_TEXT_CHARS, digest_item_body
 from tests.conftest import StoreFactory
 from tests.factories import T0, alert
+from tests.test_digest_state import items
 
 
 def record(key: str = "C1\x1falert:api", **changes: object) -> DigestRecord:
@@ -161,3 +168,78 @@ def test_a_version_2_file_keeps_its_live_digests(
         conn.close()
     with SQLiteStore(path) as store:
         assert store.get_digest(written.key, T0) == written
+
+
+# ------------------------------------------------- long texts (a digest item stays small)
+
+
+def _lengthened(value: Any, extra: int, filler: str) -> Any:
+    if isinstance(value, str):
+        return value + filler * extra
+    if isinstance(value, dict):
+        return {key: _lengthened(item, extra, filler) for key, item in value.items()}
+    return value
+
+
+def _texts(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in _texts(item)]
+    if isinstance(value, list):
+        return [text for item in value for text in _texts(item)]
+    return []
+
+
+#: Which items get long texts: (item number, characters added to each text, the filler).
+LENGTHENINGS = st.lists(
+    st.tuples(
+        st.integers(0, 44),
+        st.sampled_from([DIGEST_TEXT_CHARS - 5, DIGEST_TEXT_CHARS + 7, 50_000]),
+        st.sampled_from(["x", " ", "é ", "<!here> "]),
+    ),
+    max_size=8,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(items(), LENGTHENINGS)
+def test_a_digest_keeps_each_text_short_and_its_summary_reads_the_same(
+    messages: list[BatchableMessage], lengthenings: list[tuple[int, int, str]]
+) -> None:
+    # Built here, not drawn: hypothesis would print every 50 KB text of a failing example.
+    for number, extra, filler in lengthenings:
+        if number < len(messages):
+            data = _lengthened(messages[number].data, extra, filler)
+            data["body"] = filler * extra
+            messages[number] = replace(messages[number], data=data)
+
+    kept = [codec.message_from_body(digest_item_body(m)) for m in messages]
+
+    assert [m.id for m in kept] == [m.id for m in messages]
+    for message in kept:
+        assert max(map(len, _texts(message.data)), default=0) <= DIGEST_TEXT_CHARS
+    for by_scope in (False, True):
+        summary = format_digest_summary(messages, replies=3, by_scope=by_scope, channel="C1")
+        again = format_digest_summary(kept, replies=3, by_scope=by_scope, channel="C1")
+        assert again.to_dict() == summary.to_dict()
+
+
+def test_a_digest_of_large_events_stores_a_few_kb_per_item(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    big = [
+        replace(alert(f"a{n}"), data={**alert(f"a{n}").data, "body": "x" * 50_000})
+        for n in range(40)
+    ]
+    store = SQLiteStore(path)
+    store.put_digest(record(messages=big[:20]))
+    store.put_digest(record(messages=big))  # grows: only the 20 new items are written
+    store.close()
+
+    with sqlite3.connect(path) as conn:
+        stored = conn.execute("SELECT sum(length(body)) FROM digest_items").fetchone()[0]
+    assert stored < 40 * (DIGEST_TEXT_CHARS + 1000)  # 50 KB each before
+    found = SQLiteStore(path).get_digest("C1\x1falert:api", T0)
+    assert found is not None
+    assert [m.id for m in found.messages] == [m.id for m in big]
+    assert found.messages[0].data["body"] == "x" * DIGEST_TEXT_CHARS

@@ -15,7 +15,7 @@ import os
 import sqlite3
 from dataclasses import replace
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from ...model.errors import StoreCorruptError
 from ...model.message import BatchableMessage
@@ -23,10 +23,16 @@ from .. import codec
 from ..base import DigestRecord
 from .file import SQLiteFile, Step
 
-__all__ = ["FLUSHED_BODIES_KEPT", "SQLiteDigests"]
+__all__ = ["DIGEST_TEXT_CHARS", "FLUSHED_BODIES_KEPT", "SQLiteDigests", "digest_item_body"]
 
 #: How many flushed messages keep their stored JSON for a live digest to reuse (~300 B each).
 FLUSHED_BODIES_KEPT = 5000
+
+#: A digest item keeps each text of its data and metadata up to this many characters. The
+#: item formatters cut every raw value there before reading it (``formatting.items``), so
+#: the summary reads the same; a 50 KB event costs its digest ~3 KB, not 50 KB, and a
+#: drained outbox gives a full disk its room back although the digests live on.
+DIGEST_TEXT_CHARS = 3000
 
 _PUT_DIGEST = (
     "INSERT OR REPLACE INTO digests (key, channel_id, ts, expires_at, body) VALUES (?, ?, ?, ?, ?)"
@@ -74,11 +80,10 @@ class SQLiteDigests(SQLiteFile):
                 del kept[next(iter(kept))]
 
     def _body_of(self, message: BatchableMessage) -> str:
-        """Return *message*'s stored body: as encoded when it was flushed, else anew."""
+        """Return *message*'s digest item: as encoded when it was flushed, else anew."""
         found = self._flushed_bodies.pop(id(message), None)
-        if found is not None and found[0] is message:
-            return found[1]
-        return codec.message_body(message)
+        body = found[1] if found is not None and found[0] is message else None
+        return digest_item_body(message, body)
 
     # ---------------------------------------------------------------- digests
 
@@ -143,6 +148,7 @@ class SQLiteDigests(SQLiteFile):
                 ("INSERT INTO digest_items (key, body) VALUES (?, ?)", (record.key, items))
             )
         steps.append((_PUT_DIGEST, (record.key, record.channel_id, record.ts, expires, body)))
+        self.charge(len(body) + (len(items) if added else 0))
         swept = codec.time_text(record.updated_at)
         if self._sweep_after is None or self._sweep_after <= swept:
             with self._transaction("writing the digest map") as conn:
@@ -183,6 +189,31 @@ class SQLiteDigests(SQLiteFile):
         with self._transaction("writing the digest map") as conn:
             conn.execute("DELETE FROM digest_items WHERE key = ?", (key,))
             conn.execute("DELETE FROM digests WHERE key = ?", (key,))
+
+
+def digest_item_body(message: BatchableMessage, body: str | None = None) -> str:
+    """Return the stored form of *message* as a digest item: texts cut to DIGEST_TEXT_CHARS.
+
+    *body* is its stored form when known (``codec.message_body``); a body that short holds
+    no text to cut and is returned as it is.
+    """
+    if body is not None and len(body) <= DIGEST_TEXT_CHARS:
+        return body
+    raw = message.to_dict()
+    raw["data"] = _cut(message.data)
+    raw["metadata"] = _cut(message.metadata)
+    return codec.dump_json(raw)
+
+
+def _cut(value: Any) -> Any:
+    """Return *value* with every string in it cut to DIGEST_TEXT_CHARS characters."""
+    if isinstance(value, str):
+        return value[:DIGEST_TEXT_CHARS]
+    if isinstance(value, dict):
+        return {key: _cut(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_cut(item) for item in value]
+    return value
 
 
 def _copy_digest(record: DigestRecord) -> DigestRecord:
