@@ -250,6 +250,21 @@ def row_lines(
     )
 
 
+#: The compact copy of each options object seen (id -> (options, copy)): replace() validates.
+_COMPACT: dict[int, tuple[FormatOptions, FormatOptions]] = {}
+
+
+def _compact(options: FormatOptions) -> FormatOptions:
+    found = _COMPACT.get(id(options))
+    if found is not None and found[0] is options:
+        return found[1]
+    if len(_COMPACT) >= 64:
+        _COMPACT.clear()
+    compact = options.replace(compact=True)
+    _COMPACT[id(options)] = (options, compact)
+    return compact
+
+
 def compound_lines(
     strongest: BatchableMessage,
     view: ItemView,
@@ -266,7 +281,7 @@ def compound_lines(
     *strongest* is the event whose marker shows, *path* the raw :func:`path_text` and
     *places* the :func:`places_text`, *note* the :func:`note_text`.
     """
-    compact = options if options.compact else options.replace(compact=True)
+    compact = options if options.compact else _compact(options)
     if view.place:  # the row names its places itself, not the strongest event's alone
         view = replace(view, place="")
     line, plain = item_lines(strongest, view, compact)

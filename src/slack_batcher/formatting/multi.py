@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 
 from ..model.message import BatchableMessage, ContentType
 from . import blocks as bk
+from .builtin_lines import BUILTIN_LINES, ItemLines
 from .collapse import ALL_PLACES, row_lines
 from .context import BatchFormatterContext
 from .escape import clean, truncate
@@ -37,6 +38,7 @@ _UNPAGED_ITEMS = 500
 #: Blocks a page keeps free besides item sections: header, context, "…and N more".
 _RESERVED_BLOCKS = 3
 _NOUN_KINDS = THING_KINDS
+_FAST = BUILTIN_LINES
 
 
 class _Item(NamedTuple):
@@ -70,14 +72,24 @@ def header_text(
     The scope is the batch's shared repository/project/team (what grouping matched on),
     else the scope every item's view shares (an alert's service, say).
     """
+    return _header(messages, kinds, [v.scope for v in views] if views else None, count)
+
+
+def _header(
+    messages: list[BatchableMessage],
+    kinds: Collection[ContentType],
+    view_scopes: list[str] | None,
+    count: int | None,
+) -> str:
+    """:func:`header_text`, given the views' scopes (*view_scopes*) rather than the views."""
     scopes: set[str] = set()
     for message in messages:  # each item's repository / project / team
         data = message.data
         value = data.get("repository") or data.get("project") or data.get("team")
         if value:
             scopes.add(value if isinstance(value, str) else str(value))
-    if not scopes and views:
-        scopes = {v.scope for v in views}
+    if not scopes and view_scopes:
+        scopes = set(view_scopes)
         scopes = scopes if "" not in scopes else set()
     folded = len({s.lower() for s in scopes}) if len(scopes) > 1 else len(scopes)
     total = len(messages) if count is None else count
@@ -112,12 +124,13 @@ def worded_header(
 class _Facts:
     """What the header and context line need, collected in the same pass as the items."""
 
-    __slots__ = ("counts", "critical", "folded", "views")
+    __slots__ = ("counts", "critical", "folded", "scopes")
 
     def __init__(self) -> None:
         self.counts: dict[ContentType, int] = {}
         self.critical = 0
-        self.views: list[ItemView] = []
+        #: Each item's scope, as its view gives it (an alert's service).
+        self.scopes: list[str] = []
         #: Whether repeats or lifecycles were folded (items then cover several events).
         self.folded = False
 
@@ -128,18 +141,31 @@ def _items(
     item_formatters: Mapping[ContentType, ItemFormatter],
 ) -> tuple[list[_Item], _Facts]:
     facts = _Facts()
-    counts, views = facts.counts, facts.views
+    counts = facts.counts
     critical = 0
+    # PR and JIRA updates with their built-in formatters: read in one pass, lines included
+    # (builtin_lines.py). Any other: its view, its lines made below when nothing folds.
+    found: list[ItemLines] = []
+    views: list[ItemView | None] = []
     titles: set[str] = set()
     for message in ordered:  # one pass (an explicit loop: cheaper than several comprehensions)
         kind = message.content_type
-        view = item_formatters[kind](message, options)
-        views.append(view)
+        formatter = item_formatters[kind]
+        fast = _FAST.get(kind)
+        if fast is not None and formatter is DEFAULT_ITEM_FORMATTERS[kind]:
+            parts = fast(message, options)
+            views.append(None)
+        else:
+            view = formatter(message, options)
+            parts = (view.label, view.title, view.scope, "", "")
+            views.append(view)
+        found.append(parts)
         counts[kind] = counts.get(kind, 0) + 1
         if message.priority == "critical":
             critical += 1
-        titles.add(view.title)
+        titles.add(parts[1])
     facts.critical = critical
+    facts.scopes = [parts[2] for parts in found]
     count = len(ordered)
     items: list[_Item]
     # Folding needs two events of one type with the same label and title (as fold_rows
@@ -147,12 +173,14 @@ def _items(
     if (
         options.fold_repeats
         and len(titles) < count
-        and len({(m.content_type, v.label, v.title) for m, v in zip(ordered, views, strict=True)})
-        < count
+        and len({(m.content_type, p[0], p[1]) for m, p in zip(ordered, found, strict=True)}) < count
     ):
         # Repeats collapsed, lifecycles merged (see formatting/collapse.py).
         facts.folded = True
-        pairs = list(zip(ordered, views, strict=True))
+        pairs = [
+            (m, v if v is not None else item_formatters[m.content_type](m, options))
+            for m, v in zip(ordered, views, strict=True)
+        ]
         rows = fold_rows(pairs) or ()
         # A post names every place of its lines (it is the thread's record of the storm).
         items = [
@@ -169,16 +197,16 @@ def _items(
         if critical:
             facts.critical = distinct_count(p for p in pairs if p[0].priority == "critical")
     else:
-        # The built-in item formatters hand over checked URLs only: not checked again.
-        checked = True
-        for kind in counts:
-            if item_formatters[kind] is not DEFAULT_ITEM_FORMATTERS[kind]:
-                checked = False
-                break
         items = []
-        for message, view in zip(ordered, views, strict=True):
-            line, plain = item_lines(message, view, options, checked)
-            items.append(_new_item(_Item, (message, message.content_type, line, plain, ())))
+        for message, parts, own in zip(ordered, found, views, strict=True):
+            kind = message.content_type
+            if own is None:
+                line, plain = parts[3], parts[4]
+            else:
+                # The built-in item formatters hand over checked URLs only: not checked again.
+                checked = item_formatters[kind] is DEFAULT_ITEM_FORMATTERS[kind]
+                line, plain = item_lines(message, own, options, checked)
+            items.append(_new_item(_Item, (message, kind, line, plain, ())))
     if len(counts) > 1:  # a mixed batch: group by type, in order of each group's first item
         rank = {kind: place for place, kind in enumerate(counts)}
         items.sort(key=lambda item: rank[item.group])  # stable: keeps order inside a group
@@ -282,6 +310,44 @@ def _fallback_text(first_line: str, page_items: list[_Item], shown: int, remaini
     return truncate("\n".join(lines), MAX_FALLBACK_TEXT)
 
 
+def _pages(
+    context: BatchFormatterContext,
+    pages: list[tuple[int, list[str]]],
+    items: list[_Item],
+    header: str,
+    headline: str,
+    summary_text: str,
+    options: FormatOptions,
+) -> SlackMessage:
+    """Return page 1 of a multi-page post, the later pages as its continuations."""
+    messages: list[SlackMessage] = []
+    done = 0
+    total, page_count = len(items), len(pages)
+    channel = context.channel_id
+    for number, (size, sections) in enumerate(pages, start=1):
+        page_items = items[done : done + size]
+        done += size
+        blocks: list[dict[str, Any]]
+        if number == 1:
+            blocks = [bk.header(header), bk.context(summary_text)]
+            first_line = headline
+        else:
+            first_line = f"({number}/{page_count}) {header}, continued"
+            blocks = [bk.context(first_line)]
+        for text in sections:
+            blocks.append(bk.section(text))
+        if done < total:
+            blocks.append(bk.context(f"…and {total - done} more, continued below"))
+        text = _fallback_text(
+            first_line, page_items, options.max_items_in_text, total - done + size
+        )
+        messages.append(
+            SlackMessage(blocks, text, channel, None, {"page": number, "pages": page_count})
+        )
+    batch = context.batch_group
+    return chain_pages(messages, batch.id, channel, str(batch.batch_type), total)
+
+
 def format_multi(
     context: BatchFormatterContext,
     options: FormatOptions,
@@ -300,7 +366,7 @@ def format_multi(
         pages = _paginate(items, max(1, per_page), options, len(kinds) > 1)
     total, page_count = len(items), len(pages)
 
-    header = header_text(ordered, kinds, facts.views, sum(facts.counts.values()))
+    header = _header(ordered, kinds, facts.scopes, sum(facts.counts.values()))
     if (
         len(header) > MAX_HEADER_TEXT
         or not header.isprintable()
@@ -334,31 +400,30 @@ def format_multi(
     if len(summary_text) > 2000:
         summary_text = truncate(summary_text, 2000)
 
-    messages: list[SlackMessage] = []
-    done = 0
     channel = context.channel_id
-    for number, (size, sections) in enumerate(pages, start=1):
-        page_items = items[done : done + size] if page_count > 1 else items
-        done += size
-        blocks: list[dict[str, Any]]
-        if number == 1:
-            blocks = [bk.header(header), bk.context(summary_text)]
-            first_line = headline
-        else:
-            first_line = f"({number}/{page_count}) {header}, continued"
-            blocks = [bk.context(first_line)]
-        for text in sections:
-            blocks.append(bk.section(text))
-        if done < total:
-            blocks.append(bk.context(f"…and {total - done} more, continued below"))
-        text = _fallback_text(
-            first_line, page_items, options.max_items_in_text, total - done + size
+    if page_count == 1:  # the common case: one post, no continuation (chain_pages inlined)
+        blocks = [bk.header(header), bk.context(summary_text)]
+        blocks += [  # bk.section(text), inlined
+            {"type": "section", "text": {"type": "mrkdwn", "text": text, "verbatim": True}}
+            for text in pages[0][1]
+        ]
+        first = SlackMessage(
+            blocks,
+            _fallback_text(headline, items, options.max_items_in_text, total),
+            channel,
+            None,
+            {
+                "page": 1,
+                "pages": 1,
+                "batch_id": batch.id,
+                "channel": channel,
+                # str() of a StrEnum: its value, without the descriptor lookup of .value
+                "batch_type": str(batch.batch_type),
+                "message_count": total,
+            },
         )
-        messages.append(
-            SlackMessage(blocks, text, channel, None, {"page": number, "pages": page_count})
-        )
-    # str() of a StrEnum: its value, without the descriptor lookup of .value
-    first = chain_pages(messages, batch.id, channel, str(batch.batch_type), total)
+    else:
+        first = _pages(context, pages, items, header, headline, summary_text, options)
     metadata = first.metadata
     metadata["message_ids"] = (
         list(map(_MESSAGE_ID, items))

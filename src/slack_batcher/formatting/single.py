@@ -13,18 +13,23 @@ from typing import Any
 from ..model.message import ContentType
 from . import blocks as bk
 from .context import BatchFormatterContext
-from .escape import clean, truncate
+from .escape import CleanCache, clean, truncate
 from .items import KINDS, ItemFormatter, details_of
 from .limits import MAX_FALLBACK_TEXT, MAX_FIELDS
 from .message import SlackMessage
 from .options import FormatOptions
-from .render import NAME_LIMIT, STATUS_LIMIT, author_text, item_line, item_link, item_plain, stamp
+from .render import _NAMES, _STATUSES, author_text, item_line, item_link, item_plain, stamp
 from .render import marker as priority_marker
 
 __all__ = ["format_single"]
 
 _DETAIL_LIMIT = 500
 _FIELD_VALUE_LIMIT = 300
+#: Escaped field labels and short field values (repositories, actions, statuses repeat).
+_LABELS = CleanCache(40)
+_VALUES = CleanCache(_FIELD_VALUE_LIMIT)
+#: "PR update": each content type's noun, capitalised.
+_NOUNS = {kind: words.noun[0].upper() + words.noun[1:] for kind, words in KINDS.items()}
 
 
 def format_single(
@@ -45,37 +50,32 @@ def format_single(
         emoji = f"{kind.emoji} " if options.emoji else ""
         lines = [f"{priority_marker(message.priority, options)}{emoji}*{item_link(view)}*"]
         if view.status:
-            lines.append(f"*{clean(view.status, STATUS_LIMIT)}*")
+            lines.append(f"*{_STATUSES[view.status]}*")
         detail, detail_fields = details_of(formatter, view, message, options)
         if detail:
             lines.append(clean(detail, _DETAIL_LIMIT))
         pairs = [(label, value) for label, value in detail_fields if value != view.status]
         if message.priority != "medium":
             pairs.append(("Priority", message.priority))
-        fields = [
-            f"*{clean(label, 40)}*\n{clean(value, _FIELD_VALUE_LIMIT)}"
-            for label, value in pairs[:MAX_FIELDS]
-        ]
-        about = [kind.noun[0].upper() + kind.noun[1:]]
+        fields = [f"*{_LABELS[label]}*\n{_VALUES[value]}" for label, value in pairs[:MAX_FIELDS]]
+        about = [_NOUNS[message.content_type]]
         if view.scope:
-            about.append(clean(view.scope, NAME_LIMIT))
+            about.append(_NAMES[view.scope])
         if message.author:
             about.append(author_text(message.author, options))
         about.append(stamp(message.timestamp))
         blocks = [bk.section("\n".join(lines), fields), bk.context(" · ".join(about))]
-    noun = kind.noun[0].upper() + kind.noun[1:]
-    text = truncate(f"{noun}: {item_plain(message, view)}", MAX_FALLBACK_TEXT)
-    return SlackMessage(
-        blocks=blocks,
-        text=text,
-        channel=context.channel_id,
-        metadata={
-            "page": 1,
-            "pages": 1,
-            "batch_id": batch.id,
-            "channel": context.channel_id,
-            "batch_type": batch.batch_type.value,
-            "message_count": 1,
-            "message_ids": [message.id],
-        },
-    )
+    text = f"{_NOUNS[message.content_type]}: {item_plain(message, view)}"
+    if len(text) > MAX_FALLBACK_TEXT:
+        text = truncate(text, MAX_FALLBACK_TEXT)
+    channel = context.channel_id
+    metadata = {
+        "page": 1,
+        "pages": 1,
+        "batch_id": batch.id,
+        "channel": channel,
+        "batch_type": str(batch.batch_type),  # a StrEnum's str() is its value
+        "message_count": 1,
+        "message_ids": [message.id],
+    }
+    return SlackMessage(blocks, text, channel, None, metadata)
