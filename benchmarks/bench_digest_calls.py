@@ -1,8 +1,9 @@
 """Live digests' Slack calls: the starter config with and without the digest call options.
 
 `python -m benchmarks digest_calls` replays a month of fastapi/fastapi and the demo day
-(see :mod:`benchmarks.bench_replay`) through the starter config, then the same config with
-``[delivery] digest_reply_interval_seconds = 60`` and/or ``digest_call_budget = true``, and
+(see :mod:`benchmarks.bench_replay`) through the starter config with neither digest call
+option, then with ``[delivery] digest_reply_interval_seconds = 60`` and/or
+``digest_call_budget = true`` (the starter has both), and
 prints the figures side by side: posts, replies, edits, Slack calls per event and the time
 to first visible. Simulated time: the figures are exact and the same on any machine.
 """
@@ -17,10 +18,10 @@ from benchmarks.bench_replay import MONTH, configs, replay_file, row
 from slack_batcher.http.settings import ServiceSettings
 
 VARIANTS = {
-    "starter": {},
-    "+ reply interval 60 s": {"digest_reply_interval_seconds": 60.0},
-    "+ call budget": {"digest_call_budget": True},
-    "+ both": {"digest_reply_interval_seconds": 60.0, "digest_call_budget": True},
+    "neither": {"digest_reply_interval_seconds": 0.0, "digest_call_budget": False},
+    "+ reply interval 60 s": {"digest_reply_interval_seconds": 60.0, "digest_call_budget": False},
+    "+ call budget": {"digest_reply_interval_seconds": 0.0, "digest_call_budget": True},
+    "+ both (starter)": {"digest_reply_interval_seconds": 60.0, "digest_call_budget": True},
 }
 
 
@@ -38,7 +39,7 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory(prefix="bench-digest-calls-") as tmp:
         directory = Path(tmp)
-        starter = configs(directory)["starter (leading edge)"]
+        starter = configs(directory)["starter (call budget)"]
         for title, path in (("a month of fastapi/fastapi", MONTH), ("the demo day", None)):
             print(f"\n{title}: time to send = arrival → first post or reply (simulated clock)")
             print(header)

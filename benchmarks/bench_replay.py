@@ -7,9 +7,10 @@
 - the bundled demo day (``slack_batcher/data/demo-webhooks.jsonl``);
 - an Alertmanager storm when ``benchmarks/data/alert-storm.jsonl`` exists.
 
-Each under two configurations: the **starter** config (``slack-batcher config init``: the
-leading edge, 1-minute windows, 2 minutes for CI, digest news at most once a minute), the
-same with ``[delivery] digest_call_budget = true``, and the **old** one (the same file as
+Each under three configurations: the **starter** config (``slack-batcher config init``: the
+leading edge, 1-minute windows, 2 minutes for CI, digest news at most once a minute, the
+Slack-call budget with its catch-up edit), the same with ``[delivery] digest_call_budget =
+false``, and the **old** one (the same file as
 it was before: the seed's window, 5 minutes, 10 for CI, no leading edge, no reply
 interval). Simulated time: the figures are exact and the same on any machine. "time to
 send" runs from an event's arrival until the first post or reply showing it.
@@ -66,14 +67,14 @@ def configs(directory: Path) -> dict[str, ServiceSettings]:
     starter = starter_config()
     old = old_starter_text()
     found = {}
-    budget = starter.replace(
+    unbudgeted = starter.replace(
         "digest_reply_interval_seconds = 60\n",
-        "digest_reply_interval_seconds = 60\ndigest_call_budget = true\n",
+        "digest_reply_interval_seconds = 60\ndigest_call_budget = false\n",
     )
     for name, text in (
         ("old (5 min window)", old),
-        ("starter (leading edge)", starter),
-        ("starter + call budget", budget),
+        ("starter, no call budget", unbudgeted),
+        ("starter (call budget)", starter),
     ):
         path = directory / "config.toml"
         path.write_text(text, encoding="utf-8")

@@ -97,7 +97,7 @@ async def test_a_critical_item_does_not_wait_for_the_reply_interval(
         await service.advance(timedelta(minutes=6))
 
 
-async def test_with_a_call_budget_lone_events_cost_no_more_calls_than_events(
+async def test_with_a_call_budget_lone_events_edit_the_parent_once_when_their_key_goes_quiet(
     clock: ManualClock, slack: FakeSlack
 ) -> None:
     service = service_for(
@@ -105,11 +105,34 @@ async def test_with_a_call_budget_lone_events_cost_no_more_calls_than_events(
     )
     async with service:
         await storm(service, range(12), every=120.0)  # one event, one flush, every 2 min
-        await service.advance(timedelta(minutes=6))
+        await service.advance(timedelta(minutes=10))
+        [parent] = top_level(slack)
+        assert not parent.history  # the budget paid for no edit: the news is in the thread
+        await service.advance(timedelta(minutes=25))  # quiet: its digest closes soon
 
     [parent] = top_level(slack)
     assert carried(slack, parent) == Counter(f"evt-{n:04d}" for n in range(12))
-    assert calls(slack) <= 12
+    assert header_count(parent) == 12  # caught up: the parent states the true count
+    assert len(parent.history) == 1  # once, not once per event
+    # A post and 11 replies paid by the 12 events; the catch-up edit and the first post's
+    # re-post are the price of a true parent.
+    assert calls(slack) <= 12 + 2
+
+
+async def test_with_a_call_budget_a_stale_parent_is_caught_up_at_shutdown(
+    clock: ManualClock, slack: FakeSlack
+) -> None:
+    service = service_for(
+        clock, slack, ServiceConfig(digest_call_budget=True), BatchConfig(max_batch_size=1)
+    )
+    async with service:
+        await storm(service, range(3), every=120.0)
+        await service.advance(timedelta(minutes=3))
+
+    [parent] = top_level(slack)
+    assert header_count(parent) == 3
+    assert carried(slack, parent) == Counter(f"evt-{n:04d}" for n in range(3))
+    assert calls(slack) <= 3 + 2  # and the catch-up: an edit and the first post's re-post
 
 
 async def test_with_a_call_budget_a_storm_still_ends_with_a_true_header(

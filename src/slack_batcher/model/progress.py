@@ -49,16 +49,23 @@ class DigestPlan:
     """Where a live digest sends an entry: its key, its post and the step reached.
 
     ``parent`` is the digest post's ``ts`` (None: the entry is posted at the top level and
-    becomes the digest of ``key``); ``step`` None means no step was taken yet.
+    becomes the digest of ``key``); ``step`` None means no step was taken yet. ``news``,
+    set when the entry joined: the digest's items ``[start, end)`` its thread reply shows
+    (their news only; an empty range: another entry's reply shows this one's items). None:
+    the entry's own pages are posted.
     """
 
     key: str
     parent: str | None = None
     step: DigestStep | None = None
+    news: tuple[int, int] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON form stored with the entry."""
-        return {"key": self.key, "parent": self.parent, "step": _value(self.step)}
+        out: dict[str, Any] = {"key": self.key, "parent": self.parent, "step": _value(self.step)}
+        if self.news is not None:
+            out["news"] = list(self.news)
+        return out
 
     @classmethod
     def from_dict(cls, raw: Any) -> DigestPlan | None:
@@ -67,10 +74,19 @@ class DigestPlan:
             return None
         parent = raw.get("parent")
         step = raw.get("step")
+        news = raw.get("news")
+        span = (
+            (news[0], news[1])
+            if isinstance(news, list)
+            and len(news) == 2
+            and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in news)
+            else None
+        )
         return cls(
             key=raw["key"],
             parent=parent if isinstance(parent, str) and parent else None,
             step=DigestStep(step) if step in _STEPS else None,
+            news=span,
         )
 
 

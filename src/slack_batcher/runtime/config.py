@@ -38,9 +38,11 @@ class ServiceConfig:
     ``error_rate_threshold`` failed attempts among the recent ones degrades health.
     ``close_sender`` closes the sender when the service closes. Live digests: with
     ``digest_reply_interval_seconds`` each takes news at most once per interval (a critical
-    item at once; 0, the default: as each flush is due); with ``digest_call_budget`` a
-    digest's parent is edited only while its Slack calls stay within its events. Flushes
-    of one digest queued behind the pace always join it in one edit.
+    item at once; 0, the default: as each flush is due), in one reply of what changed;
+    with ``digest_call_budget`` (the default) a digest's parent is edited only while its
+    Slack calls stay within its events, and once more when its key goes quiet (a catch-up
+    edit: the parent ends stating the true count). Flushes of one digest queued behind the
+    pace always join it in one edit.
     ``group_commit`` lets the submits of one event-loop turn share one store commit
     (SQLite), committed before any of them returns.
     """
@@ -63,7 +65,7 @@ class ServiceConfig:
     auth_probe_interval_seconds: float = 60.0
     max_concurrent_posts: int = 50
     digest_reply_interval_seconds: float = 0.0
-    digest_call_budget: bool = False
+    digest_call_budget: bool = True
     stuck_outbox_seconds: float = 900.0
     error_rate_threshold: float = 0.25
     close_sender: bool = True

@@ -39,6 +39,8 @@ from ..model.errors import PermanentDeliveryError
 from ..model.progress import DigestPlan, DigestStep
 from ..store.base import DigestRecord, OutboxEntry
 from .digest_budget import DigestBudget
+from .digest_catch_up import CatchUps, reposts
+from .digest_joins import Join, join_of, reply_of
 from .digests import LiveDigests, is_critical
 from .metrics import DeliveryMetrics
 
@@ -60,6 +62,10 @@ class DeliveryCalls(Protocol):
 
     async def wait_turn(self, entry: OutboxEntry) -> None:
         """Wait until no pause, retry delay or pacing limit holds *entry* back."""
+        ...
+
+    async def wait_channel(self, channel: str) -> None:
+        """Wait until no pause or pacing limit holds a call to *channel* back."""
         ...
 
     def calling(self, channel: str) -> AbstractAsyncContextManager[None]:
@@ -109,6 +115,10 @@ class DigestDelivery:
         self._interval = timedelta(seconds=reply_interval)
         self.budget = DigestBudget()
         self._call_budget = call_budget
+        #: Parents the budget left stale, edited once their digest goes quiet.
+        self.catch_ups = CatchUps(
+            digests, sender, calls, clock, metrics, self.budget, quiet=reply_interval
+        )
         self._keys: dict[str, str] = {}  # queued entry id -> digest key ("" for none)
 
     def key_for(self, entry: OutboxEntry) -> str | None:
@@ -240,24 +250,31 @@ class DigestDelivery:
             return False
         if step is DigestStep.UPDATE:
             group = [entry, *(c for c in companions if c.id not in record.entries)]
-            if not self._edit_due(record, group):
-                self._joined(record, group, plan, edited=None)
+            join = join_of(self.digests, record, group, self._clock.now(), repost=reposts(record))
+            if not self._edit_due(record, group, join):
+                quiet = join_of(self.digests, record, group, self._clock.now(), repost=False)
+                self.catch_ups.mark(self._joined(record, group, plan, quiet, edited=None))
                 return False
         else:
             group = [entry]
+            join = Join(record, (len(record.messages), len(record.messages)))  # not used
         async with calls.calling(entry.channel_id):
-            done = await self._take(entry, plan, record, step, group)
+            done = await self._take(entry, plan, record, step, group, join)
             if isinstance(done, DigestRecord) and plan.step is DigestStep.CONVERT:
-                done = await self._take(entry, plan, done, DigestStep.CONVERT, group)
+                done = await self._take(entry, plan, done, DigestStep.CONVERT, group, join)
         return done is True
 
-    def _edit_due(self, record: DigestRecord, group: Sequence[OutboxEntry]) -> bool:
+    def reply_of(self, entry: OutboxEntry, plan: DigestPlan) -> bool:
+        """Make *entry*'s message its digest reply; False: none (:func:`.digest_joins.reply_of`)."""
+        return reply_of(self.digests, entry, plan, self._clock.now())
+
+    def _edit_due(self, record: DigestRecord, group: Sequence[OutboxEntry], join: Join) -> bool:
         """Return True unless a Slack-call budget is kept and cannot pay for this edit."""
         return not self._call_budget or self.budget.affords_edit(
             record,
             events=sum(len(e.messages) for e in group),
-            replies=sum(len(e.message.pages) for e in group),
-            repost=_reposts(record),
+            replies=join.record.replies - record.replies,
+            repost=False,  # counted in the replies
         )
 
     def _joined(
@@ -265,25 +282,31 @@ class DigestDelivery:
         record: DigestRecord,
         group: Sequence[OutboxEntry],
         plan: DigestPlan,
+        join: Join,
         *,
         edited: SlackMessage | None,
     ) -> DigestRecord:
         """Record that *group* joined *record* (its parent now showing *edited*, if edited).
 
-        The entries' progress is saved before the record: a crash in between leaves an
-        entry the record does not hold, which joins again (an edit at most repeated).
+        The first entry's reply shows the group's news (``join.span``); the others post
+        nothing of their own. The entries' progress is saved before the record: a crash in
+        between leaves an entry the record does not hold, which joins again (an edit at
+        most repeated).
         """
-        repost = edited is not None and _reposts(record)
-        joined = self.digests.joined(record, group, self._clock.now(), repost=repost)
+        joined = join.record
+        end = join.span[1]
         for other in group[1:]:
-            other.state.digest = DigestPlan(plan.key, plan.parent, DigestStep.REPLIES)
+            other.state.digest = DigestPlan(plan.key, plan.parent, DigestStep.REPLIES, (end, end))
             self._calls.save_progress(other)
+        repost = edited is not None and reposts(joined)
         plan.step = DigestStep.CONVERT if repost else DigestStep.REPLIES
+        plan.news = join.span
         self._calls.save_progress(group[0])
         self.digests.save(joined)
         if edited is not None:
             self.budget.edited(record, edited.blocks)
             self._metrics.count("digest_updates")
+        self.catch_ups.clear(record)  # edited, or it already shows this summary
         return joined
 
     async def _take(
@@ -293,6 +316,7 @@ class DigestDelivery:
         record: DigestRecord,
         step: DigestStep,
         group: Sequence[OutboxEntry],
+        join: Join,
     ) -> DigestRecord | bool:
         """Make *step*'s call and record it: the record after it, or True if dead-lettered.
 
@@ -310,7 +334,7 @@ class DigestDelivery:
             if step is DigestStep.CONVERT:
                 await self._repost(record)
             else:
-                summary = await self._edit(record, group)
+                summary = await self._edit(record, join)
         except asyncio.CancelledError:
             raise
         except PermanentDeliveryError as exc:
@@ -332,7 +356,7 @@ class DigestDelivery:
             plan.step = DigestStep.REPLIES
             calls.save_progress(entry)
         else:
-            after = self._joined(record, group, plan, edited=summary)
+            after = self._joined(record, group, plan, join, edited=summary)
         calls.probe_passed(entry)
         return after
 
@@ -342,14 +366,10 @@ class DigestDelivery:
         if page is not None:
             await self._sender.post(page, channel=record.channel_id, thread_ts=record.ts)
 
-    async def _edit(
-        self, record: DigestRecord, group: Sequence[OutboxEntry]
-    ) -> SlackMessage | None:
-        """Edit the parent to the summary with *group* joined; None when it shows that already."""
-        repost = _reposts(record)
-        summary = self.digests.summary(
-            self.digests.joined(record, group, self._clock.now(), repost=repost)
-        )
+    async def _edit(self, record: DigestRecord, join: Join) -> SlackMessage | None:
+        """Edit the parent to the summary after *join*; None when it shows that already."""
+        repost = reposts(record)
+        summary = self.digests.summary(join.record)
         if not repost and not self.budget.changes(record, summary.blocks):
             return None
         await self._sender.update(summary, channel=record.channel_id, ts=record.ts)
@@ -402,11 +422,6 @@ def _next_step(record: DigestRecord, entry: OutboxEntry, plan: DigestPlan) -> Di
     if plan.step is DigestStep.CONVERT and not record.converted and record.first_post:
         return DigestStep.CONVERT
     return DigestStep.REPLIES
-
-
-def _reposts(record: DigestRecord) -> bool:
-    """Return True when the next edit of *record* brings the re-post of its first post."""
-    return not record.converted and record.first_post is not None
 
 
 def _fresh(entry: OutboxEntry) -> bool:

@@ -26,15 +26,18 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from ..core.rendering import render_batch
 from ..formatting.asks import with_asks
+from ..formatting.digest_news import news_items
 from ..formatting.digest_state import DigestState
 from ..formatting.digest_summary import format_digest_summary
 from ..formatting.items import DEFAULT_ITEM_FORMATTERS, ItemFormatter
 from ..formatting.message import SlackMessage
 from ..formatting.mute_note import Note, with_notes
+from ..model.batch import BatchGroup
 from ..model.digest_key import digest_key
 from ..model.errors import StoreError
-from ..model.message import BatchableMessage, ContentType
+from ..model.message import BatchableMessage, BatchType, ContentType
 from ..model.people import People
 from ..store.base import DigestRecord, OutboxEntry
 from .mute_notes import post_notes
@@ -202,22 +205,54 @@ class LiveDigests:
         now: datetime,
         *,
         repost: bool = False,
+        replies: int | None = None,
     ) -> DigestRecord:
         """Return *record* with the items and pages of *entries* added (not saved yet).
 
         Entries it holds already (a retry after the edit went through) are not added again.
         *repost*: the replies count the re-post of the first post too (it follows an edit).
+        *replies*: the posts the join adds to the thread (default: the entries' pages).
         """
         new = [entry for entry in entries if entry.id not in record.entries]
         if not new:
             return record
+        if replies is None:
+            replies = repost + sum(len(e.message.pages) for e in new)
         return replace(
             record,
             messages=[*record.messages, *(m for entry in new for m in entry.messages)],
             entries=[*record.entries, *(entry.id for entry in new)],
-            replies=record.replies + repost + sum(len(e.message.pages) for e in new),
+            replies=record.replies + replies,
             updated_at=now,
             expires_at=self._expiry(record.channel_id, record.created_at, now),
+        )
+
+    def news(self, record: DigestRecord, start: int, end: int) -> SlackMessage | None:
+        """Render the thread reply of *record*'s items ``[start, end)``: their news only.
+
+        None when none of them is news (an alert re-sent unchanged is not): nothing is
+        posted then. The same items render the same reply (a retry posts what it would have).
+        """
+        messages = record.messages
+        items = news_items(messages[:start], messages[start:end])
+        if not items:
+            return None
+        batcher = self.batcher
+        batch = BatchGroup(
+            id=f"news_{record.ts}_{start}_{end}",
+            channel_id=record.channel_id,
+            batch_type=BatchType.for_content_type(items[0].content_type),
+            created_at=items[0].timestamp,
+            expires_at=items[-1].timestamp,
+            messages=items,
+        )
+        return render_batch(
+            batch,
+            config=self.config(record.channel_id),
+            factory=batcher.formatter_factory,
+            recorder=batcher.recorder,
+            on_error=batcher.error_handler.handle_formatter_error,
+            preview=True,
         )
 
     def save(self, record: DigestRecord) -> None:

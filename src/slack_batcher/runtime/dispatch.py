@@ -160,10 +160,15 @@ class Dispatcher:
         queue = self._queues[channel]
         clock = self.timers.clock
         try:
-            while queue and not self.deliverer.stopping:
+            while (queue or self._catch_up_at(channel)) and not self.deliverer.stopping:
                 entry, companions, held_until = self._next(queue)
                 if entry is None:
-                    await self.timers.wait(held_until, self._arrived)
+                    catch_up = self._catch_up_at(channel)
+                    if catch_up is not None and (self.hurry or catch_up <= clock.now()):
+                        await self._catch_up(channel)
+                        continue
+                    wake = min((t for t in (held_until, catch_up) if t is not None), default=None)
+                    await self.timers.wait(wake, self._arrived)
                     continue
                 try:
                     done = await self.deliverer.deliver(entry, companions)
@@ -201,6 +206,22 @@ class Dispatcher:
                 if self.on_drained is not None:
                     self.on_drained()
 
+    def _catch_up_at(self, channel: str) -> datetime | None:
+        """Return when a stale digest parent of *channel* is to be caught up, or None."""
+        digests = self.deliverer.digest_delivery
+        return None if digests is None else digests.catch_ups.due_at(channel)
+
+    async def _catch_up(self, channel: str) -> None:
+        """Make *channel*'s catch-up edits that are due (all of them while draining)."""
+        digests = self.deliverer.digest_delivery
+        if digests is not None:
+            await digests.catch_ups.run(channel, hurry=self.hurry)
+
+    def catching_up(self) -> bool:
+        """Return True while some stale digest parent waits for its catch-up edit."""
+        digests = self.deliverer.digest_delivery
+        return digests is not None and len(digests.catch_ups) > 0
+
     def _next(
         self, queue: deque[OutboxEntry]
     ) -> tuple[OutboxEntry | None, list[OutboxEntry], datetime | None]:
@@ -232,9 +253,9 @@ class Dispatcher:
         timers = self.timers
         clock = timers.clock
         if isinstance(clock, ManualClock):
-            await timers.run_until(deadline, done=lambda: not self._jobs, wake_at_end=False)
+            await timers.run_until(deadline, done=self._idle, wake_at_end=False)
             return
-        while self._jobs:
+        while not self._idle():
             remaining = (deadline - clock.now()).total_seconds()
             if remaining <= 0:
                 return
@@ -243,6 +264,10 @@ class Dispatcher:
                 await asyncio.wait_for(self._drained.wait(), timeout=remaining)
             except TimeoutError:
                 return
+
+    def _idle(self) -> bool:
+        """Return True when nothing is owned and no digest parent waits for a catch-up."""
+        return not self._jobs and not self.catching_up()
 
     async def stop(self, grace: float = 0.0) -> int:
         """Stop delivering: start no new post, let those in flight finish, then end.

@@ -171,13 +171,14 @@ class Deliverer:
         service is :attr:`stopping` (no new post is started then; progress is saved, so the
         next start resumes at the first page not posted).
         """
-        pages = entry.message.pages
         progress = entry.state
         posted = progress.posted
         digests = self.digest_delivery
         digest = digests.plan(entry) if digests is not None else None
         if digest is not None and await self._into_digest(entry, digest, companions):
             return True
+        news = digest is None or digests is None or digests.reply_of(entry, digest)
+        pages = entry.message.pages if news else []
         while len(posted) < len(pages):
             index = len(posted)
             await self.wait_turn(entry)
@@ -363,6 +364,19 @@ class Deliverer:
                 await self.timers.wait(entry.next_attempt_at, self.resumed)
                 continue
             ready = self.pacer.try_take(entry.channel_id, now)
+            if ready is None:
+                return
+            await self.timers.wait(ready, self.resumed)
+
+    async def wait_channel(self, channel: str) -> None:
+        """Wait until no pause, held write or pacing limit holds a call to *channel* back."""
+        clock = self.timers.clock
+        while not self.stopping:
+            if self.paused or self.writes_held():
+                later = None if self.paused else clock.now() + timedelta(seconds=HOLD_SECONDS)
+                await self.timers.wait(later, self.resumed)
+                continue
+            ready = self.pacer.try_take(channel, clock.now())
             if ready is None:
                 return
             await self.timers.wait(ready, self.resumed)

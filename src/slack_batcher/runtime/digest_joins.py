@@ -1,0 +1,73 @@
+"""A join of a live digest: the record after it, and the one thread reply of its news.
+
+The entries that join a digest together (a flush and the flushes of the same digest that
+waited for the reply interval with it) get one thread reply: the news among their items
+(:func:`~slack_batcher.formatting.digest_news.news_items`), posted by the first entry.
+The span of the digest's items it shows is saved in the entry's
+:class:`~slack_batcher.model.progress.DigestPlan`, so a retry or a restart renders the
+same reply from the digest record; the other entries get an empty span and post nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from ..model.progress import DigestPlan, DigestStep
+from ..store.base import DigestRecord, OutboxEntry
+from .digests import LiveDigests, is_critical
+
+__all__ = ["Join", "join_of", "reply_of"]
+
+
+@dataclass(frozen=True, slots=True)
+class Join:
+    """A digest after a join (not saved yet) and the items ``[start, end)`` its reply shows."""
+
+    record: DigestRecord
+    span: tuple[int, int]
+
+
+def join_of(
+    digests: LiveDigests,
+    record: DigestRecord,
+    group: Sequence[OutboxEntry],
+    now: datetime,
+    *,
+    repost: bool,
+) -> Join:
+    """Return *record* after *group* joins it at *now*, and the items its one reply shows.
+
+    *repost*: the join edits the parent into the summary for the first time, and the
+    first post's page is re-posted in the thread (one more reply).
+    """
+    grown = digests.joined(record, group, now, replies=0)
+    span = (len(record.messages), len(grown.messages))
+    reply = digests.news(grown, *span)
+    replies = record.replies + repost + (len(reply.pages) if reply is not None else 0)
+    return Join(replace(grown, replies=replies), span)
+
+
+def reply_of(digests: LiveDigests, entry: OutboxEntry, plan: DigestPlan, now: datetime) -> bool:
+    """Make *entry*'s message its digest reply (the news it joined with); False: none.
+
+    An entry whose items another entry's reply shows, or whose items are no news, posts
+    nothing. Without a saved span (or once the digest is gone) the entry's own pages are
+    posted. A reply with a critical item is broadcast.
+    """
+    span = plan.news
+    if plan.parent is None or span is None or plan.step is not DigestStep.REPLIES:
+        return True
+    if span[0] >= span[1]:
+        return False
+    record = digests.get(plan.key, now)
+    if record is None or record.ts != plan.parent or len(record.messages) < span[1]:
+        return True
+    reply = digests.news(record, *span)
+    if reply is None:
+        return False
+    if is_critical(record.messages[span[0] : span[1]]):
+        reply.metadata["reply_broadcast"] = True
+    entry.message = reply
+    return True

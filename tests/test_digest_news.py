@@ -1,0 +1,150 @@
+"""Threads carry news only, and the call budget still ends with a true parent.
+
+Through the whole service (sources → routes → batcher → runtime → slack_sdk → FakeSlack,
+the starter config, a ManualClock) and, for the property, through the news rule itself.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from slack_batcher import BatchConfig, ManualClock
+from slack_batcher.formatting.digest_news import news_items
+from slack_batcher.model.message import BatchableMessage, ContentType
+from slack_batcher.runtime import ServiceConfig
+from slack_batcher.testing import FakeSlack
+from slack_batcher.testing.alert_storm import StormAlert, notifications, realistic_storm
+from slack_batcher.testing.storm_run import run_storm
+from tests.test_runtime_digest_news import calls, service_for
+from tests.test_runtime_digests import TOKEN, carried, header_count, storm, top_level
+
+
+@pytest.fixture
+async def slack(clock: ManualClock) -> AsyncIterator[FakeSlack]:
+    async with FakeSlack(token=TOKEN, clock=clock) as server:
+        yield server
+
+
+async def test_a_notification_re_sent_unchanged_posts_no_reply_and_no_edit() -> None:
+    group = [StormAlert("HighErrorRate", f"api-{n:02d}", 0, None) for n in range(1, 7)]
+    [first] = notifications(group)
+    again = replace(first, at=first.at + 600)  # Alertmanager's repeat_interval: the same group
+    run = await run_storm([first, again])
+
+    [parent] = run.parents
+    assert run.thread(parent) == []  # nothing changed: nothing to say
+    assert parent.history == ()  # and the post already states the 6 alerts
+    assert run.figures.slack_calls == 1
+    assert run.figures.named == 6
+
+
+async def test_a_reply_names_only_the_alerts_that_changed() -> None:
+    group = [StormAlert("DiskSpaceLow", f"db-{n}", 0, None, service="db") for n in range(1, 5)]
+    group[1] = replace(group[1], resolves_at=200)
+    sent = notifications(group)
+    assert len(sent) == 2  # 4 firing; then the whole group again, db-2 resolved
+    run = await run_storm(sent)
+
+    [parent] = run.parents
+    news = [r for r in run.thread(parent) if "resolved" in r.text]
+    assert len(news) == 1
+    assert "db-2" in news[0].text
+    assert not any(f"db-{n}" in news[0].text for n in (1, 3, 4))  # unchanged: not repeated
+    assert "now: 3 firing, 1 resolved" in parent.text
+
+
+async def test_the_realistic_storm_costs_fewer_calls_than_notifications_twice() -> None:
+    sent = notifications(realistic_storm())
+    run = await run_storm(sent)
+    figures = run.figures
+
+    assert figures.slack_calls <= 2 * figures.notifications
+    [parent] = run.parents
+    assert parent.text.startswith(f"{figures.alerts} alerts")  # distinct alerts, not payloads
+    assert figures.named == figures.instances
+    assert figures.critical_visible_after is not None
+    assert figures.critical_visible_after <= 60
+
+
+async def test_flushes_within_the_reply_interval_are_one_reply(
+    clock: ManualClock, slack: FakeSlack
+) -> None:
+    config = ServiceConfig(digest_reply_interval_seconds=60)
+    service = service_for(clock, slack, config, BatchConfig(max_batch_size=5))
+    async with service:
+        await storm(service, range(5), every=1.0)  # the first post: the digest
+        await service.advance(70)
+        await storm(service, range(5, 20), every=2.0)  # 3 flushes of 5 within 30 s
+        await service.advance(timedelta(minutes=40))
+
+    [parent] = top_level(slack)
+    replies = slack.replies("C1", parent.ts)
+    # The first post re-posted; the first flush at once (a minute after the last news);
+    # the next two, held for the interval, in one reply (two pages of 5 items).
+    assert [r.text.split("\n")[0] for r in replies] == [
+        "5 updates in api",
+        "5 updates in api",
+        "10 updates in api (1/2)",
+        "10 updates in api (2/2)",
+    ]
+    assert carried(slack, parent) == Counter(f"evt-{n:04d}" for n in range(20))
+    assert header_count(parent) == 20
+    assert calls(slack) <= 20
+
+
+# -- the property: across a digest's replies, each alert's last word is its final state --
+
+alert_states = st.lists(
+    st.lists(st.tuples(st.integers(0, 5), st.sampled_from(["firing", "resolved"])), max_size=8),
+    min_size=1,
+    max_size=8,
+)
+
+
+def _alert(number: int, fingerprint: int, state: str) -> BatchableMessage:
+    return BatchableMessage(
+        id=f"m{number}",
+        content_type=ContentType.ALERT,
+        data={
+            "alertname": "Errors",
+            "instance": f"h{fingerprint}",
+            "fingerprint": f"fp{fingerprint}",
+            "status": state,
+            "title": f"Errors on h{fingerprint}",
+        },
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(alert_states)
+def test_each_alert_is_said_once_per_reply_and_its_last_word_is_its_final_state(
+    joins: list[list[tuple[int, str]]],
+) -> None:
+    digest: list[BatchableMessage] = []
+    said: dict[str, str] = {}
+    final: dict[str, str] = {}
+    number = 0
+    for join in joins:
+        batch = []
+        for fingerprint, state in join:
+            batch.append(_alert(number, fingerprint, state))
+            final[f"fp{fingerprint}"] = state
+            number += 1
+        news = news_items(digest, batch)
+        keys = [m.data["fingerprint"] for m in news]
+        assert len(keys) == len(set(keys))  # once per reply, in its latest state
+        for message in news:
+            key, state = message.data["fingerprint"], message.data["status"]
+            assert said.get(key) != state  # only what changed since it was last said
+            assert state == [s for f, s in join if f"fp{f}" == key][-1]
+            said[key] = state
+        digest += batch
+    assert said == final  # every alert's last word in the thread is its final state
+    assert len(said) <= len({m.data["fingerprint"] for m in digest})
