@@ -148,3 +148,30 @@ def test_each_alert_is_said_once_per_reply_and_its_last_word_is_its_final_state(
         digest += batch
     assert said == final  # every alert's last word in the thread is its final state
     assert len(said) <= len({m.data["fingerprint"] for m in digest})
+
+
+# -- a lone event's post stays the one post its followers go to ---------------------------
+
+
+def _event(number: int, kind: ContentType) -> BatchableMessage:
+    return BatchableMessage(
+        id=f"evt-{number:04d}",
+        content_type=kind,
+        data={"repository": "acme/api", "number": 7, "title": f"evt-{number:04d}"},
+    )
+
+
+async def test_a_batch_of_several_kinds_joins_the_digest_of_the_lone_event_before_it(
+    clock: ManualClock, slack: FakeSlack
+) -> None:
+    batching = BatchConfig(flush_leading=True, max_batch_age_minutes=1)
+    service = service_for(clock, slack, ServiceConfig(), batching)
+    async with service:
+        await service.submit(_event(0, ContentType.PR_UPDATE), "C1")  # posted at once
+        await service.advance(5)
+        await service.submit(_event(1, ContentType.PR_UPDATE), "C1")
+        await service.submit(_event(2, ContentType.CI_BUILD), "C1")  # one batch, two kinds
+        await service.advance(timedelta(minutes=40))
+
+    [parent] = top_level(slack)
+    assert carried(slack, parent) == Counter(f"evt-{n:04d}" for n in range(3))
