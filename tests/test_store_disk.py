@@ -144,3 +144,43 @@ def test_a_restart_on_a_full_volume_opens_delivers_and_accepts_once_space_is_fre
         assert batcher.add(event(99_999), "C1") is not None
         store.close()
         assert SQLiteStore(path).outbox_entries() == []
+
+
+def test_a_restart_on_a_full_volume_marks_and_acks_a_turn_of_posts_in_one_commit() -> None:
+    """The service marks each channel's next post `attempting` in one group commit, then
+    acks them. Before, each mark rewrote the entry's whole row (its post and messages, and
+    Debian's SQLite zeroes every freed page again): ~10 marks of 100 KB posts overflowed
+    the 1 MiB a full volume keeps for delivery, the commit failed and nothing was posted."""
+    with SmallVolume(8 * MIB) as volume:
+        path = volume.path / "store.db"
+        store = SQLiteStore(path)
+        batcher = MessageBatcher(BatchConfig(max_batch_size=5), store=store, auto_ack=False)
+        fill_until_refused(batcher)
+        batcher.flush_all_batches()
+        store.close()
+        with (volume.path / "ballast").open("wb") as file, contextlib.suppress(OSError):
+            while True:  # another program takes every byte left
+                file.write(b"\0" * 65536)
+                file.flush()
+
+        store = SQLiteStore(path)
+        batcher = MessageBatcher(BatchConfig(), store=store, auto_ack=False)
+        entries = batcher.outbox.entries()
+        assert len(entries) >= 20
+        turn = entries[:12]
+        with store.transaction():
+            for entry in turn:
+                entry.state.attempting = 0
+                entry.attempts += 1
+                batcher.outbox.update(entry)
+        with store.transaction():
+            for entry in turn:
+                entry.state.attempting = None
+                entry.state.posted.append("1.0")
+                assert batcher.outbox.ack(entry.id)
+        assert store.write_error is not None  # still no room for new events
+        store.close()
+
+        left = SQLiteStore(path).outbox_entries()
+        assert [e.id for e in left] == [e.id for e in entries[12:]]
+        assert all(e.attempts == 0 and e.state.attempting is None for e in left)

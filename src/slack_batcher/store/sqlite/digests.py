@@ -28,11 +28,12 @@ __all__ = ["DIGEST_TEXT_CHARS", "FLUSHED_BODIES_KEPT", "SQLiteDigests", "digest_
 #: How many flushed messages keep their stored JSON for a live digest to reuse (~300 B each).
 FLUSHED_BODIES_KEPT = 5000
 
-#: A digest item keeps each text of its data and metadata up to this many characters. The
-#: item formatters cut every raw value there before reading it (``formatting.items``), so
-#: the summary reads the same; a 50 KB event costs its digest ~3 KB, not 50 KB, and a
-#: drained outbox gives a full disk its room back although the digests live on.
-DIGEST_TEXT_CHARS = 3000
+#: A digest item keeps each text of its data and metadata up to this many characters: the
+#: longest text a Slack post holds (its fallback text; blocks hold less), so the summary
+#: reads the same (but for texts that differ only past the cut, or blank for thousands of
+#: characters, then not). A 50 KB event costs its digest ~4 KB, not 50 KB, so a drained
+#: outbox gives a full disk its room back although the digests live on.
+DIGEST_TEXT_CHARS = 4000
 
 _PUT_DIGEST = (
     "INSERT OR REPLACE INTO digests (key, channel_id, ts, expires_at, body) VALUES (?, ?, ?, ?, ?)"

@@ -55,6 +55,20 @@ _INSERT_OUTBOX = f"INSERT INTO outbox ({codec.OUTBOX_COLUMNS}) VALUES (?,?,?,?,?
 _INSERT_DEAD_LETTER = (
     f"INSERT INTO dead_letters ({codec.DEAD_LETTER_COLUMNS}) VALUES (?,?,?,?,?,?,?,?)"
 )
+# An entry with its progress row's columns, when it has one (schema version 6).
+_SELECT_OUTBOX = (
+    "SELECT o.seq, o.id, o.channel_id, o.batch_id, o.reason, o.flushed_at, o.due_at,"
+    " coalesce(p.attempts, o.attempts),"
+    " CASE WHEN p.id IS NULL THEN o.next_attempt_at ELSE p.next_attempt_at END,"
+    " CASE WHEN p.id IS NULL THEN o.last_error ELSE p.last_error END,"
+    " coalesce(p.state, o.state), o.message, o.messages"
+    " FROM outbox AS o LEFT JOIN outbox_progress AS p ON p.id = o.id"
+)
+# A small row: updating the entry's own would rewrite its post and messages.
+_SAVE_PROGRESS = (
+    "INSERT OR REPLACE INTO outbox_progress (id, attempts, next_attempt_at, last_error, state)"
+    " SELECT id, ?, ?, ?, ? FROM outbox WHERE id = ?"
+)
 # The slower forms, by batch id, for a batch whose row number is not cached (see _seqs).
 _INSERT_MESSAGE_BY_ID = (
     "INSERT INTO messages (batch_seq, message_id, body) SELECT seq, ?, ? FROM batches WHERE id = ?"
@@ -226,28 +240,27 @@ class SQLiteStore(SQLiteDigests):
 
     def _outbox_rows(self, conn: sqlite3.Connection, limit: int | None) -> list[OutboxEntry]:
         rows = conn.execute(
-            f"SELECT seq, {codec.OUTBOX_COLUMNS} FROM outbox ORDER BY seq LIMIT ?",
-            (-1 if limit is None else limit,),
+            _SELECT_OUTBOX + " ORDER BY o.seq LIMIT ?", (-1 if limit is None else limit,)
         )
         return [self._decode("outbox", row[0], codec.outbox_from_row, row[1:]) for row in rows]
 
     def get_outbox(self, outbox_id: str) -> OutboxEntry | None:
         """Return one undelivered entry, or None."""
         with self._reading("reading the outbox") as conn:
-            row = conn.execute(
-                f"SELECT seq, {codec.OUTBOX_COLUMNS} FROM outbox WHERE id = ?", (outbox_id,)
-            ).fetchone()
+            row = conn.execute(_SELECT_OUTBOX + " WHERE o.id = ?", (outbox_id,)).fetchone()
         if row is None:
             return None
         return self._decode("outbox", row[0], codec.outbox_from_row, row[1:])
 
     def update_outbox(self, entry: OutboxEntry) -> None:
-        """Save *entry*'s attempts, next attempt time, last error and sender state."""
+        """Save *entry*'s attempts, next attempt time, last error and sender state.
+
+        Into its progress row (a few hundred bytes written, whatever the size of the post).
+        """
         next_attempt = entry.next_attempt_at
         self._statement(
             "updating an outbox entry",
-            "UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ?, state = ?"
-            " WHERE id = ?",
+            _SAVE_PROGRESS,
             (
                 entry.attempts,
                 None if next_attempt is None else codec.time_text(next_attempt),
