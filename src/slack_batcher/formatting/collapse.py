@@ -53,7 +53,13 @@ def where_of(message: BatchableMessage) -> str:
     data = message.data
     for key in _PLACE_KEYS:
         value = data.get(key)
-        if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
+        if value is None:
+            continue
+        if type(value) is str:  # the common case, without the conversions below
+            text = value.strip()
+            if text:
+                return text
+        elif isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
             return str(value).strip()
     return message.author or ""
 
@@ -283,7 +289,12 @@ def compound_lines(
     """
     compact = options if options.compact else _compact(options)
     if view.place:  # the row names its places itself, not the strongest event's alone
-        view = replace(view, place="")
+        if type(view) is ItemView:  # its fields by position: replace() inspects the class
+            view = ItemView(
+                view.title, view.url, view.label, view.status, view.scope, view.detail, view.fields
+            )
+        else:
+            view = replace(view, place="")
     line, plain = item_lines(strongest, view, compact)
     extras: list[str] = []
     if times > 1:
