@@ -15,10 +15,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from slack_batcher import BatchConfig, ManualClock
+from slack_batcher import BatchConfig, ManualClock, MemoryStore, MessageBatcher
 from slack_batcher.formatting.digest_news import news_items
+from slack_batcher.formatting.message import SlackMessage
 from slack_batcher.model.message import BatchableMessage, ContentType
+from slack_batcher.model.progress import DigestPlan, DigestStep
 from slack_batcher.runtime import ServiceConfig
+from slack_batcher.runtime.digest_joins import reply_of
+from slack_batcher.runtime.digests import LiveDigests
+from slack_batcher.store.base import OutboxEntry
 from slack_batcher.testing import FakeSlack
 from slack_batcher.testing.alert_storm import StormAlert, notifications, realistic_storm
 from slack_batcher.testing.storm_run import run_storm
@@ -175,3 +180,24 @@ async def test_a_batch_of_several_kinds_joins_the_digest_of_the_lone_event_befor
 
     [parent] = top_level(slack)
     assert carried(slack, parent) == Counter(f"evt-{n:04d}" for n in range(3))
+
+
+# -- a crash between saving the entries' plans and the digest loses nothing ---------------
+
+
+def _entry(entry_id: str, message: BatchableMessage, clock: ManualClock) -> OutboxEntry:
+    page = SlackMessage(text=entry_id, blocks=[], channel="C1")
+    now = clock.now()
+    return OutboxEntry(entry_id, "C1", entry_id, page, [message], now, now, "window")
+
+
+def test_an_entry_covered_by_a_join_the_digest_never_saved_posts_its_own_pages(
+    clock: ManualClock,
+) -> None:
+    digests = LiveDigests(MessageBatcher(clock=clock, store=MemoryStore()))
+    first, companion = (_entry(f"e{n}", _alert(n, n, "firing"), clock) for n in range(2))
+    record = digests.start(first, "C1\x1f*", "100.1", clock.now())  # the companion not in it
+    covered = DigestPlan("C1\x1f*", record.ts, DigestStep.REPLIES, (1, 1))
+    assert reply_of(digests, companion, covered, clock.now())  # its own pages: not lost
+    digests.save(replace(record, entries=[*record.entries, companion.id]))
+    assert not reply_of(digests, companion, covered, clock.now())  # the leader's reply has it
