@@ -191,7 +191,7 @@ class SlackMessageFormatterFactory:
                 f"formatter {name!r} ({kind.value}) returned an invalid message: {shown}{more}"
             )
         message.metadata["formatter"] = name
-        message.metadata["message_type"] = kind.value
+        message.metadata["message_type"] = str(kind)  # a StrEnum: its value, no descriptor
         return message
 
     def format_message(

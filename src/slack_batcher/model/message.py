@@ -15,6 +15,7 @@ from typing import Any
 
 from .clock import utc_now
 from .errors import InvalidMessageError
+from .json_size import plain_json_size
 from .payload import MAX_NESTING, encoded_size, valid_text
 
 __all__ = [
@@ -236,7 +237,9 @@ class BatchableMessage:
             data = {}
             size = 2 + len(id)
         else:
-            size = encoded_size("data", data) + len(id)
+            # encoded_size's first step, without its call: a flat payload is counted.
+            counted = plain_json_size(data) if type(data) is dict else None
+            size = (encoded_size("data", data) if counted is None else counted) + len(id)
         if author:
             size += len(author)
         if metadata is _UNSET:
