@@ -10,6 +10,7 @@ possible duplicates the service reported.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import signal
@@ -146,7 +147,11 @@ class ServeProcess:
         """Wait up to *seconds* until nothing is pending or in the outbox."""
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            stats = self.get("/v1/stats").json()
+            try:
+                stats = self.get("/v1/stats").json()
+            except httpx.TransportError:  # not listening yet
+                time.sleep(0.1)
+                continue
             if stats.get("outbox_pending", 1) == 0 and stats.get("batches_pending", 1) == 0:
                 return True
             time.sleep(0.2)
@@ -257,17 +262,33 @@ def post_more(serve: ServeProcess, first: int, body: int, accepted: set[int]) ->
     return count
 
 
+def take_every_byte(volume: Path) -> Path:
+    """Fill what is left of *volume* with a file (another program filling the disk)."""
+    ballast = volume / "ballast"
+    with ballast.open("wb") as file, contextlib.suppress(OSError):
+        while True:
+            file.write(b"\0" * 65536)
+            file.flush()
+    return ballast
+
+
 def run_full_disk(
     directory: Path,
     *,
     digests: bool,
     free_before_restart: bool,
+    taken: bool = False,
     volume_mib: int = 16,
     body: int = 50_000,
     limit: int = 2000,
     posts_per_second: float | None = None,
 ) -> Figures:
-    """Fill a store on a *volume_mib* volume until 503, drain, restart; return the figures."""
+    """Fill a store on a *volume_mib* volume until 503, drain, restart; return the figures.
+
+    *taken*: the service is stopped before the drain (Slack still down), another program
+    takes every byte left, and the restart must deliver the outbox on that full disk
+    (``drained``); then the other program's file goes and the service must become ready.
+    """
     figures = Figures()
     accepted: set[int] = set()
     with (
@@ -290,17 +311,23 @@ def run_full_disk(
             assert first.wait_ready(30), log.read_text()
             outage = slack.fail("ratelimited", retry_after=1)  # the outbox grows meanwhile
             number = fill(first, body, limit, accepted, figures)
-            outage.cancel()
-            figures.drained = first.wait_drained(60)
-            figures.ready_after_drain = first.wait_ready(15)
-            figures.accepted_after_drain = post_more(first, number + 1, body, accepted)
+            if not taken:
+                outage.cancel()
+                figures.drained = first.wait_drained(60)
+                figures.ready_after_drain = first.wait_ready(15)
+                figures.accepted_after_drain = post_more(first, number + 1, body, accepted)
             figures.possible_duplicates += int(first.delivery().get("possible_duplicates", 0))
         finally:
             figures.exit_codes.append(first.stop())
+        outage.cancel()
+        ballast = take_every_byte(volume.path) if taken else None
         if free_before_restart:
             volume.grow((volume_mib + 16) * MIB)
         second = ServeProcess(config, log)
         try:
+            if ballast is not None:
+                figures.drained = second.wait_drained(90)  # on the full disk
+                ballast.unlink()
             figures.ready_after_restart = second.wait_ready(30)
             if second.process.poll() is None:
                 figures.drained_after_restart = second.wait_drained(60)
