@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +20,7 @@ import pytest
 from slack_batcher import BatchConfig, MessageBatcher, SQLiteStore
 from slack_batcher.model.errors import StoreFullError
 from tests.disk_child import event
-from tests.full_volume import SmallVolume
+from tests.full_volume import SmallVolume, take_every_byte
 
 ROOT = Path(__file__).resolve().parent.parent
 MIB = 1024 * 1024
@@ -158,10 +159,7 @@ def test_a_restart_on_a_full_volume_marks_and_acks_a_turn_of_posts_in_one_commit
         fill_until_refused(batcher)
         batcher.flush_all_batches()
         store.close()
-        with (volume.path / "ballast").open("wb") as file, contextlib.suppress(OSError):
-            while True:  # another program takes every byte left
-                file.write(b"\0" * 65536)
-                file.flush()
+        take_every_byte(volume.path)  # another program takes every byte left
 
         store = SQLiteStore(path)
         batcher = MessageBatcher(BatchConfig(), store=store, auto_ack=False)
@@ -184,3 +182,35 @@ def test_a_restart_on_a_full_volume_marks_and_acks_a_turn_of_posts_in_one_commit
         left = SQLiteStore(path).outbox_entries()
         assert [e.id for e in left] == [e.id for e in entries[12:]]
         assert all(e.attempts == 0 and e.state.attempting is None for e in left)
+
+
+def test_a_file_of_the_previous_version_opens_on_a_full_volume_and_delivers() -> None:
+    """The upgrade's migration needs room too: the reserve gives it (before: "cannot open
+    the store: database or disk is full", and nothing was delivered)."""
+    with SmallVolume(4 * MIB) as volume:
+        path = volume.path / "store.db"
+        store = SQLiteStore(path)
+        batcher = MessageBatcher(BatchConfig(max_batch_size=2), store=store, auto_ack=False)
+        for number in range(20):
+            batcher.add(event(number, 20_000), "C1")
+        batcher.flush_all_batches()
+        store.close()
+        with contextlib.closing(sqlite3.connect(path)) as conn:  # as version 5 wrote it
+            conn.execute("DROP TRIGGER outbox_progress_gone")
+            conn.execute("DROP TABLE outbox_progress")
+            conn.execute("PRAGMA user_version = 5")
+            conn.commit()
+        take_every_byte(volume.path)
+
+        store = SQLiteStore(path)
+        assert "the disk is full for new events" in str(store.write_error)
+        batcher = MessageBatcher(BatchConfig(), store=store, auto_ack=False)
+        entries = batcher.outbox.entries()
+        assert len(entries) == 10
+        for entry in entries:
+            entry.state.attempting = 0
+            batcher.outbox.update(entry)
+            assert batcher.outbox.ack(entry.id)
+        store.close()
+        with contextlib.closing(sqlite3.connect(path)) as conn:
+            assert conn.execute("PRAGMA user_version").fetchone()[0] >= 6

@@ -66,12 +66,7 @@ class SQLiteFile:
         inspect(self.path)  # read-only: a foreign or damaged file is refused untouched
         self._lock_key = process_lock.acquire(self.path)
         try:
-            conn, degraded = connect(self.path, synchronous=synchronous, busy_timeout=busy_timeout)
-            if degraded is not None and self._space.release_reserve():
-                conn.close()  # the reserve's room lets the WAL index be made: open normally
-                conn, degraded = connect(
-                    self.path, synchronous=synchronous, busy_timeout=busy_timeout
-                )
+            conn, degraded = self._connect(synchronous, busy_timeout)
         except BaseException:
             process_lock.release(self._lock_key)
             raise
@@ -83,6 +78,25 @@ class SQLiteFile:
             self._space.short(conn, f"no room for the {disk.mib(RESERVE_BYTES)} reserve")
         elif self._space.room(conn)[0] < HEADROOM_BYTES:
             self._space.short(conn, f"less than {disk.mib(HEADROOM_BYTES)} left at the start")
+
+    def _connect(
+        self, synchronous: Literal["NORMAL", "FULL"], busy_timeout: float
+    ) -> tuple[sqlite3.Connection, str | None]:
+        """Open the file; on a full disk, release the reserve first (see ``connect``)."""
+        try:
+            conn, degraded = connect(self.path, synchronous=synchronous, busy_timeout=busy_timeout)
+        except StoreError as exc:  # a migration found no room: the reserve's room is for it
+            cause = exc.__cause__
+            full = isinstance(cause, sqlite3.Error) and isinstance(
+                disk.write_failure(self.path, "opening", cause), StoreFullError
+            )
+            if not full or not self._space.release_reserve():
+                raise
+            return connect(self.path, synchronous=synchronous, busy_timeout=busy_timeout)
+        if degraded is not None and self._space.release_reserve():
+            conn.close()  # the reserve's room lets the WAL index be made: open normally
+            conn, degraded = connect(self.path, synchronous=synchronous, busy_timeout=busy_timeout)
+        return conn, degraded
 
     @property
     def write_error(self) -> str | None:
