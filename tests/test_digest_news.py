@@ -15,10 +15,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from slack_batcher import BatchConfig, ManualClock
+from slack_batcher import BatchConfig, ManualClock, MemoryStore, MessageBatcher
 from slack_batcher.formatting.digest_news import news_items
+from slack_batcher.formatting.message import SlackMessage
 from slack_batcher.model.message import BatchableMessage, ContentType
+from slack_batcher.model.progress import DigestPlan, DigestStep
 from slack_batcher.runtime import ServiceConfig
+from slack_batcher.runtime.digest_joins import reply_of
+from slack_batcher.runtime.digests import LiveDigests
+from slack_batcher.store.base import OutboxEntry
 from slack_batcher.testing import FakeSlack
 from slack_batcher.testing.alert_storm import StormAlert, notifications, realistic_storm
 from slack_batcher.testing.storm_run import run_storm
@@ -148,3 +153,51 @@ def test_each_alert_is_said_once_per_reply_and_its_last_word_is_its_final_state(
         digest += batch
     assert said == final  # every alert's last word in the thread is its final state
     assert len(said) <= len({m.data["fingerprint"] for m in digest})
+
+
+# -- a lone event's post stays the one post its followers go to ---------------------------
+
+
+def _event(number: int, kind: ContentType) -> BatchableMessage:
+    return BatchableMessage(
+        id=f"evt-{number:04d}",
+        content_type=kind,
+        data={"repository": "acme/api", "number": 7, "title": f"evt-{number:04d}"},
+    )
+
+
+async def test_a_batch_of_several_kinds_joins_the_digest_of_the_lone_event_before_it(
+    clock: ManualClock, slack: FakeSlack
+) -> None:
+    batching = BatchConfig(flush_leading=True, max_batch_age_minutes=1)
+    service = service_for(clock, slack, ServiceConfig(), batching)
+    async with service:
+        await service.submit(_event(0, ContentType.PR_UPDATE), "C1")  # posted at once
+        await service.advance(5)
+        await service.submit(_event(1, ContentType.PR_UPDATE), "C1")
+        await service.submit(_event(2, ContentType.CI_BUILD), "C1")  # one batch, two kinds
+        await service.advance(timedelta(minutes=40))
+
+    [parent] = top_level(slack)
+    assert carried(slack, parent) == Counter(f"evt-{n:04d}" for n in range(3))
+
+
+# -- a crash between saving the entries' plans and the digest loses nothing ---------------
+
+
+def _entry(entry_id: str, message: BatchableMessage, clock: ManualClock) -> OutboxEntry:
+    page = SlackMessage(text=entry_id, blocks=[], channel="C1")
+    now = clock.now()
+    return OutboxEntry(entry_id, "C1", entry_id, page, [message], now, now, "window")
+
+
+def test_an_entry_covered_by_a_join_the_digest_never_saved_posts_its_own_pages(
+    clock: ManualClock,
+) -> None:
+    digests = LiveDigests(MessageBatcher(clock=clock, store=MemoryStore()))
+    first, companion = (_entry(f"e{n}", _alert(n, n, "firing"), clock) for n in range(2))
+    record = digests.start(first, "C1\x1f*", "100.1", clock.now())  # the companion not in it
+    covered = DigestPlan("C1\x1f*", record.ts, DigestStep.REPLIES, (1, 1))
+    assert reply_of(digests, companion, covered, clock.now())  # its own pages: not lost
+    digests.save(replace(record, entries=[*record.entries, companion.id]))
+    assert not reply_of(digests, companion, covered, clock.now())  # the leader's reply has it

@@ -191,9 +191,11 @@ async def test_a_channel_that_times_out_does_not_hold_up_the_others(
             await service.submit(event(number), "CSLOW" if number < 5 else "CFAST")
         await service.advance(300)  # the windows close: CSLOW times out, CFAST delivers
         assert service.stats()["errors_by_code"] == {"timeout": 1}
+        closed = clock.now()
+        await service.advance(3)  # CFAST's own pace (a digest's edit and re-post count too)
         fast = slack.posts_in("CFAST")
         assert sorted(event_counts(fast)) == [f"evt-{n:04d}" for n in range(5, 10)]
-        assert {p.received_at for p in fast} == {clock.now()}
+        assert min(p.received_at for p in fast) == closed  # no wait for CSLOW's retry
         await service.advance(60)
     stats = service.stats()
     assert stats["errors_by_code"] == {"timeout": 2}

@@ -182,7 +182,13 @@ class DigestDelivery:
         key = self.key_for(entry)
         if key is None:
             return None
-        record = self.digests.find(key, self._clock.now(), len(entry.messages))
+        now = self._clock.now()
+        record = self.digests.find(key, now, len(entry.messages))
+        for other in self.digests.related_keys(entry, key) if record is None else ():
+            record = self.digests.find(other, now, len(entry.messages))
+            if record is not None:
+                key = other
+                break
         progress.digest = DigestPlan(key=key, parent=record.ts if record else None)
         self._calls.save_progress(entry)
         return progress.digest

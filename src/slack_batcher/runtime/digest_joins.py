@@ -53,16 +53,19 @@ def reply_of(digests: LiveDigests, entry: OutboxEntry, plan: DigestPlan, now: da
     """Make *entry*'s message its digest reply (the news it joined with); False: none.
 
     An entry whose items another entry's reply shows, or whose items are no news, posts
-    nothing. Without a saved span (or once the digest is gone) the entry's own pages are
-    posted. A reply with a critical item is broadcast.
+    nothing. Without a saved span, once the digest is gone, or when the digest does not
+    hold the entry (a crash came between saving its plan and the digest), the entry's own
+    pages are posted: at least once. A reply with a critical item is broadcast.
     """
     span = plan.news
     if plan.parent is None or span is None or plan.step is not DigestStep.REPLIES:
         return True
+    record = digests.get(plan.key, now)
+    if record is None or record.ts != plan.parent or entry.id not in record.entries:
+        return True  # the join was not saved (a crash between): its own pages, not lost
     if span[0] >= span[1]:
         return False
-    record = digests.get(plan.key, now)
-    if record is None or record.ts != plan.parent or len(record.messages) < span[1]:
+    if len(record.messages) < span[1]:
         return True
     reply = digests.news(record, *span)
     if reply is None:

@@ -111,6 +111,25 @@ class LiveDigests:
         by = self.config(entry.channel_id).digest_by
         return f"{entry.channel_id}\x1f{digest_key(entry.messages, by)}"
 
+    def related_keys(self, entry: OutboxEntry, key: str) -> list[str]:
+        """Return the digest keys *entry* may join when its own key has no live digest.
+
+        With the default keys (type and scope), a batch of several types ("*:acme/api")
+        joins the live digest of one of its types in the same scope, and a batch of one
+        type joins that scope's mixed digest: a lone event posted at once (the leading
+        edge) stays the one post its followers go to.
+        """
+        if self.config(entry.channel_id).digest_by is not None:
+            return []
+        channel, _, bare = key.partition("\x1f")
+        kind, _, scope = bare.partition(":")
+        if not scope or scope == "*":
+            return []
+        if kind != "*":
+            return [f"{channel}\x1f*:{scope}"]
+        kinds = dict.fromkeys(m.content_type.value for m in entry.messages)
+        return [f"{channel}\x1f{other}:{scope}" for other in kinds]
+
     def get(self, key: str, now: datetime) -> DigestRecord | None:
         """Return the live digest of *key* (one a full disk kept from the store included)."""
         if key in self._held:
