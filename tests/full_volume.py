@@ -265,10 +265,10 @@ def post_more(serve: ServeProcess, first: int, body: int, accepted: set[int]) ->
 def take_every_byte(volume: Path) -> Path:
     """Fill what is left of *volume* with a file (another program filling the disk)."""
     ballast = volume / "ballast"
-    with ballast.open("wb") as file, contextlib.suppress(OSError):
+    # Unbuffered: a buffered file would try the last failed write again at close and raise.
+    with ballast.open("wb", buffering=0) as file, contextlib.suppress(OSError):
         while True:
             file.write(b"\0" * 65536)
-            file.flush()
     return ballast
 
 

@@ -233,9 +233,12 @@ class MessageBatcher:
     # ---------------------------------------------------------------- flushing
 
     def _render(self, batch: BatchGroup, *, preview: bool = False) -> SlackMessage:
+        rules = self._rules
+        if self._channel_rules:  # _rules_for, inlined: once per flush
+            rules = self._channel_rules.get(batch.channel_id, rules)
         return render_batch(
             batch,
-            config=self.config_for(batch.channel_id),
+            config=rules.config,
             factory=self.formatter_factory,
             recorder=self.recorder,
             on_error=self.error_handler.handle_formatter_error,

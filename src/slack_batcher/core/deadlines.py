@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from ..model.batch import BatchGroup
@@ -23,10 +23,13 @@ __all__ = ["Deadlines"]
 
 
 class Deadlines:
-    """Due times of pending batches; ``alive(batch)`` says whether one is still pending."""
+    """Due times of the batches in *pending* (id → batch): one is alive while it is there.
 
-    def __init__(self, alive: Callable[[BatchGroup], bool]) -> None:
-        self._alive = alive
+    The pending map is read in place, not through a callback: compaction checks every entry.
+    """
+
+    def __init__(self, pending: Mapping[str, BatchGroup]) -> None:
+        self._pending = pending
         self._lanes: dict[timedelta, deque[BatchGroup]] = {}
         self._heap: list[tuple[datetime, int, BatchGroup]] = []
         self._pushed = 0
@@ -38,23 +41,23 @@ class Deadlines:
         """Note that *batch* left the pending set; compact once dead entries pile up.
 
         Compaction scans every entry, and runs after at least an eighth of them died: about
-        nine ``alive`` checks per batch that leaves, amortised.
+        nine pending checks per batch that leaves, amortised.
         """
         self._dead = max(self._dead, 0) + 1  # a moved batch's extra entries can go below 0
         if self._dead > 32 and self._dead * 8 > self._entries:
             self._compact()
 
     def _compact(self) -> None:
-        alive = self._alive
+        get = self._pending.get
         entries = 0
         for window, lane in list(self._lanes.items()):
-            kept = deque(batch for batch in lane if alive(batch))
+            kept = deque([batch for batch in lane if get(batch.id) is batch])
             if kept:
                 self._lanes[window] = kept
                 entries += len(kept)
             else:
                 del self._lanes[window]
-        heap = [entry for entry in self._heap if alive(entry[2])]
+        heap = [entry for entry in self._heap if get(entry[2].id) is entry[2]]
         heapq.heapify(heap)
         self._heap = heap
         self._entries = entries + len(heap)
@@ -76,12 +79,12 @@ class Deadlines:
 
     def pop_due(self, now: datetime) -> list[BatchGroup]:
         """Remove and return the pending batches due at *now*, earliest first."""
-        alive = self._alive
+        get = self._pending.get
         due: list[BatchGroup] = []
         for lane in self._lanes.values():
             while lane and lane[0].due_at <= now:
                 batch = lane.popleft()
-                if alive(batch):
+                if get(batch.id) is batch:
                     due.append(batch)
                 else:
                     self._dead -= 1
@@ -90,7 +93,7 @@ class Deadlines:
         while heap and heap[0][0] <= now:
             batch = heapq.heappop(heap)[2]
             self._entries -= 1
-            if not alive(batch):
+            if get(batch.id) is not batch:
                 self._dead -= 1
             elif batch.due_at <= now:  # else a sliding window moved it
                 due.append(batch)
@@ -103,19 +106,20 @@ class Deadlines:
 
     def next_due(self) -> datetime | None:
         """Return the earliest due time of a pending batch, or None."""
-        alive = self._alive
+        get = self._pending.get
         best: datetime | None = None
         for lane in self._lanes.values():
-            while lane and not alive(lane[0]):
+            while lane and get(lane[0].id) is not lane[0]:
                 lane.popleft()
                 self._entries -= 1
                 self._dead -= 1
             if lane and (best is None or lane[0].due_at < best):
                 best = lane[0].due_at
         heap = self._heap
-        while heap and (not alive(heap[0][2]) or heap[0][2].due_at > heap[0][0]):
+        while heap and (get(heap[0][2].id) is not heap[0][2] or heap[0][2].due_at > heap[0][0]):
             # left the pending set, or a sliding window moved it later
-            if not alive(heapq.heappop(heap)[2]):
+            gone = heapq.heappop(heap)[2]
+            if get(gone.id) is not gone:
                 self._dead -= 1
             self._entries -= 1
         if heap and (best is None or heap[0][0] < best):

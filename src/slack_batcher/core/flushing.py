@@ -82,7 +82,11 @@ class Flusher:
         message = self._render(batch)
         now = self._clock.now()
         entry = self._outbox_entry(batch, message, reason, now, returned=returned)
-        written = self.store_call(self._pending.settle, batch, entry, now)
+        try:  # store_call, inlined: once per flush
+            written = self._pending.settle(batch, entry, now)
+        except Exception:
+            self._recorder.error()
+            raise
         if not written:
             logger.info("batch %s was flushed by another instance", batch.id)
             return None

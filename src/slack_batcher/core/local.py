@@ -72,7 +72,7 @@ class LocalBatches:
         self._channels: dict[str, ChannelQueue] = {}
         self._batches: dict[str, BatchGroup] = {}
         self._least_active = LeastActive()
-        self._deadlines = Deadlines(lambda batch: self._batches.get(batch.id) is batch)
+        self._deadlines = Deadlines(self._batches)
         self._latency = LeadingEdges()
         self._sequence = 0
         self._id_head = f"b_{secrets.token_hex(6)}_"  # a batch id: this and the sequence

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from ..model.batch import BatchGroup
 from ..model.config import BatchConfig
+from ..model.message import BatchType
 from ..model.stats import ChannelStats, GlobalBatchStats, StatsContributor
 from ..store.base import DeadLetter
 from .health import evaluate_health
@@ -32,6 +33,8 @@ MESSAGE_OVERHEAD_BYTES = 400
 ERROR_WINDOW = 1000
 #: Channels the health report lists as the busiest.
 _BUSIEST = 5
+#: Each batch type's value (a dict lookup: the enum's ``value`` is a descriptor call per flush).
+_TYPE_VALUES = {kind: kind.value for kind in BatchType}
 
 
 class PendingView(Protocol):
@@ -173,8 +176,11 @@ class StatsRecorder:
         stats.messages_sent += size
         stats.seconds_to_send += waited
         stats.flush_reasons[str(reason)] += 1
-        stats.batches_by_type[batch.batch_type.value] += 1
-        self.channel(batch.channel_id).record_sent(size, waited)
+        stats.batches_by_type[_TYPE_VALUES[batch.batch_type]] += 1
+        channel = self.channels.get(batch.channel_id)  # self.channel(), inlined when known
+        if channel is None:
+            channel = self.channel(batch.channel_id)
+        channel.record_sent(size, waited)
 
     def dead_lettered(self, letter: DeadLetter) -> None:
         """Count a new dead letter."""

@@ -46,6 +46,32 @@ class GroupingPolicy(GroupingRules):
                 fresh.index_message(batch, message, profile_of(message))
         return fresh
 
+    def _joins(self, profile: Profile, batch: BatchGroup) -> BatchGroup | None:
+        """Return *batch*, the one open batch of *profile*'s scope, if it reaches the threshold.
+
+        A small single-scope batch: ``batch_similarity`` with the answer known early. The
+        scope is shared, so one more shared feature (a member of the same type, or by the
+        same author) reaches a threshold up to scope + author; above, only both in one member.
+        """
+        threshold = self.threshold - EPSILON
+        if batch.profiles is not None or batch.author_types is not None:
+            return batch if batch_similarity(profile, batch) >= threshold else None
+        one = threshold <= SCOPE_WEIGHT + AUTHOR_WEIGHT
+        if not one and threshold > SCOPE_WEIGHT + AUTHOR_WEIGHT + TYPE_WEIGHT:
+            return None
+        _, author, kind = profile
+        for member in batch.messages:
+            same_kind = member.content_type is kind
+            if same_kind and one:
+                return batch
+            other = member.author  # compared as profile_of folds it (see batch_similarity)
+            if (one or same_kind) and (
+                other == author
+                or ((not other.islower() and other.lower() == author) if other else not author)
+            ):
+                return batch
+        return None
+
     def choose(
         self, queue: ChannelQueue, partition: tuple[str, ...], profile: Profile
     ) -> BatchGroup | None:
@@ -59,9 +85,7 @@ class GroupingPolicy(GroupingRules):
             if found is None:
                 return None
             if type(found) is not list:
-                batch: BatchGroup = found  # type: ignore[assignment]
-                score = batch_similarity(profile, batch)
-                return batch if score >= self.threshold - EPSILON else None
+                return self._joins(profile, found)  # type: ignore[arg-type]
             candidates = found
         else:
             members = queue.members(partition)

@@ -203,12 +203,9 @@ class ChannelQueue:
         if keys is None and len(profiles) > KEYED_AFTER:
             batch.match_keys = {key for p in profiles for key in (p, *match_keys(p))}
 
-    def _scope_key(self, batch: BatchGroup, scope: str) -> object:
-        return (batch.partition, scope) if batch.partition else scope
-
     def _register_scope(self, batch: BatchGroup, scope: str) -> None:
         # Candidates stay in opening order: ``choose`` stops at the first perfect score.
-        key = (batch.partition, scope) if batch.partition else scope  # _scope_key, inlined
+        key = (batch.partition, scope) if batch.partition else scope  # the scope key
         found = self.by_scope.get(key)
         if found is None:
             self.by_scope[key] = batch
@@ -223,7 +220,7 @@ class ChannelQueue:
             self.by_scope[key] = pair
 
     def _unregister_scope(self, batch: BatchGroup, scope: str) -> None:
-        key = self._scope_key(batch, scope)
+        key = (batch.partition, scope) if batch.partition else scope  # the scope key
         found = self.by_scope.get(key)
         if found is batch:
             del self.by_scope[key]

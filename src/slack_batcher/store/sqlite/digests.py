@@ -198,7 +198,9 @@ def digest_item_body(message: BatchableMessage, body: str | None = None) -> str:
     *body* is its stored form when known (``codec.message_body``); a body that short holds
     no text to cut and is returned as it is.
     """
-    if body is not None and len(body) <= DIGEST_TEXT_CHARS:
+    if body is None:
+        body = codec.message_body(message)
+    if len(body) <= DIGEST_TEXT_CHARS:  # the usual case: no text in it is that long
         return body
     raw = message.to_dict()
     raw["data"] = _cut(message.data)

@@ -40,8 +40,8 @@ MIB = 1024 * 1024
 RESERVE_BYTES = 1 * MIB
 #: The room kept free for draining: new events are refused below it.
 HEADROOM_BYTES = 1 * MIB
-#: The room at which events are accepted again: more than a truncated WAL gives back, so
-#: only a drained outbox (its pages free inside the file) or freed space does.
+#: The room at which events are accepted again: a drained outbox (its pages free inside
+#: the file), freed space, or a truncated WAL that had grown past it (up to 4 MiB) gives it.
 RECOVER_BYTES = 3 * HEADROOM_BYTES
 #: Pages the WAL may hold before a checkpoint while the store is short of space.
 SHORT_CHECKPOINT_PAGES = 64
