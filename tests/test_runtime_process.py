@@ -172,7 +172,11 @@ def test_sigterm_at_the_deadline_lets_posts_in_flight_finish_and_posts_nothing_t
 
     slack.clear_faults()
     process = start_child(children, path, slack, "deliver")
-    slack.wait_for_posts(40, timeout=20)
+    # Each second batch joins its channel's digest: one edit of the parent listing all 10.
+    deadline = time.monotonic() + 20
+    while sum(r.method == "chat.update" and r.status == 200 for r in slack.requests) < 20:
+        assert time.monotonic() < deadline, "the second batches did not reach Slack"
+        time.sleep(0.05)
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=30) == 0
     counts = posted_events(slack)
