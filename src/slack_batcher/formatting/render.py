@@ -23,6 +23,7 @@ __all__ = [
     "item_lines",
     "item_link",
     "item_plain",
+    "lines_of",
     "marker",
     "stamp",
     "time_span",
@@ -122,7 +123,24 @@ def item_lines(
     fallback line has a plain marker, the title, status and author, and no link or mention.
     *url_checked*: the view comes from a built-in item formatter, whose URL is checked.
     """
-    title = f"{view.label} {view.title}" if view.label else view.title
+    url = view.url
+    # Checked here too (is_http_url): a user's item formatter may hand over any URL.
+    if url is not None and not (url_checked or is_http_url(url, MAX_LINK_URL)):
+        url = None
+    return lines_of(message, options, view.label, view.title, url, view.status, view.place)
+
+
+def lines_of(
+    message: BatchableMessage,
+    options: FormatOptions,
+    label: str,
+    title: str,
+    url: str | None,
+    status: str,
+    place: str = "",
+) -> tuple[str, str]:
+    """Return :func:`item_lines` from an item's pieces; *url* is a checked link or None."""
+    title = f"{label} {title}" if label else title
     # clean(title, TITLE_LIMIT), inlined for the common case: short, nothing to escape.
     if (
         len(title) > TITLE_LIMIT
@@ -133,19 +151,16 @@ def item_lines(
         or "@" in title
     ):
         title = clean(title, TITLE_LIMIT)
-    url = view.url
-    # Checked here too (is_http_url): a user's item formatter may hand over any URL.
-    if url is not None and (url_checked or is_http_url(url, MAX_LINK_URL)):
+    if url is not None:
         link = f"<{url.replace('&', '&amp;')}|{title}>" if "&" in url else f"<{url}|{title}>"
     else:
         link = title
     mark, plain_mark = (_EMOJI_PAIRS if options.emoji else _TEXT_PAIRS)[message.priority]
-    status = view.status
     if status:
         status = _STATUSES[status]
     author = message.author
     # An authorless event's place (an alert's instance) stands where the author would.
-    name = _NAMES[author] if author else (_NAMES[view.place] if view.place else "")
+    name = _NAMES[author] if author else (_NAMES[place] if place else "")
     # Each line is assembled once (one f-string), not grown piece by piece.
     if options.compact:
         line = f"• {mark}{link} — *{status}*" if status else f"• {mark}{link}"
