@@ -81,7 +81,12 @@ class Flusher:
         """
         message = self._render(batch)
         now = self._clock.now()
-        entry = self._outbox_entry(batch, message, reason, now, returned=returned)
+        # The caller takes a returned flush in auto-ack mode: no outbox entry (no call).
+        entry = (
+            None
+            if returned and self.auto_ack
+            else self._outbox_entry(batch, message, reason, now, returned=returned)
+        )
         try:  # store_call, inlined: once per flush
             written = self._pending.settle(batch, entry, now)
         except Exception:

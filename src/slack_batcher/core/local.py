@@ -24,6 +24,7 @@ from ..store.base import BatchStore, DeadLetter, OutboxEntry
 from .activity import LeastActive
 from .deadlines import Deadlines
 from .grouping import ChannelQueue
+from .grouping.scoring import KEYED_AFTER
 from .latency import LeadingEdges
 from .pending import Placed
 from .recording import StatsRecorder
@@ -193,7 +194,15 @@ class LocalBatches:
                 and _TYPE_OF[message.content_type] is not batch.batch_type
             ):
                 batch.batch_type = _TEAM
-            queue.index_message(batch, message, profile)  # type: ignore[union-attr]
+            if (
+                batch.profiles is None
+                and batch.author_types is None
+                and len(members) <= KEYED_AFTER
+                and batch.scope == scope
+            ):  # a small batch of one scope: queue.index_message would only note the id
+                queue.message_ids[message.id] = batch  # type: ignore[union-attr]
+            else:
+                queue.index_message(batch, message, profile)  # type: ignore[union-attr]
         stats.pending_messages += 1
         stats.pending_bytes += message.size_bytes
         self._placed += 1

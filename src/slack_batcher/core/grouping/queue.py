@@ -243,7 +243,11 @@ class ChannelQueue:
                     del self.partitions[batch.partition]
         if self.scoped and batch.scope is not None:
             if batch.profiles is None:  # one scope: the common case
-                self._unregister_scope(batch, batch.scope)
+                key = (batch.partition, batch.scope) if batch.partition else batch.scope
+                if self.by_scope.get(key) is batch:  # alone under its scope: no call
+                    del self.by_scope[key]
+                else:
+                    self._unregister_scope(batch, batch.scope)
             else:
                 for scope in {batch.scope} | {p[0] for p in batch.profiles}:
                     self._unregister_scope(batch, scope)
