@@ -41,7 +41,7 @@ def main() -> None:
         directory = Path(tmp)
         starter = configs(directory)["starter (call budget)"]
         for title, path in (("a month of fastapi/fastapi", MONTH), ("the demo day", None)):
-            print(f"\n{title}: time to send = arrival → first post or reply (simulated clock)")
+            print(f"\n{title}: time to send = arrival → first call showing it (simulated clock)")
             print(header)
             for name, changes in VARIANTS.items():
                 report, seconds = replay_file(path, variant(starter, changes), directory)

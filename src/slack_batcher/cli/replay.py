@@ -175,7 +175,7 @@ def _print_report(report: ReplayReport, source: Path) -> None:
     print_table("Replay per channel", columns, rows)
     out.print(
         "posts: top-level posts; calls: Slack calls (posts + replies + edits); p50, max: "
-        "time from an event's arrival to the first post or reply showing it",
+        "time from an event's arrival to the first post, reply or edit showing it",
         markup=False,
         soft_wrap=True,
     )

@@ -29,7 +29,7 @@ class ChannelReport:
     top_level_posts: int = 0
     replies: int = 0
     edits: int = 0
-    #: Seconds from each shown event's arrival to its first post or reply.
+    #: Seconds from each shown event's arrival to the first post, reply or edit showing it.
     waits: list[float] = field(default_factory=list)
     #: Events accepted into this channel that no post or reply carries (muted, dead-lettered).
     not_shown: int = 0
