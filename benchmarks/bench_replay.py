@@ -13,7 +13,8 @@ Slack-call budget with its catch-up edit), the same with ``[delivery] digest_cal
 false``, and the **old** one (the same file as
 it was before: the seed's window, 5 minutes, 10 for CI, no leading edge, no reply
 interval). Simulated time: the figures are exact and the same on any machine. "time to
-send" runs from an event's arrival until the first post or reply showing it.
+send" runs from an event's arrival until the first post, reply or edit showing it (an edit
+of a small live digest's parent lists its items).
 """
 
 from __future__ import annotations
@@ -127,7 +128,7 @@ def main() -> None:
         directory = Path(tmp)
         settings = configs(directory)
         for title, path in files:
-            print(f"\n{title}: time to send = arrival → first post or reply (simulated clock)")
+            print(f"\n{title}: time to send = arrival → first call showing it (simulated clock)")
             print(header)
             for name, chosen in settings.items():
                 report, seconds = replay_file(path, chosen, directory)

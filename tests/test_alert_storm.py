@@ -71,7 +71,8 @@ async def test_re_sent_firing_alerts_are_not_counted_again() -> None:
     assert run.figures.notifications == 4  # 1, 2, 3, 4 alerts: 10 alert payloads in all
     [parent] = run.parents
     assert _header(parent.text) == 4
-    assert "now: 4 firing" in parent.text
+    assert "firing (warning) ×4" in parent.text  # a small digest: its parent lists them
+    assert not run.thread(parent)
     assert run.figures.named == 4
 
 

@@ -50,7 +50,7 @@ async def test_a_notification_re_sent_unchanged_posts_no_reply_and_no_edit() -> 
     assert run.figures.named == 6
 
 
-async def test_a_reply_names_only_the_alerts_that_changed() -> None:
+async def test_a_small_digest_shows_a_resolve_in_its_parent_without_a_thread() -> None:
     group = [StormAlert("DiskSpaceLow", f"db-{n}", 0, None, service="db") for n in range(1, 5)]
     group[1] = replace(group[1], resolves_at=200)
     sent = notifications(group)
@@ -58,11 +58,27 @@ async def test_a_reply_names_only_the_alerts_that_changed() -> None:
     run = await run_storm(sent)
 
     [parent] = run.parents
-    news = [r for r in run.thread(parent) if "resolved" in r.text]
-    assert len(news) == 1
-    assert "db-2" in news[0].text
-    assert not any(f"db-{n}" in news[0].text for n in (1, 3, 4))  # unchanged: not repeated
-    assert "now: 3 firing, 1 resolved" in parent.text
+    assert not run.thread(parent)
+    assert len(parent.versions) == 2  # the post, one edit
+    assert parent.text.startswith("4 alerts")  # distinct alerts, not the 8 payloads
+    resolved = [line for line in parent.text.split("\n") if "resolved" in line]
+    assert len(resolved) == 1 and "db-2" in resolved[0]
+
+
+async def test_a_reply_names_only_the_alerts_that_changed() -> None:
+    group = [StormAlert("DiskSpaceLow", f"db-{n:02d}", 0, None, service="db") for n in range(12)]
+    group[1] = replace(group[1], resolves_at=200)
+    group[2] = replace(group[2], resolves_at=400)
+    sent = notifications(group)
+    assert len(sent) == 3  # 12 firing; the whole group again, db-01 resolved; then db-02
+    run = await run_storm(sent)
+
+    [parent] = run.parents
+    *_, news = run.thread(parent)  # after the listing of the first 24 payloads
+    assert "db-02" in news.text and "resolved" in news.text
+    unchanged = [f"db-{n:02d}" for n in range(12) if n != 2]
+    assert not any(name in news.text for name in unchanged)  # not repeated
+    assert "now: 10 firing, 2 resolved" in parent.text
 
 
 async def test_the_realistic_storm_costs_fewer_calls_than_notifications_twice() -> None:
@@ -91,14 +107,10 @@ async def test_flushes_within_the_reply_interval_are_one_reply(
 
     [parent] = top_level(slack)
     replies = slack.replies("C1", parent.ts)
-    # The first post re-posted; the first flush at once (a minute after the last news);
-    # the next two, held for the interval, in one reply (two pages of 5 items).
-    assert [r.text.split("\n")[0] for r in replies] == [
-        "5 updates in api",
-        "5 updates in api",
-        "10 updates in api (1/2)",
-        "10 updates in api (2/2)",
-    ]
+    # The first flush at once, listed in the parent (a small digest); the next two, held
+    # for the interval, together: they convert it, one reply listing all 20.
+    assert [r.text.split("\n")[0] for r in replies] == ["20 updates in api"]
+    assert len(parent.history) == 2
     assert carried(slack, parent) == Counter(f"evt-{n:04d}" for n in range(20))
     assert header_count(parent) == 20
     assert calls(slack) <= 20

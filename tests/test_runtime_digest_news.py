@@ -62,9 +62,11 @@ async def test_flushes_queued_behind_the_pace_join_their_digest_in_one_edit(
     assert carried(slack, parent) == Counter(f"evt-{n:04d}" for n in range(35))
     assert header_count(parent) == 35
     updates = [r for r in slack.requests if r.method == "chat.update"]
-    # The first flush goes alone; the 5 queued behind it while it waited join in one edit.
-    assert len(updates) == 2
-    assert service.stats()["digests"]["updates"] == 2
+    # The first flush is listed in the parent (a small digest), the second converts it (its
+    # listing re-posted in the thread); the 4 queued behind them while they waited join in
+    # one edit.
+    assert len(updates) == 3
+    assert service.stats()["digests"]["updates"] == 3
 
 
 async def test_news_goes_to_a_digest_at_most_once_per_reply_interval(
@@ -104,18 +106,22 @@ async def test_with_a_call_budget_lone_events_edit_the_parent_once_when_their_ke
         clock, slack, ServiceConfig(digest_call_budget=True), BatchConfig(max_batch_size=1)
     )
     async with service:
-        await storm(service, range(12), every=120.0)  # one event, one flush, every 2 min
-        await service.advance(timedelta(minutes=10))
+        await storm(service, range(5), every=120.0)  # one event, one flush, every 2 min
+        await service.advance(timedelta(minutes=2))
         [parent] = top_level(slack)
-        assert not parent.history  # the budget paid for no edit: the news is in the thread
+        # A small digest: each flush is one edit of the parent, which lists every event.
+        assert not slack.replies("C1", parent.ts)
+        assert header_count(parent) == len(parent.history) + 1 == 5
+        await storm(service, range(5, 12), every=120.0)
         await service.advance(timedelta(minutes=25))  # quiet: its digest closes soon
 
     [parent] = top_level(slack)
     assert carried(slack, parent) == Counter(f"evt-{n:04d}" for n in range(12))
     assert header_count(parent) == 12  # caught up: the parent states the true count
-    assert len(parent.history) == 1  # once, not once per event
-    # A post and 11 replies paid by the 12 events; the catch-up edit and the first post's
-    # re-post are the price of a true parent.
+    # A post and 9 edits listing 10 events; the 11th converts it (an edit, and one reply
+    # listing the 11), the 12th is a reply the budget pays no edit for: its parent is
+    # caught up once at the end.
+    assert len(slack.replies("C1", parent.ts)) == 2
     assert calls(slack) <= 12 + 2
 
 

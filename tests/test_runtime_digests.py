@@ -73,9 +73,12 @@ def top_level(slack: FakeSlack, channel: str = "C1") -> list[Post]:
 
 
 def carried(slack: FakeSlack, parent: Post) -> Counter[str]:
-    """Items a digest carries: its replies, and the parent itself until it became a summary."""
+    """Items a digest carries: its replies, and the parent itself until it became a summary.
+
+    A digest with no thread is small: its parent lists every item (edited in place).
+    """
     posts = slack.replies(parent.channel, parent.ts)
-    if not parent.history:
+    if not parent.history or not posts:
         posts = [parent, *posts]
     return Counter(tag for post in posts for tag in tags(post))
 
@@ -127,8 +130,10 @@ async def test_a_storm_is_one_top_level_post_whose_thread_carries_every_item_onc
     assert carried(slack, parent) == Counter(f"evt-{n:04d}" for n in range(60))
     assert header_count(parent) == 60
     replies = slack.replies("C1", parent.ts)
-    # The first post's page is re-posted once, then one reply per flushed batch of five.
-    assert len(replies) == 1 + 11
+    # The second batch is listed in the parent (a small digest); the third converts it: one
+    # reply lists the first 15; then one reply per flushed batch of five.
+    assert len(replies) == 1 + 9
+    assert replies[0].text.startswith("15 updates in api")
     assert len(parent.history) == 11
     assert parent.blocks[-1]["elements"][0]["text"] == "…50 more in thread"
     assert f"{len(replies)} replies in thread" in parent.blocks[1]["elements"][0]["text"]

@@ -66,11 +66,13 @@ def alert(number: int) -> BatchableMessage:
 
 
 def item_counts(slack: FakeSlack) -> Counter[str]:
-    """How often each alert was posted (an edited digest parent's items are in its thread)."""
+    """How often each alert was posted (an edited digest parent with a thread is a summary,
+    its items are in the thread; with no thread it lists every item of its small digest)."""
+    threads = {post.thread_ts for post in slack.posts if post.is_reply}
     return Counter(
         tag
         for post in slack.posts
-        if not post.history
+        if not post.history or post.ts not in threads
         for tag in set(TAG.findall(json.dumps(post.blocks)))
     )
 
@@ -124,8 +126,11 @@ async def test_a_digest_conversion_whose_map_cannot_be_written_is_not_posted_aga
         for number in range(5):  # the first post becomes the live digest
             await service.submit(alert(number), "C1")
         await service.settle()
+        for number in range(5, 10):  # a small digest: its parent lists all 10
+            await service.submit(alert(number), "C1")
+        await service.settle()
         store.refuse.add("put_digest")
-        for number in range(5, 10):  # converts it: re-posts its page in the thread
+        for number in range(10, 15):  # converts it: re-posts its listing in the thread
             await service.submit(alert(number), "C1")
         await service.advance(30)
         assert store.refused["put_digest"] > 1
@@ -133,10 +138,10 @@ async def test_a_digest_conversion_whose_map_cannot_be_written_is_not_posted_aga
 
         store.refuse.clear()
         await service.advance(30)
-        for number in range(10, 15):
+        for number in range(15, 20):
             await service.submit(alert(number), "C1")
         await service.advance(30)
 
     [parent] = [p for p in slack.posts if not p.is_reply]
-    assert len(parent.history) == 2  # edited once per later batch
-    assert item_counts(slack) == Counter(f"evt-{n:04d}" for n in range(15))
+    assert len(parent.history) == 3  # edited once per later batch
+    assert item_counts(slack) == Counter(f"evt-{n:04d}" for n in range(20))

@@ -73,9 +73,16 @@ def events_in(post: Post) -> list[str]:
 
 
 def event_counts(posts: list[Post]) -> Counter[str]:
-    """Count the events posts carry: an edited post is a live digest's summary, whose own
-    first version was re-posted in its thread (docs/grouping.md), so it carries none."""
-    return Counter(tag for post in posts if not post.history for tag in events_in(post))
+    """Count the events posts carry: an edited post with a thread is a live digest's summary,
+    whose items are in its thread (docs/grouping.md), so it carries none; an edited post
+    with no thread is a small digest's parent, listing every item it took."""
+    threads = {post.thread_ts for post in posts if post.is_reply}
+    return Counter(
+        tag
+        for post in posts
+        if not post.history or post.ts not in threads
+        for tag in events_in(post)
+    )
 
 
 @pytest.fixture

@@ -3,7 +3,9 @@
 :class:`CallLedger` wraps the configured sender (the runtime sees the sender's own
 abilities: threads, edits) and writes down each call Slack accepted, at the simulated time
 it was made. The figures a replay prints are read from it: top-level posts, replies, edits,
-and when each event was first visible (the first post or reply that carries its id).
+and when each event was first visible (the first post, reply or edit that carries its id:
+a small live digest's parent is edited into the list of all its items, which carries their
+ids; an edit into a digest's summary carries none).
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ class SlackCall:
 
     @property
     def message_ids(self) -> list[str]:
-        """The ids of the events this call shows (edits of a digest summary carry none)."""
+        """The ids of the events this call shows (edits into a digest summary carry none)."""
         return [str(i) for i in self.message.metadata.get("message_ids", [])]
 
 
@@ -88,11 +90,9 @@ class CallLedger:
         await self.inner.close()
 
     def first_shown(self) -> dict[tuple[str, str], datetime]:
-        """Return, per (channel, event id), when a post or reply there first showed it."""
+        """Return, per (channel, event id), when a post, reply or edit there first showed it."""
         shown: dict[tuple[str, str], datetime] = {}
         for call in self.calls:
-            if call.is_edit:
-                continue
             for message_id in call.message_ids:
                 key = (call.channel, message_id)
                 if key not in shown or call.at < shown[key]:

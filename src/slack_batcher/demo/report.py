@@ -3,8 +3,9 @@
 Read from a :class:`~slack_batcher.demo.replay.ReplayRun`: events are the messages the
 routes sent to a channel (duplicates not counted); Slack calls are the posts, thread
 replies and edits Slack accepted; an event's time to first visible runs from its arrival
-until the first post or reply that carries it (a live digest's summary edits carry no
-event ids, so an event first shown only in a summary counts from its thread reply).
+until the first post, reply or edit that carries it: a small live digest's parent, edited
+into the list of all its items, carries their ids; an edit into a digest's summary carries
+none, so an event first counted only in a summary counts from its thread reply.
 """
 
 from __future__ import annotations

@@ -1,10 +1,12 @@
 """The Slack-call budget of live digests: never more calls than events, no empty edits.
 
 A digest's calls are its first post, every post in its thread and every edit of the parent.
-An edit of the parent (and, at the first one, the re-post of the first post in the thread
-that goes with it) is made only when the digest's events so far pay for it: calls ≤ events.
-Between edits the parent shows the first post, or the last summary, while the thread takes
-every new item — nothing is hidden, the parent is only less current. An edit that would
+A small digest has no thread: each join is one edit of the parent listing all its items,
+never more calls than events, and is always made. Once a digest has converted (its parent
+the summary, its items in the thread), an edit of the parent is made only when the digest's
+events so far pay for it: calls ≤ events. Between edits the parent shows the last summary
+while the thread takes every new item — nothing is hidden, the parent is only less current
+(:mod:`.digest_catch_up` edits it once its digest goes quiet). An edit that would
 not change what the parent shows is not made at all.
 
 Edits are counted in the process; after a restart a digest is assumed to have been edited
@@ -45,14 +47,9 @@ class DigestBudget:
         """Return the Slack calls *record*'s digest has cost: its post, replies and edits."""
         return 1 + record.replies + self._edits_of(record)
 
-    def affords_edit(
-        self, record: DigestRecord, *, events: int, replies: int, repost: bool
-    ) -> bool:
-        """Return True when *record* taking *events* in *replies* posts pays for an edit.
-
-        *repost*: the edit brings the re-post of the first post with it (one more call).
-        """
-        spent = self.calls(record) + replies + 1 + int(repost)
+    def affords_edit(self, record: DigestRecord, *, events: int, replies: int) -> bool:
+        """Return True when *record* taking *events* in *replies* posts pays for an edit."""
+        spent = self.calls(record) + replies + 1
         return spent <= len(record.messages) + events
 
     def changes(self, record: DigestRecord, blocks: Any) -> bool:

@@ -4,8 +4,9 @@ With the Slack-call budget (:mod:`.digest_budget`) a join that cannot pay for an
 the parent leaves the parent as it was (its news still goes to the thread). Such a parent
 is *stale*: :class:`CatchUps` remembers it and, once its digest has taken no news for
 ``digest_reply_interval`` (at least :data:`MIN_QUIET_SECONDS`), edits it once to the
-running summary — re-posting the first post in the thread first time, as any first edit
-does. So the parent always ends stating the true count and every item's last state, at
+running summary. Only a converted digest can be stale: a small one's joins always edit its
+parent (the listing of its items), and the join that converts it always edits too. So
+the parent always ends stating the true count and every item's last state, at
 one edit per quiet spell rather than one per flush. A join that edits the parent clears
 its staleness; at shutdown (the drain) every stale parent is caught up at once.
 
@@ -17,7 +18,6 @@ join of its digest only.
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -142,7 +142,7 @@ class CatchUps:
 
     def _affords(self, record: DigestRecord) -> bool:
         """Return True when *record*'s events so far pay for the catch-up's calls."""
-        return self._budget.affords_edit(record, events=0, replies=0, repost=reposts(record))
+        return self._budget.affords_edit(record, events=0, replies=0)
 
     def _drop(self, channel: str, key: str) -> None:
         keys = self._stale.get(channel)
@@ -152,20 +152,15 @@ class CatchUps:
                 del self._stale[channel]
 
     async def _catch_up(self, record: DigestRecord) -> None:
-        """Edit *record*'s parent to its summary (re-posting its first post the first time)."""
-        repost = reposts(record)
-        target = replace(record, replies=record.replies + int(repost))
-        summary = self._digests.summary(target)
-        if not repost and not self._budget.changes(record, summary.blocks):
+        """Edit *record*'s parent to its summary (a converted digest: the thread has its items).
+
+        A digest with no thread is never stale (each of its joins edits the parent).
+        """
+        if reposts(record):
+            return
+        summary = self._digests.summary(record)
+        if not self._budget.changes(record, summary.blocks):
             return
         await self._sender.update(summary, channel=record.channel_id, ts=record.ts)
         self._budget.edited(record, summary.blocks)
         self._metrics.count("digest_updates")
-        if not repost:
-            return
-        self._digests.save(target)
-        page = self._digests.first_post_reply(target)
-        if page is not None:
-            await self._sender.post(page, channel=record.channel_id, thread_ts=record.ts)
-        self._digests.converted(target)
-        self._metrics.post_succeeded(record.channel_id, [])

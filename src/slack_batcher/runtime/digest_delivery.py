@@ -5,10 +5,12 @@ entry's progress) where a live digest (:mod:`.digests`) sends it: ``parent`` is 
 post's ``ts`` (None: a new top-level post that becomes the digest of its key). Into an
 existing digest the steps are, in order (:class:`DigestStep`):
 
-1. ``update``: edit the parent to the running summary, now with the entry's items;
-2. ``convert``: the first time a digest takes a second batch, re-post the first post's
-   own page in the thread (its items were shown only in the parent until the edit);
-3. ``replies``: the entry's pages go to the thread (the entry deliverer posts them).
+1. ``update``: edit the parent to the running summary, now with the entry's items — or,
+   while the digest is small (:func:`.digest_joins.small_join_of`), to the listing of all
+   its items: then nothing goes to a thread and the join is this one call;
+2. ``convert``: the first time a digest outgrows that, re-post what the parent listed in
+   the thread (those items were shown only in the parent until the edit);
+3. ``replies``: the entry's news goes to the thread (the entry deliverer posts it).
 
 The edit comes first so that an edit Slack refuses for good (``message_not_found``,
 ``cant_update_message``, ``edit_window_closed``) has copied nothing into the thread: the
@@ -40,7 +42,7 @@ from ..model.progress import DigestPlan, DigestStep
 from ..store.base import DigestRecord, OutboxEntry
 from .digest_budget import DigestBudget
 from .digest_catch_up import CatchUps, reposts
-from .digest_joins import Join, join_of, reply_of
+from .digest_joins import Join, join_of, reply_of, small_join_of
 from .digests import LiveDigests, is_critical
 from .metrics import DeliveryMetrics
 
@@ -256,7 +258,10 @@ class DigestDelivery:
             return False
         if step is DigestStep.UPDATE:
             group = [entry, *(c for c in companions if c.id not in record.entries)]
-            join = join_of(self.digests, record, group, self._clock.now(), repost=reposts(record))
+            now = self._clock.now()
+            join = small_join_of(self.digests, record, group, now) or join_of(
+                self.digests, record, group, now, repost=reposts(record)
+            )
             if not self._edit_due(record, group, join):
                 quiet = join_of(self.digests, record, group, self._clock.now(), repost=False)
                 self.catch_ups.mark(self._joined(record, group, plan, quiet, edited=None))
@@ -275,12 +280,20 @@ class DigestDelivery:
         return reply_of(self.digests, entry, plan, self._clock.now())
 
     def _edit_due(self, record: DigestRecord, group: Sequence[OutboxEntry], join: Join) -> bool:
-        """Return True unless a Slack-call budget is kept and cannot pay for this edit."""
-        return not self._call_budget or self.budget.affords_edit(
-            record,
-            events=sum(len(e.messages) for e in group),
-            replies=join.record.replies - record.replies,
-            repost=False,  # counted in the replies
+        """Return True unless a Slack-call budget is kept and cannot pay for this edit.
+
+        A digest with no thread yet is always edited: the edit is how a small digest's
+        parent lists the new items, or the conversion that puts what it listed in the
+        thread (the parent must not list some items while the thread holds others).
+        """
+        return (
+            not self._call_budget
+            or reposts(record)
+            or self.budget.affords_edit(
+                record,
+                events=sum(len(e.messages) for e in group),
+                replies=join.record.replies - record.replies,
+            )
         )
 
     def _joined(
@@ -304,7 +317,7 @@ class DigestDelivery:
         for other in group[1:]:
             other.state.digest = DigestPlan(plan.key, plan.parent, DigestStep.REPLIES, (end, end))
             self._calls.save_progress(other)
-        repost = edited is not None and reposts(joined)
+        repost = edited is not None and reposts(joined) and not join.listing
         plan.step = DigestStep.CONVERT if repost else DigestStep.REPLIES
         plan.news = join.span
         self._calls.save_progress(group[0])
@@ -367,13 +380,22 @@ class DigestDelivery:
         return after
 
     async def _repost(self, record: DigestRecord) -> None:
-        """Re-post the first post's page in the thread (its items leave the parent)."""
+        """Re-post what the parent listed in the thread (its items leave the parent)."""
         page = self.digests.first_post_reply(record)
         if page is not None:
             await self._sender.post(page, channel=record.channel_id, thread_ts=record.ts)
 
     async def _edit(self, record: DigestRecord, join: Join) -> SlackMessage | None:
-        """Edit the parent to the summary after *join*; None when it shows that already."""
+        """Edit the parent to the summary after *join*; None when it shows that already.
+
+        A small digest's parent becomes the listing of all its items instead.
+        """
+        if join.listing:
+            listing = self.digests.current_parent(join.record)
+            if not self.budget.changes(record, listing.blocks):
+                return None
+            await self._sender.update(listing, channel=record.channel_id, ts=record.ts)
+            return listing
         repost = reposts(record)
         summary = self.digests.summary(join.record)
         if not repost and not self.budget.changes(record, summary.blocks):

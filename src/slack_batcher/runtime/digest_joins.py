@@ -1,5 +1,8 @@
 """A join of a live digest: the record after it, and the one thread reply of its news.
 
+A join into a small digest (:func:`small_join_of`) has no reply: the parent, edited, lists
+every item of the digest.
+
 The entries that join a digest together (a flush and the flushes of the same digest that
 waited for the reply interval with it) get one thread reply: the news among their items
 (:func:`~slack_batcher.formatting.digest_news.news_items`), posted by the first entry.
@@ -18,7 +21,7 @@ from ..model.progress import DigestPlan, DigestStep
 from ..store.base import DigestRecord, OutboxEntry
 from .digests import LiveDigests, is_critical
 
-__all__ = ["Join", "join_of", "reply_of"]
+__all__ = ["Join", "join_of", "reply_of", "small_join_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +30,9 @@ class Join:
 
     record: DigestRecord
     span: tuple[int, int]
+    #: The parent is edited into the listing of all the digest's items (a small digest):
+    #: nothing goes to a thread.
+    listing: bool = False
 
 
 def join_of(
@@ -39,14 +45,38 @@ def join_of(
 ) -> Join:
     """Return *record* after *group* joins it at *now*, and the items its one reply shows.
 
-    *repost*: the join edits the parent into the summary for the first time, and the
-    first post's page is re-posted in the thread (one more reply).
+    *repost*: the join edits the parent into the summary for the first time, and what
+    the parent listed is re-posted in the thread (one more reply). When the listing of
+    every item, the group's too, fits one message (and the digest has no thread yet: a
+    first post of several pages has its other pages there), that one reply is all it posts
+    (its span is empty: the re-post shows the group; a critical item still gets its own
+    broadcast reply).
     """
     grown = digests.joined(record, group, now, replies=0)
-    span = (len(record.messages), len(grown.messages))
+    end = len(grown.messages)
+    critical = any(is_critical(entry.messages) for entry in group)
+    if repost and not critical and not record.replies:
+        whole = digests.listing(grown)
+        if not whole.continuations:  # the re-post lists every item: no reply of its own
+            return Join(replace(grown, replies=1, first_post=whole), (end, end))
+    span = (len(record.messages), end)
     reply = digests.news(grown, *span)
     replies = record.replies + repost + (len(reply.pages) if reply is not None else 0)
     return Join(replace(grown, replies=replies), span)
+
+
+def small_join_of(
+    digests: LiveDigests, record: DigestRecord, group: Sequence[OutboxEntry], now: datetime
+) -> Join | None:
+    """Return the join of *group* into the small digest *record*: one edit, no reply.
+
+    None when the digest would not stay small (:meth:`.digests.LiveDigests.small_join`).
+    """
+    grown = digests.small_join(record, group, now)
+    if grown is None:
+        return None
+    end = len(grown.messages)
+    return Join(grown, (end, end), listing=True)
 
 
 def reply_of(digests: LiveDigests, entry: OutboxEntry, plan: DigestPlan, now: datetime) -> bool:

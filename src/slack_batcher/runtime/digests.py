@@ -11,11 +11,15 @@ Otherwise it is posted as usual and becomes the digest of its key.
 
 A digest is live for ``digest_window_minutes`` after its last flush, never more than
 ``digest_max_age_minutes`` after it was posted, and up to :data:`MAX_DIGEST_ITEMS` items.
-The first time a digest takes a second batch, the parent is edited into the summary and the
-first post's own page is re-posted in the thread, so each item is posted exactly once in the
-thread and the parent shows the summary of them all. The map (key → post, items, expiry) lives
-in the store (:class:`~slack_batcher.store.base.DigestRecord`): a restart keeps editing the
-same post. The delivery steps themselves are in :mod:`.digest_delivery`.
+While a digest is *small* (:meth:`LiveDigests.small_join`: up to :data:`SMALL_DIGEST_ITEMS`
+items that fit one page, no critical one) it has no thread: a flush into it is one edit of
+the parent into the multi-item post of all its items (:meth:`LiveDigests.listing`), its
+header stating their true count. When it outgrows that, the parent is edited into the
+summary once and what it listed is re-posted in the thread, so each item is posted exactly
+once across the parent and the thread, and later flushes are thread replies of their news.
+The map (key → post, items, expiry) lives in the store
+(:class:`~slack_batcher.store.base.DigestRecord`): a restart keeps editing the same post.
+The delivery steps themselves are in :mod:`.digest_delivery`.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from ..formatting.digest_news import news_items
 from ..formatting.digest_state import DigestState
 from ..formatting.digest_summary import format_digest_summary
 from ..formatting.items import DEFAULT_ITEM_FORMATTERS, ItemFormatter
+from ..formatting.limits import MAX_BLOCKS
 from ..formatting.message import SlackMessage
 from ..formatting.mute_note import Note, with_notes
 from ..model.batch import BatchGroup
@@ -46,7 +51,14 @@ if TYPE_CHECKING:
     from ..core.batcher import MessageBatcher
     from ..model.config import BatchConfig
 
-__all__ = ["MAX_DIGEST_ITEMS", "DigestControls", "LiveDigests", "digest_key", "is_critical"]
+__all__ = [
+    "MAX_DIGEST_ITEMS",
+    "SMALL_DIGEST_ITEMS",
+    "DigestControls",
+    "LiveDigests",
+    "digest_key",
+    "is_critical",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +67,10 @@ MAX_CACHED_DIGESTS = 256
 
 #: A digest holding this many items takes no more: the next flush starts a new one.
 MAX_DIGEST_ITEMS = 1000
+
+
+#: A digest's parent lists its items (edited in place, no thread) up to this many.
+SMALL_DIGEST_ITEMS = 10
 
 
 def is_critical(messages: Iterable[BatchableMessage]) -> bool:
@@ -193,9 +209,11 @@ class LiveDigests:
         return record
 
     def first_post_reply(self, record: DigestRecord) -> SlackMessage | None:
-        """Return the first post's page 1, to re-post in the thread before the first edit.
+        """Return the parent's page 1, to re-post in the thread when it becomes the summary.
 
-        Its metadata says ``digest_repost``: its items were first shown in the parent.
+        ``first_post`` is what the parent lists: the first post, or the listing a small
+        digest's parent grew into (:meth:`small_join`). Its metadata says
+        ``digest_repost``: its items were first shown in the parent.
         """
         if record.first_post is None:
             return None
@@ -245,6 +263,60 @@ class LiveDigests:
             updated_at=now,
             expires_at=self._expiry(record.channel_id, record.created_at, now),
         )
+
+    def listing(self, record: DigestRecord, count: int | None = None) -> SlackMessage:
+        """Render *record*'s first *count* items (all by default) as one multi-item post.
+
+        While a digest is small its parent *is* this post: the items a batch post of them
+        all would show, its header stating their count, on one page (``items_per_page``
+        does not split it; Slack's block limit does: :meth:`small_join` checks).
+        """
+        items = record.messages[:count]
+        batch = BatchGroup(
+            id=f"listing_{record.ts}_{len(items)}",
+            channel_id=record.channel_id,
+            batch_type=BatchType.for_content_type(items[0].content_type),
+            created_at=min(m.timestamp for m in items),
+            expires_at=max(m.timestamp for m in items),
+            messages=list(items),
+        )
+        batcher = self.batcher
+        return render_batch(
+            batch,
+            config=replace(self.config(record.channel_id), enable_pagination=False),
+            factory=batcher.formatter_factory,
+            recorder=batcher.recorder,
+            on_error=batcher.error_handler.handle_formatter_error,
+            preview=True,
+        )
+
+    def small_join(
+        self, record: DigestRecord, entries: Sequence[OutboxEntry], now: datetime
+    ) -> DigestRecord | None:
+        """Return *record* after *entries* join it, if its parent can still list them all.
+
+        The record returned lists them all in ``first_post`` (what the parent shows, and
+        what the conversion re-posts). A digest is small while it has no thread (never
+        converted, its first post one page), holds at most :data:`SMALL_DIGEST_ITEMS`
+        items whose listing (with its notes and controls) fits one message, and takes no
+        critical item (that goes to the thread at once, broadcast). None: the join
+        converts the digest instead.
+        """
+        if record.converted or record.first_post is None or record.replies:
+            return None
+        new = [entry for entry in entries if entry.id not in record.entries]
+        if any(is_critical(entry.messages) for entry in new):
+            return None
+        grown = self.joined(record, entries, now, replies=0)
+        if len(grown.messages) > SMALL_DIGEST_ITEMS:
+            return None
+        page = self.listing(grown)
+        if page.continuations:
+            return None
+        shown = self.decorated(page, grown.channel_id, grown.messages, grown.key)
+        if len(shown.blocks) > MAX_BLOCKS:
+            return None
+        return replace(grown, first_post=page)
 
     def news(self, record: DigestRecord, start: int, end: int) -> SlackMessage | None:
         """Render the thread reply of *record*'s items ``[start, end)``: their news only.

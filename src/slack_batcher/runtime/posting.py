@@ -203,6 +203,8 @@ class Deliverer:
             if result is None:
                 return False
             self._posted(entry, index, result)
+        if not pages and digest is not None and digest.parent:
+            self.placement.keep(entry, digest.parent)  # shown in the parent: its thread is there
         await self._ack(entry)  # first: nothing else written for the post may fail before it
         if digest is not None and digests is not None:
             digests.start(entry, digest)
@@ -264,10 +266,7 @@ class Deliverer:
         posted.append(result.ts)
         self.succeeded(entry)
         if index == 0:
-            try:
-                self.placement.remember(entry, result.ts)
-            except StoreError as exc:  # the post is out: only a later reply's thread is lost
-                logger.warning("could not remember the thread of %s: %s", entry.id, exc)
+            self.placement.keep(entry, result.ts)
         if result.warnings:  # the sender logs them; counted here
             logger.debug(
                 "Slack warned about a post to %s: %s",

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from ..formatting.message import SlackMessage
+from ..model.errors import StoreError
 from ..model.thread_keys import batch_thread_key, stored_thread_key
 from ..store.base import OutboxEntry
 from .config import ServiceConfig
@@ -15,6 +17,8 @@ if TYPE_CHECKING:
     from ..core.batcher import MessageBatcher
 
 __all__ = ["ThreadPlacement", "page_of"]
+
+logger = logging.getLogger(__name__)
 
 
 def page_of(pages: list[SlackMessage], index: int, *, threaded: bool) -> SlackMessage:
@@ -60,6 +64,13 @@ class ThreadPlacement:
         if key is None:
             return None
         return self._batcher.get_thread(key)
+
+    def keep(self, entry: OutboxEntry, ts: str | None) -> None:
+        """:meth:`remember` *ts*; a store that refuses only loses a later reply's thread."""
+        try:
+            self.remember(entry, ts)
+        except StoreError as exc:  # the post is out
+            logger.warning("could not remember the thread of %s: %s", entry.id, exc)
 
     def remember(self, entry: OutboxEntry, ts: str | None) -> None:
         """Keep *ts* as the thread later batches about the same thing reply to."""
