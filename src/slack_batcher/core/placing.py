@@ -83,22 +83,7 @@ class Placer:
             except BaseException as exc:
                 self._unplaced(exc)
                 raise
-            if placed[1] or self._shared:
-                return self._placed(placed, message, channel_id, now, returned)
-            # _placed, inlined for a new local placement (the hot path: one call fewer)
-            batch_id, _, opened, batch, reason = placed
-            stats = self._stats
-            stats.messages_batched += 1
-            stats.messages_by_type[message.content_type] += 1
-            if opened:
-                stats.batches_created += 1
-            flushed = None
-            if batch is not None and reason is not None:
-                flushed = self._flusher.flush(batch, reason, returned=returned)
-            budget = self._memory_budget
-            if budget is not None and self._recorder.memory_estimate() > budget:
-                self._error_handler.relieve_memory(budget)
-            return batch_id, False, flushed, reason
+            return self._placed(placed, message, channel_id, now, returned)
         finally:
             lock.release()
 
