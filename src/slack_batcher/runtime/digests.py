@@ -272,23 +272,8 @@ class LiveDigests:
         does not split it; Slack's block limit does: :meth:`small_join` checks).
         """
         items = record.messages[:count]
-        batch = BatchGroup(
-            id=f"listing_{record.ts}_{len(items)}",
-            channel_id=record.channel_id,
-            batch_type=BatchType.for_content_type(items[0].content_type),
-            created_at=min(m.timestamp for m in items),
-            expires_at=max(m.timestamp for m in items),
-            messages=list(items),
-        )
-        batcher = self.batcher
-        return render_batch(
-            batch,
-            config=replace(self.config(record.channel_id), enable_pagination=False),
-            factory=batcher.formatter_factory,
-            recorder=batcher.recorder,
-            on_error=batcher.error_handler.handle_formatter_error,
-            preview=True,
-        )
+        config = replace(self.config(record.channel_id), enable_pagination=False)
+        return self._render(f"listing_{record.ts}_{len(items)}", record.channel_id, items, config)
 
     def small_join(
         self, record: DigestRecord, entries: Sequence[OutboxEntry], now: datetime
@@ -328,18 +313,29 @@ class LiveDigests:
         items = news_items(messages[:start], messages[start:end])
         if not items:
             return None
-        batcher = self.batcher
+        config = self.config(record.channel_id)
+        return self._render(f"news_{record.ts}_{start}_{end}", record.channel_id, items, config)
+
+    def _render(
+        self,
+        batch_id: str,
+        channel_id: str,
+        items: Sequence[BatchableMessage],
+        config: BatchConfig,
+    ) -> SlackMessage:
+        """Render *items* as the multi-item post a batch of them would get (a preview)."""
         batch = BatchGroup(
-            id=f"news_{record.ts}_{start}_{end}",
-            channel_id=record.channel_id,
+            id=batch_id,
+            channel_id=channel_id,
             batch_type=BatchType.for_content_type(items[0].content_type),
-            created_at=items[0].timestamp,
-            expires_at=items[-1].timestamp,
-            messages=items,
+            created_at=min(m.timestamp for m in items),
+            expires_at=max(m.timestamp for m in items),
+            messages=list(items),
         )
+        batcher = self.batcher
         return render_batch(
             batch,
-            config=self.config(record.channel_id),
+            config=config,
             factory=batcher.formatter_factory,
             recorder=batcher.recorder,
             on_error=batcher.error_handler.handle_formatter_error,
