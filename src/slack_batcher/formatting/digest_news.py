@@ -38,16 +38,18 @@ def news_items(
     Order: as they joined; an alert reported more than once in *joined* is placed where it
     was first reported, in its latest state.
     """
-    said: dict[str, tuple[str, str, str]] = {}
-    for message in before:
-        key = _alert_key(message)
-        if key is not None:
-            said[key] = _said(message)
     latest: dict[str, BatchableMessage] = {}
     for message in joined:
         key = _alert_key(message)
         if key is not None:
             latest[key] = message
+    if not latest:  # no alert that can be re-sent: every item is news, nothing to look up
+        return list(joined)
+    said: dict[str, tuple[str, str, str]] = {}
+    for message in before:
+        key = _alert_key(message)
+        if key is not None and key in latest:
+            said[key] = _said(message)
     news: list[BatchableMessage] = []
     placed: set[str] = set()
     for message in joined:
