@@ -22,7 +22,7 @@ from datetime import datetime
 from types import ModuleType
 from typing import Any
 
-from benchmarks.bench_core import MEMORY_LAYOUTS, bytes_per_message
+from benchmarks.bench_core import MEMORY_LAYOUTS, bytes_per_message, run_constructing
 from benchmarks.mix import make_mix_kwargs
 from benchmarks.original import load
 from benchmarks.workload import T0
@@ -77,20 +77,6 @@ def _feed(batcher: Any, pairs: list[tuple[Any, str]]) -> float:
     return time.process_time() - start
 
 
-def _build_and_feed(batcher: Any, make: Callable[..., Any], raw: Raw) -> float:
-    """Like :func:`_feed`, building each message from its arguments inside the timing."""
-    start = time.process_time()
-    for kwargs, channel in raw:
-        ready = batcher.add_message(make(**kwargs), channel)
-        if ready is not None:
-            ready.to_dict()
-    flushed = batcher.flush_all_batches()
-    pages = flushed if isinstance(flushed, list) else [m for ms in flushed.values() for m in ms]
-    for ready in pages:
-        ready.to_dict()
-    return time.process_time() - start
-
-
 Case = tuple[str, Callable[[], float], Callable[[], float] | None, float]
 
 
@@ -107,7 +93,7 @@ def _cases(original: ModuleType | None) -> list[Case]:
 
     def ours_building() -> float:
         batcher = MessageBatcher(BatchConfig(), clock=ManualClock())
-        return _build_and_feed(batcher, BatchableMessage, raw)
+        return run_constructing(batcher, BatchableMessage, raw)
 
     theirs_default: Callable[[], float] | None = None
     theirs_building: Callable[[], float] | None = None
@@ -124,7 +110,7 @@ def _cases(original: ModuleType | None) -> list[Case]:
         def theirs_building() -> float:
             their_raw = original_raw(module, raw, datetime.now())
             batcher = module.MessageBatcher(module.BatchConfig())
-            return _build_and_feed(batcher, module.BatchableMessage, their_raw)
+            return run_constructing(batcher, module.BatchableMessage, their_raw)
 
     return [
         ("add, messages built beforehand, default formatter", ours_default, theirs_default, 2.5),

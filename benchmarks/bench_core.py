@@ -47,7 +47,7 @@ def _kwargs(message: BatchableMessage) -> dict[str, Any]:
     }
 
 
-def _run_constructing(batcher: Any, make: Any, raw: list[tuple[dict[str, Any], str]]) -> float:
+def run_constructing(batcher: Any, make: Any, raw: list[tuple[dict[str, Any], str]]) -> float:
     """Build each message from its fields, add it, render what flushes; return seconds."""
     start = time.process_time()
     for kwargs, channel in raw:
@@ -154,7 +154,7 @@ def _speed_rows(original: ModuleType | None) -> list[Row]:
 
     def ours_constructing() -> float:
         batcher = MessageBatcher(BatchConfig(), clock=ManualClock())
-        return _run_constructing(batcher, BatchableMessage, raw)
+        return run_constructing(batcher, BatchableMessage, raw)
 
     theirs: list[Callable[[], float] | None] = [None, None, None]
     if original is not None:
@@ -172,7 +172,7 @@ def _speed_rows(original: ModuleType | None) -> list[Row]:
             start = datetime.now()
             raw_orig = [(original_kwargs(module, m, start), c) for m, c in workload]
             batcher = module.MessageBatcher(module.BatchConfig())
-            return _run_constructing(batcher, module.BatchableMessage, raw_orig)
+            return run_constructing(batcher, module.BatchableMessage, raw_orig)
 
         theirs = [orig_default, orig_default, orig_constructing]
     cases = [
