@@ -213,3 +213,36 @@ def test_an_entry_covered_by_a_join_the_digest_never_saved_posts_its_own_pages(
     assert reply_of(digests, companion, covered, clock.now())  # its own pages: not lost
     digests.save(replace(record, entries=[*record.entries, companion.id]))
     assert not reply_of(digests, companion, covered, clock.now())  # the leader's reply has it
+
+
+def test_a_reply_rendered_for_a_join_never_saved_is_not_posted_for_other_items(
+    clock: ManualClock,
+) -> None:
+    digests = LiveDigests(MessageBatcher(clock=clock, store=MemoryStore()))
+    now = clock.now()
+    record = digests.start(_entry("e0", _alert(0, 0, "firing"), clock), "C1\x1f*", "1.1", now)
+    lost = [_entry(f"e{n}", _alert(n, n, "firing"), clock) for n in (1, 2)]
+    digests.news(digests.joined(record, lost, now), 1, 3, keep=True)  # its edit was refused
+    joined = [_entry(f"e{n}", _alert(n, n, "firing"), clock) for n in (3, 4)]
+    digests.save(digests.joined(record, joined, now))
+    plan = DigestPlan("C1\x1f*", record.ts, DigestStep.REPLIES, (1, 3))
+
+    assert reply_of(digests, joined[0], plan, now)
+    text = joined[0].message.text
+    assert "h3" in text and "h4" in text and "h1" not in text and "h2" not in text
+
+
+def test_the_reply_a_join_rendered_is_the_one_its_entry_posts(clock: ManualClock) -> None:
+    digests = LiveDigests(MessageBatcher(clock=clock, store=MemoryStore()))
+    record = digests.start(
+        _entry("e0", _alert(0, 0, "firing"), clock), "C1\x1f*", "1.1", now := clock.now()
+    )
+    pair = [_entry(f"e{n}", _alert(n, n, "firing"), clock) for n in (1, 2)]
+    saved = digests.joined(record, pair, now)
+    counted = digests.news(saved, 1, 3, keep=True)  # the join counts its pages
+    digests.save(saved)
+    plan = DigestPlan("C1\x1f*", record.ts, DigestStep.REPLIES, (1, 3))
+
+    assert reply_of(digests, pair[0], plan, now)
+    assert pair[0].message is counted  # rendered once
+    assert "h1" in pair[0].message.text and "h2" in pair[0].message.text

@@ -60,7 +60,7 @@ def join_of(
         if not whole.continuations:  # the re-post lists every item: no reply of its own
             return Join(replace(grown, replies=1, first_post=whole), (end, end))
     span = (len(record.messages), end)
-    reply = digests.news(grown, *span)
+    reply = digests.news(grown, *span, own=group[0] if len(group) == 1 else None, keep=True)
     replies = record.replies + repost + (len(reply.pages) if reply is not None else 0)
     return Join(replace(grown, replies=replies), span)
 
@@ -97,10 +97,10 @@ def reply_of(digests: LiveDigests, entry: OutboxEntry, plan: DigestPlan, now: da
         return False
     if len(record.messages) < span[1]:
         return True
-    reply = digests.news(record, *span)
+    reply = digests.news(record, *span, own=entry)
     if reply is None:
         return False
     if is_critical(record.messages[span[0] : span[1]]):
-        reply.metadata["reply_broadcast"] = True
+        reply = replace(reply, metadata={**reply.metadata, "reply_broadcast": True})
     entry.message = reply
     return True

@@ -73,6 +73,13 @@ MAX_DIGEST_ITEMS = 1000
 SMALL_DIGEST_ITEMS = 10
 
 
+def _same_items(items: Sequence[BatchableMessage], others: Sequence[BatchableMessage]) -> bool:
+    """Return True when *items* are *others*, one for one in the same order (by id)."""
+    return len(items) == len(others) and all(
+        a is b or a.id == b.id for a, b in zip(items, others, strict=True)
+    )
+
+
 def is_critical(messages: Iterable[BatchableMessage]) -> bool:
     """Return True when a batch holds a critical item (its reply is broadcast)."""
     return any(m.priority == "critical" for m in messages)
@@ -113,6 +120,12 @@ class LiveDigests:
         # Per digest key: what a full disk kept from the store (None: a deletion), written
         # before delivery starts another Slack call (the record of this one comes first).
         self._held: dict[str, DigestRecord | None] = {}
+        # Thread replies a join rendered (to count their pages), until their post renders
+        # them: (store key, digest post, start, end) -> the items and the reply (None: no
+        # news). A join that was not saved may leave a reply of other items at its span.
+        self._news: dict[
+            tuple[str, str, int, int], tuple[list[BatchableMessage], SlackMessage | None]
+        ] = {}
 
     def config(self, channel_id: str) -> BatchConfig:
         """Return the BatchConfig of *channel_id* (digests honour per-channel settings)."""
@@ -303,18 +316,45 @@ class LiveDigests:
             return None
         return replace(grown, first_post=page)
 
-    def news(self, record: DigestRecord, start: int, end: int) -> SlackMessage | None:
+    def news(
+        self,
+        record: DigestRecord,
+        start: int,
+        end: int,
+        own: OutboxEntry | None = None,
+        *,
+        keep: bool = False,
+    ) -> SlackMessage | None:
         """Render the thread reply of *record*'s items ``[start, end)``: their news only.
 
         None when none of them is news (an alert re-sent unchanged is not): nothing is
         posted then. The same items render the same reply (a retry posts what it would have).
+        When the news are exactly the items of *own* (an entry that joined alone, every item
+        news), the reply is *own*'s flushed post, not rendered again. *keep*: the join
+        renders the reply to count its pages; it is kept for the post that follows.
         """
         messages = record.messages
-        items = news_items(messages[:start], messages[start:end])
+        joined = messages[start:end]
+        tag = (record.key, record.ts, start, end)
+        kept = self._news.get(tag)
+        if kept is not None and _same_items(kept[0], joined):
+            if not keep:
+                del self._news[tag]
+            return kept[1]
+        items = news_items(messages[:start], joined)
         if not items:
-            return None
-        config = self.config(record.channel_id)
-        return self._render(f"news_{record.ts}_{start}_{end}", record.channel_id, items, config)
+            reply = None
+        elif own is not None and _same_items(items, own.messages):
+            reply = own.message
+        else:
+            config = self.config(record.channel_id)
+            batch_id = f"news_{record.ts}_{start}_{end}"
+            reply = self._render(batch_id, record.channel_id, items, config)
+        if keep:
+            if len(self._news) >= MAX_CACHED_DIGESTS:
+                self._news.pop(next(iter(self._news)))
+            self._news[tag] = (joined, reply)
+        return reply
 
     def _render(
         self,
