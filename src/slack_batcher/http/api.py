@@ -30,7 +30,7 @@ from .schemas import (
 from .sources import sources_state
 from .state import AppState, get_state, require_token, state_of
 
-__all__ = ["api_router"]
+__all__ = ["add_ingest_route", "api_router"]
 
 logger = logging.getLogger(__name__)
 
@@ -184,21 +184,32 @@ async def submit(body: Annotated[MessageIn | EventList, Body()], request: Reques
     return Response(answer.model_dump_json(), status_code=202, media_type="application/json")
 
 
-api_router.add_api_route(
-    "/messages",
-    submit,
-    methods=["POST"],
-    status_code=202,
-    response_model=IngestResponse,
-    responses=problems(
-        _400="The body is not valid JSON",
-        _413="The body, or the number of events, is over the limit",
-        _503="The service is shutting down",
-    ),
-    summary="Submit one event or a list of events for batching",
-    # Valid JSON with the right token skips FastAPI's per-request dependency solving.
-    route_class_override=fast_body_route(MessageIn | EventList, submit),
-)
+def add_ingest_route(router: APIRouter) -> None:
+    """Add ``POST /v1/messages`` to *router*: the app's own router, ahead of every other route.
+
+    Declared as if on :data:`api_router` (same path, token dependency, responses and schema),
+    but not routed through it: the hot path then matches on its first try, with no included
+    router to pass through (about 5% of the CPU an event costs).
+    """
+    router.add_api_route(
+        "/v1/messages",
+        submit,
+        methods=["POST"],
+        status_code=202,
+        response_model=IngestResponse,
+        dependencies=[Depends(require_token)],
+        responses={
+            **_PROBLEMS,
+            **problems(
+                _400="The body is not valid JSON",
+                _413="The body, or the number of events, is over the limit",
+                _503="The service is shutting down",
+            ),
+        },
+        summary="Submit one event or a list of events for batching",
+        # Valid JSON with the right token skips FastAPI's per-request dependency solving.
+        route_class_override=fast_body_route(MessageIn | EventList, submit),
+    )
 
 
 @api_router.post("/flush", response_model=FlushResult, summary="Flush pending batches now")

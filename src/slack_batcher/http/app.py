@@ -16,7 +16,7 @@ from ..model.people import People
 from ..routing.table import RouteTable
 from ..runtime.service import BatchingService
 from ..sources.settings import SourcesSettings
-from .api import api_router
+from .api import add_ingest_route, api_router
 from .api_routes import require_channel_in_schema
 from .auth import TokenAuth
 from .body import BodyMiddleware
@@ -97,6 +97,7 @@ def create_app(
     service.digest_controls.people = people
     service.digest_controls.mention_by_channel = (routes or RouteTable()).channel_mentions()
     install_problem_handlers(app)
+    add_ingest_route(app.router)  # first: the hot path's route is matched first
     app.include_router(api_router)
     app.include_router(mutes_router)
     app.include_router(interactions_router)
