@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from .. import __version__
 from ..model.people import People
@@ -151,11 +151,20 @@ def create_app(
 
     if not sources_state.routes:  # the schema then says every event names its channel
         app.openapi_schema = require_channel_in_schema(app.openapi())
+    _add_middleware(app, server, auth_enabled=state.auth.enabled, registry=registry)
+    return app
+
+
+def _add_middleware(
+    app: FastAPI, server: ServerSettings, *, auth_enabled: bool, registry: CollectorRegistry
+) -> None:
+    """Wrap *app* in the body bounds, the tokenless guard (if needed) and request metrics."""
     app.add_middleware(
         BodyMiddleware, max_bytes=server.max_body_bytes, max_seconds=server.max_body_seconds
     )
-    # Outermost: a misdirected or cross-origin request is refused before its body is read.
-    app.add_middleware(LoopbackGuardMiddleware, enabled=not state.auth.enabled)
+    if not auth_enabled:  # with a token the guard steps aside: no layer to pass
+        # Outermost: a misdirected or cross-origin request is refused before its body is read.
+        app.add_middleware(LoopbackGuardMiddleware, enabled=True)
     # Outside everything, so refused requests are counted and timed too.
     templates = [
         path
@@ -170,4 +179,3 @@ def create_app(
         if isinstance(path := getattr(route, "path", None), str)
     ]
     app.add_middleware(RequestMetricsMiddleware, registry=registry, templates=templates)
-    return app

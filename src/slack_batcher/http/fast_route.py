@@ -20,6 +20,7 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 from pydantic import TypeAdapter, ValidationError
+from starlette.requests import ClientDisconnect
 from starlette.types import Message, Receive, Scope, Send
 
 from .state import state_of
@@ -43,6 +44,18 @@ def _bearer_ok(request: Request) -> bool:
     if not scheme or not credentials or scheme.lower() != "bearer":
         return False
     return auth.token_matches(credentials)
+
+
+async def _body(receive: Receive) -> bytes:
+    """Read the whole body as ``Request.body`` does, without its async generator."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # http.disconnect
+            raise ClientDisconnect()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
 def _replaying(body: bytes, receive: Receive) -> Receive:
@@ -73,7 +86,7 @@ class FastBodyRoute(APIRoute):
         if self.methods and scope["method"] in self.methods:
             request = Request(scope, receive, send)
             if request.headers.get("content-type") == "application/json" and _bearer_ok(request):
-                raw = await request.body()
+                raw = await _body(receive)
                 if raw:
                     try:
                         body = self.body_adapter.validate_json(raw)
