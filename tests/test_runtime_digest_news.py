@@ -153,3 +153,25 @@ async def test_with_a_call_budget_a_storm_still_ends_with_a_true_header(
     assert carried(slack, parent) == Counter(f"evt-{n:04d}" for n in range(60))
     assert calls(slack) <= 60
     assert header_count(parent) >= 50  # edited as the budget allows: at least every other
+
+
+async def test_with_a_call_budget_a_fast_storm_edits_its_parent_at_most_every_ten_seconds(
+    clock: ManualClock, slack: FakeSlack
+) -> None:
+    service = service_for(
+        clock, slack, ServiceConfig(digest_call_budget=True, pacing=False), BatchConfig()
+    )
+    async with service:
+        await storm(service, range(200), every=0.2)  # a flush of 5 every second, for 40 s
+        ended = clock.now()
+        await service.advance(timedelta(minutes=2))
+
+    [parent] = top_level(slack)
+    assert carried(slack, parent) == Counter(f"evt-{n:04d}" for n in range(200))
+    assert header_count(parent) == 200
+    gaps = edits(slack)[2:]  # after the small digest's edit and its conversion
+    assert gaps and min(gaps) >= timedelta(seconds=10)
+    assert len(gaps) <= 5
+    # The last flushes are shown in the parent when the spacing ends, not after a quiet spell.
+    last = max(r.received_at for r in slack.requests if r.method == "chat.update")
+    assert last - ended <= timedelta(seconds=10)
