@@ -17,7 +17,15 @@ from slack_batcher import BatchConfig, BatchingService, ManualClock, MessageBatc
 from slack_batcher.delivery.slack import SlackSender
 from slack_batcher.runtime import ServiceConfig
 from slack_batcher.testing import FakeSlack
-from tests.test_runtime_digests import TOKEN, carried, header_count, item, storm, top_level
+from tests.test_runtime_digests import (
+    TOKEN,
+    carried,
+    header_count,
+    item,
+    storm,
+    tags,
+    top_level,
+)
 
 
 @pytest.fixture
@@ -67,6 +75,9 @@ async def test_flushes_queued_behind_the_pace_join_their_digest_in_one_edit(
     # one edit.
     assert len(updates) == 3
     assert service.stats()["digests"]["updates"] == 3
+    # Their news is one reply listing all 20, not a page per 5 items.
+    [_, merged] = slack.replies("C1", parent.ts)[-2:]
+    assert Counter(tags(merged)) == Counter(f"evt-{n:04d}" for n in range(15, 35))
 
 
 async def test_news_goes_to_a_digest_at_most_once_per_reply_interval(
