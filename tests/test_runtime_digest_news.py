@@ -17,7 +17,15 @@ from slack_batcher import BatchConfig, BatchingService, ManualClock, MessageBatc
 from slack_batcher.delivery.slack import SlackSender
 from slack_batcher.runtime import ServiceConfig
 from slack_batcher.testing import FakeSlack
-from tests.test_runtime_digests import TOKEN, carried, header_count, item, storm, top_level
+from tests.test_runtime_digests import (
+    TOKEN,
+    carried,
+    header_count,
+    item,
+    storm,
+    tags,
+    top_level,
+)
 
 
 @pytest.fixture
@@ -67,6 +75,9 @@ async def test_flushes_queued_behind_the_pace_join_their_digest_in_one_edit(
     # one edit.
     assert len(updates) == 3
     assert service.stats()["digests"]["updates"] == 3
+    # Their news is one reply listing all 20, not a page per 5 items.
+    [_, merged] = slack.replies("C1", parent.ts)[-2:]
+    assert Counter(tags(merged)) == Counter(f"evt-{n:04d}" for n in range(15, 35))
 
 
 async def test_news_goes_to_a_digest_at_most_once_per_reply_interval(
@@ -153,3 +164,25 @@ async def test_with_a_call_budget_a_storm_still_ends_with_a_true_header(
     assert carried(slack, parent) == Counter(f"evt-{n:04d}" for n in range(60))
     assert calls(slack) <= 60
     assert header_count(parent) >= 50  # edited as the budget allows: at least every other
+
+
+async def test_with_a_call_budget_a_fast_storm_edits_its_parent_at_most_every_ten_seconds(
+    clock: ManualClock, slack: FakeSlack
+) -> None:
+    service = service_for(
+        clock, slack, ServiceConfig(digest_call_budget=True, pacing=False), BatchConfig()
+    )
+    async with service:
+        await storm(service, range(200), every=0.2)  # a flush of 5 every second, for 40 s
+        ended = clock.now()
+        await service.advance(timedelta(minutes=2))
+
+    [parent] = top_level(slack)
+    assert carried(slack, parent) == Counter(f"evt-{n:04d}" for n in range(200))
+    assert header_count(parent) == 200
+    gaps = edits(slack)[2:]  # after the small digest's edit and its conversion
+    assert gaps and min(gaps) >= timedelta(seconds=10)
+    assert len(gaps) <= 5
+    # The last flushes are shown in the parent when the spacing ends, not after a quiet spell.
+    last = max(r.received_at for r in slack.requests if r.method == "chat.update")
+    assert last - ended <= timedelta(seconds=10)

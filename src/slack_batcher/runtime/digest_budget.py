@@ -9,20 +9,29 @@ while the thread takes every new item — nothing is hidden, the parent is only 
 (:mod:`.digest_catch_up` edits it once its digest goes quiet). An edit that would
 not change what the parent shows is not made at all.
 
+A converted digest's parent is also edited at most once per :data:`EDIT_SPACING`: in a
+storm its joins come every second or so, and a parent re-rendered at each would only
+spend Slack's ``chat.update`` allowance. A join inside the spacing leaves the parent stale
+until the spacing ends (the catch-up edit, or the next join after it).
+
 Edits are counted in the process; after a restart a digest is assumed to have been edited
 once per batch it took (more than it was, never fewer), so the budget still holds.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from ..store.base import DigestRecord
 
-__all__ = ["DigestBudget"]
+__all__ = ["EDIT_SPACING", "DigestBudget"]
 
 #: Digests whose edits and last summary are remembered (the oldest is dropped past this).
 MAX_TRACKED = 1024
+
+#: A converted digest's parent is edited at most once per this long.
+EDIT_SPACING = timedelta(seconds=10)
 
 
 class DigestBudget:
@@ -31,6 +40,7 @@ class DigestBudget:
     def __init__(self) -> None:
         self._edits: dict[str, tuple[str, int]] = {}  # key -> (digest post ts, edits)
         self._shown: dict[str, tuple[str, Any]] = {}  # key -> (digest post ts, blocks)
+        self._last: dict[str, tuple[str, datetime]] = {}  # key -> (digest post ts, last edit)
 
     def _edits_of(self, record: DigestRecord) -> int:
         """Return the edits of *record*'s parent, estimated (then kept) for one not seen."""
@@ -52,15 +62,22 @@ class DigestBudget:
         spent = self.calls(record) + replies + 1
         return spent <= len(record.messages) + events
 
+    def next_edit(self, record: DigestRecord) -> datetime | None:
+        """Return when *record*'s parent may be edited again, None if it may be now or unknown."""
+        last = self._last.get(record.key)
+        return last[1] + EDIT_SPACING if last is not None and last[0] == record.ts else None
+
     def changes(self, record: DigestRecord, blocks: Any) -> bool:
         """Return True unless the parent of *record* already shows *blocks*."""
         kept = self._shown.get(record.key)
         return kept is None or kept[0] != record.ts or kept[1] != blocks
 
-    def edited(self, record: DigestRecord, blocks: Any) -> None:
-        """Count an edit of *record*'s parent (as it was before), which now shows *blocks*."""
+    def edited(self, record: DigestRecord, blocks: Any, at: datetime) -> None:
+        """Count an edit of *record*'s parent (as it was before) at *at*; it shows *blocks*."""
         edits = self._edits_of(record)
         self._edits[record.key] = (record.ts, edits + 1)
         if len(self._shown) >= MAX_TRACKED and record.key not in self._shown:
             self._shown.pop(next(iter(self._shown)))
+            self._last.pop(next(iter(self._last)), None)
         self._shown[record.key] = (record.ts, blocks)
+        self._last[record.key] = (record.ts, at)

@@ -80,12 +80,16 @@ class CatchUps:
     def __len__(self) -> int:
         return sum(len(keys) for keys in self._stale.values())
 
-    def mark(self, record: DigestRecord) -> None:
-        """Remember that *record*'s parent was left stale; caught up after a quiet spell."""
+    def mark(self, record: DigestRecord, at: datetime | None = None) -> None:
+        """Remember that *record*'s parent was left stale; caught up after a quiet spell.
+
+        *at*: caught up then instead (the end of the edit spacing), if that comes first.
+        """
         now = self._clock.now()
+        due = min(now + self._quiet, record.expires_at - _MARGIN)
         self._stale.setdefault(record.channel_id, {})[record.key] = (
             record.ts,
-            min(now + self._quiet, record.expires_at - _MARGIN),
+            min(due, at) if at is not None else due,
             0,
             now,
         )
@@ -162,5 +166,5 @@ class CatchUps:
         if not self._budget.changes(record, summary.blocks):
             return
         await self._sender.update(summary, channel=record.channel_id, ts=record.ts)
-        self._budget.edited(record, summary.blocks)
+        self._budget.edited(record, summary.blocks, self._clock.now())
         self._metrics.count("digest_updates")

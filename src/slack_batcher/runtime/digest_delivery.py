@@ -262,9 +262,9 @@ class DigestDelivery:
             join = small_join_of(self.digests, record, group, now) or join_of(
                 self.digests, record, group, now, repost=reposts(record)
             )
-            if not self._edit_due(record, group, join):
-                quiet = join_of(self.digests, record, group, self._clock.now(), repost=False)
-                self.catch_ups.mark(self._joined(record, group, plan, quiet, edited=None))
+            due, catch_up = self._edit_due(record, group, join)
+            if not due:  # a join with no edit does not re-post (:meth:`_edit_due`)
+                self.catch_ups.mark(self._joined(record, group, plan, join, edited=None), catch_up)
                 return False
         else:
             group = [entry]
@@ -279,22 +279,28 @@ class DigestDelivery:
         """Make *entry*'s message its digest reply; False: none (:func:`.digest_joins.reply_of`)."""
         return reply_of(self.digests, entry, plan, self._clock.now())
 
-    def _edit_due(self, record: DigestRecord, group: Sequence[OutboxEntry], join: Join) -> bool:
-        """Return True unless a Slack-call budget is kept and cannot pay for this edit.
+    def _edit_due(
+        self, record: DigestRecord, group: Sequence[OutboxEntry], join: Join
+    ) -> tuple[bool, datetime | None]:
+        """Return whether this join edits the parent, and when a parent it leaves is caught up.
 
-        A digest with no thread yet is always edited: the edit is how a small digest's
-        parent lists the new items, or the conversion that puts what it listed in the
-        thread (the parent must not list some items while the thread holds others).
+        With a Slack-call budget kept, a converted digest's parent is edited only when the
+        budget pays for it and not within :data:`~.digest_budget.EDIT_SPACING` of its last
+        edit (then caught up when the spacing ends; else once its key goes quiet). A digest
+        with no thread yet is always edited: the edit is how a small digest's parent lists
+        the new items, or the conversion that puts what it listed in the thread (the parent
+        must not list some items while the thread holds others).
         """
-        return (
-            not self._call_budget
-            or reposts(record)
-            or self.budget.affords_edit(
-                record,
-                events=sum(len(e.messages) for e in group),
-                replies=join.record.replies - record.replies,
-            )
-        )
+        if not self._call_budget or reposts(record):
+            return True, None
+        events = sum(len(e.messages) for e in group)
+        replies = join.record.replies - record.replies
+        if not self.budget.affords_edit(record, events=events, replies=replies):
+            return False, None
+        spaced = self.budget.next_edit(record)
+        if spaced is not None and spaced > self._clock.now():
+            return False, spaced
+        return True, None
 
     def _joined(
         self,
@@ -323,7 +329,7 @@ class DigestDelivery:
         self._calls.save_progress(group[0])
         self.digests.save(joined)
         if edited is not None:
-            self.budget.edited(record, edited.blocks)
+            self.budget.edited(record, edited.blocks, self._clock.now())
             self._metrics.count("digest_updates")
         self.catch_ups.clear(record)  # edited, or it already shows this summary
         return joined

@@ -329,9 +329,11 @@ class LiveDigests:
 
         None when none of them is news (an alert re-sent unchanged is not): nothing is
         posted then. The same items render the same reply (a retry posts what it would have).
-        When the news are exactly the items of *own* (an entry that joined alone, every item
-        news), the reply is *own*'s flushed post, not rendered again. *keep*: the join
-        renders the reply to count its pages; it is kept for the post that follows.
+        The reply is one message, not paged by ``items_per_page`` (Slack's limits may still
+        split it). When the news are exactly the items of *own* (an entry that joined alone,
+        every item news) and its post is one page, the reply is that post, not rendered
+        again. *keep*: the join renders the reply to count its pages; it is kept for the post
+        that follows.
         """
         messages = record.messages
         joined = messages[start:end]
@@ -344,10 +346,10 @@ class LiveDigests:
         items = news_items(messages[:start], joined)
         if not items:
             reply = None
-        elif own is not None and _same_items(items, own.messages):
+        elif own is not None and _same_items(items, own.messages) and not own.message.continuations:
             reply = own.message
-        else:
-            config = self.config(record.channel_id)
+        else:  # one reply, split only where Slack's limits split it
+            config = replace(self.config(record.channel_id), enable_pagination=False)
             batch_id = f"news_{record.ts}_{start}_{end}"
             reply = self._render(batch_id, record.channel_id, items, config)
         if keep:
