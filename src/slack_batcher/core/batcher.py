@@ -53,7 +53,7 @@ from .outbox import Outbox
 from .pending import PendingBatches
 from .placing import Placer
 from .recording import MESSAGE_OVERHEAD_BYTES, StatsRecorder
-from .rendering import render_batch
+from .rendering import batch_of, render_batch
 from .rules import ChannelRules
 
 __all__ = ["MESSAGE_OVERHEAD_BYTES", "AddResult", "FlushReason", "MessageBatcher"]
@@ -132,6 +132,7 @@ class MessageBatcher:
             render=self._render,
             auto_ack=auto_ack,
         )
+        self.outbox.render_deferred = self._render_entry
         #: Adding messages: validate, place through ``pending``, count, flush what filled.
         self.placer = Placer(
             self.pending,
@@ -244,6 +245,10 @@ class MessageBatcher:
             on_error=self.error_handler.handle_formatter_error,
             preview=preview,
         )
+
+    def _render_entry(self, entry: OutboxEntry) -> SlackMessage:
+        """Render the post of an outbox entry whose flush deferred it (see ``Flusher``)."""
+        return self._render(batch_of(entry))
 
     def flush_all_batches(self) -> dict[str, list[SlackMessage]]:
         """Flush every pending batch; return the messages by channel."""

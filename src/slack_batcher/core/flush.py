@@ -20,6 +20,9 @@ class AddResult:
     ``batch_id`` is the batch it joined (for a duplicate: the batch already holding that id);
     ``flushed`` is the SlackMessage when adding it flushed the batch, with ``flush_reason``
     :attr:`FlushReason.SIZE`, :attr:`~FlushReason.URGENT` or :attr:`~FlushReason.DISABLED`.
+    In a running :class:`~slack_batcher.runtime.BatchingService`, a batch that goes into a
+    live digest is rendered when (and if) its own post is shown: ``flushed`` is then a
+    stand-in whose metadata (``render_deferred``, ``batch_id``, ``message_ids``) says so.
     """
 
     batch_id: str

@@ -25,6 +25,7 @@ from .log_fields import log_fields
 from .outbox import Outbox
 from .pending import PendingBatches
 from .recording import StatsRecorder
+from .rendering import deferred_message
 
 __all__ = ["RETURNED", "SIDE_PATH", "Flusher"]
 
@@ -62,6 +63,12 @@ class Flusher:
         self._clock = clock
         self._render = render
         self.auto_ack = auto_ack
+        #: Set by a runtime whose deliverer renders what it posts: a batch this answers
+        #: True for (one going into a live digest, whose thread reply is rendered from the
+        #: digest) is flushed with a stand-in (:func:`.rendering.deferred_message`) and
+        #: rendered only if it is posted on its own. Never a flush the caller takes itself
+        #: (auto-ack): that is rendered at once.
+        self.defer_render: Callable[[BatchGroup], bool] | None = None
 
     def store_call(self, method: Callable[..., Any], *args: Any) -> Any:
         """Call a store method; count a failure (and raise it)."""
@@ -79,7 +86,11 @@ class Flusher:
         Returns None when another instance flushed it meanwhile (shared batches). Raises
         what rendering or the store raised: the batch then stays pending.
         """
-        message = self._render(batch)
+        defer = self.defer_render
+        if defer is not None and not (returned and self.auto_ack) and defer(batch):
+            message = deferred_message(batch)
+        else:
+            message = self._render(batch)
         now = self._clock.now()
         # The caller takes a returned flush in auto-ack mode: no outbox entry (no call).
         entry = (

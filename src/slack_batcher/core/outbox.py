@@ -23,6 +23,7 @@ from ..model.errors import LeaseLostError
 from ..store.base import BatchStore, DeadLetter, OutboxEntry, OutboxLeases
 from .dead_letters import DeadLetters
 from .recording import StatsRecorder
+from .rendering import is_deferred
 
 __all__ = ["Outbox", "OutboxListener"]
 
@@ -52,6 +53,14 @@ class Outbox:
         self._letters = letters
         self._size = size
         self._listeners: list[OutboxListener] = []
+        #: Renders an entry flushed with a deferred rendering (set by the batcher).
+        self.render_deferred: Callable[[OutboxEntry], SlackMessage] | None = None
+
+    def message_of(self, entry: OutboxEntry) -> SlackMessage:
+        """Return *entry*'s post, rendering it now if its flush deferred that."""
+        if self.render_deferred is not None and is_deferred(entry.message):
+            entry.message = self.render_deferred(entry)
+        return entry.message
 
     def _call(self, method: Any, *args: Any) -> Any:
         try:
@@ -96,7 +105,7 @@ class Outbox:
                 if channel_id is not None and entry.channel_id != channel_id:
                     continue
                 if self.ack(entry.id):
-                    result.setdefault(entry.channel_id, []).append(entry.message)
+                    result.setdefault(entry.channel_id, []).append(self.message_of(entry))
         return result
 
     # ----------------------------------------------------------- delivery side
@@ -189,13 +198,21 @@ class Outbox:
                 messages=list(entry.messages),
                 batch_id=entry.batch_id,
                 error_code=error_code,
-                message=entry.message,
+                message=self._rendered_for_letter(entry),
             )
             if not self._call(self._store.dead_letter_outbox, outbox_id, letter):
                 return None
             self._size -= 1
             self._recorder.dead_lettered(letter)
             return letter
+
+    def _rendered_for_letter(self, entry: OutboxEntry) -> SlackMessage:
+        """Return *entry*'s post for its dead letter (its items are kept whatever happens)."""
+        try:
+            return self.message_of(entry)
+        except Exception:  # a failing formatter must not keep an entry from its letter
+            logger.exception("could not render %s for its dead letter", entry.id)
+            return entry.message
 
     # ------------------------------------------------------- shared (leases)
 

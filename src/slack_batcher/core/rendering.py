@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from ..formatting.context import BatchFormatterContext
 from ..formatting.factory import SlackMessageFormatterFactory
@@ -11,9 +12,14 @@ from ..formatting.message import SlackMessage
 from ..model.batch import BatchGroup
 from ..model.config import BatchConfig
 from ..model.errors import FormatterError
+from ..model.message import BatchType
+from ..store.base import OutboxEntry
 from .recording import StatsRecorder
 
-__all__ = ["render_batch"]
+__all__ = ["batch_of", "deferred_message", "is_deferred", "render_batch"]
+
+#: Metadata key of a flush whose rendering waits for its delivery (:func:`deferred_message`).
+DEFERRED = "render_deferred"
 
 #: Replace a failed formatter's output (the error handler's ``handle_formatter_error``).
 OnFormatterError = Callable[[BatchGroup, Exception], SlackMessage]
@@ -75,3 +81,51 @@ def render_batch(
     for page in message.continuations:
         page.channel = batch.channel_id
     return message
+
+
+def deferred_message(batch: BatchGroup) -> SlackMessage:
+    """Return the stand-in a flush stores when its batch is rendered only if delivered.
+
+    It carries the facts every post's metadata has (batch, channel, type, count, ids);
+    :func:`batch_of` rebuilds the batch from its outbox entry for the real render.
+    """
+    return SlackMessage(
+        [],
+        "",
+        batch.channel_id,
+        None,
+        {
+            DEFERRED: True,
+            "batch_id": batch.id,
+            "channel": batch.channel_id,
+            "batch_type": str(batch.batch_type),
+            "message_count": len(batch.messages),
+            "message_ids": [m.id for m in batch.messages],
+            "created_at": batch.created_at.isoformat(),
+        },
+    )
+
+
+def is_deferred(message: SlackMessage) -> bool:
+    """Return True for the stand-in of a flush not rendered yet (:func:`deferred_message`)."""
+    return bool(message.metadata.get(DEFERRED))
+
+
+def batch_of(entry: OutboxEntry) -> BatchGroup:
+    """Return the batch an outbox entry whose rendering was deferred was flushed from."""
+    metadata = entry.message.metadata
+    created = metadata.get("created_at")
+    try:
+        batch_type = BatchType(str(metadata.get("batch_type")))
+    except ValueError:
+        batch_type = BatchType.for_content_type(entry.messages[0].content_type)
+    return BatchGroup(
+        id=entry.batch_id,
+        channel_id=entry.channel_id,
+        batch_type=batch_type,
+        created_at=(
+            datetime.fromisoformat(created) if isinstance(created, str) else entry.flushed_at
+        ),
+        expires_at=entry.due_at,
+        messages=list(entry.messages),
+    )

@@ -36,7 +36,9 @@ from ..core.log_fields import entry_fields
 from ..delivery.base import UpdatingSender
 from ..delivery.classify import is_auth_error
 from ..formatting.message import SlackMessage
+from ..model.batch import BatchGroup
 from ..model.clock import Clock
+from ..model.digest_key import digest_key
 from ..model.errors import PermanentDeliveryError
 from ..model.progress import DigestPlan, DigestStep
 from ..store.base import DigestRecord, OutboxEntry
@@ -122,6 +124,7 @@ class DigestDelivery:
             digests, sender, calls, clock, metrics, self.budget, quiet=reply_interval
         )
         self._keys: dict[str, str] = {}  # queued entry id -> digest key ("" for none)
+        self._shared = digests.store.shared_store() is not None
 
     def key_for(self, entry: OutboxEntry) -> str | None:
         """Return the digest key *entry* goes to, or None when it goes to no live digest."""
@@ -131,6 +134,21 @@ class DigestDelivery:
         if entry.state.posted or not self.digests.enabled(entry.channel_id):
             return None
         return self.digests.key_for(entry)
+
+    def defers(self, batch: BatchGroup) -> bool:
+        """Return True when *batch*, flushed now, joins a live digest (its render may wait).
+
+        Such a batch's own post is shown only if it joins alone and all of it is news, or
+        if its digest is gone by its delivery: the deliverer renders it then. Otherwise
+        (a digest's listing, or a reply of several flushes) it would be rendered for
+        nothing (see ``Flusher.defer_render``).
+        """
+        channel = batch.channel_id
+        if self._shared or not self.digests.enabled(channel):
+            return False  # shared: a look-up per flush would be a round trip to Redis
+        by = self.digests.config(channel).digest_by
+        key = f"{channel}\x1f{digest_key(batch.messages, by)}"
+        return self.digests.find(key, self._clock.now(), len(batch.messages)) is not None
 
     def hold_until(self, entry: OutboxEntry) -> datetime | None:
         """Return when *entry* may go into its live digest, or None when it may go now.

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from ..core.rendering import render_batch
+from ..core.rendering import is_deferred, render_batch
 from ..formatting.asks import with_asks
 from ..formatting.digest_news import news_items
 from ..formatting.digest_state import DigestState
@@ -77,6 +77,16 @@ def _same_items(items: Sequence[BatchableMessage], others: Sequence[BatchableMes
     """Return True when *items* are *others*, one for one in the same order (by id)."""
     return len(items) == len(others) and all(
         a is b or a.id == b.id for a, b in zip(items, others, strict=True)
+    )
+
+
+def _shows_alone(entry: OutboxEntry, items: Sequence[BatchableMessage]) -> bool:
+    """Return True when *entry*'s own post (rendered at its flush, one page) shows *items*."""
+    message = entry.message
+    return (
+        not message.continuations
+        and not is_deferred(message)
+        and _same_items(items, entry.messages)
     )
 
 
@@ -346,7 +356,7 @@ class LiveDigests:
         items = news_items(messages[:start], joined)
         if not items:
             reply = None
-        elif own is not None and _same_items(items, own.messages) and not own.message.continuations:
+        elif own is not None and _shows_alone(own, items):
             reply = own.message
         else:  # one reply, split only where Slack's limits split it
             config = replace(self.config(record.channel_id), enable_pagination=False)

@@ -178,7 +178,7 @@ class Deliverer:
         if digest is not None and await self._into_digest(entry, digest, companions):
             return True
         news = digest is None or digests is None or digests.reply_of(entry, digest)
-        pages = entry.message.pages if news else []
+        pages = self.outbox.message_of(entry).pages if news else []  # rendered if deferred
         while len(posted) < len(pages):
             index = len(posted)
             await self.wait_turn(entry)

@@ -125,6 +125,8 @@ class BatchingService:
         )
         if deliverer.digests is not None:
             deliverer.digests.controls = self.digest_controls
+        if deliverer.digest_delivery is not None:  # rendered when delivered, if it is shown
+            self.batcher.flusher.defer_render = deliverer.digest_delivery.defers
         dispatcher = self._dispatcher = Dispatcher(
             batcher=self.batcher, timers=timers, deliverer=deliverer, metrics=self.metrics
         )
@@ -190,6 +192,7 @@ class BatchingService:
         deadline = self.clock.now() + timedelta(seconds=self.config.shutdown_timeout_seconds)
         await dispatcher.drain(deadline)
         late = await dispatcher.stop(self.config.shutdown_post_grace_seconds)
+        self.batcher.flusher.defer_render = None  # the batcher may go on without a deliverer
         assert self._deliverer is not None
         unacked = self._deliverer.writes_held()
         if self._upkeep is not None:
