@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .exhaustion import EveryInterval
 from .problems import problem_response
 
-__all__ = ["BodyMiddleware"]
+__all__ = ["BodyMiddleware", "replaying"]
 
 logger = logging.getLogger(__name__)
 
@@ -74,17 +74,7 @@ class BodyMiddleware:
             detail = f"the request body did not arrive within {self.max_seconds:g} s"
             await self._refuse(scope, send, 408, detail)
             return
-        body = b"".join(chunks)
-        delivered = False
-
-        async def replay() -> Message:
-            nonlocal delivered
-            if delivered:
-                return await receive()
-            delivered = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        await self._run(scope, replay, send)
+        await self._run(scope, replaying(b"".join(chunks), receive), send)
 
     async def _run(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
@@ -138,3 +128,17 @@ def _content_length(scope: Scope) -> int | None:
             except ValueError:
                 return None
     return None
+
+
+def replaying(body: bytes, receive: Receive) -> Receive:
+    """Return a receive that gives *body* (already read) once, then defers to *receive*."""
+    given = False
+
+    async def replay() -> Message:
+        nonlocal given
+        if given:
+            return await receive()
+        given = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay

@@ -21,8 +21,9 @@ from fastapi import Request, Response
 from fastapi.routing import APIRoute
 from pydantic import TypeAdapter, ValidationError
 from starlette.requests import ClientDisconnect
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
+from .body import replaying
 from .state import state_of
 
 __all__ = ["FastBodyRoute", "fast_body_route"]
@@ -58,20 +59,6 @@ async def _body(receive: Receive) -> bytes:
             return b"".join(chunks)
 
 
-def _replaying(body: bytes, receive: Receive) -> Receive:
-    """Return a receive that gives *body* (already read) once, then defers to *receive*."""
-    given = False
-
-    async def replay() -> Message:
-        nonlocal given
-        if given:
-            return await receive()
-        given = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return replay
-
-
 class FastBodyRoute(APIRoute):
     """An APIRoute whose valid JSON requests skip FastAPI's handler (see the module doc).
 
@@ -96,7 +83,7 @@ class FastBodyRoute(APIRoute):
                         response = await self.fast_endpoint(body, request)
                         await response(scope, receive, send)
                         return
-                receive = _replaying(raw, receive)  # FastAPI's path reads the body again
+                receive = replaying(raw, receive)  # FastAPI's path reads the body again
         await super().handle(scope, receive, send)
 
 
