@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ import pytest
 
 from slack_batcher import BatchConfig, ManualClock, MemoryStore, MessageBatcher, SQLiteStore
 from slack_batcher.store import BatchStore
+from slack_batcher.testing import FakeSlack
 
 StoreFactory = Callable[[], BatchStore]
 
@@ -41,6 +42,17 @@ STORE_KINDS: dict[str, Callable[[Path], BatchStore]] = {
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock(datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC))
+
+
+#: The bot token the ``slack`` fixture's FakeSlack accepts.
+SLACK_TOKEN = "xoxb-fake-token"
+
+
+@pytest.fixture
+async def slack(clock: ManualClock) -> AsyncIterator[FakeSlack]:
+    """A FakeSlack on 127.0.0.1 on the test's ManualClock, accepting :data:`SLACK_TOKEN`."""
+    async with FakeSlack(token=SLACK_TOKEN, clock=clock) as server:
+        yield server
 
 
 @pytest.fixture(params=sorted(STORE_KINDS))

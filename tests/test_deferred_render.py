@@ -8,24 +8,15 @@ its turn, a restart, a dead letter — it must read as if rendered at its flush.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
-
-import pytest
 
 from slack_batcher import BatchConfig, ManualClock, MessageBatcher, SQLiteStore
 from slack_batcher.core.rendering import is_deferred
 from slack_batcher.runtime import ServiceConfig
 from slack_batcher.testing import FakeSlack
 from tests.test_runtime_digest_news import service_for
-from tests.test_runtime_digests import TOKEN, item, storm, tags, top_level
-
-
-@pytest.fixture
-async def slack(clock: ManualClock) -> AsyncIterator[FakeSlack]:
-    async with FakeSlack(token=TOKEN, clock=clock) as server:
-        yield server
+from tests.test_runtime_digests import item, storm, tags, top_level
 
 
 async def test_a_flush_whose_digest_expired_before_its_turn_is_posted_in_full(

@@ -7,11 +7,9 @@ the starter config, a ManualClock) and, for the property, through the news rule 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -28,13 +26,7 @@ from slack_batcher.testing import FakeSlack
 from slack_batcher.testing.alert_storm import StormAlert, notifications, realistic_storm
 from slack_batcher.testing.storm_run import run_storm
 from tests.test_runtime_digest_news import calls, service_for
-from tests.test_runtime_digests import TOKEN, carried, header_count, storm, top_level
-
-
-@pytest.fixture
-async def slack(clock: ManualClock) -> AsyncIterator[FakeSlack]:
-    async with FakeSlack(token=TOKEN, clock=clock) as server:
-        yield server
+from tests.test_runtime_digests import carried, header_count, storm, top_level
 
 
 async def test_a_notification_re_sent_unchanged_posts_no_reply_and_no_edit() -> None:

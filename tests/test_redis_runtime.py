@@ -8,7 +8,7 @@ all of them, wake-up by wake-up.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 
 import httpx
@@ -28,12 +28,6 @@ from tests.redis_server import RedisServer, shared_server
 from tests.test_http_harness import AUTH, event, server_settings
 from tests.test_runtime_slack import TOKEN, assert_paced, event_counts
 from tests.test_runtime_slack import event as numbered_event
-
-
-@pytest.fixture
-async def slack(clock: ManualClock) -> AsyncIterator[FakeSlack]:
-    async with FakeSlack(token=TOKEN, clock=clock) as server:
-        yield server
 
 
 def redis_service(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -28,7 +28,6 @@ from slack_batcher.testing import FakeSlack
 from tests.factories import T0, alert
 from tests.redis_server import shared_server
 from tests.test_redis_runtime import advance_all, redis_service
-from tests.test_runtime_slack import TOKEN
 
 Unit = list[tuple[BatchableMessage, str]]
 
@@ -282,12 +281,6 @@ def firing(fingerprint: str, instance: str) -> BatchableMessage:
             "status": "firing",
         },
     )
-
-
-@pytest.fixture
-async def slack(clock: ManualClock) -> AsyncIterator[FakeSlack]:
-    async with FakeSlack(token=TOKEN, clock=clock) as server:
-        yield server
 
 
 async def test_two_services_on_one_redis_post_each_thirty_alert_notification_once(

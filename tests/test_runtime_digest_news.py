@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import timedelta
-
-import pytest
 
 from slack_batcher import BatchConfig, BatchingService, ManualClock, MessageBatcher
 from slack_batcher.delivery.slack import SlackSender
@@ -26,12 +23,6 @@ from tests.test_runtime_digests import (
     tags,
     top_level,
 )
-
-
-@pytest.fixture
-async def slack(clock: ManualClock) -> AsyncIterator[FakeSlack]:
-    async with FakeSlack(token=TOKEN, clock=clock) as server:
-        yield server
 
 
 def service_for(

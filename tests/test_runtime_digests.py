@@ -11,7 +11,7 @@ import json
 import re
 import sqlite3
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -85,12 +85,6 @@ def carried(slack: FakeSlack, parent: Post) -> Counter[str]:
 
 def header_count(post: Post) -> int:
     return int(post.blocks[0]["text"]["text"].split()[0])
-
-
-@pytest.fixture
-async def slack(clock: ManualClock) -> AsyncIterator[FakeSlack]:
-    async with FakeSlack(token=TOKEN, clock=clock) as server:
-        yield server
 
 
 @pytest.fixture

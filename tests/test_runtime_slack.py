@@ -11,7 +11,7 @@ import json
 import re
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import timedelta
 from itertools import pairwise
 from typing import Any
@@ -83,12 +83,6 @@ def event_counts(posts: list[Post]) -> Counter[str]:
         if not post.history or post.ts not in threads
         for tag in events_in(post)
     )
-
-
-@pytest.fixture
-async def slack(clock: ManualClock) -> AsyncIterator[FakeSlack]:
-    async with FakeSlack(token=TOKEN, clock=clock) as server:
-        yield server
 
 
 Factory = Callable[..., tuple[MessageBatcher, BatchingService]]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 import pytest
@@ -38,12 +37,6 @@ STEP = timedelta(minutes=4)
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock(T0)
-
-
-@pytest.fixture
-async def slack(clock: ManualClock) -> AsyncIterator[FakeSlack]:
-    async with FakeSlack(token=TOKEN, clock=clock) as server:
-        yield server
 
 
 def lifecycle() -> list[BatchableMessage]:
