@@ -195,7 +195,11 @@ class DigestDelivery:
         return key or None
 
     def plan(self, entry: OutboxEntry) -> DigestPlan | None:
-        """Return (deciding once, saved with the entry) where a live digest sends *entry*."""
+        """Return (deciding once) where a live digest sends *entry*.
+
+        The plan is saved with the entry's progress by the first step that follows it, always
+        before a Slack call: one not saved (a stop in between) is decided again.
+        """
         progress = entry.state
         if progress.digest is not None:
             return progress.digest
@@ -210,7 +214,6 @@ class DigestDelivery:
                 key = other
                 break
         progress.digest = DigestPlan(key=key, parent=record.ts if record else None)
-        self._calls.save_progress(entry)
         return progress.digest
 
     async def prepare(
