@@ -186,6 +186,38 @@ async def test_a_batch_of_several_kinds_joins_the_digest_of_the_lone_event_befor
     assert carried(slack, parent) == Counter(f"evt-{n:04d}" for n in range(3))
 
 
+async def test_a_lone_push_joins_the_live_pull_request_digest_of_its_repository(
+    clock: ManualClock, slack: FakeSlack
+) -> None:
+    batching = BatchConfig(flush_leading=True, max_batch_age_minutes=1)
+    service = service_for(clock, slack, ServiceConfig(), batching)
+    async with service:
+        await service.submit(_event(0, ContentType.PR_UPDATE), "C1")  # posted at once
+        await service.advance(timedelta(minutes=2))
+        await service.submit(_event(1, ContentType.GENERIC), "C1")  # a push to a branch
+        await service.advance(timedelta(minutes=40))
+
+    [parent] = top_level(slack)  # as one window of the seed's batching would have held both
+    assert carried(slack, parent) == Counter(f"evt-{n:04d}" for n in range(2))
+
+
+async def test_an_alert_never_joins_the_digest_of_another_kind(
+    clock: ManualClock, slack: FakeSlack
+) -> None:
+    batching = BatchConfig(flush_leading=True, max_batch_age_minutes=1)
+    service = service_for(clock, slack, ServiceConfig(), batching)
+    async with service:
+        await service.submit(_event(0, ContentType.PR_UPDATE), "C1")
+        await service.advance(timedelta(minutes=2))
+        await service.submit(_event(1, ContentType.ALERT), "C1")  # same repository
+        await service.advance(timedelta(minutes=40))
+
+    posts = top_level(slack)
+    assert [carried(slack, post) for post in posts] == [
+        Counter({f"evt-{n:04d}": 1}) for n in (0, 1)
+    ]
+
+
 # -- a crash between saving the entries' plans and the digest loses nothing ---------------
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,13 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from slack_batcher import BatchableMessage, ContentType, ManualClock, SQLiteStore
 from slack_batcher.http import create_app
-from slack_batcher.model.mute import Mute, MutedEvent, message_scopes, parse_scope
+from slack_batcher.model.mute import (
+    Mute,
+    MutedEvent,
+    common_scope,
+    message_scopes,
+    parse_scope,
+)
 from slack_batcher.routing.table import parse_routes
 from slack_batcher.runtime.service import BatchingService
 from slack_batcher.sources.samples import alert, alertmanager_notification, signed_request
@@ -81,6 +87,21 @@ def test_a_mixed_digest_key_mutes_every_key_it_stands_for(clock: ManualClock) ->
     message = _alert_message("X", "payments")
     assert mute.covers(message, "#a", message_scopes(message, "alert:payments"), now)
     assert not mute.covers(message, "#a", message_scopes(message, "pr_update:acme"), now)
+
+
+def test_a_digest_holding_several_types_is_muted_for_each(clock: ManualClock) -> None:
+    now = clock.now()
+    data = {"repository": "acme/api", "number": 7}
+    pr = BatchableMessage(id="pr", content_type=ContentType.PR_UPDATE, data=data)
+    push = BatchableMessage(id="push", content_type=ContentType.GENERIC, data=data)
+    scope = common_scope([pr, push], "pr_update:acme/api")  # a push joined the PR digest
+    mute = Mute("m-1", scope, "ana", now, now + timedelta(hours=1))
+    assert mute.covers(push, "#a", message_scopes(push, "generic:acme/api"), now)
+    assert mute.covers(pr, "#a", message_scopes(pr, "pr_update:acme/api"), now)
+    alone = common_scope(
+        [pr, replace(pr, id="pr2", data={**data, "number": 8})], "pr_update:acme/api"
+    )
+    assert alone == "digest:pr_update:acme/api"  # one type: the key as it is
 
 
 @given(name=st.text(min_size=1, max_size=20).filter(str.strip), service=st.text(max_size=20))

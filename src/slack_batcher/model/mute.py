@@ -114,7 +114,21 @@ def common_scope(messages: Sequence[BatchableMessage], digest: str) -> str:
             break
     if shared:
         return max(shared, key=lambda s: (len(s), s))
-    return f"digest:{digest.lower()}"
+    return f"digest:{_widened(digest, messages).lower()}"
+
+
+def _widened(digest: str, messages: Sequence[BatchableMessage]) -> str:
+    """Return *digest*, a type-and-scope key, as ``*:<scope>`` when it holds other types.
+
+    A live digest takes related batches of other routine types (a push in a PR digest): a
+    mute of its key alone would let those keep coming into the muted post.
+    """
+    kind, colon, scope = digest.partition(":")
+    if not colon or "=" in digest or kind == "*":
+        return digest  # a channel-wide or field-based key names no type
+    if all(message.content_type.value == kind for message in messages):
+        return digest
+    return f"*:{scope}"
 
 
 def line_scopes(messages: Sequence[BatchableMessage]) -> list[str]:

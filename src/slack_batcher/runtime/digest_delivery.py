@@ -208,11 +208,13 @@ class DigestDelivery:
             return None
         now = self._clock.now()
         record = self.digests.find(key, now, len(entry.messages))
-        for other in self.digests.related_keys(entry, key) if record is None else ():
-            record = self.digests.find(other, now, len(entry.messages))
-            if record is not None:
-                key = other
-                break
+        if record is None:  # the related digest that took news last, if any is live
+            related = (
+                (found, other)
+                for other in self.digests.related_keys(entry, key)
+                if (found := self.digests.find(other, now, len(entry.messages))) is not None
+            )
+            record, key = max(related, key=lambda pair: pair[0].updated_at, default=(None, key))
         progress.digest = DigestPlan(key=key, parent=record.ts if record else None)
         return progress.digest
 

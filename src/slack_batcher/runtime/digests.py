@@ -72,6 +72,18 @@ MAX_DIGEST_ITEMS = 1000
 #: A digest's parent lists its items (edited in place, no thread) up to this many.
 SMALL_DIGEST_ITEMS = 10
 
+#: Types whose digests may take a batch of another of these types (:meth:`related_keys`).
+_ROUTINE = tuple(
+    kind.value
+    for kind in (
+        ContentType.PR_UPDATE,
+        ContentType.GENERIC,
+        ContentType.CI_BUILD,
+        ContentType.DEPLOYMENT,
+        ContentType.JIRA_UPDATE,
+    )
+)
+
 
 def _same_items(items: Sequence[BatchableMessage], others: Sequence[BatchableMessage]) -> bool:
     """Return True when *items* are *others*, one for one in the same order (by id)."""
@@ -156,7 +168,11 @@ class LiveDigests:
         With the default keys (type and scope), a batch of several types ("*:acme/api")
         joins the live digest of one of its types in the same scope, and a batch of one
         type joins that scope's mixed digest: a lone event posted at once (the leading
-        edge) stays the one post its followers go to.
+        edge) stays the one post its followers go to. A batch of one routine type (PR,
+        push, CI, deploy, Jira) also joins a routine digest of another type in its scope:
+        a push goes into its repository's PR digest, as one window of the seed's batching
+        would have held both. Alerts, blockers and stand-ups neither
+        join another type's digest nor take one in.
         """
         if self.config(entry.channel_id).digest_by is not None:
             return []
@@ -165,7 +181,10 @@ class LiveDigests:
         if not scope or scope == "*":
             return []
         if kind != "*":
-            return [f"{channel}\x1f*:{scope}"]
+            mixed = [f"{channel}\x1f*:{scope}"]
+            if kind not in _ROUTINE:
+                return mixed
+            return mixed + [f"{channel}\x1f{other}:{scope}" for other in _ROUTINE if other != kind]
         kinds = dict.fromkeys(m.content_type.value for m in entry.messages)
         return [f"{channel}\x1f{other}:{scope}" for other in kinds]
 
