@@ -98,6 +98,21 @@ def test_a_push_reports_branch_commit_count_and_compare_link() -> None:
     assert gh("push", deleted=True).ignored is not None
 
 
+def test_the_push_of_a_merged_pull_request_goes_to_the_pull_requests_thread() -> None:
+    def pushed(title: str, branch: str = "main") -> Any:
+        body = github_event("push", None, branch=branch)
+        body["head_commit"]["message"] = title + "\n\nSigned-off-by: ana"
+        headers = {"X-GitHub-Event": "push", "X-GitHub-Delivery": "d-9"}
+        return only(github.adapt(body, headers)).message
+
+    merged = only(gh("pull_request", "closed", number=12, merged=True)).message
+    assert message_thread_key(merged) == "pr:acme/api#12"
+    assert message_thread_key(pushed("Fix the login crash (#12)")) == "pr:acme/api#12"  # squash
+    assert message_thread_key(pushed("Merge pull request #12 from acme/fix")) == "pr:acme/api#12"
+    assert message_thread_key(pushed("Fix the login crash (#12)", "release/1")) is None
+    assert message_thread_key(pushed("Mention #12 in passing")) is None
+
+
 @pytest.mark.parametrize("event", ["workflow_run", "check_suite", "workflow_job"])
 @pytest.mark.parametrize(
     ("conclusion", "said", "priority"),

@@ -15,8 +15,9 @@ ci_build     ``ci:<repository>:<pipeline or workflow>#<build number or id>``
 ===========  ===========================================================
 
 A message's ``metadata["thread_key"]`` overrides the derived key (an empty string opts the
-message out). A batch has a key only when every message in it has the same one: a digest of
-three different pull requests starts its own thread. Keys are scoped by channel when stored.
+message out; the GitHub source gives the push merging a pull request that pull request's
+key). A batch has a key only when every message in it has the same one: a digest of three
+different pull requests starts its own thread. Keys are scoped by channel when stored.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ Each handler returns the event for its message, or a string saying why it is ign
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,6 +32,10 @@ _REVIEW_STATES = {
     "commented": "commented",
 }
 _ISSUE_ACTIONS = {"opened", "reopened", "closed", "assigned"}
+
+#: The title GitHub gives the commit of a merged pull request: squash ("Title (#12)") or
+#: merge commit ("Merge pull request #12 from owner/branch").
+_MERGED_PR = re.compile(r"\(#(\d+)\)\s*$|^Merge pull request #(\d+) from ")
 
 
 def _pull_request_data(pr: Mapping[str, Any], payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -183,12 +188,33 @@ def push(d: Delivery, payload: Mapping[str, Any]) -> SourceEvent | str:
     else:
         name = ref.removeprefix("refs/heads/")
         title = f"{count} commit{'s' if count != 1 else ''} to {name}"
+    head = text(payload, "head_commit", "message", limit=500).split("\n", 1)[0]
     data = {
         "title": title,
         "branch": name,
         "commits": count,
         "status": "force-pushed" if payload.get("forced") is True else "pushed",
         "url": text(payload, "compare"),
-        "description": text(payload, "head_commit", "message", limit=500).split("\n", 1)[0],
+        "description": head,
     }
-    return d.make(ContentType.GENERIC, data, at=when(payload, "head_commit", "timestamp"))
+    merged = _merged_pr(d, payload, name, head) if ref.startswith("refs/heads/") else None
+    return d.make(
+        ContentType.GENERIC,
+        data,
+        thread_key=merged,
+        at=when(payload, "head_commit", "timestamp"),
+    )
+
+
+def _merged_pr(d: Delivery, payload: Mapping[str, Any], branch: str, head: str) -> str | None:
+    """Return the thread key of the pull request whose merge this push to the default branch is.
+
+    GitHub sends the merge twice: ``pull_request`` closed and merged, and this push. The push
+    goes to the pull request's thread, beside its merge, instead of a post of its own.
+    """
+    if not d.repository or branch != text(payload, "repository", "default_branch"):
+        return None
+    found = _MERGED_PR.search(head)
+    if found is None:
+        return None
+    return f"pr:{d.repository.lower()}#{found.group(1) or found.group(2)}"
