@@ -171,8 +171,8 @@ class LiveDigests:
         edge) stays the one post its followers go to. A batch of one routine type (PR,
         push, CI, deploy, Jira) also joins a routine digest of another type in its scope:
         a push goes into its repository's PR digest, as one window of the seed's batching
-        would have held both. Alerts, blockers and stand-ups neither
-        join another type's digest nor take one in.
+        would have held both. Alerts, blockers and stand-ups neither join another type's
+        digest nor take one in.
         """
         if self.config(entry.channel_id).digest_by is not None:
             return []
