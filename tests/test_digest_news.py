@@ -170,52 +170,58 @@ def _event(number: int, kind: ContentType) -> BatchableMessage:
     )
 
 
+async def _posted_with_leading_edge(
+    clock: ManualClock, slack: FakeSlack, *waves: tuple[float, list[ContentType]]
+) -> list[Counter[str]]:
+    """Submit each wave's events (numbered in order) after its pause; return each post's items."""
+    batching = BatchConfig(flush_leading=True, max_batch_age_minutes=1)
+    service = service_for(clock, slack, ServiceConfig(), batching)
+    number = 0
+    async with service:
+        for pause, kinds in waves:
+            await service.advance(pause)
+            for kind in kinds:
+                await service.submit(_event(number, kind), "C1")
+                number += 1
+        await service.advance(timedelta(minutes=40))
+    return [carried(slack, post) for post in top_level(slack)]
+
+
+def _items(*numbers: int) -> Counter[str]:
+    return Counter(f"evt-{n:04d}" for n in numbers)
+
+
 async def test_a_batch_of_several_kinds_joins_the_digest_of_the_lone_event_before_it(
     clock: ManualClock, slack: FakeSlack
 ) -> None:
-    batching = BatchConfig(flush_leading=True, max_batch_age_minutes=1)
-    service = service_for(clock, slack, ServiceConfig(), batching)
-    async with service:
-        await service.submit(_event(0, ContentType.PR_UPDATE), "C1")  # posted at once
-        await service.advance(5)
-        await service.submit(_event(1, ContentType.PR_UPDATE), "C1")
-        await service.submit(_event(2, ContentType.CI_BUILD), "C1")  # one batch, two kinds
-        await service.advance(timedelta(minutes=40))
-
-    [parent] = top_level(slack)
-    assert carried(slack, parent) == Counter(f"evt-{n:04d}" for n in range(3))
+    posts = await _posted_with_leading_edge(
+        clock,
+        slack,
+        (0, [ContentType.PR_UPDATE]),  # posted at once
+        (5, [ContentType.PR_UPDATE, ContentType.CI_BUILD]),  # one batch, two kinds
+    )
+    assert posts == [_items(0, 1, 2)]
 
 
 async def test_a_lone_push_joins_the_live_pull_request_digest_of_its_repository(
     clock: ManualClock, slack: FakeSlack
 ) -> None:
-    batching = BatchConfig(flush_leading=True, max_batch_age_minutes=1)
-    service = service_for(clock, slack, ServiceConfig(), batching)
-    async with service:
-        await service.submit(_event(0, ContentType.PR_UPDATE), "C1")  # posted at once
-        await service.advance(timedelta(minutes=2))
-        await service.submit(_event(1, ContentType.GENERIC), "C1")  # a push to a branch
-        await service.advance(timedelta(minutes=40))
-
-    [parent] = top_level(slack)  # as one window of the seed's batching would have held both
-    assert carried(slack, parent) == Counter(f"evt-{n:04d}" for n in range(2))
+    posts = await _posted_with_leading_edge(
+        clock, slack, (0, [ContentType.PR_UPDATE]), (120, [ContentType.GENERIC])
+    )
+    assert posts == [_items(0, 1)]  # as one window of the seed's batching would have held both
 
 
 async def test_an_alert_never_joins_the_digest_of_another_kind(
     clock: ManualClock, slack: FakeSlack
 ) -> None:
-    batching = BatchConfig(flush_leading=True, max_batch_age_minutes=1)
-    service = service_for(clock, slack, ServiceConfig(), batching)
-    async with service:
-        await service.submit(_event(0, ContentType.PR_UPDATE), "C1")
-        await service.advance(timedelta(minutes=2))
-        await service.submit(_event(1, ContentType.ALERT), "C1")  # same repository
-        await service.advance(timedelta(minutes=40))
-
-    posts = top_level(slack)
-    assert [carried(slack, post) for post in posts] == [
-        Counter({f"evt-{n:04d}": 1}) for n in (0, 1)
-    ]
+    posts = await _posted_with_leading_edge(
+        clock,
+        slack,
+        (0, [ContentType.PR_UPDATE]),
+        (120, [ContentType.ALERT]),  # same repo
+    )
+    assert posts == [_items(0), _items(1)]
 
 
 # -- a crash between saving the entries' plans and the digest loses nothing ---------------
