@@ -98,6 +98,10 @@ def test_a_digest_holding_several_types_is_muted_for_each(clock: ManualClock) ->
     mute = Mute("m-1", scope, "ana", now, now + timedelta(hours=1))
     assert mute.covers(push, "#a", message_scopes(push, "generic:acme/api"), now)
     assert mute.covers(pr, "#a", message_scopes(pr, "pr_update:acme/api"), now)
+    merge = replace(push, id="merge", metadata={"thread_key": "pr:acme/api#7"})
+    of_the_pr = Mute("m-2", "pr:acme/api#7", "ana", now, now + timedelta(hours=1))
+    assert of_the_pr.covers(merge, "#a", message_scopes(merge), now)  # muted with its PR
+    assert not of_the_pr.covers(push, "#a", message_scopes(push), now)
     alone = common_scope(
         [pr, replace(pr, id="pr2", data={**data, "number": 8})], "pr_update:acme/api"
     )

@@ -99,6 +99,10 @@ def message_scopes(message: BatchableMessage, digest: str | None = None) -> froz
         ticket = _part(data, "key", "issue_key", "ticket")
         if ticket:
             found.add(f"jira:{ticket}")
+    else:  # the push merging a pull request carries its thread key: muted with it
+        thread = message.metadata.get("thread_key")
+        if isinstance(thread, str) and thread.startswith("pr:"):
+            found.add(thread.lower())
     if digest is not None:
         found.add(f"digest:{digest.lower()}")
     return frozenset(found)
